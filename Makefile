@@ -1,0 +1,48 @@
+# payment-callback: one entry point for people, the README and CI.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_MODULES_STAMP := node_modules/.package-lock.json
+PROTO_FILES := $(shell find proto -name '*.proto' | sort)
+GEN_DIR := src/gen
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(NODE_MODULES_STAMP) ## install the locked npm dependencies
+
+build: deps ## compile TypeScript into dist/
+	npx tsc -p tsconfig.json
+
+proto: deps ## regenerate src/gen/ from proto/ (needs protoc: Debian package protobuf-compiler)
+	scripts/gen-proto.sh $(GEN_DIR)
+
+proto-check: deps ## fail when src/gen/ is not what proto/ generates
+	scripts/gen-proto.sh --check $(GEN_DIR)
+
+run: build ## run the core and the gateway on the embedded defaults (SQLite, in-process lock, demo merchant)
+	node dist/src/cli/run-local.js
+
+migrate: build ## apply database migrations to DATABASE_URL and exit
+	node dist/src/cli/migrate.js
+
+notify: build ## create an order and send a signed notification to a running gateway (see README)
+	node dist/src/cli/notify.js $(ARGS)
+
+test: deps ## run every test against throwaway real servers (installs missing Debian packages when root)
+	test/support/ensure-binaries.sh
+	$(MAKE) --no-print-directory proto-check
+	npx tsc -p tsconfig.json
+	node --test --test-reporter=spec dist/test/
+
+bench: build ## run the benchmark (see bench/README.md)
+	node dist/bench/run.js
+
+clean: ## remove build output
+	rm -rf dist
+
+.PHONY: help deps build proto proto-check run migrate notify test bench clean

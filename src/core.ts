@@ -1,0 +1,152 @@
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Knex } from 'knex';
+import type { CoreConfig } from './config';
+import { formatListenAddress, type ListenAddress } from './env-reader';
+import { PaymentCallbackService } from './gen/payment/callback/v1/payment_callback';
+import { InProcessLock } from './lock/in-process-lock';
+import type { OrderLock } from './lock/order-lock';
+import { RedlockLock } from './lock/redlock-lock';
+import type { Logger } from './logger';
+import { CoreMetrics } from './metrics';
+import { merchantDirectory } from './notify/merchant';
+import { createHealth } from './server/health';
+import { paymentCallbackHandlers } from './server/payment-callback-handlers';
+import { createReflection } from './server/reflection';
+import { NotifyService } from './service/notify-service';
+import { OrderService } from './service/order-service';
+import { openDatabase } from './store/database';
+import { migrateToLatest } from './store/migrate';
+import { PaymentStore, type Clock } from './store/payment-store';
+
+export interface RunningCore {
+  /** The port gRPC listens on (useful when configured as port 0). */
+  readonly grpcPort: number;
+  readonly metricsPort: number | undefined;
+  readonly db: Knex;
+  /** Stops accepting calls, drains in-flight ones for up to the grace period, then closes pools. */
+  shutdown(): Promise<void>;
+}
+
+/** Wires config -> store -> lock -> gRPC server, and starts listening. */
+export async function startCore(config: CoreConfig, log: Logger, clock: Clock = () => new Date()): Promise<RunningCore> {
+  const db = openDatabase(config.database);
+  let lock: OrderLock | undefined;
+  try {
+    const applied = await migrateToLatest(db);
+    log.info({ database: config.database.redactedUrl, applied }, 'database ready');
+
+    lock = config.redisUrls.length > 0
+      ? new RedlockLock({
+        urls: config.redisUrls,
+        lock: config.lock,
+        onReleaseError: (err) => log.warn({ err }, 'lock release failed; it expires after its TTL'),
+      })
+      : new InProcessLock(config.lock.waitMs);
+    if (config.redisUrls.length === 0) {
+      log.warn('no REDIS_URLS: using the in-process lock, which is safe for a single replica only');
+    }
+
+    const metrics = new CoreMetrics();
+    const store = new PaymentStore(db, clock);
+    const merchants = merchantDirectory(config.merchants);
+    const server = new Server({
+      'grpc.max_receive_message_length': 1024 * 1024,
+      'grpc.max_send_message_length': 4 * 1024 * 1024,
+      // Long-lived HTTP/2 connections pin a client to one replica; ending them every few
+      // minutes lets clients re-resolve and spread over new replicas.
+      'grpc.max_connection_age_ms': 5 * 60_000,
+      'grpc.max_connection_age_grace_ms': 30_000,
+      'grpc.keepalive_time_ms': 60_000,
+      'grpc.keepalive_timeout_ms': 20_000,
+    });
+    server.addService(PaymentCallbackService, paymentCallbackHandlers({
+      notify: new NotifyService({ merchants, lock, store, metrics }),
+      orders: new OrderService(store, merchants),
+      clock,
+      log,
+    }));
+    const { health, setServing } = createHealth();
+    health.addToServer(server);
+    createReflection().addToServer(server);
+
+    const grpcPort = await bind(server, config.grpcListen);
+    const metricsServer = config.metricsListen ? await serveMetrics(metrics, config.metricsListen) : undefined;
+    setServing(true);
+    log.info({
+      grpc: formatListenAddress({ host: config.grpcListen.host, port: grpcPort }),
+      metrics: metricsServer ? (metricsServer.address() as AddressInfo).port : 'off',
+      lock: lock.description,
+      merchants: config.merchants.map((m) => m.mchId),
+      env: config.env,
+    }, 'payment-callback core listening');
+
+    const openLock = lock;
+    let stopping: Promise<void> | undefined;
+    return {
+      grpcPort,
+      metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
+      db,
+      shutdown: () => {
+        stopping ??= (async () => {
+          setServing(false);
+          log.info({ grace_ms: config.shutdownGraceMs }, 'shutting down: draining in-flight calls');
+          await drain(server, config.shutdownGraceMs, log);
+          if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+          await openLock.close();
+          await db.destroy();
+          log.info('shutdown complete');
+        })();
+        return stopping;
+      },
+    };
+  } catch (e) {
+    await lock?.close();
+    await db.destroy();
+    throw e;
+  }
+}
+
+function bind(server: Server, address: ListenAddress): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(formatListenAddress(address), ServerCredentials.createInsecure(), (err, port) => {
+      if (err) reject(new Error(`cannot listen for gRPC on ${formatListenAddress(address)}: ${err.message}`));
+      else resolve(port);
+    });
+  });
+}
+
+/** tryShutdown lets running calls finish; after the grace period the rest are cancelled. */
+function drain(server: Server, graceMs: number, log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      log.warn('grace period over: cancelling the calls still running');
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function serveMetrics(metrics: CoreMetrics, address: ListenAddress): Promise<HttpServer> {
+  const server = createHttpServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+      }, () => {
+        res.writeHead(500).end();
+      });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve(server));
+  });
+}

@@ -1,0 +1,53 @@
+import { LockError, type OrderLock } from './order-lock';
+
+/**
+ * A first-come, first-served lock inside one process, for the embedded default without Redis.
+ * It protects nothing across replicas: the core logs that it runs single-replica only.
+ */
+export class InProcessLock implements OrderLock {
+  readonly description = 'in-process (single replica only)';
+  /** Per key, the waiters in arrival order; the head holds the lock. */
+  private readonly queues = new Map<string, Array<() => void>>();
+
+  constructor(private readonly waitMs: number) {}
+
+  async withLock<T>(key: string, routine: () => Promise<T>): Promise<T> {
+    await this.acquire(key);
+    try {
+      return await routine();
+    } finally {
+      this.release(key);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private acquire(key: string): Promise<void> {
+    const queue = this.queues.get(key);
+    if (!queue) {
+      this.queues.set(key, [() => {}]);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const i = queue.indexOf(grant);
+        if (i > 0) queue.splice(i, 1);
+        reject(new LockError('LOCK_BUSY', `order lock ${key} still held after ${this.waitMs} ms`));
+      }, this.waitMs);
+      const grant = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      queue.push(grant);
+    });
+  }
+
+  private release(key: string): void {
+    const queue = this.queues.get(key);
+    if (!queue) return;
+    queue.shift();
+    const next = queue[0];
+    if (next) next();
+    else this.queues.delete(key);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Serialises work on one order across every core replica. It keeps concurrent copies of a
+ * notification from racing each other, but it is an optimisation, not the guarantee: the
+ * database's conditional update decides, so a lock that expires early cannot double-pay.
+ */
+export interface OrderLock {
+  /** Runs `routine` while holding the lock on `key`; throws LockError when it cannot be had in time. */
+  withLock<T>(key: string, routine: () => Promise<T>): Promise<T>;
+  /** A name for logs: "redlock(3 nodes)" or "in-process". */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export type LockErrorCode =
+  /** Another holder kept the lock for the whole bounded wait. */
+  | 'LOCK_BUSY'
+  /** Not enough lock nodes answered to form a quorum. */
+  | 'LOCK_UNAVAILABLE';
+
+export class LockError extends Error {
+  constructor(readonly code: LockErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LockError';
+  }
+}
+
+/** The lock resource for an order; WeChat's out_trade_no is unique per merchant only. */
+export function orderLockKey(mchId: string, outTradeNo: string): string {
+  return `payment-callback:order:${mchId}:${outTradeNo}`;
+}

@@ -1,0 +1,89 @@
+import Redis from 'ioredis';
+import Redlock, { ExecutionError, ResourceLockedError, type Lock } from 'redlock';
+import type { LockConfig } from '../config';
+import { LockError, type OrderLock } from './order-lock';
+
+export interface RedlockLockOptions {
+  readonly urls: readonly string[];
+  readonly lock: LockConfig;
+  /** Called when releasing fails; the lock then simply expires after its TTL. */
+  readonly onReleaseError: (error: unknown) => void;
+}
+
+/**
+ * Redlock over independent Redis nodes (not replicas of each other: a failover could hand the
+ * same lock to two holders). A majority of nodes must agree for the lock to be held.
+ */
+export class RedlockLock implements OrderLock {
+  readonly description: string;
+  private readonly clients: Redis[];
+  private readonly redlock: Redlock;
+
+  constructor(private readonly options: RedlockLockOptions) {
+    this.description = `redlock (${options.urls.length} node${options.urls.length === 1 ? '' : 's'})`;
+    this.clients = options.urls.map((url) => new Redis(url, {
+      // Fail fast while a node is down instead of queueing: a lock attempt must answer within
+      // the bounded wait, and the other nodes may still form a quorum.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+      commandTimeout: 1_000,
+      lazyConnect: false,
+      retryStrategy: (times) => Math.min(times * 100, 1_000),
+    }));
+    // ioredis reports connection errors as events; they also surface as failed votes.
+    for (const c of this.clients) c.on('error', () => {});
+    const { waitMs, retryDelayMs } = options.lock;
+    this.redlock = new Redlock(this.clients, {
+      retryCount: Math.max(0, Math.floor(waitMs / retryDelayMs)),
+      retryDelay: retryDelayMs,
+      retryJitter: Math.max(1, Math.floor(retryDelayMs / 2)),
+      driftFactor: 0.01,
+      // Never extend automatically: the routine is short and the database is the judge.
+      automaticExtensionThreshold: 0,
+    });
+    this.redlock.on('error', () => {});
+  }
+
+  async withLock<T>(key: string, routine: () => Promise<T>): Promise<T> {
+    const lock = await this.acquire(key);
+    try {
+      return await routine();
+    } finally {
+      lock.release().catch(this.options.onReleaseError);
+    }
+  }
+
+  /** Waits until every node answers PING, for start-up checks and tests. */
+  async ready(): Promise<boolean[]> {
+    return Promise.all(this.clients.map((c) => c.ping().then(() => true, () => false)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.clients.map((c) => c.quit()));
+    for (const c of this.clients) c.disconnect();
+  }
+
+  private async acquire(key: string): Promise<Lock> {
+    try {
+      return await this.redlock.acquire([key], this.options.lock.ttlMs);
+    } catch (e) {
+      if (e instanceof ExecutionError) throw new LockError(await classify(e), describe(key, e), { cause: e });
+      throw new LockError('LOCK_UNAVAILABLE', `order lock ${key}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
+}
+
+/** Busy when some node said the resource is held; otherwise the nodes did not answer. */
+async function classify(e: ExecutionError): Promise<'LOCK_BUSY' | 'LOCK_UNAVAILABLE'> {
+  const last = e.attempts[e.attempts.length - 1];
+  if (!last) return 'LOCK_UNAVAILABLE';
+  const stats = await last.catch(() => undefined);
+  if (!stats) return 'LOCK_UNAVAILABLE';
+  const held = [...stats.votesAgainst.values()].some((err) => err instanceof ResourceLockedError);
+  return held ? 'LOCK_BUSY' : 'LOCK_UNAVAILABLE';
+}
+
+function describe(key: string, e: ExecutionError): string {
+  return `order lock ${key} not acquired after ${e.attempts.length} attempt(s): ${e.message}`;
+}

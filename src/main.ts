@@ -1,0 +1,34 @@
+import { ConfigError } from './env-reader';
+import { readCoreConfig } from './config';
+import { startCore } from './core';
+import { createLogger } from './logger';
+
+/** The core's entry point: config, start, and a graceful stop on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = readCoreConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`payment-callback core: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger('payment-callback-core', config.logLevel);
+  const core = await startCore(config, log).catch((e: unknown) => {
+    log.fatal({ err: e }, 'start-up failed');
+    process.exit(1);
+  });
+  const stop = (signal: string): void => {
+    log.info({ signal }, 'signal received');
+    core.shutdown().then(() => process.exit(0), (e: unknown) => {
+      log.error({ err: e }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,50 @@
+import type { Merchant, MerchantDirectory } from './merchant';
+import { result, type NotifyResult } from './outcome';
+import { isSignType, sign, signaturesEqual } from './sign';
+
+export type Authentication =
+  | { readonly ok: true; readonly merchant: Merchant }
+  | { readonly ok: false; readonly result: NotifyResult };
+
+/**
+ * Proves a notification came from WeChat for a merchant we serve: the merchant is configured for
+ * this appid, the `sign_type` is one the merchant allows (absent means MD5, as WeChat documents),
+ * and the signature matches. Pure: nothing else is read.
+ */
+export function authenticate(
+  fields: Readonly<Record<string, string>>,
+  merchants: MerchantDirectory,
+): Authentication {
+  const mchId = fields['mch_id'];
+  const appid = fields['appid'];
+  if (!mchId || !appid) {
+    return reject(result('MALFORMED', 'MISSING_FIELD', 'mch_id and appid are required'));
+  }
+  const merchant = merchants.get(mchId);
+  if (!merchant || !merchant.appids.includes(appid)) {
+    return reject(result('REJECTED', 'UNKNOWN_MERCHANT',
+      `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`));
+  }
+  const received = fields['sign'];
+  if (!received) {
+    return reject(result('REJECTED', 'MISSING_SIGNATURE', 'the notification has no sign field'));
+  }
+  const declared = fields['sign_type'];
+  const signType = declared === undefined || declared === '' ? 'MD5' : declared;
+  if (!isSignType(signType)) {
+    return reject(result('REJECTED', 'UNKNOWN_SIGN_TYPE', 'sign_type must be MD5 or HMAC-SHA256'));
+  }
+  if (!merchant.signTypes.includes(signType)) {
+    return reject(result('REJECTED', 'SIGN_TYPE_NOT_ALLOWED',
+      `sign_type ${signType} is not allowed for mch_id ${mchId}`));
+  }
+  if (!signaturesEqual(sign(fields, merchant.apiKey, signType), received)) {
+    return reject(result('REJECTED', 'INVALID_SIGNATURE',
+      'the signature does not match; check the API key configured for this merchant'));
+  }
+  return { ok: true, merchant };
+}
+
+function reject(r: NotifyResult): Authentication {
+  return { ok: false, result: r };
+}

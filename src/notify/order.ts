@@ -1,0 +1,16 @@
+/** What the core knows about an order the merchant registered. */
+export type OrderStatus = 'NOTPAY' | 'PAID';
+
+export interface OrderRecord {
+  readonly mchId: string;
+  readonly appid: string;
+  readonly outTradeNo: string;
+  /** Expected amount in fen. */
+  readonly totalFee: number;
+  readonly feeType: string;
+  readonly status: OrderStatus;
+  /** Set exactly when status is PAID. */
+  readonly transactionId: string | null;
+  readonly paidAt: Date | null;
+  readonly createdAt: Date;
+}

@@ -1,0 +1,16 @@
+/** Errors an RPC caller can act on; server/error-status.ts maps each to one gRPC status. */
+export type ApiErrorCode =
+  /** The request is wrong; fix it before retrying. */
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  /** The key exists with different values; CreateOrder is idempotent only for identical orders. */
+  | 'ALREADY_EXISTS'
+  /** The request is well-formed but the system is not set up for it (e.g. unknown merchant). */
+  | 'FAILED_PRECONDITION';
+
+export class ApiError extends Error {
+  constructor(readonly code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}

@@ -1,0 +1,23 @@
+import type { Knex } from 'knex';
+import * as initial from './migrations/001-initial';
+
+/** Migrations are compiled into the program, so the same build migrates in a container or a test. */
+const MIGRATIONS: Readonly<Record<string, Knex.Migration>> = Object.freeze({
+  '001-initial': initial,
+});
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const m = MIGRATIONS[name];
+    if (!m) throw new Error(`unknown migration ${name}`);
+    return m;
+  },
+};
+
+/** Applies pending migrations; Knex's lock table keeps replicas starting together from racing. */
+export async function migrateToLatest(db: Knex): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,91 @@
+import type { Knex } from 'knex';
+import type { OrderRecord, OrderStatus } from '../notify/order';
+
+interface OrderRow {
+  mch_id: string;
+  appid: string;
+  out_trade_no: string;
+  total_fee: number | string;
+  fee_type: string;
+  status: string;
+  transaction_id: string | null;
+  paid_at_ms: number | string | null;
+  created_at_ms: number | string;
+}
+
+const COLUMNS = ['mch_id', 'appid', 'out_trade_no', 'total_fee', 'fee_type', 'status', 'transaction_id', 'paid_at_ms', 'created_at_ms'];
+
+export async function findOrder(
+  db: Knex | Knex.Transaction,
+  mchId: string,
+  outTradeNo: string,
+  options: { forUpdate: boolean },
+): Promise<OrderRecord | undefined> {
+  let query = db<OrderRow>('orders').select(COLUMNS).where({ mch_id: mchId, out_trade_no: outTradeNo }).first();
+  // SQLite has no row locks: its single writer already serialises the transaction.
+  if (options.forUpdate) query = query.forUpdate();
+  const row = (await query) as OrderRow | undefined;
+  return row ? toOrder(row) : undefined;
+}
+
+export interface NewOrder {
+  readonly mchId: string;
+  readonly appid: string;
+  readonly outTradeNo: string;
+  readonly totalFee: number;
+  readonly feeType: string;
+}
+
+export async function insertOrder(db: Knex | Knex.Transaction, order: NewOrder, now: Date): Promise<void> {
+  await db('orders').insert({
+    mch_id: order.mchId,
+    appid: order.appid,
+    out_trade_no: order.outTradeNo,
+    total_fee: order.totalFee,
+    fee_type: order.feeType,
+    status: 'NOTPAY' satisfies OrderStatus,
+    transaction_id: null,
+    paid_at_ms: null,
+    created_at_ms: now.getTime(),
+    updated_at_ms: now.getTime(),
+  });
+}
+
+/**
+ * NOTPAY -> PAID, only if the order is still NOTPAY. Returns false when another writer got there
+ * first: that, not the lock, is what makes the transition happen exactly once.
+ */
+export async function markPaid(
+  trx: Knex.Transaction,
+  key: { mchId: string; outTradeNo: string },
+  payment: { transactionId: string; paidAt: Date },
+  now: Date,
+): Promise<boolean> {
+  const changed = await trx('orders')
+    .where({ mch_id: key.mchId, out_trade_no: key.outTradeNo, status: 'NOTPAY' satisfies OrderStatus })
+    .update({
+      status: 'PAID' satisfies OrderStatus,
+      transaction_id: payment.transactionId,
+      paid_at_ms: payment.paidAt.getTime(),
+      updated_at_ms: now.getTime(),
+    });
+  if (changed > 1) throw new Error(`markPaid changed ${changed} rows for one order`);
+  return changed === 1;
+}
+
+function toOrder(row: OrderRow): OrderRecord {
+  const status = row.status;
+  if (status !== 'NOTPAY' && status !== 'PAID') throw new Error(`order ${row.out_trade_no} has unknown status ${status}`);
+  return {
+    mchId: row.mch_id,
+    appid: row.appid,
+    outTradeNo: row.out_trade_no,
+    // PostgreSQL returns bigint as a string; amounts in fen are far below 2^53.
+    totalFee: Number(row.total_fee),
+    feeType: row.fee_type,
+    status,
+    transactionId: row.transaction_id,
+    paidAt: row.paid_at_ms === null ? null : new Date(Number(row.paid_at_ms)),
+    createdAt: new Date(Number(row.created_at_ms)),
+  };
+}

@@ -1,0 +1,139 @@
+import type { Knex } from 'knex';
+import { decide, type Decision } from '../notify/decide';
+import type { OrderRecord } from '../notify/order';
+import type { NotifyResult } from '../notify/outcome';
+import type { PaymentNotice } from '../notify/payment-notice';
+import { raiseAnomaly } from './anomalies-table';
+import { isSqlite } from './database';
+import { insertNotification, type ReceivedNotification } from './notifications-table';
+import { findOrder, insertOrder, markPaid, type NewOrder } from './orders-table';
+import { appendEvent } from './payment-events-table';
+import { classifyStoreError, StoreError } from './store-error';
+
+export type Clock = () => Date;
+
+export type CreateOrderResult =
+  | { readonly ok: true; readonly order: OrderRecord; readonly created: boolean }
+  | { readonly ok: false; readonly existing: OrderRecord };
+
+/**
+ * The orders and everything recorded about them. Each notification is applied in one
+ * transaction: the order's transition, the notification, the anomaly and the outbox event commit
+ * together or not at all.
+ */
+export class PaymentStore {
+  private readonly rowLocks: boolean;
+
+  constructor(private readonly db: Knex, private readonly clock: Clock) {
+    this.rowLocks = !isSqlite(db);
+  }
+
+  async getOrder(mchId: string, outTradeNo: string): Promise<OrderRecord | undefined> {
+    return this.run(() => findOrder(this.db, mchId, outTradeNo, { forUpdate: false }));
+  }
+
+  /** Idempotent: the same order again is fine; a different one under the same key is refused. */
+  async createOrder(order: NewOrder): Promise<CreateOrderResult> {
+    const compare = (existing: OrderRecord): CreateOrderResult =>
+      existing.appid === order.appid && existing.totalFee === order.totalFee && existing.feeType === order.feeType
+        ? { ok: true, order: existing, created: false }
+        : { ok: false, existing };
+    return this.run(async () => {
+      const existing = await findOrder(this.db, order.mchId, order.outTradeNo, { forUpdate: false });
+      if (existing) return compare(existing);
+      let created = true;
+      try {
+        await insertOrder(this.db, order, this.clock());
+      } catch (e) {
+        const classified = classifyStoreError(e);
+        if (!(classified instanceof StoreError && classified.code === 'STORE_CONFLICT')) throw e;
+        // A concurrent CreateOrder for the same key won; compare with what it wrote.
+        created = false;
+      }
+      const stored = await findOrder(this.db, order.mchId, order.outTradeNo, { forUpdate: false });
+      if (!stored) throw new Error(`order ${order.outTradeNo} vanished after insert`);
+      const outcome = compare(stored);
+      return outcome.ok ? { ...outcome, created } : outcome;
+    });
+  }
+
+  /** Applies the notify decision for an authenticated, well-formed notification. */
+  async recordNotification(received: ReceivedNotification, notice: PaymentNotice): Promise<NotifyResult> {
+    return this.run(() => this.db.transaction(async (trx) => {
+      const now = this.clock();
+      const key = { mchId: notice.mchId, outTradeNo: notice.outTradeNo };
+      let decision: Decision = decide(notice, await findOrder(trx, key.mchId, key.outTradeNo, { forUpdate: this.rowLocks }));
+      if (decision.action === 'MARK_PAID' && notice.resultCode === 'SUCCESS') {
+        const won = await markPaid(trx, key, notice, now);
+        if (!won) {
+          // Someone else committed first (a lock that expired, a second replica): decide again on
+          // the row as it is now; a locking read sees the latest commit in every dialect.
+          decision = decide(notice, await findOrder(trx, key.mchId, key.outTradeNo, { forUpdate: this.rowLocks }));
+          if (decision.action === 'MARK_PAID') throw new Error(`order ${notice.outTradeNo} refused the conditional update but is not paid`);
+        }
+      }
+      const notificationId = await insertNotification(trx, received, notice, decision.result);
+      switch (decision.action) {
+        case 'MARK_PAID': {
+          if (notice.resultCode !== 'SUCCESS') throw new Error('MARK_PAID for a failed notice');
+          const written = await appendEvent(trx, {
+            type: 'ORDER_PAID',
+            mchId: notice.mchId,
+            outTradeNo: notice.outTradeNo,
+            transactionId: notice.transactionId,
+            payload: {
+              mch_id: notice.mchId, appid: notice.appid, out_trade_no: notice.outTradeNo,
+              transaction_id: notice.transactionId, total_fee: notice.totalFee, fee_type: notice.feeType,
+              paid_at: notice.paidAt.toISOString(), notification_id: notificationId,
+            },
+            dedupeKey: `ORDER_PAID:${notice.mchId}:${notice.outTradeNo}`,
+          }, now);
+          // The conditional update just succeeded, so an existing ORDER_PAID means corrupt state.
+          if (!written) throw new Error(`order ${notice.outTradeNo} already has an ORDER_PAID event`);
+          break;
+        }
+        case 'RECORD_FAILURE':
+          await appendEvent(trx, {
+            type: 'PAYMENT_FAILED',
+            mchId: notice.mchId,
+            outTradeNo: notice.outTradeNo,
+            transactionId: null,
+            payload: {
+              mch_id: notice.mchId, out_trade_no: notice.outTradeNo,
+              err_code: notice.resultCode === 'FAIL' ? notice.errCode : '', notification_id: notificationId,
+            },
+            dedupeKey: `PAYMENT_FAILED:${notice.mchId}:${notice.outTradeNo}:${notice.sign}`,
+          }, now);
+          break;
+        case 'RAISE_ANOMALY':
+          if (await raiseAnomaly(trx, decision.anomaly, notice, notificationId, now)) {
+            await appendEvent(trx, {
+              type: 'ANOMALY_RAISED',
+              mchId: notice.mchId,
+              outTradeNo: notice.outTradeNo,
+              transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
+              payload: { kind: decision.anomaly.kind, detail: decision.anomaly.detail, notification_id: notificationId },
+              dedupeKey: `ANOMALY_RAISED:${decision.anomaly.kind}:${notice.mchId}:${notice.outTradeNo}:${notice.sign}`,
+            }, now);
+          }
+          break;
+        case 'RECORD':
+          break;
+      }
+      return decision.result;
+    }));
+  }
+
+  /** Checks the database answers; for readiness. */
+  async ping(): Promise<void> {
+    await this.run(() => this.db.raw('select 1'));
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      throw classifyStoreError(e);
+    }
+  }
+}

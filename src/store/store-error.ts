@@ -1,0 +1,43 @@
+/** Why a store call failed, in terms a caller can act on. */
+export type StoreErrorCode =
+  /** The database could not be reached or is shutting down: try again later. */
+  | 'STORE_UNAVAILABLE'
+  /** A unique constraint refused the write: someone else wrote the same key first. */
+  | 'STORE_CONFLICT';
+
+export class StoreError extends Error {
+  constructor(readonly code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** Driver errors that mean "no database right now" rather than "this query is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY', 'SQLITE_IOERR',
+]);
+const UNIQUE_CODES = new Set(['23505', 'ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+
+/** Classifies a driver or Knex error; anything unrecognised is returned unchanged (a bug). */
+export function classifyStoreError(e: unknown): unknown {
+  if (e instanceof StoreError) return e;
+  const code = errorCode(e);
+  const message = e instanceof Error ? e.message : String(e);
+  if (code && UNIQUE_CODES.has(code)) return new StoreError('STORE_CONFLICT', message, { cause: e });
+  if ((code && (UNAVAILABLE_CODES.has(code) || /^(08|57P|53)/.test(code)))
+    || (e instanceof Error && (e.name === 'KnexTimeoutError' || /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(e.message)))) {
+    return new StoreError('STORE_UNAVAILABLE', message, { cause: e });
+  }
+  return e;
+}
+
+function errorCode(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  // AggregateError from a dual-stack connect attempt carries the codes inside.
+  const errors = (e as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) return errors.map(errorCode).find((c) => c !== undefined);
+  return undefined;
+}
