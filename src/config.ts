@@ -95,6 +95,14 @@ export function readCoreConfig(
   return deepFreeze(config);
 }
 
+/** Only the database settings: what `make migrate` needs, without merchants. */
+export function readDatabaseConfig(env: Readonly<Record<string, string | undefined>>): DatabaseConfig {
+  const r = new EnvReader(env);
+  const database = readDatabase(r);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return database;
+}
+
 function readDatabase(r: EnvReader): DatabaseConfig {
   const url = r.string('DATABASE_URL', DEFAULTS.DATABASE_URL);
   const poolMax = r.integer('DATABASE_POOL_MAX', 10, 1, 1000);

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { status } from '@grpc/grpc-js';
+import type { PaymentCallbackClient } from '../src/gen/payment/callback/v1/payment_callback';
+import type { Logger } from '../src/logger';
+import type { GatewayConfig } from './config';
+import { handleNotify } from './core-client';
+import { parseNotifyXml } from './parse-notify-xml';
+import { replyFor, replyXml, type Reply } from './reply';
+
+export interface RunningGateway {
+  readonly port: number;
+  /** Stops accepting, lets in-flight notifications finish (up to the grace period), closes the channel. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The HTTP adapter: XML in, one HandleNotify call, reply out. It decides nothing about payments;
+ * it only refuses bodies that are not a notification at all.
+ */
+export async function startGateway(config: GatewayConfig, client: PaymentCallbackClient, log: Logger): Promise<RunningGateway> {
+  let inFlight = 0;
+  let draining = false;
+  const server = createServer((req, res) => {
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    const reqLog = log.child({ request_id: requestId });
+    const started = process.hrtime.bigint();
+    const done = (reply: Reply, note: Record<string, unknown> = {}): void => {
+      send(res, reply);
+      reqLog.info({
+        method: req.method, path: req.url, status: reply.status, client_ip: clientIp(req, config),
+        ms: Number(process.hrtime.bigint() - started) / 1e6, ...note,
+      }, 'request');
+    };
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ok\n');
+      return;
+    }
+    if (path !== config.notifyPath) {
+      done({ status: 404, body: replyXml(false, `no such path; notifications go to ${config.notifyPath}`) });
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      done({ status: 405, body: replyXml(false, 'use POST') });
+      return;
+    }
+    inFlight++;
+    void handle(req, requestId)
+      .then((r) => done(r.reply, r.note), (e: unknown) => {
+        reqLog.error({ err: e }, 'unexpected gateway error');
+        done({ status: 500, body: replyXml(false, 'internal error; retry later') });
+      })
+      .finally(() => { inFlight--; });
+  });
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  // Above nginx's upstream keepalive_timeout, so the proxy closes idle connections first.
+  server.keepAliveTimeout = 75_000;
+
+  async function handle(req: IncomingMessage, requestId: string): Promise<{ reply: Reply; note?: Record<string, unknown> }> {
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      req.resume();
+      return { reply: { status: 415, body: replyXml(false, 'compressed bodies are not accepted') } };
+    }
+    const body = await readBody(req, config.bodyLimitBytes);
+    if (body === 'too-large') {
+      return { reply: { status: 413, body: replyXml(false, `the body exceeds ${config.bodyLimitBytes} bytes`) } };
+    }
+    const parsed = parseNotifyXml(body);
+    if (!parsed.ok) return { reply: { status: 400, body: replyXml(false, parsed.message) }, note: { rejected: parsed.message } };
+    const call = await handleNotify(client, {
+      fields: parsed.fields,
+      rawBody: body,
+      caller: { clientIp: clientIp(req, config), requestId },
+    }, requestId, config.coreDeadlineMs);
+    if (!call.ok) {
+      // The core did not decide: WeChat must retry. 503 for "not reachable / too slow", 502 otherwise.
+      const unreachable = call.code === status.UNAVAILABLE || call.code === status.DEADLINE_EXCEEDED;
+      return {
+        reply: { status: unreachable ? 503 : 502, body: replyXml(false, unreachable ? 'the service is temporarily unavailable; retry later' : 'internal error; retry later') },
+        note: { grpc_code: call.code, grpc_details: call.details },
+      };
+    }
+    return { reply: replyFor(call.response), note: { outcome: call.response.outcome, code: call.response.code } };
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, host: config.listen.host, path: config.notifyPath, core: config.coreTarget }, 'payment-callback gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    shutdown: () => {
+      stopping ??= (async () => {
+        draining = true;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const deadline = Date.now() + config.shutdownGraceMs;
+        while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        server.closeAllConnections();
+        await closed;
+        client.close();
+        log.info('gateway stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.headersSent) return;
+  res.writeHead(reply.status, { 'content-type': 'application/xml; charset=utf-8' });
+  res.end(reply.body);
+}
+
+/** Reads at most `limit` bytes; a larger body is refused without buffering the rest. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve('too-large');
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => { if (!over) resolve(Buffer.concat(chunks)); });
+    req.on('error', reject);
+  });
+}
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/** The client's address: the proxy's word for it only when the proxy is one we trust. */
+export function clientIp(req: IncomingMessage, config: GatewayConfig): string {
+  const peer = req.socket.remoteAddress ?? '';
+  if (!config.trustedProxies.includes(peer)) return peer;
+  const realIp = req.headers['x-real-ip'];
+  if (typeof realIp === 'string' && realIp.trim() !== '') return realIp.trim();
+  const xff = req.headers['x-forwarded-for'];
+  const last = typeof xff === 'string' ? xff.split(',').map((s) => s.trim()).filter(Boolean).pop() : undefined;
+  return last ?? peer;
+}

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+/**
+ * `make run`: the core and the gateway side by side on the embedded defaults (SQLite file,
+ * in-process lock) with the public demo merchant, unless the environment says otherwise.
+ * Ctrl-C stops both gracefully.
+ */
+const root = join(__dirname, '..', '..', '..');
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  DATABASE_URL: process.env['DATABASE_URL'] ?? `sqlite:${join(root, 'data', 'payment-callback.sqlite')}`,
+};
+if (!process.env['MERCHANTS_FILE'] && !process.env['MERCHANTS_JSON']) {
+  env['MERCHANTS_FILE'] = join(root, 'config', 'demo-merchants.json');
+  process.stderr.write('make run: using the DEMO merchant from config/demo-merchants.json (mch_id 10000100, public key: never for real money)\n');
+}
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function start(name: string, script: string): ChildProcess {
+  const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit' });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`make run: ${name} exited (${signal ?? code}); stopping\n`);
+      stop(code ?? 1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+function stop(code: number): void {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  let left = children.filter((c) => c.exitCode === null).length;
+  if (left === 0) process.exit(code);
+  for (const c of children) c.once('exit', () => { if (--left <= 0) process.exit(code); });
+}
+
+start('core', 'src/main.js');
+start('gateway', 'gateway/main.js');
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
