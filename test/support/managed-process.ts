@@ -156,11 +156,6 @@ export class ManagedProcess {
     return `${this.name} (pid ${this.pid}) ${state}; last output:\n${output === '' ? '(none)' : output}`;
   }
 
-  /** Throws (with the output tail) if the process has already exited. */
-  assertRunning(): void {
-    if (this.exitInfo !== undefined) throw new Error(this.describe());
-  }
-
   signal(signal: NodeJS.Signals): void {
     if (this.exitInfo !== undefined) return;
     try {

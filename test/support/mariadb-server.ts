@@ -85,6 +85,10 @@ export async function startMariaDb(): Promise<MariaDbServer> {
         // USER / GRANT like in production.
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
+        // Passed through to the bootstrap mariadbd. Its internal temporary
+        // tables otherwise go to the shared /tmp, where parallel installs
+        // sometimes clash ("Unknown table 'mysql.tmp_user_sys'").
+        `--tmpdir=${tmpDir}`,
       ],
       { cwd: dir, timeoutMs: INSTALL_TIMEOUT_MS },
     );
