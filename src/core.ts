@@ -31,7 +31,7 @@ export interface RunningCore {
 
 /** Wires config -> store -> lock -> gRPC server, and starts listening. */
 export async function startCore(config: CoreConfig, log: Logger, clock: Clock = () => new Date()): Promise<RunningCore> {
-  const db = openDatabase(config.database);
+  const db = openDatabase(config.database, log);
   let lock: OrderLock | undefined;
   try {
     const applied = await migrateToLatest(db);

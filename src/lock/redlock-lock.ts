@@ -74,14 +74,17 @@ export class RedlockLock implements OrderLock {
   }
 }
 
-/** Busy when some node said the resource is held; otherwise the nodes did not answer. */
+/**
+ * Unavailable when too few nodes answered for any quorum; busy when enough answered but the
+ * resource was held. (A failed attempt can leave its partial lock on the nodes that did answer,
+ * so "held" votes alone do not prove another holder.)
+ */
 async function classify(e: ExecutionError): Promise<'LOCK_BUSY' | 'LOCK_UNAVAILABLE'> {
   const last = e.attempts[e.attempts.length - 1];
-  if (!last) return 'LOCK_UNAVAILABLE';
-  const stats = await last.catch(() => undefined);
+  const stats = last ? await last.catch(() => undefined) : undefined;
   if (!stats) return 'LOCK_UNAVAILABLE';
-  const held = [...stats.votesAgainst.values()].some((err) => err instanceof ResourceLockedError);
-  return held ? 'LOCK_BUSY' : 'LOCK_UNAVAILABLE';
+  const unreachable = [...stats.votesAgainst.values()].filter((err) => !(err instanceof ResourceLockedError)).length;
+  return stats.membershipSize - unreachable < stats.quorumSize ? 'LOCK_UNAVAILABLE' : 'LOCK_BUSY';
 }
 
 function describe(key: string, e: ExecutionError): string {

@@ -56,7 +56,8 @@ export function parsePaymentNotice(fields: Readonly<Record<string, string>>): No
   if (!OUT_TRADE_NO.test(outTradeNo)) {
     return invalid('out_trade_no must be 1 to 32 of letters, digits and _-|*@');
   }
-  for (const name of AMOUNT_FIELDS.filter((k) => k in fields)) {
+  // An empty value is an absent one, as in the signature rule; required ones are checked below.
+  for (const name of AMOUNT_FIELDS.filter((k) => fields[k] !== undefined && fields[k] !== '')) {
     if (!CANONICAL_INTEGER.test(fields[name] ?? '')) {
       return invalid(`${name} must be a non-negative integer in fen without sign, leading zeros or decimals`);
     }

@@ -18,7 +18,7 @@ export async function insertNotification(
   notice: PaymentNotice,
   outcome: NotifyResult,
 ): Promise<number> {
-  const rows: unknown = await trx('notifications').insert({
+  const row = {
     received_at_ms: received.receivedAt.getTime(),
     mch_id: notice.mchId,
     appid: notice.appid,
@@ -31,7 +31,11 @@ export async function insertNotification(
     raw_body: received.rawBody,
     client_ip: received.clientIp.slice(0, 64),
     request_id: received.requestId.slice(0, 128),
-  }, ['id']);
+  };
+  // Only PostgreSQL needs RETURNING to hand back the id; MySQL and SQLite return it anyway.
+  const rows: unknown = trx.client.config.client === 'pg'
+    ? await trx('notifications').insert(row, ['id'])
+    : await trx('notifications').insert(row);
   return insertedId(rows);
 }
 

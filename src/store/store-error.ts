@@ -2,7 +2,7 @@
 export type StoreErrorCode =
   /** The database could not be reached or is shutting down: try again later. */
   | 'STORE_UNAVAILABLE'
-  /** A unique constraint refused the write: someone else wrote the same key first. */
+  /** A unique constraint refused the write, or a deadlock aborted it: someone else wrote first. */
   | 'STORE_CONFLICT';
 
 export class StoreError extends Error {
@@ -17,14 +17,18 @@ const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
   'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY', 'SQLITE_IOERR',
 ]);
-const UNIQUE_CODES = new Set(['23505', 'ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);
+/** A unique index refused the write, or the database aborted one of two racing transactions. */
+const CONFLICT_CODES = new Set([
+  '23505', 'ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY',
+  '40001', '40P01', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
+]);
 
 /** Classifies a driver or Knex error; anything unrecognised is returned unchanged (a bug). */
 export function classifyStoreError(e: unknown): unknown {
   if (e instanceof StoreError) return e;
   const code = errorCode(e);
   const message = e instanceof Error ? e.message : String(e);
-  if (code && UNIQUE_CODES.has(code)) return new StoreError('STORE_CONFLICT', message, { cause: e });
+  if (code && CONFLICT_CODES.has(code)) return new StoreError('STORE_CONFLICT', message, { cause: e });
   if ((code && (UNAVAILABLE_CODES.has(code) || /^(08|57P|53)/.test(code)))
     || (e instanceof Error && (e.name === 'KnexTimeoutError' || /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(e.message)))) {
     return new StoreError('STORE_UNAVAILABLE', message, { cause: e });

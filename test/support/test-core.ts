@@ -1,0 +1,94 @@
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Knex } from 'knex';
+import { readCoreConfig } from '../../src/config';
+import { startCore, type RunningCore } from '../../src/core';
+import {
+  PaymentCallbackClient,
+  type CreateOrderRequest,
+  type CreateOrderResponse,
+  type GetOrderResponse,
+  type HandleNotifyResponse,
+} from '../../src/gen/payment/callback/v1/payment_callback';
+import { createLogger } from '../../src/logger';
+import { TEST_MERCHANTS_JSON } from './sign-notification';
+
+export interface TestCoreOptions {
+  readonly databaseUrl: string;
+  readonly redisUrls?: readonly string[];
+  /** Extra environment, e.g. LOCK_WAIT_MS. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A real core (real gRPC server on a free port, real database, real lock) in this process, and
+ * a real client connected to it over a socket.
+ */
+export interface TestCore {
+  readonly port: number;
+  readonly core: RunningCore;
+  readonly db: Knex;
+  readonly client: PaymentCallbackClient;
+  notify(fields: Record<string, string>, rawBody?: string): Promise<HandleNotifyResponse>;
+  createOrder(req: Partial<CreateOrderRequest> & { outTradeNo: string }): Promise<CreateOrderResponse>;
+  getOrder(outTradeNo: string, mchId?: string): Promise<GetOrderResponse>;
+  stop(): Promise<void>;
+}
+
+export async function startTestCore(options: TestCoreOptions): Promise<TestCore> {
+  const config = readCoreConfig({
+    GRPC_LISTEN: '127.0.0.1:0',
+    METRICS_LISTEN: 'off',
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URLS: (options.redisUrls ?? []).join(','),
+    MERCHANTS_JSON: TEST_MERCHANTS_JSON,
+    SHUTDOWN_GRACE_MS: '2000',
+    ...options.env,
+  });
+  const core = await startCore(config, createLogger('test-core', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent'));
+  const client = new PaymentCallbackClient(`127.0.0.1:${core.grpcPort}`, credentials.createInsecure());
+  const call = <T>(invoke: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
+    new Promise((resolve, reject) => invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))));
+  const deadline = (): { deadline: number } => ({ deadline: Date.now() + 10_000 });
+  return {
+    port: core.grpcPort,
+    core,
+    db: core.db,
+    client,
+    notify: (fields, rawBody) => call((cb) => client.handleNotify(
+      { fields, rawBody: Buffer.from(rawBody ?? JSON.stringify(fields)), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
+      new Metadata(), deadline(), cb)),
+    createOrder: (req) => call((cb) => client.createOrder({
+      mchId: '10000100', appid: 'wxd930ea5d5a258f4f', totalFee: 100, feeType: 'CNY', ...req,
+    }, new Metadata(), deadline(), cb)),
+    getOrder: (outTradeNo, mchId = '10000100') => call((cb) => client.getOrder({ mchId, outTradeNo }, new Metadata(), deadline(), cb)),
+    stop: async () => {
+      client.close();
+      await core.shutdown();
+    },
+  };
+}
+
+/** Row counts of every table: "changes nothing" means these stay equal. */
+export async function tableCounts(db: Knex): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of ['orders', 'notifications', 'anomalies', 'payment_events']) {
+    const row = (await db(table).count({ n: '*' }).first()) as { n: number | string } | undefined;
+    counts[table] = Number(row?.n ?? 0);
+  }
+  return counts;
+}
+
+/** Every row about one order, for assertions on what a notification wrote. */
+export async function orderTrail(db: Knex, outTradeNo: string): Promise<{
+  order: Record<string, unknown> | undefined;
+  notifications: Array<Record<string, unknown>>;
+  anomalies: Array<Record<string, unknown>>;
+  events: Array<Record<string, unknown>>;
+}> {
+  return {
+    order: (await db('orders').where({ out_trade_no: outTradeNo }).first()) as Record<string, unknown> | undefined,
+    notifications: (await db('notifications').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<Record<string, unknown>>,
+    anomalies: (await db('anomalies').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<Record<string, unknown>>,
+    events: (await db('payment_events').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<Record<string, unknown>>,
+  };
+}
