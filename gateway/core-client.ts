@@ -12,6 +12,9 @@ export function createCoreClient(target: string): PaymentCallbackClient {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.enable_retries': 0,
+    // A restarted core is found again within a couple of seconds, not after minutes of backoff.
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 2_000,
   });
 }
 
@@ -27,6 +30,9 @@ export function handleNotify(
 ): Promise<CoreCall> {
   const metadata = new Metadata();
   metadata.set('x-request-id', requestId);
+  // waitForReady: while the core is restarting, wait for it (bounded by the deadline) instead
+  // of failing at once; WeChat still gets an answer before its 5 s are up.
+  metadata.setOptions({ waitForReady: true });
   return new Promise((resolve) => {
     client.handleNotify(request, metadata, { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, response?: HandleNotifyResponse) => {
       if (err || !response) resolve({ ok: false, code: err?.code ?? status.UNKNOWN, details: err?.details ?? 'no response' });
