@@ -41,6 +41,8 @@ export function parseNotifyXml(body: Buffer): NotifyXmlParse {
     return fail('the body is not valid UTF-8');
   }
   if (text.trim() === '') return fail('the body is empty; expected <xml>...</xml>');
+  // XML 1.0 forbids these outright; no WeChat value contains them.
+  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(text)) return fail('the body contains control characters');
   // DTDs are where entity expansion and external-entity tricks live; WeChat never sends one.
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) return fail('DOCTYPE and ENTITY declarations are not accepted');
   const declaration = /^\s*<\?xml\s[^?]*?encoding\s*=\s*["']([^"']+)["']/i.exec(text);
@@ -50,7 +52,13 @@ export function parseNotifyXml(body: Buffer): NotifyXmlParse {
   const valid = XMLValidator.validate(text);
   if (valid !== true) return fail(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
 
-  const doc: unknown = parser.parse(text);
+  let doc: unknown;
+  try {
+    doc = parser.parse(text);
+  } catch (e) {
+    // fast-xml-parser refuses names such as __proto__ by throwing.
+    return fail(`malformed XML: ${e instanceof Error ? e.message.slice(0, 120) : 'unparseable'}`);
+  }
   if (!isRecord(doc)) return fail('malformed XML');
   const roots = Object.keys(doc);
   if (roots.length !== 1 || roots[0] !== 'xml') return fail('the document must have exactly one root element, <xml>');
@@ -103,7 +111,8 @@ export function decodeEntities(text: string): string | null {
     if (named !== undefined) return named;
     const num = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(ref);
     const code = num ? parseInt(num[1] ?? num[2] ?? '', num[1] ? 16 : 10) : NaN;
-    if (!Number.isInteger(code) || code > 0x10ffff || code === 0 || (code >= 0xd800 && code <= 0xdfff)) {
+    const forbidden = code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d;
+    if (!Number.isInteger(code) || code > 0x10ffff || forbidden || (code >= 0xd800 && code <= 0xdfff)) {
       bad = true;
       return whole;
     }

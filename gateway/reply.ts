@@ -6,12 +6,12 @@ export interface Reply {
 }
 
 /**
- * The XML WeChat expects. `return_msg` is wrapped in CDATA; a "]]>" inside it is split so the
- * reply stays well-formed whatever the message says.
+ * The XML WeChat expects. `return_msg` is one CDATA section: a "]]>" or a control character in
+ * the message (which may quote the request) is defused, and the message is kept short.
  */
 export function replyXml(success: boolean, message: string): string {
   const code = success ? 'SUCCESS' : 'FAIL';
-  const msg = message.replace(/]]>/g, ']]]]><![CDATA[>');
+  const msg = message.replace(/]]>/g, ']] >').replace(/[\u0000-\u001F\u007F]/g, ' ').slice(0, 256);
   return `<xml><return_code><![CDATA[${code}]]></return_code><return_msg><![CDATA[${msg}]]></return_msg></xml>`;
 }
 

@@ -106,7 +106,7 @@ export function readDatabaseConfig(env: Readonly<Record<string, string | undefin
 function readDatabase(r: EnvReader): DatabaseConfig {
   const url = r.string('DATABASE_URL', DEFAULTS.DATABASE_URL);
   const poolMax = r.integer('DATABASE_POOL_MAX', 10, 1, 1000);
-  const redactedUrl = url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  const redactedUrl = redactPassword(url);
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     if (file === '') r.problem('DATABASE_URL=sqlite: needs a file name, e.g. sqlite:data/payment-callback.sqlite');
@@ -120,10 +120,15 @@ function readDatabase(r: EnvReader): DatabaseConfig {
   return { client: 'better-sqlite3', connection: '', redactedUrl, poolMax };
 }
 
+/** postgres://pay:p@ss@db/pay => postgres://pay:***@db/pay (the last @ ends the password). */
+export function redactPassword(url: string): string {
+  return url.replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):.*@/i, '$1:***@');
+}
+
 function readRedisUrls(r: EnvReader): string[] {
   const urls = r.list('REDIS_URLS');
   for (const u of urls) {
-    if (!/^rediss?:\/\/[^\s]+$/.test(u)) r.problem(`REDIS_URLS entry ${u.replace(/:[^@/]*@/, ':***@')} must be redis://host:port`);
+    if (!/^rediss?:\/\/[^\s]+$/.test(u)) r.problem(`REDIS_URLS entry ${redactPassword(u)} must be redis://host:port`);
   }
   if (new Set(urls).size !== urls.length) r.problem('REDIS_URLS lists the same node twice; Redlock needs independent nodes');
   return urls;
@@ -146,7 +151,7 @@ function readMerchants(
   }
   const inline = r.optional('MERCHANTS_JSON');
   if (inline) sources.push({ name: 'MERCHANTS_JSON', text: inline });
-  if (sources.length === 0 && r.problems.length === 0) {
+  if (!file && !inline) {
     r.problem('no merchants configured: set MERCHANTS_FILE or MERCHANTS_JSON (see README "Configuration")');
   }
 
@@ -155,8 +160,9 @@ function readMerchants(
     let parsed: unknown;
     try {
       parsed = JSON.parse(source.text);
-    } catch (e) {
-      r.problem(`${source.name} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+    } catch {
+      // JSON.parse quotes the text around the error, which may be a key: say only where to look.
+      r.problem(`${source.name} is not valid JSON (are all strings, including keys, in double quotes?)`);
       continue;
     }
     const list = Array.isArray(parsed) ? parsed : isRecord(parsed) && Array.isArray(parsed['merchants']) ? parsed['merchants'] : undefined;

@@ -45,6 +45,8 @@ export function sign(fields: Readonly<Record<string, string>>, apiKey: string, s
  * ignored: the digest is the same whichever case a sender printed it in.
  */
 export function signaturesEqual(expected: string, received: string): boolean {
+  // toUpperCase maps some non-ASCII letters onto hex digits ("ﬀ" -> "FF"): accept hex only.
+  if (!/^[0-9A-Fa-f]+$/.test(received)) return false;
   const a = Buffer.from(expected.toUpperCase(), 'utf8');
   const b = Buffer.from(received.toUpperCase(), 'utf8');
   // Lengths are public (32 or 64 hex digits); only the content must not leak through timing.
