@@ -37,7 +37,7 @@ test: deps ## run every test against throwaway real servers (installs missing De
 	test/support/ensure-binaries.sh
 	$(MAKE) --no-print-directory proto-check
 	npx tsc -p tsconfig.json
-	node --test dist/test/
+	node --test --test-timeout=180000 dist/test/
 
 bench: build ## run the benchmark (see bench/README.md)
 	node dist/bench/run.js

@@ -5,9 +5,21 @@ import {
   type HandleNotifyResponse,
 } from '../src/gen/payment/callback/v1/payment_callback';
 
+export interface CoreClientOptions {
+  readonly tls?: { readonly caPem: string; readonly certPem?: string; readonly keyPem?: string } | undefined;
+}
+
 /** One long-lived channel to the core, balanced round-robin over every address the target resolves to. */
-export function createCoreClient(target: string): PaymentCallbackClient {
-  return new PaymentCallbackClient(target, credentials.createInsecure(), {
+export function createCoreClient(target: string, options: CoreClientOptions = {}): PaymentCallbackClient {
+  const tls = options.tls;
+  const channelCredentials = tls
+    ? credentials.createSsl(
+      Buffer.from(tls.caPem),
+      tls.keyPem ? Buffer.from(tls.keyPem) : null,
+      tls.certPem ? Buffer.from(tls.certPem) : null,
+    )
+    : credentials.createInsecure();
+  return new PaymentCallbackClient(target, channelCredentials, {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
@@ -25,16 +37,17 @@ export type CoreCall =
 export function handleNotify(
   client: PaymentCallbackClient,
   request: HandleNotifyRequest,
-  requestId: string,
-  deadlineMs: number,
+  call: { readonly requestId: string; readonly deadlineMs: number; readonly token: string | undefined },
 ): Promise<CoreCall> {
   const metadata = new Metadata();
-  metadata.set('x-request-id', requestId);
+  metadata.set('x-request-id', call.requestId);
+  // Sent as metadata rather than call credentials, which grpc-js only allows over TLS.
+  if (call.token) metadata.set('authorization', `Bearer ${call.token}`);
   // waitForReady: while the core is restarting, wait for it (bounded by the deadline) instead
   // of failing at once; WeChat still gets an answer before its 5 s are up.
   metadata.setOptions({ waitForReady: true });
   return new Promise((resolve) => {
-    client.handleNotify(request, metadata, { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, response?: HandleNotifyResponse) => {
+    client.handleNotify(request, metadata, { deadline: Date.now() + call.deadlineMs }, (err: ServiceError | null, response?: HandleNotifyResponse) => {
       if (err || !response) resolve({ ok: false, code: err?.code ?? status.UNKNOWN, details: err?.details ?? 'no response' });
       else resolve({ ok: true, response });
     });

@@ -6,11 +6,13 @@ import type { PaymentCallbackClient } from '../src/gen/payment/callback/v1/payme
 import type { Logger } from '../src/logger';
 import type { GatewayConfig } from './config';
 import { handleNotify } from './core-client';
+import { GatewayMetrics } from './gateway-metrics';
 import { parseNotifyXml } from './parse-notify-xml';
 import { replyFor, replyXml, type Reply } from './reply';
 
 export interface RunningGateway {
   readonly port: number;
+  readonly metricsPort: number | undefined;
   /** Stops accepting, lets in-flight notifications finish (up to the grace period), closes the channel. */
   shutdown(): Promise<void>;
 }
@@ -22,6 +24,7 @@ export interface RunningGateway {
 export async function startGateway(config: GatewayConfig, client: PaymentCallbackClient, log: Logger): Promise<RunningGateway> {
   let inFlight = 0;
   let draining = false;
+  const metrics = new GatewayMetrics();
   const server = createServer((req, res) => {
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
@@ -29,12 +32,13 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
     const started = process.hrtime.bigint();
     const done = (reply: Reply, note: Record<string, unknown> = {}): void => {
       send(res, reply);
+      metrics.requests.inc({ route: path === config.notifyPath ? 'notify' : 'other', status: String(reply.status) });
       reqLog.info({
         method: req.method, path: req.url, status: reply.status, client_ip: clientIp(req, config),
         ms: Number(process.hrtime.bigint() - started) / 1e6, ...note,
       }, 'request');
     };
-    const path = (req.url ?? '').split('?')[0];
+    const path = (req.url ?? '').split('?')[0] ?? '';
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ok\n');
       return;
@@ -73,11 +77,14 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
     }
     const parsed = parseNotifyXml(body);
     if (!parsed.ok) return { reply: { status: 400, body: replyXml(false, parsed.message) }, note: { rejected: parsed.message } };
+    const callStarted = process.hrtime.bigint();
     const call = await handleNotify(client, {
       fields: parsed.fields,
       rawBody: body,
       caller: { clientIp: clientIp(req, config), requestId },
-    }, requestId, config.coreDeadlineMs);
+    }, { requestId, deadlineMs: config.coreDeadlineMs, token: config.coreToken });
+    metrics.coreCallSeconds.observe({ grpc_code: call.ok ? 'OK' : (status[call.code] ?? String(call.code)) },
+      Number(process.hrtime.bigint() - callStarted) / 1e9);
     if (!call.ok) {
       // The core did not decide: WeChat must retry. 503 for "not reachable / too slow", 502 otherwise.
       const unreachable = call.code === status.UNAVAILABLE || call.code === status.DEADLINE_EXCEEDED;
@@ -94,11 +101,13 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
     server.listen(config.listen.port, config.listen.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const metricsServer = config.metricsListen ? await metrics.serve(config.metricsListen) : undefined;
   log.info({ port, host: config.listen.host, path: config.notifyPath, core: config.coreTarget }, 'payment-callback gateway listening');
 
   let stopping: Promise<void> | undefined;
   return {
     port,
+    metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
     shutdown: () => {
       stopping ??= (async () => {
         draining = true;
@@ -108,6 +117,7 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
         while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         server.closeAllConnections();
         await closed;
+        if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
         client.close();
         log.info('gateway stopped');
       })();

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger('payment-callback-gateway', config.logLevel);
-  const gateway = await startGateway(config, createCoreClient(config.coreTarget), log).catch((e: unknown) => {
+  const gateway = await startGateway(config, createCoreClient(config.coreTarget, { tls: config.coreTls }), log).catch((e: unknown) => {
     log.fatal({ err: e }, 'start-up failed');
     process.exit(1);
   });

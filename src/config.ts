@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, EnvReader, type ListenAddress } from './env-reader';
+import { isScope, SCOPES, type Caller, type Scope } from './auth/scopes';
 import type { Merchant } from './notify/merchant';
 import { isSignType, SIGN_TYPES, type SignType } from './notify/sign';
 
@@ -21,7 +22,22 @@ export interface CoreConfig {
   readonly logLevel: LogLevel;
   /** How long shutdown waits for in-flight calls before cancelling them. */
   readonly shutdownGraceMs: number;
+  /** Services allowed to call; empty means authentication is off (refused in production). */
+  readonly callers: readonly Caller[];
+  /** gRPC services reachable without a token (health and reflection for operators by default). */
+  readonly publicServices: readonly string[];
+  /** TLS for the gRPC port; with clientCaPem, clients must present a certificate (mTLS). */
+  readonly tls: TlsConfig | undefined;
+  readonly events: { readonly pollMs: number; readonly batchSize: number };
 }
+
+export interface TlsConfig {
+  readonly certPem: string;
+  readonly keyPem: string;
+  readonly clientCaPem: string | undefined;
+}
+
+const DEFAULT_PUBLIC_SERVICES = ['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -61,7 +77,8 @@ export const DEFAULTS = Object.freeze({
 export const CORE_ENV_VARS = Object.freeze([
   'PAYMENT_CALLBACK_ENV', 'GRPC_LISTEN', 'METRICS_LISTEN', 'DATABASE_URL', 'DATABASE_POOL_MAX',
   'REDIS_URLS', 'LOCK_TTL_MS', 'LOCK_WAIT_MS', 'LOCK_RETRY_DELAY_MS', 'MERCHANTS_FILE', 'MERCHANTS_JSON',
-  'LOG_LEVEL', 'SHUTDOWN_GRACE_MS',
+  'LOG_LEVEL', 'SHUTDOWN_GRACE_MS', 'CALLERS_FILE', 'CALLERS_JSON', 'AUTH_PUBLIC_SERVICES',
+  'GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CLIENT_CA_FILE', 'EVENTS_POLL_MS', 'EVENTS_BATCH_SIZE',
 ] as const);
 
 type ReadFile = (path: string) => string;
@@ -87,7 +104,19 @@ export function readCoreConfig(
     merchants: readMerchants(r, env, readFile, mode),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    callers: readCallers(r, env, readFile),
+    publicServices: r.optional('AUTH_PUBLIC_SERVICES') === 'none'
+      ? []
+      : r.list('AUTH_PUBLIC_SERVICES').length > 0 ? r.list('AUTH_PUBLIC_SERVICES') : DEFAULT_PUBLIC_SERVICES,
+    tls: readTls(r, readFile),
+    events: {
+      pollMs: r.integer('EVENTS_POLL_MS', 500, 10, 60_000),
+      batchSize: r.integer('EVENTS_BATCH_SIZE', 100, 1, 1_000),
+    },
   };
+  if (mode === 'production' && config.callers.length === 0) {
+    r.problem('PAYMENT_CALLBACK_ENV=production needs CALLERS_FILE or CALLERS_JSON: without callers anyone who reaches the gRPC port could mark orders paid');
+  }
   if (config.lock.waitMs >= config.lock.ttlMs) {
     r.problem(`LOCK_WAIT_MS (${config.lock.waitMs}) must be below LOCK_TTL_MS (${config.lock.ttlMs})`);
   }
@@ -125,6 +154,63 @@ export function redactPassword(url: string): string {
   return url.replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):.*@/i, '$1:***@');
 }
 
+function readCallers(r: EnvReader, env: Readonly<Record<string, string | undefined>>, readFile: ReadFile): Caller[] {
+  const callers: Caller[] = [];
+  for (const { where, entry } of readJsonList(r, 'CALLERS_FILE', 'CALLERS_JSON', 'callers', readFile) ?? []) {
+    if (!isRecord(entry)) {
+      r.problem(`${where} must be an object`);
+      continue;
+    }
+    const before = r.problems.length;
+    const name = entry['name'];
+    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) r.problem(`${where}: name must be 1 to 64 of letters, digits and ._-`);
+    const token = readSecret(r, where, entry, env, readFile, {
+      field: 'token',
+      pattern: /^[\x21-\x7e]{24,256}$/,
+      shape: 'the token must be 24 to 256 printable characters without spaces',
+    });
+    const scopesRaw = entry['scopes'];
+    const scopes: Scope[] = [];
+    if (!Array.isArray(scopesRaw) || scopesRaw.length === 0) {
+      r.problem(`${where}: scopes must be a non-empty array of ${Object.keys(SCOPES).join(', ')}`);
+    } else {
+      for (const s of scopesRaw) {
+        if (typeof s === 'string' && isScope(s)) scopes.push(s);
+        else r.problem(`${where}: scope ${JSON.stringify(s)} must be one of ${Object.keys(SCOPES).join(', ')}`);
+      }
+    }
+    if (r.problems.length === before && token !== undefined) callers.push({ name: name as string, token, scopes });
+  }
+  const names = callers.map((c) => c.name);
+  if (new Set(names).size !== names.length) r.problem('two callers have the same name');
+  if (new Set(callers.map((c) => c.token)).size !== callers.length) r.problem('two callers share a token; give each service its own');
+  return callers;
+}
+
+function readTls(r: EnvReader, readFile: ReadFile): TlsConfig | undefined {
+  const certFile = r.optional('GRPC_TLS_CERT_FILE');
+  const keyFile = r.optional('GRPC_TLS_KEY_FILE');
+  const caFile = r.optional('GRPC_TLS_CLIENT_CA_FILE');
+  if (!certFile && !keyFile && !caFile) return undefined;
+  if (!certFile || !keyFile) {
+    r.problem('GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE go together (GRPC_TLS_CLIENT_CA_FILE adds client certificates)');
+    return undefined;
+  }
+  const read = (name: string, file: string): string => {
+    try {
+      return readFile(file);
+    } catch {
+      r.problem(`${name} ${file} cannot be read`);
+      return '';
+    }
+  };
+  return {
+    certPem: read('GRPC_TLS_CERT_FILE', certFile),
+    keyPem: read('GRPC_TLS_KEY_FILE', keyFile),
+    clientCaPem: caFile ? read('GRPC_TLS_CLIENT_CA_FILE', caFile) : undefined,
+  };
+}
+
 function readRedisUrls(r: EnvReader): string[] {
   const urls = r.list('REDIS_URLS');
   for (const u of urls) {
@@ -140,40 +226,14 @@ function readMerchants(
   readFile: ReadFile,
   mode: CoreConfig['env'],
 ): Merchant[] {
-  const sources: Array<{ name: string; text: string }> = [];
-  const file = r.optional('MERCHANTS_FILE');
-  if (file) {
-    try {
-      sources.push({ name: `MERCHANTS_FILE ${file}`, text: readFile(file) });
-    } catch (e) {
-      r.problem(`MERCHANTS_FILE ${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  const inline = r.optional('MERCHANTS_JSON');
-  if (inline) sources.push({ name: 'MERCHANTS_JSON', text: inline });
-  if (!file && !inline) {
+  const entries = readJsonList(r, 'MERCHANTS_FILE', 'MERCHANTS_JSON', 'merchants', readFile);
+  if (entries === undefined) {
     r.problem('no merchants configured: set MERCHANTS_FILE or MERCHANTS_JSON (see README "Configuration")');
   }
-
   const merchants: Merchant[] = [];
-  for (const source of sources) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(source.text);
-    } catch {
-      // JSON.parse quotes the text around the error, which may be a key: say only where to look.
-      r.problem(`${source.name} is not valid JSON (are all strings, including keys, in double quotes?)`);
-      continue;
-    }
-    const list = Array.isArray(parsed) ? parsed : isRecord(parsed) && Array.isArray(parsed['merchants']) ? parsed['merchants'] : undefined;
-    if (!list) {
-      r.problem(`${source.name} must be a JSON array of merchants or {"merchants": [...]}`);
-      continue;
-    }
-    list.forEach((entry: unknown, i: number) => {
-      const m = readMerchant(r, `${source.name} merchant #${i + 1}`, entry, env, readFile);
-      if (m) merchants.push(m);
-    });
+  for (const { where, entry } of entries ?? []) {
+    const m = readMerchant(r, where, entry, env, readFile);
+    if (m) merchants.push(m);
   }
 
   const seen = new Set<string>();
@@ -221,42 +281,94 @@ function readMerchant(
   return { mchId: mchId as string, appids: appids as string[], apiKey, signTypes };
 }
 
-/** The key comes inline, from a named environment variable, or from a file (a mounted Secret). */
+interface SecretRule {
+  /** The entry's field prefix: `api_key` reads api_key, api_key_env or api_key_file. */
+  readonly field: string;
+  readonly pattern: RegExp;
+  /** What the value must look like, for the error (the value itself is never echoed). */
+  readonly shape: string;
+}
+
+/** A secret comes inline, from a named environment variable, or from a file (a mounted Secret). */
 function readSecret(
   r: EnvReader,
   where: string,
   entry: Record<string, unknown>,
   env: Readonly<Record<string, string | undefined>>,
   readFile: ReadFile,
+  rule: SecretRule = { field: 'api_key', pattern: /^[A-Za-z0-9]{32}$/, shape: 'the API key must be 32 letters or digits' },
 ): string | undefined {
-  const given = ['api_key', 'api_key_env', 'api_key_file'].filter((k) => entry[k] !== undefined);
+  const { field } = rule;
+  const given = [field, `${field}_env`, `${field}_file`].filter((k) => entry[k] !== undefined);
   if (given.length !== 1) {
-    r.problem(`${where}: set exactly one of api_key, api_key_env, api_key_file`);
+    r.problem(`${where}: set exactly one of ${field}, ${field}_env, ${field}_file`);
     return undefined;
   }
-  let key: string | undefined;
-  const inline = entry['api_key'];
-  const envName = entry['api_key_env'];
-  const file = entry['api_key_file'];
-  if (typeof inline === 'string') key = inline;
+  let value: string | undefined;
+  const inline = entry[field];
+  const envName = entry[`${field}_env`];
+  const file = entry[`${field}_file`];
+  if (typeof inline === 'string') value = inline;
   else if (typeof envName === 'string') {
-    key = env[envName];
-    if (key === undefined) r.problem(`${where}: api_key_env names ${envName}, which is not set`);
+    value = env[envName];
+    if (value === undefined) r.problem(`${where}: ${field}_env names ${envName}, which is not set`);
   } else if (typeof file === 'string') {
     try {
-      key = readFile(file).trim();
+      value = readFile(file).trim();
     } catch {
-      r.problem(`${where}: api_key_file ${file} cannot be read`);
+      r.problem(`${where}: ${field}_file ${file} cannot be read`);
     }
   } else {
-    r.problem(`${where}: ${given[0]} must be a string`);
+    r.problem(`${where}: ${given[0] ?? field} must be a string`);
   }
-  if (key !== undefined && !/^[A-Za-z0-9]{32}$/.test(key)) {
-    // Never echo the key: say what shape it must have.
-    r.problem(`${where}: the API key must be 32 letters or digits (it has ${key.length} characters)`);
+  if (value !== undefined && !rule.pattern.test(value)) {
+    r.problem(`${where}: ${rule.shape} (it has ${value.length} characters)`);
     return undefined;
   }
-  return key;
+  return value;
+}
+
+/**
+ * Entries of a JSON list given as a file and/or inline: an array, or {"<key>": [...]}.
+ * undefined when neither variable is set.
+ */
+function readJsonList(
+  r: EnvReader,
+  fileVar: string,
+  inlineVar: string,
+  key: string,
+  readFile: ReadFile,
+): Array<{ where: string; entry: unknown }> | undefined {
+  const file = r.optional(fileVar);
+  const inline = r.optional(inlineVar);
+  if (!file && !inline) return undefined;
+  const sources: Array<{ name: string; text: string }> = [];
+  if (file) {
+    try {
+      sources.push({ name: `${fileVar} ${file}`, text: readFile(file) });
+    } catch (e) {
+      r.problem(`${fileVar} ${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (inline) sources.push({ name: inlineVar, text: inline });
+  const entries: Array<{ where: string; entry: unknown }> = [];
+  for (const source of sources) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(source.text);
+    } catch {
+      // JSON.parse quotes the text around the error, which may be a secret: say only where to look.
+      r.problem(`${source.name} is not valid JSON (are all strings, including keys, in double quotes?)`);
+      continue;
+    }
+    const list = Array.isArray(parsed) ? parsed : isRecord(parsed) && Array.isArray(parsed[key]) ? parsed[key] : undefined;
+    if (!list) {
+      r.problem(`${source.name} must be a JSON array or {"${key}": [...]}`);
+      continue;
+    }
+    list.forEach((entry: unknown, i: number) => entries.push({ where: `${source.name} entry #${i + 1}`, entry }));
+  }
+  return entries;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,8 +1,9 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { createAuthorizer } from './auth/authorize';
 import type { Knex } from 'knex';
-import type { CoreConfig } from './config';
+import type { CoreConfig, TlsConfig } from './config';
 import { formatListenAddress, type ListenAddress } from './env-reader';
 import { PaymentCallbackService } from './gen/payment/callback/v1/payment_callback';
 import { InProcessLock } from './lock/in-process-lock';
@@ -12,12 +13,16 @@ import type { Logger } from './logger';
 import { CoreMetrics } from './metrics';
 import { merchantDirectory } from './notify/merchant';
 import { createHealth } from './server/health';
+import { accessLogInterceptor, authInterceptor } from './server/interceptors';
 import { paymentCallbackHandlers } from './server/payment-callback-handlers';
 import { createReflection } from './server/reflection';
 import { NotifyService } from './service/notify-service';
 import { OrderService } from './service/order-service';
+import { QueryService } from './service/query-service';
 import { openDatabase } from './store/database';
 import { migrateToLatest } from './store/migrate';
+import { OutboxSignal } from './store/outbox-signal';
+import { PaymentQueries } from './store/payment-queries';
 import { PaymentStore, type Clock } from './store/payment-store';
 
 export interface RunningCore {
@@ -25,6 +30,7 @@ export interface RunningCore {
   readonly grpcPort: number;
   readonly metricsPort: number | undefined;
   readonly db: Knex;
+  readonly metrics: CoreMetrics;
   /** Stops accepting calls, drains in-flight ones for up to the grace period, then closes pools. */
   shutdown(): Promise<void>;
 }
@@ -49,9 +55,17 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     }
 
     const metrics = new CoreMetrics();
-    const store = new PaymentStore(db, clock);
+    const outbox = new OutboxSignal();
+    const store = new PaymentStore(db, clock, outbox);
+    const queries = new PaymentQueries(db, clock);
     const merchants = merchantDirectory(config.merchants);
+    if (config.callers.length === 0) log.warn('no CALLERS_FILE/CALLERS_JSON: every gRPC caller is trusted (development only)');
     const server = new Server({
+      // Interceptors run outermost first: every call is logged and counted, then authenticated.
+      interceptors: [
+        accessLogInterceptor(log, metrics),
+        authInterceptor(createAuthorizer({ callers: config.callers, publicServices: config.publicServices })),
+      ],
       'grpc.max_receive_message_length': 1024 * 1024,
       'grpc.max_send_message_length': 4 * 1024 * 1024,
       // Long-lived HTTP/2 connections pin a client to one replica; ending them every few
@@ -64,6 +78,9 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     server.addService(PaymentCallbackService, paymentCallbackHandlers({
       notify: new NotifyService({ merchants, lock, store, metrics }),
       orders: new OrderService(store, merchants),
+      queries: new QueryService(queries),
+      events: { queries, outbox, options: config.events },
+      metrics,
       clock,
       log,
     }));
@@ -71,13 +88,15 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     health.addToServer(server);
     createReflection().addToServer(server);
 
-    const grpcPort = await bind(server, config.grpcListen);
+    const grpcPort = await bind(server, config.grpcListen, config.tls);
     const metricsServer = config.metricsListen ? await serveMetrics(metrics, config.metricsListen) : undefined;
     setServing(true);
     log.info({
       grpc: formatListenAddress({ host: config.grpcListen.host, port: grpcPort }),
       metrics: metricsServer ? (metricsServer.address() as AddressInfo).port : 'off',
       lock: lock.description,
+      tls: config.tls ? (config.tls.clientCaPem ? 'mTLS' : 'TLS') : 'off',
+      callers: config.callers.map((c) => c.name),
       merchants: config.merchants.map((m) => m.mchId),
       env: config.env,
     }, 'payment-callback core listening');
@@ -88,6 +107,7 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       grpcPort,
       metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
       db,
+      metrics,
       shutdown: () => {
         stopping ??= (async () => {
           setServing(false);
@@ -108,9 +128,16 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
   }
 }
 
-function bind(server: Server, address: ListenAddress): Promise<number> {
+function bind(server: Server, address: ListenAddress, tls: TlsConfig | undefined): Promise<number> {
+  const credentials = tls
+    ? ServerCredentials.createSsl(
+      tls.clientCaPem ? Buffer.from(tls.clientCaPem) : null,
+      [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
+      tls.clientCaPem !== undefined,
+    )
+    : ServerCredentials.createInsecure();
   return new Promise((resolve, reject) => {
-    server.bindAsync(formatListenAddress(address), ServerCredentials.createInsecure(), (err, port) => {
+    server.bindAsync(formatListenAddress(address), credentials, (err, port) => {
       if (err) reject(new Error(`cannot listen for gRPC on ${formatListenAddress(address)}: ${err.message}`));
       else resolve(port);
     });

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The core's Prometheus metrics; one registry per process so tests can run several cores. */
 export class CoreMetrics {
@@ -30,6 +30,42 @@ export class CoreMetrics {
     name: 'payment_callback_store_seconds',
     help: 'Time spent in the database per notification transaction',
     buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+
+  readonly grpcHandled = new Counter({
+    name: 'payment_callback_grpc_server_handled_total',
+    help: 'gRPC calls finished, by method and status code',
+    labelNames: ['method', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly grpcSeconds = new Histogram({
+    name: 'payment_callback_grpc_server_handling_seconds',
+    help: 'gRPC call duration by method (streams: until they end)',
+    labelNames: ['method'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
+    registers: [this.registry],
+  });
+
+  readonly streamConsumers = new Gauge({
+    name: 'payment_callback_event_stream_consumers',
+    help: 'Open WatchPaymentEvents streams, by caller',
+    labelNames: ['caller'] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamLagEvents = new Gauge({
+    name: 'payment_callback_event_stream_lag_events',
+    help: 'Events committed but not yet sent, for the most lagging stream of each caller',
+    labelNames: ['caller'] as const,
+    registers: [this.registry],
+  });
+
+  readonly streamDelivered = new Counter({
+    name: 'payment_callback_event_stream_delivered_total',
+    help: 'Events written to WatchPaymentEvents streams, by caller',
+    labelNames: ['caller'] as const,
     registers: [this.registry],
   });
 

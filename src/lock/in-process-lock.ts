@@ -11,8 +11,8 @@ export class InProcessLock implements OrderLock {
 
   constructor(private readonly waitMs: number) {}
 
-  async withLock<T>(key: string, routine: () => Promise<T>): Promise<T> {
-    await this.acquire(key);
+  async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(key, signal);
     try {
       return await routine();
     } finally {
@@ -22,20 +22,27 @@ export class InProcessLock implements OrderLock {
 
   async close(): Promise<void> {}
 
-  private acquire(key: string): Promise<void> {
+  private acquire(key: string, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`));
     const queue = this.queues.get(key);
     if (!queue) {
       this.queues.set(key, [() => {}]);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const giveUp = (error: LockError): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         const i = queue.indexOf(grant);
         if (i > 0) queue.splice(i, 1);
-        reject(new LockError('LOCK_BUSY', `order lock ${key} still held after ${this.waitMs} ms`));
-      }, this.waitMs);
+        reject(error);
+      };
+      const timer = setTimeout(() => giveUp(new LockError('LOCK_BUSY', `order lock ${key} still held after ${this.waitMs} ms`)), this.waitMs);
+      const onAbort = (): void => giveUp(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
+      signal?.addEventListener('abort', onAbort, { once: true });
       const grant = (): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         resolve();
       };
       queue.push(grant);

@@ -4,8 +4,11 @@
  * database's conditional update decides, so a lock that expires early cannot double-pay.
  */
 export interface OrderLock {
-  /** Runs `routine` while holding the lock on `key`; throws LockError when it cannot be had in time. */
-  withLock<T>(key: string, routine: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `routine` while holding the lock on `key`; throws LockError when it cannot be had in
+   * time, or when `signal` aborts while waiting (the caller went away).
+   */
+  withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** A name for logs: "redlock(3 nodes)" or "in-process". */
   readonly description: string;
   close(): Promise<void>;
@@ -15,7 +18,9 @@ export type LockErrorCode =
   /** Another holder kept the lock for the whole bounded wait. */
   | 'LOCK_BUSY'
   /** Not enough lock nodes answered to form a quorum. */
-  | 'LOCK_UNAVAILABLE';
+  | 'LOCK_UNAVAILABLE'
+  /** The caller cancelled (or its deadline passed) while waiting. */
+  | 'LOCK_WAIT_CANCELLED';
 
 export class LockError extends Error {
   constructor(readonly code: LockErrorCode, message: string, options?: { cause?: unknown }) {

@@ -45,9 +45,13 @@ export class RedlockLock implements OrderLock {
     this.redlock.on('error', () => {});
   }
 
-  async withLock<T>(key: string, routine: () => Promise<T>): Promise<T> {
+  async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`);
+    // Redlock's retry loop cannot be interrupted; it is bounded by LOCK_WAIT_MS, and the
+    // cancellation is honoured as soon as it returns.
     const lock = await this.acquire(key);
     try {
+      if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`);
       return await routine();
     } finally {
       lock.release().catch(this.options.onReleaseError);

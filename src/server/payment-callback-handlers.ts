@@ -1,28 +1,38 @@
-import { randomUUID } from 'node:crypto';
-import type { Metadata, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import {
   NotifyOutcome as ProtoOutcome,
   OrderStatus as ProtoOrderStatus,
-  type CreateOrderRequest,
-  type CreateOrderResponse,
-  type GetOrderRequest,
-  type GetOrderResponse,
-  type HandleNotifyRequest,
-  type HandleNotifyResponse,
+  PaymentEventType as ProtoEventType,
+  type Anomaly,
+  type NotificationSummary,
   type Order,
   type PaymentCallbackServer,
+  type PaymentEvent,
+  type WatchPaymentEventsRequest,
 } from '../gen/payment/callback/v1/payment_callback';
 import type { Logger } from '../logger';
+import type { CoreMetrics } from '../metrics';
 import type { OrderRecord } from '../notify/order';
 import { acknowledges, type NotifyOutcome } from '../notify/outcome';
+import { streamEvents, type EventStreamOptions } from '../service/event-stream';
 import type { NotifyService } from '../service/notify-service';
 import type { OrderService } from '../service/order-service';
+import type { QueryService } from '../service/query-service';
+import type { AnomalyRow } from '../store/anomalies-table';
+import type { NotificationSummaryRow } from '../store/notifications-table';
+import type { OutboxSignal } from '../store/outbox-signal';
+import type { StoredPaymentEvent } from '../store/payment-events-table';
+import type { PaymentQueries } from '../store/payment-queries';
 import type { Clock } from '../store/payment-store';
 import { toServiceError } from './error-status';
+import { CALLER_METADATA, REQUEST_ID_METADATA } from './interceptors';
 
 export interface HandlerDeps {
   readonly notify: NotifyService;
   readonly orders: OrderService;
+  readonly queries: QueryService;
+  readonly events: { readonly queries: PaymentQueries; readonly outbox: OutboxSignal; readonly options: EventStreamOptions };
+  readonly metrics: CoreMetrics;
   readonly clock: Clock;
   readonly log: Logger;
 }
@@ -30,68 +40,103 @@ export interface HandlerDeps {
 /** The PaymentCallback service: protobuf in, service call, protobuf out. No decisions here. */
 export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServer {
   return {
-    handleNotify: unary(deps.log, 'HandleNotify', async (req: HandleNotifyRequest, ctx): Promise<HandleNotifyResponse> => {
+    handleNotify: unary(deps.log, async (req, ctx) => {
       const r = await deps.notify.handle({
         fields: req.fields,
         rawBody: req.rawBody.toString('utf8'),
         clientIp: req.caller?.clientIp ?? '',
         requestId: ctx.requestId,
         receivedAt: deps.clock(),
-      }, ctx.log);
+      }, ctx.log, ctx.signal);
       return { outcome: toProtoOutcome(r.outcome), acknowledge: acknowledges(r.outcome), code: r.code, message: r.message };
     }),
-    createOrder: unary(deps.log, 'CreateOrder', async (req: CreateOrderRequest): Promise<CreateOrderResponse> => {
+    createOrder: unary(deps.log, async (req) => {
       const { order, created } = await deps.orders.create({
         mchId: req.mchId, appid: req.appid, outTradeNo: req.outTradeNo, totalFee: req.totalFee, feeType: req.feeType,
       });
       return { order: toProtoOrder(order), created };
     }),
-    getOrder: unary(deps.log, 'GetOrder', async (req: GetOrderRequest): Promise<GetOrderResponse> => {
-      return { order: toProtoOrder(await deps.orders.get(req.mchId, req.outTradeNo)) };
+    getOrder: unary(deps.log, async (req) => ({ order: toProtoOrder(await deps.orders.get(req.mchId, req.outTradeNo)) })),
+    listNotifications: unary(deps.log, async (req) => {
+      const page = await deps.queries.listNotifications(req);
+      return { notifications: page.items.map(toProtoNotification), nextPageToken: page.nextPageToken };
     }),
+    listAnomalies: unary(deps.log, async (req) => {
+      const page = await deps.queries.listAnomalies(req);
+      return { anomalies: page.items.map(toProtoAnomaly), nextPageToken: page.nextPageToken };
+    }),
+    resolveAnomaly: unary(deps.log, async (req, ctx) => ({ anomaly: toProtoAnomaly(await deps.queries.resolveAnomaly(req, ctx.caller)) })),
+    watchPaymentEvents: (call: ServerWritableStream<WatchPaymentEventsRequest, PaymentEvent>) => {
+      const ctx = callContext(deps.log, call.metadata, call);
+      const caller = ctx.caller;
+      deps.metrics.streamConsumers.inc({ caller });
+      const sink = {
+        write: (event: StoredPaymentEvent) => new Promise<void>((resolve, reject) => {
+          if (call.cancelled) {
+            reject(new Error('stream cancelled'));
+            return;
+          }
+          deps.metrics.streamDelivered.inc({ caller });
+          // Flow control: a consumer that does not read leaves write() false until it drains,
+          // and nothing more is fetched for it meanwhile. A cancelled call never drains.
+          if (call.write(toProtoEvent(event))) {
+            resolve();
+            return;
+          }
+          const settle = (): void => {
+            call.off('drain', settle);
+            call.off('cancelled', settle);
+            call.off('close', settle);
+            if (call.cancelled) reject(new Error('stream cancelled'));
+            else resolve();
+          };
+          call.on('drain', settle);
+          call.on('cancelled', settle);
+          call.on('close', settle);
+        }),
+        progress: (cursor: number, latest: number) => deps.metrics.streamLagEvents.set({ caller }, latest - cursor),
+      };
+      streamEvents(deps.events, { afterCursor: call.request.afterCursor, mchIds: call.request.mchIds, fromNow: call.request.fromNow }, sink, ctx.signal)
+        .then(() => call.end(), (e: unknown) => {
+          if (call.cancelled) return;
+          // grpc-js ends a server stream with this status when 'error' is emitted on it.
+          call.emit('error', toServiceError(e, ctx.log, ctx.requestId));
+        })
+        .finally(() => deps.metrics.streamConsumers.dec({ caller }));
+    },
   };
 }
 
 interface CallContext {
   readonly requestId: string;
+  /** The authenticated caller's name ("anonymous" with authentication off). */
+  readonly caller: string;
   readonly log: Logger;
+  /** Aborts when the client cancels or its deadline passes: work should stop then. */
+  readonly signal: AbortSignal;
 }
 
-/**
- * Wraps a handler with what every call needs: the request id from `x-request-id` metadata (or a
- * new one), a child logger carrying it, one access-log line, and the one error mapping.
- */
+function callContext(log: Logger, metadata: Metadata, call: { cancelled: boolean; once(event: 'cancelled', cb: () => void): unknown }): CallContext {
+  const requestId = String(metadata.get(REQUEST_ID_METADATA)[0] ?? '');
+  const caller = String(metadata.get(CALLER_METADATA)[0] ?? 'anonymous');
+  const controller = new AbortController();
+  if (call.cancelled) controller.abort();
+  else call.once('cancelled', () => controller.abort());
+  return { requestId, caller, log: log.child({ request_id: requestId, caller }), signal: controller.signal };
+}
+
+/** A unary handler with the one error mapping; logging and metrics are the interceptors'. */
 function unary<Req, Res>(
   log: Logger,
-  method: string,
   handler: (req: Req, ctx: CallContext) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
-    const requestId = requestIdOf(call.metadata);
-    const callLog = log.child({ request_id: requestId, method });
-    const started = process.hrtime.bigint();
-    handler(call.request, { requestId, log: callLog }).then(
-      (res) => {
-        callLog.debug({ ms: elapsedMs(started) }, 'call done');
-        callback(null, res);
-      },
-      (e: unknown) => {
-        const err = toServiceError(e, callLog, requestId);
-        callLog.info({ ms: elapsedMs(started), grpc_code: err.code }, `call failed: ${err.details ?? ''}`);
-        callback(err);
-      },
+    const ctx = callContext(log, call.metadata, call);
+    handler(call.request, ctx).then(
+      (res) => callback(null, res),
+      (e: unknown) => callback(toServiceError(e, ctx.log, ctx.requestId)),
     );
   };
-}
-
-function requestIdOf(metadata: Metadata): string {
-  const v = metadata.get('x-request-id')[0];
-  const id = typeof v === 'string' ? v.trim() : '';
-  return /^[A-Za-z0-9._:-]{1,128}$/.test(id) ? id : randomUUID();
-}
-
-function elapsedMs(started: bigint): number {
-  return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 function toProtoOutcome(o: NotifyOutcome): ProtoOutcome {
@@ -119,5 +164,59 @@ function toProtoOrder(o: OrderRecord): Order {
     transactionId: o.transactionId ?? '',
     paidAt: o.paidAt ?? undefined,
     createdAt: o.createdAt,
+  };
+}
+
+function toProtoNotification(n: NotificationSummaryRow): NotificationSummary {
+  const outcome = ProtoOutcome[`NOTIFY_OUTCOME_${n.outcome}` as keyof typeof ProtoOutcome];
+  return {
+    id: String(n.id),
+    receivedAt: n.receivedAt,
+    outcome: typeof outcome === 'number' ? outcome : ProtoOutcome.NOTIFY_OUTCOME_UNSPECIFIED,
+    code: n.code,
+    resultCode: n.resultCode,
+    transactionId: n.transactionId ?? '',
+    appid: n.appid,
+    clientIp: n.clientIp,
+    requestId: n.requestId,
+  };
+}
+
+function toProtoAnomaly(a: AnomalyRow): Anomaly {
+  return {
+    id: String(a.id),
+    kind: a.kind,
+    mchId: a.mchId,
+    outTradeNo: a.outTradeNo,
+    transactionId: a.transactionId ?? '',
+    detail: a.detail,
+    createdAt: a.createdAt,
+    resolved: a.resolvedAt !== null,
+    resolvedAt: a.resolvedAt ?? undefined,
+    resolvedBy: a.resolvedBy ?? '',
+    resolutionNote: a.resolutionNote ?? '',
+  };
+}
+
+function toProtoEvent(e: StoredPaymentEvent): PaymentEvent {
+  const p = e.payload;
+  const str = (k: string): string => (typeof p[k] === 'string' ? p[k] : '');
+  const type = e.type === 'ORDER_PAID' ? ProtoEventType.PAYMENT_EVENT_TYPE_ORDER_PAID
+    : e.type === 'PAYMENT_FAILED' ? ProtoEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED
+      : ProtoEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED;
+  return {
+    cursor: String(e.id),
+    type,
+    mchId: e.mchId,
+    outTradeNo: e.outTradeNo,
+    transactionId: e.transactionId ?? '',
+    occurredAt: e.createdAt,
+    totalFee: typeof p['total_fee'] === 'number' ? p['total_fee'] : 0,
+    feeType: str('fee_type'),
+    appid: str('appid'),
+    paidAt: str('paid_at') ? new Date(str('paid_at')) : undefined,
+    errCode: str('err_code'),
+    anomalyKind: str('kind'),
+    anomalyDetail: str('detail'),
   };
 }

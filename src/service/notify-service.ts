@@ -24,9 +24,10 @@ export interface NotifyServiceDeps {
 export class NotifyService {
   constructor(private readonly deps: NotifyServiceDeps) {}
 
-  async handle(received: ReceivedNotification, log: Logger): Promise<NotifyResult> {
+  /** `signal` aborts when the caller is gone; no work starts after that. */
+  async handle(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
     const started = process.hrtime.bigint();
-    const outcome = await this.decide(received, log);
+    const outcome = await this.decide(received, log, signal);
     this.deps.metrics.handleNotifySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.deps.metrics.notifications.inc({
       outcome: outcome.outcome,
@@ -46,7 +47,7 @@ export class NotifyService {
     return outcome;
   }
 
-  private async decide(received: ReceivedNotification, log: Logger): Promise<NotifyResult> {
+  private async decide(received: ReceivedNotification, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
     const auth = authenticate(received.fields, this.deps.merchants);
     if (!auth.ok) return auth.result;
     const parsed = parsePaymentNotice(received.fields);
@@ -54,6 +55,7 @@ export class NotifyService {
     const notice = parsed.notice;
     const { store, lock, metrics } = this.deps;
     const record = async (): Promise<NotifyResult> => {
+      if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', 'caller went away before the write');
       const t = process.hrtime.bigint();
       try {
         return await store.recordNotification(received, notice);
@@ -70,13 +72,15 @@ export class NotifyService {
       return await lock.withLock(orderLockKey(notice.mchId, notice.outTradeNo), () => {
         metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
         return record();
-      });
+      }, signal);
     } catch (e) {
       if (e instanceof LockError) {
         log.warn({ err: e }, 'order lock not obtained');
-        return result('RETRY_LATER', e.code, e.code === 'LOCK_BUSY'
-          ? 'another delivery of this order is being processed; retry later'
-          : 'the lock service has no quorum; retry later');
+        switch (e.code) {
+          case 'LOCK_BUSY': return result('RETRY_LATER', 'LOCK_BUSY', 'another delivery of this order is being processed; retry later');
+          case 'LOCK_UNAVAILABLE': return result('RETRY_LATER', 'LOCK_UNAVAILABLE', 'the lock service has no quorum; retry later');
+          case 'LOCK_WAIT_CANCELLED': return result('RETRY_LATER', 'CALLER_CANCELLED', 'the caller cancelled or its deadline passed; nothing was written');
+        }
       }
       if (e instanceof StoreError) {
         log.error({ err: e }, 'database error while recording a notification');

@@ -33,3 +33,68 @@ export async function raiseAnomaly(
   });
   return true;
 }
+
+export interface AnomalyRow {
+  readonly id: number;
+  readonly kind: string;
+  readonly mchId: string;
+  readonly outTradeNo: string;
+  readonly transactionId: string | null;
+  readonly detail: string;
+  readonly createdAt: Date;
+  readonly resolvedAt: Date | null;
+  readonly resolvedBy: string | null;
+  readonly resolutionNote: string | null;
+}
+
+const ANOMALY_COLUMNS = ['id', 'kind', 'mch_id', 'out_trade_no', 'transaction_id', 'detail', 'created_at_ms', 'resolved_at_ms', 'resolved_by', 'resolution_note'];
+
+/** Newest first, ids below `beforeId`. */
+export async function listAnomalies(
+  db: Knex,
+  filter: { mchId: string; includeResolved: boolean },
+  limit: number,
+  beforeId: number | undefined,
+): Promise<AnomalyRow[]> {
+  let q = db('anomalies').select(ANOMALY_COLUMNS).orderBy('id', 'desc').limit(limit);
+  if (filter.mchId !== '') q = q.where({ mch_id: filter.mchId });
+  if (!filter.includeResolved) q = q.whereNull('resolved_at_ms');
+  if (beforeId !== undefined) q = q.where('id', '<', beforeId);
+  return ((await q) as Array<Record<string, unknown>>).map(toAnomaly);
+}
+
+export async function findAnomaly(db: Knex, id: number): Promise<AnomalyRow | undefined> {
+  const row = (await db('anomalies').select(ANOMALY_COLUMNS).where({ id }).first()) as Record<string, unknown> | undefined;
+  return row ? toAnomaly(row) : undefined;
+}
+
+/** Closes an open anomaly; false when it was already resolved (or does not exist). */
+export async function resolveAnomaly(
+  db: Knex,
+  id: number,
+  resolution: { by: string; note: string },
+  now: Date,
+): Promise<boolean> {
+  const changed = await db('anomalies').where({ id }).whereNull('resolved_at_ms').update({
+    resolved_at_ms: now.getTime(),
+    resolved_by: resolution.by.slice(0, 64),
+    resolution_note: resolution.note,
+  });
+  return changed === 1;
+}
+
+function toAnomaly(r: Record<string, unknown>): AnomalyRow {
+  const ms = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(Number(v)));
+  return {
+    id: Number(r['id']),
+    kind: String(r['kind']),
+    mchId: String(r['mch_id']),
+    outTradeNo: String(r['out_trade_no']),
+    transactionId: (r['transaction_id'] as string | null) ?? null,
+    detail: String(r['detail']),
+    createdAt: new Date(Number(r['created_at_ms'])),
+    resolvedAt: ms(r['resolved_at_ms']),
+    resolvedBy: (r['resolved_by'] as string | null) ?? null,
+    resolutionNote: (r['resolution_note'] as string | null) ?? null,
+  };
+}

@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001-initial';
+import * as orderedOutbox from './migrations/002-ordered-outbox-and-resolution';
 
 /** Migrations are compiled into the program, so the same build migrates in a container or a test. */
 const MIGRATIONS: Readonly<Record<string, Knex.Migration>> = Object.freeze({
   '001-initial': initial,
+  '002-ordered-outbox-and-resolution': orderedOutbox,
 });
 
 const source: Knex.MigrationSource<string> = {

@@ -49,3 +49,42 @@ export function insertedId(rows: unknown): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`insert returned no id (${JSON.stringify(rows)})`);
   return n;
 }
+
+export interface NotificationSummaryRow {
+  readonly id: number;
+  readonly receivedAt: Date;
+  readonly outcome: string;
+  readonly code: string;
+  readonly resultCode: string;
+  readonly transactionId: string | null;
+  readonly appid: string;
+  readonly clientIp: string;
+  readonly requestId: string;
+}
+
+/** Newest first, ids below `beforeId`; never the raw body or the fields (they carry the signature). */
+export async function listNotifications(
+  db: Knex,
+  key: { mchId: string; outTradeNo: string },
+  limit: number,
+  beforeId: number | undefined,
+): Promise<NotificationSummaryRow[]> {
+  let q = db('notifications')
+    .select('id', 'received_at_ms', 'outcome', 'code', 'result_code', 'transaction_id', 'appid', 'client_ip', 'request_id')
+    .where({ mch_id: key.mchId, out_trade_no: key.outTradeNo })
+    .orderBy('id', 'desc')
+    .limit(limit);
+  if (beforeId !== undefined) q = q.where('id', '<', beforeId);
+  const rows = (await q) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({
+    id: Number(r['id']),
+    receivedAt: new Date(Number(r['received_at_ms'])),
+    outcome: String(r['outcome']),
+    code: String(r['code']),
+    resultCode: String(r['result_code']),
+    transactionId: (r['transaction_id'] as string | null) ?? null,
+    appid: String(r['appid']),
+    clientIp: String(r['client_ip']),
+    requestId: String(r['request_id']),
+  }));
+}

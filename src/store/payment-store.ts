@@ -6,6 +6,7 @@ import type { PaymentNotice } from '../notify/payment-notice';
 import { raiseAnomaly } from './anomalies-table';
 import { isSqlite } from './database';
 import { insertNotification, type ReceivedNotification } from './notifications-table';
+import type { OutboxSignal } from './outbox-signal';
 import { findOrder, insertOrder, markPaid, type NewOrder } from './orders-table';
 import { appendEvent } from './payment-events-table';
 import { classifyStoreError, StoreError } from './store-error';
@@ -24,7 +25,7 @@ export type CreateOrderResult =
 export class PaymentStore {
   private readonly rowLocks: boolean;
 
-  constructor(private readonly db: Knex, private readonly clock: Clock) {
+  constructor(private readonly db: Knex, private readonly clock: Clock, private readonly outbox?: OutboxSignal) {
     this.rowLocks = !isSqlite(db);
   }
 
@@ -59,7 +60,14 @@ export class PaymentStore {
 
   /** Applies the notify decision for an authenticated, well-formed notification. */
   async recordNotification(received: ReceivedNotification, notice: PaymentNotice): Promise<NotifyResult> {
-    return this.run(() => this.db.transaction(async (trx) => {
+    const outcome = await this.run(() => this.applyNotification(received, notice));
+    // Committed: wake this replica's event streams (a spurious wake only costs a poll).
+    if (outcome.outcome !== 'DUPLICATE' && outcome.outcome !== 'ORDER_NOT_FOUND') this.outbox?.notify();
+    return outcome;
+  }
+
+  private applyNotification(received: ReceivedNotification, notice: PaymentNotice): Promise<NotifyResult> {
+    return this.db.transaction(async (trx) => {
       const now = this.clock();
       const key = { mchId: notice.mchId, outTradeNo: notice.outTradeNo };
       let decision: Decision = decide(notice, await findOrder(trx, key.mchId, key.outTradeNo, { forUpdate: this.rowLocks }));
@@ -121,7 +129,7 @@ export class PaymentStore {
           break;
       }
       return decision.result;
-    }));
+    });
   }
 
   /** Checks the database answers; for readiness. */

@@ -101,7 +101,9 @@ test('grpcurl list: reflection names the API, health and reflection itself', asy
 test('grpcurl describe: the descriptors carry every RPC of the contract', async () => {
   const def = protoLoader.loadFileDescriptorSetFromBuffer(await descriptorSetFor('payment.callback.v1.PaymentCallback'));
   const service = def['payment.callback.v1.PaymentCallback'] as Record<string, unknown>;
-  assert.deepEqual(Object.keys(service).sort(), ['CreateOrder', 'GetOrder', 'HandleNotify']);
+  assert.deepEqual(Object.keys(service).sort(), [
+    'CreateOrder', 'GetOrder', 'HandleNotify', 'ListAnomalies', 'ListNotifications', 'ResolveAnomaly', 'WatchPaymentEvents',
+  ]);
   assert.ok(def['payment.callback.v1.HandleNotifyRequest'], 'message types are described too');
 });
 

@@ -80,5 +80,5 @@ export async function startCoreProcess(env: Readonly<Record<string, string>>): P
 export async function startGatewayProcess(coreGrpcPort: number, env: Readonly<Record<string, string>> = {}): Promise<ServiceProcess> {
   const port = await freePort();
   return startService('gateway', 'gateway/main.js', 'payment-callback gateway listening',
-    baseEnv({ CORE_GRPC_TARGET: `127.0.0.1:${coreGrpcPort}`, ...env, GATEWAY_LISTEN: `127.0.0.1:${port}` }), port);
+    baseEnv({ CORE_GRPC_TARGET: `127.0.0.1:${coreGrpcPort}`, GATEWAY_METRICS_LISTEN: 'off', ...env, GATEWAY_LISTEN: `127.0.0.1:${port}` }), port);
 }

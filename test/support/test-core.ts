@@ -17,6 +17,8 @@ export interface TestCoreOptions {
   readonly redisUrls?: readonly string[];
   /** Extra environment, e.g. LOCK_WAIT_MS. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Sent as a bearer token by the helper methods (notify, createOrder, getOrder). */
+  readonly token?: string;
 }
 
 /**
@@ -49,6 +51,11 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
   const call = <T>(invoke: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
     new Promise((resolve, reject) => invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))));
   const deadline = (): { deadline: number } => ({ deadline: Date.now() + 10_000 });
+  const metadata = (): Metadata => {
+    const m = new Metadata();
+    if (options.token) m.set('authorization', `Bearer ${options.token}`);
+    return m;
+  };
   return {
     port: core.grpcPort,
     core,
@@ -56,11 +63,11 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
     client,
     notify: (fields, rawBody) => call((cb) => client.handleNotify(
       { fields, rawBody: Buffer.from(rawBody ?? JSON.stringify(fields)), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
-      new Metadata(), deadline(), cb)),
+      metadata(), deadline(), cb)),
     createOrder: (req) => call((cb) => client.createOrder({
       mchId: '10000100', appid: 'wxd930ea5d5a258f4f', totalFee: 100, feeType: 'CNY', ...req,
-    }, new Metadata(), deadline(), cb)),
-    getOrder: (outTradeNo, mchId = '10000100') => call((cb) => client.getOrder({ mchId, outTradeNo }, new Metadata(), deadline(), cb)),
+    }, metadata(), deadline(), cb)),
+    getOrder: (outTradeNo, mchId = '10000100') => call((cb) => client.getOrder({ mchId, outTradeNo }, metadata(), deadline(), cb)),
     stop: async () => {
       client.close();
       await core.shutdown();

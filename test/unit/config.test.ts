@@ -17,6 +17,8 @@ const merchantA = { mch_id: '1900000001', appids: ['wx1234567890abcdef'], api_ke
 const merchantB = { mch_id: '1900000002', appids: ['wx2234567890abcdef', 'wx3234567890abcdef'], api_key: KEY_B, sign_types: ['HMAC-SHA256'] };
 
 const MERCHANTS_JSON = JSON.stringify([merchantA]);
+const TOKEN = 'gateway-token-0123456789abcdef';
+const CALLERS_JSON = JSON.stringify([{ name: 'gateway', token: TOKEN, scopes: ['notify'] }]);
 const A: Merchant = { mchId: '1900000001', appids: ['wx1234567890abcdef'], apiKey: KEY_A, signTypes: ['MD5', 'HMAC-SHA256'] };
 const B: Merchant = { mchId: '1900000002', appids: ['wx2234567890abcdef', 'wx3234567890abcdef'], apiKey: KEY_B, signTypes: ['HMAC-SHA256'] };
 
@@ -143,8 +145,27 @@ describe('readCoreConfig: settings that are accepted', () => {
       expected: [DEMO_MERCHANT.mchId],
     },
     {
+      name: 'callers with scopes; health and reflection public by default',
+      env: { MERCHANTS_JSON, CALLERS_JSON },
+      actual: (c) => [c.callers.map((k) => [k.name, k.scopes.join(',')]), c.publicServices.length],
+      expected: [[['gateway', 'notify']], 3],
+    },
+    {
+      name: 'AUTH_PUBLIC_SERVICES=none puts health and reflection behind tokens too',
+      env: { MERCHANTS_JSON, CALLERS_JSON, AUTH_PUBLIC_SERVICES: 'none' },
+      actual: (c) => c.publicServices,
+      expected: [],
+    },
+    {
+      name: 'a caller token from a file',
+      env: { MERCHANTS_JSON, CALLERS_JSON: JSON.stringify([{ name: 'svc', token_file: '/run/token', scopes: ['orders', 'events'] }]) },
+      files: { '/run/token': 'file-token-0123456789abcdefgh\n' },
+      actual: (c) => c.callers[0]?.token,
+      expected: 'file-token-0123456789abcdefgh',
+    },
+    {
       name: 'production with a real key',
-      env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON },
+      env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON, CALLERS_JSON },
       actual: (c) => c.env,
       expected: 'production',
     },
@@ -168,7 +189,7 @@ describe('readCoreConfig: problems, all reported at once', () => {
     { name: 'no merchants at all', env: {}, problems: [/no merchants configured: set MERCHANTS_FILE or MERCHANTS_JSON/] },
     {
       name: 'production + the public demo key is refused',
-      env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON: demoMerchant },
+      env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON: demoMerchant, CALLERS_JSON },
       problems: [/mch_id 10000100 uses the public demo API key.*PAYMENT_CALLBACK_ENV=production/],
     },
     { name: 'PAYMENT_CALLBACK_ENV=staging', env: { PAYMENT_CALLBACK_ENV: 'staging', MERCHANTS_JSON }, problems: [/^PAYMENT_CALLBACK_ENV=staging must be one of development, production/] },
@@ -180,7 +201,7 @@ describe('readCoreConfig: problems, all reported at once', () => {
     {
       name: 'a 31-character key',
       env: { MERCHANTS_JSON: JSON.stringify([{ ...merchantA, api_key: KEY_A.slice(1) }]) },
-      problems: [/merchant #1: the API key must be 32 letters or digits \(it has 31 characters\)/],
+      problems: [/entry #1: the API key must be 32 letters or digits \(it has 31 characters\)/],
     },
     {
       name: 'a 33-character key',
@@ -214,7 +235,19 @@ describe('readCoreConfig: problems, all reported at once', () => {
     },
     { name: 'MERCHANTS_FILE that cannot be read', env: { MERCHANTS_FILE: '/etc/pay/missing.json' }, problems: [/^MERCHANTS_FILE \/etc\/pay\/missing.json cannot be read/] },
     { name: 'MERCHANTS_JSON that is not JSON', env: { MERCHANTS_JSON: '[{' }, problems: [/^MERCHANTS_JSON is not valid JSON/] },
-    { name: 'MERCHANTS_JSON that is neither an array nor {merchants}', env: { MERCHANTS_JSON: '{"mch_id":"1"}' }, problems: [/must be a JSON array of merchants/] },
+    { name: 'MERCHANTS_JSON that is neither an array nor {merchants}', env: { MERCHANTS_JSON: '{"mch_id":"1"}' }, problems: [/must be a JSON array or \{"merchants": \[\.\.\.\]\}/] },
+    { name: 'production without callers', env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON }, problems: [/production needs CALLERS_FILE or CALLERS_JSON/] },
+    {
+      name: 'a caller with an unknown scope and a short token -> two entries',
+      env: { MERCHANTS_JSON, CALLERS_JSON: JSON.stringify([{ name: 'svc', token: 'short', scopes: ['everything'] }]) },
+      problems: [/the token must be 24 to 256 printable characters/, /scope "everything" must be one of notify, orders, events, queries, anomalies/],
+    },
+    {
+      name: 'two callers sharing a token',
+      env: { MERCHANTS_JSON, CALLERS_JSON: JSON.stringify([{ name: 'a', token: TOKEN, scopes: ['orders'] }, { name: 'b', token: TOKEN, scopes: ['events'] }]) },
+      problems: [/two callers share a token/],
+    },
+    { name: 'a TLS certificate without its key', env: { MERCHANTS_JSON, GRPC_TLS_CERT_FILE: '/tls/cert.pem' }, files: { '/tls/cert.pem': 'PEM' }, problems: [/GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE go together/] },
     {
       name: 'a merchant with a bad mch_id, no appids and sign_type SHA1 -> three entries',
       env: { MERCHANTS_JSON: JSON.stringify([{ mch_id: 'abc', appids: [], api_key: KEY_A, sign_types: ['SHA1'] }]) },

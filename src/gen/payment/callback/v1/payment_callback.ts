@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -168,6 +170,54 @@ export function orderStatusToJSON(object: OrderStatus): string {
   }
 }
 
+export enum PaymentEventType {
+  PAYMENT_EVENT_TYPE_UNSPECIFIED = 0,
+  /** PAYMENT_EVENT_TYPE_ORDER_PAID - An order moved NOTPAY -> PAID. Exactly one per order, ever. */
+  PAYMENT_EVENT_TYPE_ORDER_PAID = 1,
+  /** PAYMENT_EVENT_TYPE_PAYMENT_FAILED - WeChat reported a failed payment (result_code FAIL). */
+  PAYMENT_EVENT_TYPE_PAYMENT_FAILED = 2,
+  /** PAYMENT_EVENT_TYPE_ANOMALY_RAISED - An anomaly was raised for a person (see ListAnomalies). */
+  PAYMENT_EVENT_TYPE_ANOMALY_RAISED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function paymentEventTypeFromJSON(object: any): PaymentEventType {
+  switch (object) {
+    case 0:
+    case "PAYMENT_EVENT_TYPE_UNSPECIFIED":
+      return PaymentEventType.PAYMENT_EVENT_TYPE_UNSPECIFIED;
+    case 1:
+    case "PAYMENT_EVENT_TYPE_ORDER_PAID":
+      return PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_PAID;
+    case 2:
+    case "PAYMENT_EVENT_TYPE_PAYMENT_FAILED":
+      return PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED;
+    case 3:
+    case "PAYMENT_EVENT_TYPE_ANOMALY_RAISED":
+      return PaymentEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PaymentEventType.UNRECOGNIZED;
+  }
+}
+
+export function paymentEventTypeToJSON(object: PaymentEventType): string {
+  switch (object) {
+    case PaymentEventType.PAYMENT_EVENT_TYPE_UNSPECIFIED:
+      return "PAYMENT_EVENT_TYPE_UNSPECIFIED";
+    case PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_PAID:
+      return "PAYMENT_EVENT_TYPE_ORDER_PAID";
+    case PaymentEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED:
+      return "PAYMENT_EVENT_TYPE_PAYMENT_FAILED";
+    case PaymentEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED:
+      return "PAYMENT_EVENT_TYPE_ANOMALY_RAISED";
+    case PaymentEventType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface HandleNotifyRequest {
   /**
    * Every element of the notification's <xml> root, by tag name, exactly as received (values are
@@ -242,6 +292,115 @@ export interface GetOrderRequest {
 
 export interface GetOrderResponse {
   order: Order | undefined;
+}
+
+export interface WatchPaymentEventsRequest {
+  /** The cursor of the last event you handled; empty starts from the first event ever written. */
+  afterCursor: string;
+  /** Only events of these merchants; empty means all. */
+  mchIds: string[];
+  /** Start with events committed from now on, ignoring after_cursor. */
+  fromNow: boolean;
+}
+
+/** One outbox event. Fields that do not apply to the type are empty. */
+export interface PaymentEvent {
+  /** Opaque and increasing in commit order; resume after it with WatchPaymentEvents. */
+  cursor: string;
+  type: PaymentEventType;
+  mchId: string;
+  outTradeNo: string;
+  transactionId: string;
+  /** When the event was committed. */
+  occurredAt:
+    | Date
+    | undefined;
+  /** ORDER_PAID: the paid amount in fen, its currency, app id and WeChat's time_end. */
+  totalFee: number;
+  feeType: string;
+  appid: string;
+  paidAt:
+    | Date
+    | undefined;
+  /** PAYMENT_FAILED: WeChat's err_code. */
+  errCode: string;
+  /**
+   * ANOMALY_RAISED: its kind (AMOUNT_MISMATCH, FEE_TYPE_MISMATCH, APPID_MISMATCH,
+   * CONFLICTING_TRANSACTION) and what differs.
+   */
+  anomalyKind: string;
+  anomalyDetail: string;
+}
+
+export interface ListNotificationsRequest {
+  mchId: string;
+  outTradeNo: string;
+  /** At most 500; 0 means 50. */
+  pageSize: number;
+  /** next_page_token of the previous page; empty for the first. */
+  pageToken: string;
+}
+
+/** A received notification without its raw body or signature. */
+export interface NotificationSummary {
+  id: string;
+  receivedAt: Date | undefined;
+  outcome: NotifyOutcome;
+  /** The outcome's code, e.g. "DUPLICATE" or "AMOUNT_MISMATCH". */
+  code: string;
+  /** WeChat's result_code: SUCCESS or FAIL. */
+  resultCode: string;
+  transactionId: string;
+  appid: string;
+  clientIp: string;
+  requestId: string;
+}
+
+export interface ListNotificationsResponse {
+  notifications: NotificationSummary[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+export interface ListAnomaliesRequest {
+  /** Empty means every merchant. */
+  mchId: string;
+  includeResolved: boolean;
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface Anomaly {
+  id: string;
+  /** AMOUNT_MISMATCH, FEE_TYPE_MISMATCH, APPID_MISMATCH or CONFLICTING_TRANSACTION. */
+  kind: string;
+  mchId: string;
+  outTradeNo: string;
+  transactionId: string;
+  detail: string;
+  createdAt: Date | undefined;
+  resolved: boolean;
+  resolvedAt:
+    | Date
+    | undefined;
+  /** The caller that resolved it, as authenticated. */
+  resolvedBy: string;
+  resolutionNote: string;
+}
+
+export interface ListAnomaliesResponse {
+  anomalies: Anomaly[];
+  nextPageToken: string;
+}
+
+export interface ResolveAnomalyRequest {
+  id: string;
+  /** What was done about it, for the record (required). */
+  note: string;
+}
+
+export interface ResolveAnomalyResponse {
+  anomaly: Anomaly | undefined;
 }
 
 function createBaseHandleNotifyRequest(): HandleNotifyRequest {
@@ -1307,6 +1466,1532 @@ export const GetOrderResponse: MessageFns<GetOrderResponse> = {
   },
 };
 
+function createBaseWatchPaymentEventsRequest(): WatchPaymentEventsRequest {
+  return { afterCursor: "", mchIds: [], fromNow: false };
+}
+
+export const WatchPaymentEventsRequest: MessageFns<WatchPaymentEventsRequest> = {
+  encode(message: WatchPaymentEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.afterCursor !== "") {
+      writer.uint32(10).string(message.afterCursor);
+    }
+    for (const v of message.mchIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.fromNow !== false) {
+      writer.uint32(24).bool(message.fromNow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchPaymentEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchPaymentEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.afterCursor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.mchIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.fromNow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchPaymentEventsRequest {
+    return {
+      afterCursor: isSet(object.afterCursor)
+        ? globalThis.String(object.afterCursor)
+        : isSet(object.after_cursor)
+        ? globalThis.String(object.after_cursor)
+        : "",
+      mchIds: globalThis.Array.isArray(object?.mchIds)
+        ? object.mchIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.mch_ids)
+        ? object.mch_ids.map((e: any) => globalThis.String(e))
+        : [],
+      fromNow: isSet(object.fromNow)
+        ? globalThis.Boolean(object.fromNow)
+        : isSet(object.from_now)
+        ? globalThis.Boolean(object.from_now)
+        : false,
+    };
+  },
+
+  toJSON(message: WatchPaymentEventsRequest): unknown {
+    const obj: any = {};
+    if (message.afterCursor !== "") {
+      obj.afterCursor = message.afterCursor;
+    }
+    if (message.mchIds?.length) {
+      obj.mchIds = message.mchIds;
+    }
+    if (message.fromNow !== false) {
+      obj.fromNow = message.fromNow;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchPaymentEventsRequest>, I>>(base?: I): WatchPaymentEventsRequest {
+    return WatchPaymentEventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchPaymentEventsRequest>, I>>(object: I): WatchPaymentEventsRequest {
+    const message = createBaseWatchPaymentEventsRequest();
+    message.afterCursor = object.afterCursor ?? "";
+    message.mchIds = object.mchIds?.map((e) => e) || [];
+    message.fromNow = object.fromNow ?? false;
+    return message;
+  },
+};
+
+function createBasePaymentEvent(): PaymentEvent {
+  return {
+    cursor: "",
+    type: 0,
+    mchId: "",
+    outTradeNo: "",
+    transactionId: "",
+    occurredAt: undefined,
+    totalFee: 0,
+    feeType: "",
+    appid: "",
+    paidAt: undefined,
+    errCode: "",
+    anomalyKind: "",
+    anomalyDetail: "",
+  };
+}
+
+export const PaymentEvent: MessageFns<PaymentEvent> = {
+  encode(message: PaymentEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cursor !== "") {
+      writer.uint32(10).string(message.cursor);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.mchId !== "") {
+      writer.uint32(26).string(message.mchId);
+    }
+    if (message.outTradeNo !== "") {
+      writer.uint32(34).string(message.outTradeNo);
+    }
+    if (message.transactionId !== "") {
+      writer.uint32(42).string(message.transactionId);
+    }
+    if (message.occurredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.occurredAt), writer.uint32(50).fork()).join();
+    }
+    if (message.totalFee !== 0) {
+      writer.uint32(56).int64(message.totalFee);
+    }
+    if (message.feeType !== "") {
+      writer.uint32(66).string(message.feeType);
+    }
+    if (message.appid !== "") {
+      writer.uint32(74).string(message.appid);
+    }
+    if (message.paidAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.paidAt), writer.uint32(82).fork()).join();
+    }
+    if (message.errCode !== "") {
+      writer.uint32(90).string(message.errCode);
+    }
+    if (message.anomalyKind !== "") {
+      writer.uint32(98).string(message.anomalyKind);
+    }
+    if (message.anomalyDetail !== "") {
+      writer.uint32(106).string(message.anomalyDetail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaymentEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaymentEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mchId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outTradeNo = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.occurredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.totalFee = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.feeType = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.appid = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.paidAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.errCode = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.anomalyKind = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.anomalyDetail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaymentEvent {
+    return {
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      type: isSet(object.type) ? paymentEventTypeFromJSON(object.type) : 0,
+      mchId: isSet(object.mchId)
+        ? globalThis.String(object.mchId)
+        : isSet(object.mch_id)
+        ? globalThis.String(object.mch_id)
+        : "",
+      outTradeNo: isSet(object.outTradeNo)
+        ? globalThis.String(object.outTradeNo)
+        : isSet(object.out_trade_no)
+        ? globalThis.String(object.out_trade_no)
+        : "",
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      occurredAt: isSet(object.occurredAt)
+        ? fromJsonTimestamp(object.occurredAt)
+        : isSet(object.occurred_at)
+        ? fromJsonTimestamp(object.occurred_at)
+        : undefined,
+      totalFee: isSet(object.totalFee)
+        ? globalThis.Number(object.totalFee)
+        : isSet(object.total_fee)
+        ? globalThis.Number(object.total_fee)
+        : 0,
+      feeType: isSet(object.feeType)
+        ? globalThis.String(object.feeType)
+        : isSet(object.fee_type)
+        ? globalThis.String(object.fee_type)
+        : "",
+      appid: isSet(object.appid) ? globalThis.String(object.appid) : "",
+      paidAt: isSet(object.paidAt)
+        ? fromJsonTimestamp(object.paidAt)
+        : isSet(object.paid_at)
+        ? fromJsonTimestamp(object.paid_at)
+        : undefined,
+      errCode: isSet(object.errCode)
+        ? globalThis.String(object.errCode)
+        : isSet(object.err_code)
+        ? globalThis.String(object.err_code)
+        : "",
+      anomalyKind: isSet(object.anomalyKind)
+        ? globalThis.String(object.anomalyKind)
+        : isSet(object.anomaly_kind)
+        ? globalThis.String(object.anomaly_kind)
+        : "",
+      anomalyDetail: isSet(object.anomalyDetail)
+        ? globalThis.String(object.anomalyDetail)
+        : isSet(object.anomaly_detail)
+        ? globalThis.String(object.anomaly_detail)
+        : "",
+    };
+  },
+
+  toJSON(message: PaymentEvent): unknown {
+    const obj: any = {};
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.type !== 0) {
+      obj.type = paymentEventTypeToJSON(message.type);
+    }
+    if (message.mchId !== "") {
+      obj.mchId = message.mchId;
+    }
+    if (message.outTradeNo !== "") {
+      obj.outTradeNo = message.outTradeNo;
+    }
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.occurredAt !== undefined) {
+      obj.occurredAt = message.occurredAt.toISOString();
+    }
+    if (message.totalFee !== 0) {
+      obj.totalFee = Math.round(message.totalFee);
+    }
+    if (message.feeType !== "") {
+      obj.feeType = message.feeType;
+    }
+    if (message.appid !== "") {
+      obj.appid = message.appid;
+    }
+    if (message.paidAt !== undefined) {
+      obj.paidAt = message.paidAt.toISOString();
+    }
+    if (message.errCode !== "") {
+      obj.errCode = message.errCode;
+    }
+    if (message.anomalyKind !== "") {
+      obj.anomalyKind = message.anomalyKind;
+    }
+    if (message.anomalyDetail !== "") {
+      obj.anomalyDetail = message.anomalyDetail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PaymentEvent>, I>>(base?: I): PaymentEvent {
+    return PaymentEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PaymentEvent>, I>>(object: I): PaymentEvent {
+    const message = createBasePaymentEvent();
+    message.cursor = object.cursor ?? "";
+    message.type = object.type ?? 0;
+    message.mchId = object.mchId ?? "";
+    message.outTradeNo = object.outTradeNo ?? "";
+    message.transactionId = object.transactionId ?? "";
+    message.occurredAt = object.occurredAt ?? undefined;
+    message.totalFee = object.totalFee ?? 0;
+    message.feeType = object.feeType ?? "";
+    message.appid = object.appid ?? "";
+    message.paidAt = object.paidAt ?? undefined;
+    message.errCode = object.errCode ?? "";
+    message.anomalyKind = object.anomalyKind ?? "";
+    message.anomalyDetail = object.anomalyDetail ?? "";
+    return message;
+  },
+};
+
+function createBaseListNotificationsRequest(): ListNotificationsRequest {
+  return { mchId: "", outTradeNo: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListNotificationsRequest: MessageFns<ListNotificationsRequest> = {
+  encode(message: ListNotificationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mchId !== "") {
+      writer.uint32(10).string(message.mchId);
+    }
+    if (message.outTradeNo !== "") {
+      writer.uint32(18).string(message.outTradeNo);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNotificationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNotificationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mchId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outTradeNo = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNotificationsRequest {
+    return {
+      mchId: isSet(object.mchId)
+        ? globalThis.String(object.mchId)
+        : isSet(object.mch_id)
+        ? globalThis.String(object.mch_id)
+        : "",
+      outTradeNo: isSet(object.outTradeNo)
+        ? globalThis.String(object.outTradeNo)
+        : isSet(object.out_trade_no)
+        ? globalThis.String(object.out_trade_no)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNotificationsRequest): unknown {
+    const obj: any = {};
+    if (message.mchId !== "") {
+      obj.mchId = message.mchId;
+    }
+    if (message.outTradeNo !== "") {
+      obj.outTradeNo = message.outTradeNo;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNotificationsRequest>, I>>(base?: I): ListNotificationsRequest {
+    return ListNotificationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNotificationsRequest>, I>>(object: I): ListNotificationsRequest {
+    const message = createBaseListNotificationsRequest();
+    message.mchId = object.mchId ?? "";
+    message.outTradeNo = object.outTradeNo ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseNotificationSummary(): NotificationSummary {
+  return {
+    id: "",
+    receivedAt: undefined,
+    outcome: 0,
+    code: "",
+    resultCode: "",
+    transactionId: "",
+    appid: "",
+    clientIp: "",
+    requestId: "",
+  };
+}
+
+export const NotificationSummary: MessageFns<NotificationSummary> = {
+  encode(message: NotificationSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.receivedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.receivedAt), writer.uint32(18).fork()).join();
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(24).int32(message.outcome);
+    }
+    if (message.code !== "") {
+      writer.uint32(34).string(message.code);
+    }
+    if (message.resultCode !== "") {
+      writer.uint32(42).string(message.resultCode);
+    }
+    if (message.transactionId !== "") {
+      writer.uint32(50).string(message.transactionId);
+    }
+    if (message.appid !== "") {
+      writer.uint32(58).string(message.appid);
+    }
+    if (message.clientIp !== "") {
+      writer.uint32(66).string(message.clientIp);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(74).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NotificationSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNotificationSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.receivedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.resultCode = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.appid = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.clientIp = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NotificationSummary {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      receivedAt: isSet(object.receivedAt)
+        ? fromJsonTimestamp(object.receivedAt)
+        : isSet(object.received_at)
+        ? fromJsonTimestamp(object.received_at)
+        : undefined,
+      outcome: isSet(object.outcome) ? notifyOutcomeFromJSON(object.outcome) : 0,
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      resultCode: isSet(object.resultCode)
+        ? globalThis.String(object.resultCode)
+        : isSet(object.result_code)
+        ? globalThis.String(object.result_code)
+        : "",
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      appid: isSet(object.appid) ? globalThis.String(object.appid) : "",
+      clientIp: isSet(object.clientIp)
+        ? globalThis.String(object.clientIp)
+        : isSet(object.client_ip)
+        ? globalThis.String(object.client_ip)
+        : "",
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: NotificationSummary): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.receivedAt !== undefined) {
+      obj.receivedAt = message.receivedAt.toISOString();
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = notifyOutcomeToJSON(message.outcome);
+    }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.resultCode !== "") {
+      obj.resultCode = message.resultCode;
+    }
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.appid !== "") {
+      obj.appid = message.appid;
+    }
+    if (message.clientIp !== "") {
+      obj.clientIp = message.clientIp;
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NotificationSummary>, I>>(base?: I): NotificationSummary {
+    return NotificationSummary.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NotificationSummary>, I>>(object: I): NotificationSummary {
+    const message = createBaseNotificationSummary();
+    message.id = object.id ?? "";
+    message.receivedAt = object.receivedAt ?? undefined;
+    message.outcome = object.outcome ?? 0;
+    message.code = object.code ?? "";
+    message.resultCode = object.resultCode ?? "";
+    message.transactionId = object.transactionId ?? "";
+    message.appid = object.appid ?? "";
+    message.clientIp = object.clientIp ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseListNotificationsResponse(): ListNotificationsResponse {
+  return { notifications: [], nextPageToken: "" };
+}
+
+export const ListNotificationsResponse: MessageFns<ListNotificationsResponse> = {
+  encode(message: ListNotificationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.notifications) {
+      NotificationSummary.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNotificationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNotificationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.notifications.push(NotificationSummary.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNotificationsResponse {
+    return {
+      notifications: globalThis.Array.isArray(object?.notifications)
+        ? object.notifications.map((e: any) => NotificationSummary.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNotificationsResponse): unknown {
+    const obj: any = {};
+    if (message.notifications?.length) {
+      obj.notifications = message.notifications.map((e) => NotificationSummary.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNotificationsResponse>, I>>(base?: I): ListNotificationsResponse {
+    return ListNotificationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNotificationsResponse>, I>>(object: I): ListNotificationsResponse {
+    const message = createBaseListNotificationsResponse();
+    message.notifications = object.notifications?.map((e) => NotificationSummary.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAnomaliesRequest(): ListAnomaliesRequest {
+  return { mchId: "", includeResolved: false, pageSize: 0, pageToken: "" };
+}
+
+export const ListAnomaliesRequest: MessageFns<ListAnomaliesRequest> = {
+  encode(message: ListAnomaliesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mchId !== "") {
+      writer.uint32(10).string(message.mchId);
+    }
+    if (message.includeResolved !== false) {
+      writer.uint32(16).bool(message.includeResolved);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAnomaliesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAnomaliesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.mchId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.includeResolved = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAnomaliesRequest {
+    return {
+      mchId: isSet(object.mchId)
+        ? globalThis.String(object.mchId)
+        : isSet(object.mch_id)
+        ? globalThis.String(object.mch_id)
+        : "",
+      includeResolved: isSet(object.includeResolved)
+        ? globalThis.Boolean(object.includeResolved)
+        : isSet(object.include_resolved)
+        ? globalThis.Boolean(object.include_resolved)
+        : false,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAnomaliesRequest): unknown {
+    const obj: any = {};
+    if (message.mchId !== "") {
+      obj.mchId = message.mchId;
+    }
+    if (message.includeResolved !== false) {
+      obj.includeResolved = message.includeResolved;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAnomaliesRequest>, I>>(base?: I): ListAnomaliesRequest {
+    return ListAnomaliesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAnomaliesRequest>, I>>(object: I): ListAnomaliesRequest {
+    const message = createBaseListAnomaliesRequest();
+    message.mchId = object.mchId ?? "";
+    message.includeResolved = object.includeResolved ?? false;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseAnomaly(): Anomaly {
+  return {
+    id: "",
+    kind: "",
+    mchId: "",
+    outTradeNo: "",
+    transactionId: "",
+    detail: "",
+    createdAt: undefined,
+    resolved: false,
+    resolvedAt: undefined,
+    resolvedBy: "",
+    resolutionNote: "",
+  };
+}
+
+export const Anomaly: MessageFns<Anomaly> = {
+  encode(message: Anomaly, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.mchId !== "") {
+      writer.uint32(26).string(message.mchId);
+    }
+    if (message.outTradeNo !== "") {
+      writer.uint32(34).string(message.outTradeNo);
+    }
+    if (message.transactionId !== "") {
+      writer.uint32(42).string(message.transactionId);
+    }
+    if (message.detail !== "") {
+      writer.uint32(50).string(message.detail);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(58).fork()).join();
+    }
+    if (message.resolved !== false) {
+      writer.uint32(64).bool(message.resolved);
+    }
+    if (message.resolvedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.resolvedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.resolvedBy !== "") {
+      writer.uint32(82).string(message.resolvedBy);
+    }
+    if (message.resolutionNote !== "") {
+      writer.uint32(90).string(message.resolutionNote);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Anomaly {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnomaly();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mchId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outTradeNo = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.resolved = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.resolvedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.resolvedBy = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.resolutionNote = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Anomaly {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      mchId: isSet(object.mchId)
+        ? globalThis.String(object.mchId)
+        : isSet(object.mch_id)
+        ? globalThis.String(object.mch_id)
+        : "",
+      outTradeNo: isSet(object.outTradeNo)
+        ? globalThis.String(object.outTradeNo)
+        : isSet(object.out_trade_no)
+        ? globalThis.String(object.out_trade_no)
+        : "",
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      resolved: isSet(object.resolved) ? globalThis.Boolean(object.resolved) : false,
+      resolvedAt: isSet(object.resolvedAt)
+        ? fromJsonTimestamp(object.resolvedAt)
+        : isSet(object.resolved_at)
+        ? fromJsonTimestamp(object.resolved_at)
+        : undefined,
+      resolvedBy: isSet(object.resolvedBy)
+        ? globalThis.String(object.resolvedBy)
+        : isSet(object.resolved_by)
+        ? globalThis.String(object.resolved_by)
+        : "",
+      resolutionNote: isSet(object.resolutionNote)
+        ? globalThis.String(object.resolutionNote)
+        : isSet(object.resolution_note)
+        ? globalThis.String(object.resolution_note)
+        : "",
+    };
+  },
+
+  toJSON(message: Anomaly): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.mchId !== "") {
+      obj.mchId = message.mchId;
+    }
+    if (message.outTradeNo !== "") {
+      obj.outTradeNo = message.outTradeNo;
+    }
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.resolved !== false) {
+      obj.resolved = message.resolved;
+    }
+    if (message.resolvedAt !== undefined) {
+      obj.resolvedAt = message.resolvedAt.toISOString();
+    }
+    if (message.resolvedBy !== "") {
+      obj.resolvedBy = message.resolvedBy;
+    }
+    if (message.resolutionNote !== "") {
+      obj.resolutionNote = message.resolutionNote;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Anomaly>, I>>(base?: I): Anomaly {
+    return Anomaly.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Anomaly>, I>>(object: I): Anomaly {
+    const message = createBaseAnomaly();
+    message.id = object.id ?? "";
+    message.kind = object.kind ?? "";
+    message.mchId = object.mchId ?? "";
+    message.outTradeNo = object.outTradeNo ?? "";
+    message.transactionId = object.transactionId ?? "";
+    message.detail = object.detail ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.resolved = object.resolved ?? false;
+    message.resolvedAt = object.resolvedAt ?? undefined;
+    message.resolvedBy = object.resolvedBy ?? "";
+    message.resolutionNote = object.resolutionNote ?? "";
+    return message;
+  },
+};
+
+function createBaseListAnomaliesResponse(): ListAnomaliesResponse {
+  return { anomalies: [], nextPageToken: "" };
+}
+
+export const ListAnomaliesResponse: MessageFns<ListAnomaliesResponse> = {
+  encode(message: ListAnomaliesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.anomalies) {
+      Anomaly.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAnomaliesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAnomaliesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.anomalies.push(Anomaly.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAnomaliesResponse {
+    return {
+      anomalies: globalThis.Array.isArray(object?.anomalies)
+        ? object.anomalies.map((e: any) => Anomaly.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAnomaliesResponse): unknown {
+    const obj: any = {};
+    if (message.anomalies?.length) {
+      obj.anomalies = message.anomalies.map((e) => Anomaly.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAnomaliesResponse>, I>>(base?: I): ListAnomaliesResponse {
+    return ListAnomaliesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAnomaliesResponse>, I>>(object: I): ListAnomaliesResponse {
+    const message = createBaseListAnomaliesResponse();
+    message.anomalies = object.anomalies?.map((e) => Anomaly.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseResolveAnomalyRequest(): ResolveAnomalyRequest {
+  return { id: "", note: "" };
+}
+
+export const ResolveAnomalyRequest: MessageFns<ResolveAnomalyRequest> = {
+  encode(message: ResolveAnomalyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.note !== "") {
+      writer.uint32(18).string(message.note);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveAnomalyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveAnomalyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.note = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveAnomalyRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      note: isSet(object.note) ? globalThis.String(object.note) : "",
+    };
+  },
+
+  toJSON(message: ResolveAnomalyRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.note !== "") {
+      obj.note = message.note;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolveAnomalyRequest>, I>>(base?: I): ResolveAnomalyRequest {
+    return ResolveAnomalyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolveAnomalyRequest>, I>>(object: I): ResolveAnomalyRequest {
+    const message = createBaseResolveAnomalyRequest();
+    message.id = object.id ?? "";
+    message.note = object.note ?? "";
+    return message;
+  },
+};
+
+function createBaseResolveAnomalyResponse(): ResolveAnomalyResponse {
+  return { anomaly: undefined };
+}
+
+export const ResolveAnomalyResponse: MessageFns<ResolveAnomalyResponse> = {
+  encode(message: ResolveAnomalyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.anomaly !== undefined) {
+      Anomaly.encode(message.anomaly, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveAnomalyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveAnomalyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.anomaly = Anomaly.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveAnomalyResponse {
+    return { anomaly: isSet(object.anomaly) ? Anomaly.fromJSON(object.anomaly) : undefined };
+  },
+
+  toJSON(message: ResolveAnomalyResponse): unknown {
+    const obj: any = {};
+    if (message.anomaly !== undefined) {
+      obj.anomaly = Anomaly.toJSON(message.anomaly);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolveAnomalyResponse>, I>>(base?: I): ResolveAnomalyResponse {
+    return ResolveAnomalyResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolveAnomalyResponse>, I>>(object: I): ResolveAnomalyResponse {
+    const message = createBaseResolveAnomalyResponse();
+    message.anomaly = (object.anomaly !== undefined && object.anomaly !== null)
+      ? Anomaly.fromPartial(object.anomaly)
+      : undefined;
+    return message;
+  },
+};
+
 /** PaymentCallback decides, exactly once, whether an order is paid. */
 export type PaymentCallbackService = typeof PaymentCallbackService;
 export const PaymentCallbackService = {
@@ -1349,6 +3034,66 @@ export const PaymentCallbackService = {
     responseSerialize: (value: GetOrderResponse): Buffer => Buffer.from(GetOrderResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetOrderResponse => GetOrderResponse.decode(value),
   },
+  /**
+   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED and ANOMALY_RAISED
+   * event in commit order, starting after `after_cursor`, then live as new events commit on any
+   * replica. At-least-once: store the cursor of each event you have handled and reconnect with
+   * it; you will see every later event, and none twice beyond what you had not recorded.
+   */
+  watchPaymentEvents: {
+    path: "/payment.callback.v1.PaymentCallback/WatchPaymentEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchPaymentEventsRequest): Buffer =>
+      Buffer.from(WatchPaymentEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchPaymentEventsRequest => WatchPaymentEventsRequest.decode(value),
+    responseSerialize: (value: PaymentEvent): Buffer => Buffer.from(PaymentEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PaymentEvent => PaymentEvent.decode(value),
+  },
+  /**
+   * ListNotifications lists every notification received for an order, newest first, with its
+   * outcome. Raw bodies and signatures are not exposed.
+   */
+  listNotifications: {
+    path: "/payment.callback.v1.PaymentCallback/ListNotifications" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNotificationsRequest): Buffer =>
+      Buffer.from(ListNotificationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNotificationsRequest => ListNotificationsRequest.decode(value),
+    responseSerialize: (value: ListNotificationsResponse): Buffer =>
+      Buffer.from(ListNotificationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNotificationsResponse => ListNotificationsResponse.decode(value),
+  },
+  /**
+   * ListAnomalies lists discrepancies for a person to review (amount mismatches, second payments),
+   * newest first; unresolved ones only unless include_resolved.
+   */
+  listAnomalies: {
+    path: "/payment.callback.v1.PaymentCallback/ListAnomalies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAnomaliesRequest): Buffer => Buffer.from(ListAnomaliesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAnomaliesRequest => ListAnomaliesRequest.decode(value),
+    responseSerialize: (value: ListAnomaliesResponse): Buffer =>
+      Buffer.from(ListAnomaliesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAnomaliesResponse => ListAnomaliesResponse.decode(value),
+  },
+  /**
+   * ResolveAnomaly closes an anomaly with a note; the caller's identity is recorded.
+   * FAILED_PRECONDITION if it is already resolved.
+   */
+  resolveAnomaly: {
+    path: "/payment.callback.v1.PaymentCallback/ResolveAnomaly" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResolveAnomalyRequest): Buffer =>
+      Buffer.from(ResolveAnomalyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResolveAnomalyRequest => ResolveAnomalyRequest.decode(value),
+    responseSerialize: (value: ResolveAnomalyResponse): Buffer =>
+      Buffer.from(ResolveAnomalyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResolveAnomalyResponse => ResolveAnomalyResponse.decode(value),
+  },
 } as const;
 
 export interface PaymentCallbackServer extends UntypedServiceImplementation {
@@ -1366,6 +3111,28 @@ export interface PaymentCallbackServer extends UntypedServiceImplementation {
   createOrder: handleUnaryCall<CreateOrderRequest, CreateOrderResponse>;
   /** GetOrder reads an order's state. NOT_FOUND when the merchant never registered it. */
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
+  /**
+   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED and ANOMALY_RAISED
+   * event in commit order, starting after `after_cursor`, then live as new events commit on any
+   * replica. At-least-once: store the cursor of each event you have handled and reconnect with
+   * it; you will see every later event, and none twice beyond what you had not recorded.
+   */
+  watchPaymentEvents: handleServerStreamingCall<WatchPaymentEventsRequest, PaymentEvent>;
+  /**
+   * ListNotifications lists every notification received for an order, newest first, with its
+   * outcome. Raw bodies and signatures are not exposed.
+   */
+  listNotifications: handleUnaryCall<ListNotificationsRequest, ListNotificationsResponse>;
+  /**
+   * ListAnomalies lists discrepancies for a person to review (amount mismatches, second payments),
+   * newest first; unresolved ones only unless include_resolved.
+   */
+  listAnomalies: handleUnaryCall<ListAnomaliesRequest, ListAnomaliesResponse>;
+  /**
+   * ResolveAnomaly closes an anomaly with a note; the caller's identity is recorded.
+   * FAILED_PRECONDITION if it is already resolved.
+   */
+  resolveAnomaly: handleUnaryCall<ResolveAnomalyRequest, ResolveAnomalyResponse>;
 }
 
 export interface PaymentCallbackClient extends Client {
@@ -1424,6 +3191,78 @@ export interface PaymentCallbackClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetOrderResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED and ANOMALY_RAISED
+   * event in commit order, starting after `after_cursor`, then live as new events commit on any
+   * replica. At-least-once: store the cursor of each event you have handled and reconnect with
+   * it; you will see every later event, and none twice beyond what you had not recorded.
+   */
+  watchPaymentEvents(
+    request: WatchPaymentEventsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<PaymentEvent>;
+  watchPaymentEvents(
+    request: WatchPaymentEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<PaymentEvent>;
+  /**
+   * ListNotifications lists every notification received for an order, newest first, with its
+   * outcome. Raw bodies and signatures are not exposed.
+   */
+  listNotifications(
+    request: ListNotificationsRequest,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  listNotifications(
+    request: ListNotificationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  listNotifications(
+    request: ListNotificationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNotificationsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListAnomalies lists discrepancies for a person to review (amount mismatches, second payments),
+   * newest first; unresolved ones only unless include_resolved.
+   */
+  listAnomalies(
+    request: ListAnomaliesRequest,
+    callback: (error: ServiceError | null, response: ListAnomaliesResponse) => void,
+  ): ClientUnaryCall;
+  listAnomalies(
+    request: ListAnomaliesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAnomaliesResponse) => void,
+  ): ClientUnaryCall;
+  listAnomalies(
+    request: ListAnomaliesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAnomaliesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ResolveAnomaly closes an anomaly with a note; the caller's identity is recorded.
+   * FAILED_PRECONDITION if it is already resolved.
+   */
+  resolveAnomaly(
+    request: ResolveAnomalyRequest,
+    callback: (error: ServiceError | null, response: ResolveAnomalyResponse) => void,
+  ): ClientUnaryCall;
+  resolveAnomaly(
+    request: ResolveAnomalyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResolveAnomalyResponse) => void,
+  ): ClientUnaryCall;
+  resolveAnomaly(
+    request: ResolveAnomalyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResolveAnomalyResponse) => void,
   ): ClientUnaryCall;
 }
 

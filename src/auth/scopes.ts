@@ -1,0 +1,26 @@
+/**
+ * What a caller may do. The gateway gets `notify` only; internal services get the rest as they
+ * need it. Each scope names the RPCs of payment.callback.v1.PaymentCallback it opens.
+ */
+export const SCOPES = Object.freeze({
+  notify: ['HandleNotify'],
+  orders: ['CreateOrder', 'GetOrder'],
+  events: ['WatchPaymentEvents'],
+  queries: ['ListNotifications', 'ListAnomalies'],
+  anomalies: ['ResolveAnomaly'],
+} as const);
+
+export type Scope = keyof typeof SCOPES;
+
+export function isScope(value: string): value is Scope {
+  return Object.hasOwn(SCOPES, value);
+}
+
+/** A service allowed to call the core, identified by its bearer token. */
+export interface Caller {
+  /** For logs and audit (e.g. who resolved an anomaly): "gateway", "order-service". */
+  readonly name: string;
+  /** Never logged. */
+  readonly token: string;
+  readonly scopes: readonly Scope[];
+}
