@@ -27,7 +27,9 @@ export class RedlockLock implements OrderLock {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: 1_000,
-      commandTimeout: 1_000,
+      // A node that hangs (rather than refuses) must not stretch one attempt much; the whole
+      // acquisition is also capped below, whatever the nodes do.
+      commandTimeout: 250,
       lazyConnect: false,
       retryStrategy: (times) => Math.min(times * 100, 1_000),
     }));
@@ -47,11 +49,14 @@ export class RedlockLock implements OrderLock {
 
   async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`);
-    // Redlock's retry loop cannot be interrupted; it is bounded by LOCK_WAIT_MS, and the
-    // cancellation is honoured as soon as it returns.
-    const lock = await this.acquire(key);
+    const lock = await this.acquireWithin(key, signal);
     try {
       if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`);
+      // A lock with little validity left protects nothing; the database would still decide,
+      // but answer "retry" rather than work unprotected.
+      if (lock.expiration - Date.now() < this.options.lock.ttlMs / 2) {
+        throw new LockError('LOCK_BUSY', `order lock ${key} was acquired too late to be useful`);
+      }
       return await routine();
     } finally {
       lock.release().catch(this.options.onReleaseError);
@@ -66,6 +71,44 @@ export class RedlockLock implements OrderLock {
   async close(): Promise<void> {
     await Promise.allSettled(this.clients.map((c) => c.quit()));
     for (const c of this.clients) c.disconnect();
+  }
+
+  /**
+   * Redlock's retry loop cannot be interrupted, and hanging nodes can stretch it far beyond its
+   * nominal retries. Stop waiting after LOCK_WAIT_MS (or when the caller goes away) and release
+   * the lock if the abandoned attempt obtains it later, so it does not block others until its TTL.
+   */
+  private acquireWithin(key: string, signal: AbortSignal | undefined): Promise<Lock> {
+    const attempt = this.acquire(key);
+    return new Promise<Lock>((resolve, reject) => {
+      let settled = false;
+      const finish = (error: LockError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        attempt.then((late) => late.release().catch(this.options.onReleaseError), () => {});
+        reject(error);
+      };
+      const timer = setTimeout(() => finish(new LockError('LOCK_UNAVAILABLE',
+        `order lock ${key}: no answer from a quorum of lock nodes within ${this.options.lock.waitMs} ms`)),
+      this.options.lock.waitMs + 250);
+      const onAbort = (): void => finish(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      attempt.then((lock) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(lock);
+      }, (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(e);
+      });
+    });
   }
 
   private async acquire(key: string): Promise<Lock> {

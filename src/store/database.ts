@@ -13,8 +13,23 @@ export function openDatabase(config: DatabaseConfig, log?: Logger): Knex {
     deprecate: (m: unknown) => log.warn({ knex: m }, 'knex deprecation'),
     debug: (m: unknown) => log.debug({ knex: m }, 'knex debug'),
   };
-  return knex({ ...settings(config), ...(knexLog ? { log: knexLog } : {}) });
+  return knex({
+    ...settings(config),
+    // Errors must not carry the SQL with its bindings: they hold raw bodies and signatures,
+    // and pino's redaction cannot reach inside a message string.
+    compileSqlOnError: false,
+    ...(knexLog ? { log: knexLog } : {}),
+  });
 }
+
+/**
+ * No statement may wait long: a stalled transaction (a paused pod, a partitioned client) must
+ * not hold the order or outbox row locks, nor its waiters block, for longer than a notification
+ * may take. A lock wait past this becomes RETRY_LATER and WeChat retries.
+ */
+const LOCK_TIMEOUT_MS = 3_000;
+const STATEMENT_TIMEOUT_MS = 5_000;
+const IDLE_IN_TRANSACTION_MS = 10_000;
 
 function settings(config: DatabaseConfig): Knex.Config {
   switch (config.client) {
@@ -41,7 +56,15 @@ function settings(config: DatabaseConfig): Knex.Config {
     case 'pg':
       return {
         client: 'pg',
-        connection: { connectionString: config.connection, connectionTimeoutMillis: 2_000 },
+        connection: {
+          connectionString: config.connection,
+          connectionTimeoutMillis: 2_000,
+          lock_timeout: LOCK_TIMEOUT_MS,
+          statement_timeout: STATEMENT_TIMEOUT_MS,
+          idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+          // Without keepalive a vanished peer is noticed only after the kernel's ~2 h default.
+          keepAlive: true,
+        } as Knex.PgConnectionConfig,
         pool: { min: 0, max: config.poolMax },
         // Bounded so a dead database turns into a quick FAIL (WeChat retries) rather than a hang.
         acquireConnectionTimeout: 3_000,
@@ -49,8 +72,19 @@ function settings(config: DatabaseConfig): Knex.Config {
     case 'mysql2':
       return {
         client: 'mysql2',
-        connection: { uri: config.connection, connectTimeout: 2_000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false } as Knex.MySql2ConnectionConfig,
-        pool: { min: 0, max: config.poolMax },
+        connection: {
+          uri: config.connection, connectTimeout: 2_000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false,
+          enableKeepAlive: true,
+        } as Knex.MySql2ConnectionConfig,
+        pool: {
+          min: 0,
+          max: config.poolMax,
+          afterCreate: (conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) => {
+            // The one setting MySQL and MariaDB share; their statement and idle-transaction
+            // timeouts differ by name and meaning.
+            conn.query(`SET SESSION innodb_lock_wait_timeout = ${Math.ceil(LOCK_TIMEOUT_MS / 1000)}`, (err) => done(err, conn));
+          },
+        },
         acquireConnectionTimeout: 3_000,
       };
   }

@@ -21,6 +21,10 @@ const UNAVAILABLE_CODES = new Set([
 const CONFLICT_CODES = new Set([
   '23505', 'ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY',
   '40001', '40P01', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
+  // MariaDB with innodb_snapshot_isolation: "Record has changed since last read".
+  'ER_CHECKREAD',
+  // PostgreSQL lock_timeout, and a statement cancelled by statement_timeout.
+  '55P03', '57014',
 ]);
 
 /** Classifies a driver or Knex error; anything unrecognised is returned unchanged (a bug). */
