@@ -1,0 +1,1082 @@
+// The benchmark of the whole path: `node dist/bench/run.js [--quick]` (make bench).
+//
+// Starts the real stack on throwaway servers (durable PostgreSQL, Redis, the core process, the
+// gateway process, nginx with the production nginx.conf) and drives it from a separate load
+// generator process. Then the references (pgbench, a trivial core, a monolith), a statement and
+// command count per notification, and CPU profiles. Everything it starts is stopped at the end,
+// also on failure or Ctrl-C. Writes bench/results[/quick]/{results.json,report.md,throughput-latency.svg}.
+//
+//   --quick          short windows, fewer points (about 2 minutes)
+//   --phases=a,b     only some phases: trace, scenarios, sweep, pgbench, trivial, monolith, profile
+//   --no-snapshot    run from dist/ itself instead of a private copy of it
+//   --report-only=bench/results/results.json   only re-render report.md and the chart
+
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import Redis from 'ioredis';
+import type { Client } from 'pg';
+import { PaymentCallbackClient } from '../src/gen/payment/callback/v1/payment_callback';
+import { freePort } from '../test/support/free-port';
+import { ManagedProcess } from '../test/support/managed-process';
+import { startNginx, type NginxServer } from '../test/support/nginx-server';
+import { startRedis, type RedisServer } from '../test/support/redis-server';
+import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../test/support/service-processes';
+import { DEMO, TEST_MERCHANTS_JSON } from '../test/support/sign-notification';
+import { waitUntil } from '../test/support/wait-until';
+import { counterDelta, readCounters, type CounterDelta, type CounterSources, type Counters } from './counters';
+import { formatProfile, summarizeProfile, type ProfileSummary } from './cpu-profile';
+import { startDurablePostgres, type DurablePostgres } from './durable-postgres';
+import { LatencyHistogram, type LatencySummary } from './histogram';
+import type { RunResult, RunSpec, Target } from './loadgen';
+import { LoadgenProcess } from './loadgen-client';
+import { benchNginxConf } from './nginx-conf';
+import { PGBENCH_PREFIX, PGBENCH_STRIDE, pgbenchScript, runPgbench, type PgbenchResult } from './pgbench';
+import { cpuSecondsBetween, cpuSnapshot, machineCpuSeconds, reapedChildrenSeconds, RssSampler, type CpuSnapshot, type ProcessGroup } from './proc-stats';
+import { compactSql, parseStatementLog, statementKind, statementsOf, type LoggedStatement } from './statement-log';
+import { inSnapshot, repositoryRoot, runFromSnapshot } from './snapshot';
+import { throughputLatencySvg } from './svg-chart';
+import { EXPECTED_STATUS, ORDER_FEE, tradeNo, type ItemKind, type WorkloadSpec } from './workload';
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+
+interface Settings {
+  readonly name: 'full' | 'quick';
+  /** Closed-loop concurrency (keep-alive connections to nginx). */
+  readonly connections: number;
+  /** Open-loop connection pool (requests queue in the generator when all are busy). */
+  readonly openConnections: number;
+  readonly warmupOrders: number;
+  readonly warmupS: number;
+  readonly mainS: number;
+  readonly sweepS: number;
+  readonly sweepFractions: readonly number[];
+  readonly pgbenchS: number;
+  readonly pgbenchClients: number;
+  readonly trivialS: number;
+  readonly monolithS: number;
+  readonly profileS: number;
+  readonly traceN: number;
+}
+
+const FULL: Settings = {
+  name: 'full', connections: 32, openConnections: 64, warmupOrders: 2500, warmupS: 6, mainS: 25, sweepS: 12,
+  sweepFractions: [0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.15], pgbenchS: 20, pgbenchClients: 10, trivialS: 15, monolithS: 25,
+  profileS: 15, traceN: 20,
+};
+
+const QUICK: Settings = {
+  name: 'quick', connections: 32, openConnections: 64, warmupOrders: 500, warmupS: 3, mainS: 5, sweepS: 3,
+  sweepFractions: [0.4, 0.8, 1.0, 1.15], pgbenchS: 3, pgbenchClients: 10, trivialS: 4, monolithS: 5, profileS: 4, traceN: 10,
+};
+
+const ROOT = repositoryRoot();
+const NOTIFY_PATH = '/wxpay/notify';
+const started = performance.now();
+
+function log(message: string): void {
+  process.stdout.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)}s] ${message}\n`);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const round = (v: number, digits = 1): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+// ---------------------------------------------------------------------------------------------
+// Clean-up: everything started is registered here and stopped in reverse order.
+
+class Teardown {
+  private readonly steps: Array<{ name: string; fn: () => Promise<unknown> }> = [];
+  private running: Promise<void> | undefined;
+
+  add(name: string, fn: () => Promise<unknown>): () => Promise<void> {
+    const step = { name, fn };
+    this.steps.push(step);
+    return async () => {
+      const i = this.steps.indexOf(step);
+      if (i >= 0) this.steps.splice(i, 1);
+      await fn();
+    };
+  }
+
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.steps.length > 0) {
+        const step = this.steps.pop();
+        if (!step) break;
+        try {
+          await step.fn();
+        } catch (e) {
+          log(`clean-up of ${step.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+interface Measured {
+  readonly label: string;
+  readonly run: Omit<RunResult, 'histogram'>;
+  readonly latency: LatencySummary;
+  /** CPU seconds per process group inside the window. */
+  readonly cpuS: Record<string, number>;
+  /** CPU milliseconds per request: per group and `total` (the system under test). */
+  readonly cpuMsPerReq: Record<string, number>;
+  readonly loadgenCpuS: number;
+  readonly harnessCpuS: number;
+  /**
+   * Cores kept busy by processes outside this benchmark during the window (machine busy time
+   * minus everything we account for): other work on a shared machine that competed for the CPU.
+   */
+  readonly foreignCores: number;
+  /** Cores the whole machine was busy, on average over the window. */
+  readonly machineBusyCores: number;
+  /** Share of the system under test's CPU spent in the kernel (stime). */
+  readonly sysShare: number;
+  /** Wall clock (ms since the epoch) of the window's start and end. */
+  readonly windowAt: readonly [number, number];
+  /** Seconds spent waiting for other load on the machine to calm down before this run. */
+  readonly quietWaitS: number;
+  readonly peakRssMb: Record<string, number>;
+  readonly counters: CounterDelta | undefined;
+  /** Replies whose status is not the one expected for their kind, and lost requests. */
+  readonly unexpected: number;
+  check?: Record<string, number | string | boolean>;
+}
+
+type PgbenchRun = PgbenchResult & { name: string; cpuS: Record<string, number>; cpuMsPerTx: number; paidRows: number; script: string };
+
+interface TraceBatch {
+  readonly name: string;
+  readonly n: number;
+  readonly statementsPerNotification: number;
+  readonly statementKinds: Record<string, number>;
+  readonly redisPerNotification: Record<string, number>;
+  readonly writeXactsPerNotification: number;
+  readonly walBytesPerNotification: number;
+}
+
+interface Results {
+  readonly settings: Settings;
+  readonly startedAt: string;
+  machine: Record<string, string | number>;
+  postgresSettings: Record<string, string>;
+  git: { commit: string; dirty: boolean };
+  warmup?: Measured;
+  scenarios: Record<string, Measured>;
+  sweep: Measured[];
+  pgbench?: PgbenchRun;
+  /** The same, without the statements a proposal would remove (what-if references). */
+  pgbenchWhatIf: PgbenchRun[];
+  trivial?: Measured;
+  monolith?: Measured;
+  trace?: { batches: TraceBatch[]; paidSequence: string[] };
+  profiles: Record<string, ProfileSummary>;
+  durationS?: number;
+  errors: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine facts
+
+function machineFacts(): Record<string, string | number> {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? '?';
+  const mhz = /^cpu MHz\s*:\s*(.+)$/m.exec(cpuinfo)?.[1];
+  return {
+    nproc: os.cpus().length,
+    cpuModel: model.trim(),
+    ...(mhz ? { cpuMHz: Math.round(Number(mhz)) } : {}),
+    ramGiB: round(os.totalmem() / 2 ** 30, 1),
+    kernel: os.release(),
+    node: process.version,
+  };
+}
+
+/** fdatasync latency of the file system holding the PostgreSQL data directory. */
+function fdatasyncProbe(dir: string): { medianMs: number; p99Ms: number; n: number } {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(8192, 7);
+  const h = new LatencyHistogram();
+  const deadline = performance.now() + 2_000;
+  try {
+    for (let i = 0; i < 300 && performance.now() < deadline; i++) {
+      fs.writeSync(fd, block, 0, block.length, (i % 16) * 8192);
+      const t = performance.now();
+      fs.fdatasyncSync(fd);
+      h.recordMs(performance.now() - t);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  const s = h.summary();
+  return { medianMs: s.p50Ms, p99Ms: s.p99Ms, n: s.count };
+}
+
+function versionOf(cmd: string, args: string[]): string {
+  // nginx -v prints to stderr, the others to stdout.
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
+  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n')[0]?.trim() || '?';
+}
+
+function gitState(): { commit: string; dirty: boolean } {
+  const commit = versionOf('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const status = (() => {
+    try {
+      return execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'gateway', 'proto'], { encoding: 'utf8' });
+    } catch {
+      return '';
+    }
+  })();
+  return { commit, dirty: status.trim() !== '' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orders
+
+/**
+ * Registers orders `${prefix}${from..to}` (NOTPAY, ORDER_FEE) by cloning, in SQL, an order that
+ * was created through gRPC CreateOrder: whatever columns the schema has, the rows are what
+ * CreateOrder writes, only the trade number differs.
+ */
+class OrderFactory {
+  private columns: string[] | undefined;
+
+  constructor(private readonly pg: Client, private readonly templateTradeNo: string) {}
+
+  async create(prefix: string, count: number, from = 0): Promise<void> {
+    if (count <= 0) return;
+    this.columns ??= (await this.pg.query<{ column_name: string }>(
+      `select column_name from information_schema.columns
+        where table_schema = current_schema() and table_name = 'orders'
+          and is_identity = 'NO' and coalesce(column_default, '') not like 'nextval(%'
+        order by ordinal_position`)).rows.map((r) => r.column_name);
+    const cols = this.columns;
+    const list = cols.map((c) => `"${c}"`).join(', ');
+    const values = cols.map((c) => (c === 'out_trade_no' ? '$1 || g' : `t."${c}"`)).join(', ');
+    const chunk = 50_000;
+    for (let start = from; start < from + count; start += chunk) {
+      const end = Math.min(from + count, start + chunk) - 1;
+      await this.pg.query(
+        `insert into orders (${list}) select ${values} from orders t cross join generate_series($2::int, $3::int) g
+          where t.mch_id = $4 and t.out_trade_no = $5`,
+        [prefix, start, end, DEMO.mchId, this.templateTradeNo],
+      );
+    }
+  }
+}
+
+function grpcCreateOrder(client: PaymentCallbackClient, outTradeNo: string): Promise<void> {
+  return new Promise((resolve, reject) => client.createOrder(
+    { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo, totalFee: ORDER_FEE, feeType: 'CNY' }, new Metadata(), { deadline: Date.now() + 10_000 },
+    (err) => (err ? reject(err) : resolve()),
+  ));
+}
+
+async function grpcCreateOrders(client: PaymentCallbackClient, prefix: string, count: number, concurrency = 16): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await grpcCreateOrder(client, tradeNo(prefix, next++));
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring one run
+
+interface Observed {
+  readonly groups: readonly ProcessGroup[];
+  /** Processes whose peak RSS is reported. */
+  readonly rss: () => Record<string, number | undefined>;
+  readonly counters?: CounterSources | undefined;
+  /** Groups that are the system under test (their sum is `total`). */
+  readonly sut: readonly string[];
+}
+
+/**
+ * The machine is shared (other sessions build and test on it): before a measured run, wait up
+ * to `maxMs` for a second in which processes outside the benchmark keep less than `cores` busy.
+ */
+let quietBudgetMs = 0;
+/** Set on SIGINT/SIGTERM: the clean-up runs, and no new measurement starts. */
+let interruptedBy: string | undefined;
+async function waitForQuiet(observed: Observed, maxMs: number, cores = 0.25): Promise<{ waitedS: number; foreign: number }> {
+  const t0 = performance.now();
+  const limit = Math.min(maxMs, quietBudgetMs);
+  let foreign = 0;
+  for (;;) {
+    const a = cpuSnapshot(observed.groups);
+    const ma = machineCpuSeconds();
+    const ha = process.cpuUsage();
+    await sleep(1000);
+    const ours = Object.values(cpuSecondsBetween(a, cpuSnapshot(observed.groups))).reduce((x, y) => x + y, 0);
+    const h = process.cpuUsage(ha);
+    foreign = Math.max(0, machineCpuSeconds().busy - ma.busy - ours - (h.user + h.system) / 1e6);
+    const waited = performance.now() - t0;
+    if (foreign < cores || waited >= limit) {
+      quietBudgetMs = Math.max(0, quietBudgetMs - waited);
+      return { waitedS: round(waited / 1000, 1), foreign: round(foreign, 2) };
+    }
+  }
+}
+
+async function measure(loadgen: LoadgenProcess, spec: RunSpec, observed: Observed, quietMs = 15_000): Promise<Measured> {
+  if (interruptedBy) throw new Error(`interrupted by ${interruptedBy}`);
+  const quiet = await waitForQuiet(observed, quietMs);
+  if (interruptedBy) throw new Error(`interrupted by ${interruptedBy}`);
+  if (quiet.waitedS > 1.5) log(`waited ${quiet.waitedS} s for other load to calm down (now ${quiet.foreign} cores)`);
+  let windowAt: [number, number] = [0, 0];
+  let cpuA: CpuSnapshot | undefined;
+  let cpuB: CpuSnapshot | undefined;
+  let machineA = machineCpuSeconds();
+  let machineB = machineA;
+  let harnessA = process.cpuUsage();
+  let harnessS = 0;
+  let countersA: Promise<Counters> | undefined;
+  let countersB: Promise<Counters> | undefined;
+  let peak: Record<string, number> = {};
+  const sampler = new RssSampler(observed.rss);
+  const result = await loadgen.run(spec, (phase) => {
+    if (phase === 'start') {
+      cpuA = cpuSnapshot(observed.groups);
+      windowAt = [Date.now(), 0];
+      machineA = machineCpuSeconds();
+      harnessA = process.cpuUsage();
+      sampler.start();
+      if (observed.counters) countersA = readCounters(observed.counters);
+    } else {
+      cpuB = cpuSnapshot(observed.groups);
+      windowAt = [windowAt[0], Date.now()];
+      machineB = machineCpuSeconds();
+      const h = process.cpuUsage(harnessA);
+      harnessS = (h.user + h.system) / 1e6;
+      peak = sampler.stop();
+      if (observed.counters) countersB = readCounters(observed.counters);
+    }
+  });
+  const cpuS = cpuA && cpuB ? cpuSecondsBetween(cpuA, cpuB) : {};
+  const sysS = cpuA && cpuB ? cpuSecondsBetween(cpuA, cpuB, 'sys') : {};
+  const sutSys = Object.entries(sysS).filter(([k]) => observed.sut.includes(k)).reduce((x, [, v]) => x + v, 0);
+  const perReq: Record<string, number> = {};
+  let total = 0;
+  for (const [name, s] of Object.entries(cpuS)) {
+    perReq[name] = result.completed > 0 ? round((s * 1000) / result.completed, 3) : 0;
+    if (observed.sut.includes(name)) total += s;
+  }
+  perReq['total'] = result.completed > 0 ? round((total * 1000) / result.completed, 3) : 0;
+  const counters = countersA && countersB ? counterDelta(await countersA, await countersB) : undefined;
+  const ours = Object.values(cpuS).reduce((a, b) => a + b, 0) + harnessS;
+  const machineBusyS = machineB.busy - machineA.busy;
+  const foreignCores = Math.max(0, machineBusyS - ours) / result.windowS;
+  let unexpected = result.errors;
+  for (const [kind, byStatus] of Object.entries(result.statusByKind)) {
+    for (const [status, n] of Object.entries(byStatus)) {
+      if (status !== 'error' && Number(status) !== EXPECTED_STATUS[kind as ItemKind]) unexpected += n;
+    }
+  }
+  const { histogram, ...run } = result;
+  const latency = LatencyHistogram.fromJSON(histogram).summary();
+  log(`${spec.label}: ${round(result.rps)} req/s over ${round(result.windowS)} s, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, `
+    + `p99.9 ${latency.p999Ms} ms, CPU ${perReq['total']} ms/req, unexpected ${unexpected}, other load ${round(foreignCores, 2)} cores`
+    + `${result.exhausted ? ' (ran out of requests)' : ''}`);
+  return {
+    label: spec.label, run, latency, cpuS: Object.fromEntries(Object.entries(cpuS).map(([k, v]) => [k, round(v, 2)])),
+    cpuMsPerReq: perReq, loadgenCpuS: round(result.loadgenCpuS, 2), harnessCpuS: round(harnessS, 2),
+    foreignCores: round(foreignCores, 2), machineBusyCores: round(machineBusyS / result.windowS, 2),
+    sysShare: total > 0 ? round(sutSys / total, 3) : 0, windowAt, quietWaitS: quiet.waitedS, peakRssMb: peak, counters, unexpected,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The stack
+
+/** A core or gateway process: from test/support's startCoreProcess/startGatewayProcess, or profiled. */
+interface Service {
+  readonly port: number;
+  /** Date.now() when the process was spawned. */
+  readonly startedAt: number;
+  pid(): number | undefined;
+  stop(): Promise<unknown>;
+}
+
+interface Stack {
+  core: Service;
+  gateway: Service;
+  nginx: NginxServer;
+  target: Target;
+  metricsUrl: string;
+  stop(): Promise<void>;
+}
+
+async function startNginxFor(teardown: Teardown, upstreamPort: number): Promise<{ nginx: NginxServer; target: Target; dispose: () => Promise<void> }> {
+  const port = await freePort();
+  const nginx = await startNginx((paths) => benchNginxConf(paths.dir, port, upstreamPort), { port });
+  const dispose = teardown.add('nginx', () => nginx.dispose());
+  return { nginx, target: { port, path: NOTIFY_PATH }, dispose };
+}
+
+function fromServiceProcess(p: ServiceProcess, startedAt: number): Service {
+  return { port: p.port, startedAt, pid: () => p.process?.pid, stop: () => p.stop() };
+}
+
+/**
+ * `node --cpu-prof <script>`: the flag is refused in NODE_OPTIONS, so the profiled core and
+ * gateway are spawned here with the same environment test/support gives them.
+ */
+async function startProfiled(name: string, script: string, ready: string, env: Record<string, string>, port: number, profileDir: string): Promise<Service> {
+  const startedAt = Date.now();
+  const proc = await ManagedProcess.spawn(name, process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, path.join(__dirname, '..', script)],
+    { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env } });
+  await waitUntil(`${name} to listen`, 20_000, () => {
+    if (!proc.running) throw new Error(`${name} exited during start-up:\n${proc.output()}`);
+    return proc.outputIncludes(ready);
+  }, { details: () => proc.output() });
+  return { port, startedAt, pid: () => (proc.running ? proc.pid : undefined), stop: () => proc.terminate('SIGTERM', 30_000) };
+}
+
+async function startStack(teardown: Teardown, databaseUrl: string, redisUrl: string, profileDirs?: { core: string; gateway: string }): Promise<Stack> {
+  const metricsPort = await freePort();
+  const coreEnv = {
+    DATABASE_URL: databaseUrl, REDIS_URLS: redisUrl, MERCHANTS_JSON: TEST_MERCHANTS_JSON,
+    METRICS_LISTEN: `127.0.0.1:${metricsPort}`, LOG_LEVEL: 'info',
+    // As test/support/service-processes.ts does: no caller tokens between gateway and core.
+    AUTH_DISABLED: 'true',
+  };
+  let core: Service;
+  if (profileDirs) {
+    const port = await freePort();
+    core = await startProfiled('core (profiled)', 'src/main.js', 'payment-callback core listening', { ...coreEnv, GRPC_LISTEN: `127.0.0.1:${port}` }, port, profileDirs.core);
+  } else {
+    core = fromServiceProcess(await startCoreProcess(coreEnv), Date.now());
+  }
+  const stopCore = teardown.add('core', () => core.stop());
+  let gateway: Service;
+  if (profileDirs) {
+    const port = await freePort();
+    gateway = await startProfiled('gateway (profiled)', 'gateway/main.js', 'payment-callback gateway listening',
+      { CORE_GRPC_TARGET: `127.0.0.1:${core.port}`, GATEWAY_LISTEN: `127.0.0.1:${port}` }, port, profileDirs.gateway);
+  } else {
+    gateway = fromServiceProcess(await startGatewayProcess(core.port, { LOG_LEVEL: 'info' }), Date.now());
+  }
+  const stopGateway = teardown.add('gateway', () => gateway.stop());
+  const { nginx, target, dispose } = await startNginxFor(teardown, gateway.port);
+  return {
+    core, gateway, nginx, target, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    stop: async () => {
+      await dispose();
+      await stopGateway();
+      await stopCore();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const reportOnly = args.find((a) => a.startsWith('--report-only='))?.slice('--report-only='.length);
+  if (reportOnly) {
+    // Re-render report.md and the chart from an earlier results.json (after changing the report code).
+    const results = JSON.parse(fs.readFileSync(reportOnly, 'utf8')) as Results;
+    results.pgbenchWhatIf ??= [];
+    writeOutputs(results, path.dirname(path.resolve(reportOnly)));
+    return;
+  }
+  if (!inSnapshot() && !args.includes('--no-snapshot')) {
+    process.exitCode = await runFromSnapshot(args);
+    return;
+  }
+  const settings = args.includes('--quick') ? QUICK : FULL;
+  const only = args.find((a) => a.startsWith('--phases='))?.slice('--phases='.length).split(',');
+  const want = (phase: string): boolean => !only || only.includes(phase);
+  const outDir = path.join(ROOT, 'bench', 'results', ...(settings.name === 'quick' ? ['quick'] : []));
+  fs.mkdirSync(outDir, { recursive: true });
+
+  quietBudgetMs = settings.name === 'quick' ? 4_000 : 120_000;
+  const teardown = new Teardown();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interruptedBy) return;
+    interruptedBy = signal;
+    log(`${signal}: stopping everything`);
+    void teardown.run().then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const results: Results = {
+    settings, startedAt: new Date().toISOString(), machine: machineFacts(), postgresSettings: {}, git: gitState(),
+    scenarios: {}, sweep: [], profiles: {}, errors: [], pgbenchWhatIf: [],
+  };
+  log(`${settings.name} run on ${results.machine['nproc']} x ${results.machine['cpuModel']}, ${results.machine['ramGiB']} GiB`);
+  try {
+    await runAll(settings, results, teardown, want, outDir);
+  } catch (e) {
+    const message = e instanceof Error ? e.stack ?? e.message : String(e);
+    results.errors.push(message);
+    log(`FAILED: ${message}`);
+    process.exitCode = 1;
+  } finally {
+    await teardown.run();
+    results.durationS = round((performance.now() - started) / 1000);
+    writeOutputs(results, outDir);
+    log(`done in ${results.durationS} s; results in ${path.relative(process.cwd(), outDir) || '.'}`);
+  }
+}
+
+async function runAll(settings: Settings, results: Results, teardown: Teardown, want: (p: string) => boolean, outDir: string): Promise<void> {
+  // --- servers
+  const [pg, redisServer] = await Promise.all([startDurablePostgres(), startRedis()]);
+  teardown.add('postgres', () => pg.dispose());
+  teardown.add('redis', () => redisServer.dispose());
+  const fsync = fdatasyncProbe(pg.dir);
+  results.machine['fdatasyncMedianMs'] = fsync.medianMs;
+  results.machine['fdatasyncP99Ms'] = fsync.p99Ms;
+  results.machine['postgres'] = versionOf(path.join(pg.bindir, 'postgres'), ['--version']);
+  results.machine['redis'] = versionOf('redis-server', ['--version']);
+  results.machine['nginx'] = versionOf(fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx', ['-v']);
+  results.postgresSettings = await pg.settings();
+  log(`postgres ${JSON.stringify(results.postgresSettings)}; fdatasync median ${fsync.medianMs} ms, p99 ${fsync.p99Ms} ms`);
+  const databaseUrl = await pg.createDatabase('payment_callback');
+  const db = await pg.connect('payment_callback');
+  teardown.add('bench db client', () => db.end());
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  teardown.add('bench redis client', async () => redis.disconnect());
+
+  const stack = await startStack(teardown, databaseUrl, redisServer.url);
+  log(`stack up: nginx :${stack.target.port} -> gateway :${stack.gateway.port} -> core :${stack.core.port}`);
+  const grpc = new PaymentCallbackClient(`127.0.0.1:${stack.core.port}`, credentials.createInsecure());
+  teardown.add('grpc client', async () => grpc.close());
+  const loadgen = LoadgenProcess.start();
+  teardown.add('load generator', () => loadgen.close());
+
+  const pgGroup: ProcessGroup = { name: 'postgres', roots: () => [pg.pid] };
+  const redisGroup: ProcessGroup = { name: 'redis', roots: () => [redisServer.pid] };
+  const stackObserved = (s: Stack): Observed => ({
+    groups: [
+      { name: 'core', roots: () => [s.core.pid()] },
+      { name: 'gateway', roots: () => [s.gateway.pid()] },
+      { name: 'nginx', roots: () => [s.nginx.pid] },
+      pgGroup, redisGroup,
+      { name: 'loadgen', roots: () => [loadgen.pid] },
+    ],
+    rss: () => ({ core: s.core.pid(), gateway: s.gateway.pid() }),
+    counters: { redis, pg: db, metricsUrl: s.metricsUrl },
+    sut: ['core', 'gateway', 'nginx', 'postgres', 'redis'],
+  });
+
+  // --- orders: one through gRPC CreateOrder as the template, the warm-up ones through gRPC too
+  const templateNo = 'bTEMPLATE';
+  await grpcCreateOrder(grpc, templateNo);
+  const orders = new OrderFactory(db, templateNo);
+  const t0 = performance.now();
+  await grpcCreateOrders(grpc, 'bW', settings.warmupOrders);
+  log(`${settings.warmupOrders} warm-up orders created through gRPC CreateOrder in ${round((performance.now() - t0) / 1000, 1)} s`);
+
+  const closed = (label: string, durationS: number, warmupS = 0, connections = settings.connections): RunSpec =>
+    ({ mode: 'closed', connections, warmupMs: warmupS * 1000, durationMs: durationS * 1000, label });
+
+  // --- warm-up: JIT, pools, connections; gives the first capacity estimate
+  await loadgen.prepare(stack.target, { type: 'unique', prefix: 'bW', orders: settings.warmupOrders, seed: 1 });
+  results.warmup = await measure(loadgen, closed('warm-up (unique)', settings.warmupS), stackObserved(stack));
+  let capacity = Math.max(100, results.warmup.run.rps);
+
+  // --- trace: statements, Redis commands, write transactions and WAL per notification
+  let template: LoggedStatement[] = [];
+  let templateTradeNo = '';
+  if (want('trace') || want('pgbench')) {
+    const traced = await traceNotifications(settings, loadgen, stack, pg, db, redis, orders);
+    results.trace = { batches: traced.batches, paidSequence: traced.paidSequence };
+    template = traced.template;
+    templateTradeNo = traced.templateTradeNo;
+  }
+
+  // --- the three scenarios, closed loop
+  const check = async (prefix: string, m: Measured): Promise<void> => {
+    m.check = await checkScenario(db, prefix, m.run.ackedOrders);
+    const c = m.check;
+    if (c['exactlyOnce'] === false || c['allAckedPaid'] === false) {
+      results.errors.push(`${m.label}: correctness check failed ${JSON.stringify(c)}`);
+      log(`CHECK FAILED ${JSON.stringify(c)}`);
+    }
+  };
+  const scenario = async (key: string, workload: WorkloadSpec, ordersNeeded: number): Promise<Measured> => {
+    await orders.create(workload.prefix, ordersNeeded);
+    await loadgen.prepare(stack.target, { ...workload, orders: ordersNeeded });
+    const m = await measure(loadgen, closed(key, settings.mainS), stackObserved(stack));
+    await check(workload.prefix, m);
+    results.scenarios[key] = m;
+    return m;
+  };
+  if (want('scenarios')) {
+    const unique = await scenario('unique', { type: 'unique', prefix: 'bU', orders: 0, seed: 2 }, Math.ceil(capacity * 2 * settings.mainS) + 1000);
+    capacity = unique.run.rps;
+    await scenario('duplicates', { type: 'duplicates', prefix: 'bD', orders: 0, seed: 3 }, Math.ceil((capacity * 4 * settings.mainS) / 5) + 500);
+    await scenario('mix', { type: 'mix', prefix: 'bM', orders: 0, seed: 4 }, Math.ceil(capacity * 2.5 * settings.mainS) + 1000);
+  }
+
+  // --- open-loop sweep of the unique scenario
+  if (want('sweep')) {
+    for (const [i, fraction] of settings.sweepFractions.entries()) {
+      const rate = Math.max(10, Math.round(capacity * fraction));
+      const prefix = `bS${i}x`;
+      const n = Math.ceil(rate * (settings.sweepS + 1)) + 50;
+      await orders.create(prefix, n);
+      await loadgen.prepare(stack.target, { type: 'unique', prefix, orders: n, seed: 10 + i });
+      const m = await measure(loadgen, {
+        mode: 'open', connections: settings.openConnections, rate, warmupMs: 1000, durationMs: settings.sweepS * 1000,
+        label: `open loop ${Math.round(fraction * 100)}% (${rate} req/s offered)`,
+      }, stackObserved(stack));
+      await check(prefix, m);
+      results.sweep.push(m);
+      await sleep(500);
+    }
+  }
+
+  // --- pgbench: the bare PostgreSQL ceiling for the same statements
+  if (want('pgbench') && template.length > 0) {
+    const run = (name: string, prefix: string, statements: LoggedStatement[]): Promise<PgbenchRun> =>
+      pgbenchCeiling(settings, pg, db, name, prefix, statements, templateTradeNo, capacity, orders, outDir, pgGroup);
+    results.pgbench = await run('as the core runs it', PGBENCH_PREFIX, template);
+    // The one statement every paid notification's transaction queues on (see "Where the time goes").
+    const hotRow = /update "outbox_head"/i;
+    if (template.some((s) => hotRow.test(s.sql))) {
+      results.pgbenchWhatIf.push(await run('what-if: without UPDATE outbox_head', 'H', template.filter((s) => !hotRow.test(s.sql))));
+    }
+    // Proposal 2 on top: only the writes, in one transaction (UPDATE ... RETURNING and INSERT ...
+    // ON CONFLICT would replace the reads; dropping them approximates that).
+    const writesOnly = new Set(['BEGIN', 'UPDATE orders', 'INSERT notifications', 'INSERT payment_events', 'COMMIT']);
+    const minimal = template.filter((s) => writesOnly.has(statementKind(s.sql)));
+    if (minimal.length < template.length && minimal.some((s) => statementKind(s.sql) === 'UPDATE orders')) {
+      results.pgbenchWhatIf.push(await run(`what-if: the ${minimal.length} writes only (no reads, no outbox_head)`, 'J', minimal));
+    }
+  }
+
+  // --- HTTP -> gRPC -> trivial core ceiling (nginx and the real gateway in front)
+  if (want('trivial')) results.trivial = await trivialCeiling(settings, teardown, loadgen, capacity);
+
+  // --- the monolith baseline (nginx in front, same PostgreSQL and Redis)
+  if (want('monolith')) {
+    results.monolith = await monolithBaseline(settings, teardown, loadgen, databaseUrl, redisServer, orders, capacity,
+      { redis, pg: db }, pgGroup, redisGroup, check);
+  }
+
+  // --- CPU profiles of the core and the gateway under the unique load
+  if (want('profile')) {
+    await stack.stop();
+    results.profiles = await profileRun(settings, teardown, loadgen, databaseUrl, redisServer.url, orders, capacity, outDir);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Correctness: every acknowledged order is PAID, and each PAID order has exactly one ORDER_PAID event.
+
+async function checkScenario(db: Client, prefix: string, ackedOrders: number): Promise<Record<string, number | string | boolean>> {
+  const like = `${prefix}%`;
+  const out: Record<string, number | string | boolean> = { ackedOrders };
+  try {
+    const o = await db.query<{ paid: string }>("select count(*) filter (where status = 'PAID') as paid from orders where out_trade_no like $1", [like]);
+    out['paidOrders'] = Number(o.rows[0]?.paid ?? 0);
+    const e = await db.query<{ n: string; orders: string }>(
+      "select count(*) as n, count(distinct out_trade_no) as orders from payment_events where type = 'ORDER_PAID' and out_trade_no like $1", [like]);
+    out['orderPaidEvents'] = Number(e.rows[0]?.n ?? 0);
+    out['exactlyOnce'] = out['orderPaidEvents'] === out['paidOrders'] && Number(e.rows[0]?.orders ?? 0) === out['paidOrders'];
+    out['allAckedPaid'] = Number(out['paidOrders']) >= ackedOrders;
+    const a = await db.query<{ n: string }>('select count(*) as n from anomalies where out_trade_no like $1', [like]);
+    out['anomalies'] = Number(a.rows[0]?.n ?? 0);
+  } catch (e) {
+    out['error'] = e instanceof Error ? e.message : String(e);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trace
+
+async function traceNotifications(
+  settings: Settings, loadgen: LoadgenProcess, stack: Stack, pg: DurablePostgres, db: Client, redis: Redis, orders: OrderFactory,
+): Promise<{ batches: TraceBatch[]; paidSequence: string[]; template: LoggedStatement[]; templateTradeNo: string }> {
+  const n = settings.traceN;
+  await orders.create('bTp', n);
+  await orders.create('bTw', n);
+  await db.query("alter system set log_statement = 'all'");
+  await db.query('select pg_reload_conf()');
+  await sleep(500);
+  const batches: TraceBatch[] = [];
+  let paidStatements: LoggedStatement[] = [];
+  try {
+    const plan: Array<{ name: string; workload?: WorkloadSpec }> = [
+      { name: 'paid (first delivery)', workload: { type: 'unique', prefix: 'bTp', orders: n, seed: 5 } },
+      { name: 'duplicate (order already PAID)' },
+      { name: 'forged signature', workload: { type: 'forged', prefix: 'bTf', orders: n, seed: 6 } },
+      { name: 'wrong amount', workload: { type: 'wrong_amount', prefix: 'bTw', orders: n, seed: 7 } },
+    ];
+    for (const step of plan) {
+      if (step.workload) await loadgen.prepare(stack.target, step.workload);
+      const offset = fs.statSync(pg.logFile).size;
+      const before = await readCounters({ redis, pg: db });
+      const r = await loadgen.run({ mode: 'closed', connections: 1, warmupMs: 0, durationMs: 120_000, label: `trace ${step.name}` }, () => undefined);
+      await sleep(300);
+      const after = await readCounters({ redis, pg: db });
+      const text = readFrom(pg.logFile, offset);
+      const statements = parseStatementLog(text).filter((s) => s.app !== 'bench');
+      if (step.name.startsWith('paid')) paidStatements = statements;
+      const counts: Record<string, number> = {};
+      for (const s of statements) counts[statementKind(s.sql)] = (counts[statementKind(s.sql)] ?? 0) + 1;
+      const kinds = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, round(v / n, 2)]));
+      const delta = counterDelta(before, after);
+      const per = (v: number): number => round(v / n, 2);
+      batches.push({
+        name: step.name,
+        n: r.completed,
+        statementsPerNotification: per(statements.length),
+        statementKinds: kinds,
+        redisPerNotification: Object.fromEntries(Object.entries(delta.redis).map(([k, v]) => [k, per(v)])),
+        // Our own two counter probes do not write; the delta is the core's.
+        writeXactsPerNotification: per(delta.writeXacts),
+        walBytesPerNotification: Math.round(delta.walBytes / n),
+      });
+      log(`trace ${step.name}: ${per(statements.length)} SQL statements, ${JSON.stringify(batches[batches.length - 1]?.redisPerNotification)} Redis calls per notification`);
+    }
+  } finally {
+    await db.query('alter system reset log_statement');
+    await db.query('select pg_reload_conf()');
+  }
+  const templateTradeNo = tradeNo('bTp', 0);
+  const template = statementsOf(paidStatements, templateTradeNo);
+  return { batches, paidSequence: template.map((s) => s.sql), template, templateTradeNo };
+}
+
+function readFrom(file: string, offset: number): string {
+  const size = fs.statSync(file).size;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    fs.readSync(fd, buf, 0, buf.length, offset);
+    return buf.toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// pgbench
+
+async function pgbenchCeiling(
+  settings: Settings, pg: DurablePostgres, db: Client, name: string, prefix: string, template: LoggedStatement[], templateTradeNo: string,
+  capacity: number, orders: OrderFactory, outDir: string, pgGroup: ProcessGroup,
+): Promise<PgbenchRun> {
+  const clients = settings.pgbenchClients;
+  const perClient = Math.ceil((Math.max(8000, capacity * 10) * settings.pgbenchS) / clients) + 500;
+  for (let c = 0; c < clients; c++) await orders.create(prefix, perClient, c * PGBENCH_STRIDE + 1);
+  const script = pgbenchScript(template, templateTradeNo, prefix);
+  const scriptFile = path.join(pg.dir, `notify-${prefix}.pgbench`);
+  fs.writeFileSync(scriptFile, script);
+  const shown = path.join(outDir, `pgbench-${prefix}.sql`);
+  fs.writeFileSync(shown, `-- pgbench script (${name}); raw XML bodies elided\n${script.replace(/'<xml>[^']*'/g, "'<xml>…</xml>'")}`);
+  await db.query('checkpoint');
+  const groups: ProcessGroup[] = [pgGroup];
+  let a: CpuSnapshot | undefined;
+  let reapedBefore = 0;
+  log(`pgbench ${name}: ${clients} clients, ${settings.pgbenchS} s, ${template.length} statements per transaction`);
+  const r = await runPgbench({
+    bindir: pg.bindir, port: pg.port, database: 'payment_callback', scriptFile, clients, threads: 2, seconds: settings.pgbenchS,
+    onStarted: () => {
+      a = cpuSnapshot(groups);
+      reapedBefore = reapedChildrenSeconds();
+    },
+  });
+  // Let the backends of pgbench's connections exit and be reaped: their CPU then shows in the
+  // postmaster's cutime/cstime.
+  await sleep(1000);
+  const b = cpuSnapshot(groups);
+  // pgbench is our child: once reaped, its CPU shows in our own cutime/cstime.
+  const cpuS: Record<string, number> = { ...(a ? cpuSecondsBetween(a, b) : {}), pgbench: round(reapedChildrenSeconds() - reapedBefore, 2) };
+  const paid = await db.query<{ n: string }>("select count(*) as n from orders where out_trade_no like $1 and status = 'PAID'", [`${prefix}%`]);
+  const paidRows = Number(paid.rows[0]?.n ?? 0);
+  log(`pgbench ${name}: ${round(r.tps)} tps, latency ${r.latencyAvgMs} ms, ${paidRows} of ${r.transactions} transactions paid a fresh order`);
+  return {
+    ...r, name, output: r.output.slice(-4000), cpuS, cpuMsPerTx: round(((cpuS['postgres'] ?? 0) * 1000) / Math.max(1, r.transactions), 3),
+    paidRows, script: path.relative(outDir, shown),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trivial core
+
+async function waitForLine(proc: ManagedProcess, re: RegExp): Promise<RegExpExecArray> {
+  let m: RegExpExecArray | null = null;
+  await waitUntil(`${proc.name} to start`, 30_000, () => {
+    if (!proc.running) throw new Error(proc.describe());
+    m = re.exec(proc.output());
+    return m !== null;
+  }, { details: () => proc.describe() });
+  if (!m) throw new Error('unreachable');
+  return m;
+}
+
+async function trivialCeiling(settings: Settings, teardown: Teardown, loadgen: LoadgenProcess, capacity: number): Promise<Measured> {
+  const proc = await ManagedProcess.spawn('trivial core', process.execPath, [path.join(__dirname, 'trivial-core.js')],
+    { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TRIVIAL_CORE_LISTEN: '127.0.0.1:0' } });
+  const stopCore = teardown.add('trivial core', () => proc.terminate('SIGTERM', 10_000));
+  const port = Number((await waitForLine(proc, /trivial core listening on (\d+)/))[1]);
+  const gateway = await startGatewayProcess(port, { LOG_LEVEL: 'info' });
+  const stopGateway = teardown.add('gateway (trivial)', () => gateway.stop());
+  const { nginx, target, dispose } = await startNginxFor(teardown, gateway.port);
+  try {
+    const n = Math.min(200_000, Math.ceil(Math.max(capacity * 6, 3000) * 4));
+    await loadgen.prepare(target, { type: 'unique', prefix: 'bX', orders: n, seed: 20 });
+    return await measure(loadgen, { ...closedSpec(settings, 'trivial core (nginx -> gateway -> gRPC PAID)', settings.trivialS, 2), cycle: true }, {
+      groups: [
+        { name: 'core', roots: () => [proc.pid] },
+        { name: 'gateway', roots: () => [gateway.process?.pid] },
+        { name: 'nginx', roots: () => [nginx.pid] },
+        { name: 'loadgen', roots: () => [loadgen.pid] },
+      ],
+      rss: () => ({ core: proc.pid, gateway: gateway.process?.pid }),
+      sut: ['core', 'gateway', 'nginx'],
+    });
+  } finally {
+    await dispose();
+    await stopGateway();
+    await stopCore();
+  }
+}
+
+function closedSpec(settings: Settings, label: string, durationS: number, warmupS = 0): RunSpec {
+  return { mode: 'closed', connections: settings.connections, warmupMs: warmupS * 1000, durationMs: durationS * 1000, label };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monolith
+
+async function monolithBaseline(
+  settings: Settings, teardown: Teardown, loadgen: LoadgenProcess, databaseUrl: string, redisServer: RedisServer,
+  orders: OrderFactory, capacity: number, counters: CounterSources, pgGroup: ProcessGroup, redisGroup: ProcessGroup,
+  check: (prefix: string, m: Measured) => Promise<void>,
+): Promise<Measured> {
+  const proc = await ManagedProcess.spawn('monolith', process.execPath, [path.join(__dirname, 'monolith.js')], {
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin', DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url,
+      MERCHANTS_JSON: TEST_MERCHANTS_JSON, MONOLITH_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', AUTH_DISABLED: 'true',
+    },
+  });
+  const stop = teardown.add('monolith', () => proc.terminate('SIGTERM', 10_000));
+  const port = Number((await waitForLine(proc, /monolith listening on (\d+)/))[1]);
+  const { nginx, target, dispose } = await startNginxFor(teardown, port);
+  try {
+    const warm = Math.ceil(capacity * 3 * 3) + 500;
+    const n = Math.ceil(capacity * 3 * settings.monolithS) + 1000;
+    await orders.create('bV', warm);
+    await orders.create('bN', n);
+    const observed: Observed = {
+      groups: [
+        { name: 'monolith', roots: () => [proc.pid] },
+        { name: 'nginx', roots: () => [nginx.pid] },
+        pgGroup, redisGroup,
+        { name: 'loadgen', roots: () => [loadgen.pid] },
+      ],
+      rss: () => ({ monolith: proc.pid }),
+      counters,
+      sut: ['monolith', 'nginx', 'postgres', 'redis'],
+    };
+    await loadgen.prepare(target, { type: 'unique', prefix: 'bV', orders: warm, seed: 30 });
+    await measure(loadgen, closedSpec(settings, 'monolith warm-up', 3), observed);
+    await loadgen.prepare(target, { type: 'unique', prefix: 'bN', orders: n, seed: 31 });
+    const m = await measure(loadgen, closedSpec(settings, 'monolith (unique)', settings.monolithS), observed);
+    await check('bN', m);
+    return m;
+  } finally {
+    await dispose();
+    await stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Profiles
+
+async function profileRun(
+  settings: Settings, teardown: Teardown, loadgen: LoadgenProcess, databaseUrl: string, redisUrl: string,
+  orders: OrderFactory, capacity: number, outDir: string,
+): Promise<Record<string, ProfileSummary>> {
+  const dirs = { core: path.join(outDir, 'profiles', 'core'), gateway: path.join(outDir, 'profiles', 'gateway') };
+  for (const d of Object.values(dirs)) {
+    fs.rmSync(d, { recursive: true, force: true });
+    fs.mkdirSync(d, { recursive: true });
+  }
+  const stack = await startStack(teardown, databaseUrl, redisUrl, dirs);
+  let m: Measured | undefined;
+  try {
+    const n = Math.ceil(capacity * 1.5 * (settings.profileS + 2)) + 500;
+    await orders.create('bP', n);
+    await loadgen.prepare(stack.target, { type: 'unique', prefix: 'bP', orders: n, seed: 40 });
+    m = await measure(loadgen, closedSpec(settings, 'profiled unique run', settings.profileS, 2), {
+      groups: [{ name: 'core', roots: () => [stack.core.pid()] }, { name: 'gateway', roots: () => [stack.gateway.pid()] }],
+      rss: () => ({}),
+      sut: ['core', 'gateway'],
+    });
+  } finally {
+    await stack.stop();
+  }
+  const summaries: Record<string, ProfileSummary> = {};
+  for (const [name, dir] of Object.entries(dirs)) {
+    const file = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f))[0];
+    if (!file) {
+      log(`no CPU profile written for ${name}`);
+      continue;
+    }
+    // Only the measured window: no start-up, warm-up or shutdown.
+    const startedAt = name === 'core' ? stack.core.startedAt : stack.gateway.startedAt;
+    const window = { fromS: (m.windowAt[0] - startedAt) / 1000, toS: (m.windowAt[1] - startedAt) / 1000 };
+    const summary = { ...summarizeProfile(file, 20, window), requests: m.run.completed, procCpuMsPerReq: m.cpuMsPerReq[name] };
+    summaries[name] = summary;
+    fs.writeFileSync(path.join(outDir, `profile-${name}.txt`), `${formatProfile(name, summary)}\n`);
+    log(`profile of ${name}: ${path.relative(ROOT, file)}`);
+  }
+  return summaries;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs
+
+function writeOutputs(results: Results, outDir: string): void {
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const unique = results.scenarios['unique'];
+  if (results.sweep.length > 0 && unique) {
+    const svg = throughputLatencySvg(
+      'payment-callback: unique paid notifications through nginx -> gateway -> core',
+      results.sweep.map((m) => ({ offered: m.run.offeredRate ?? 0, achieved: m.run.rps, p50Ms: m.latency.p50Ms, p99Ms: m.latency.p99Ms, otherLoad: m.foreignCores })),
+      unique.run.rps,
+      `${results.machine['nproc']} x ${results.machine['cpuModel']}, PostgreSQL fsync=on synchronous_commit=on; ${results.settings.name} run ${results.startedAt.slice(0, 10)}`,
+    );
+    fs.writeFileSync(path.join(outDir, 'throughput-latency.svg'), svg);
+  }
+  fs.writeFileSync(path.join(outDir, 'report.md'), renderReport(results));
+}
+
+function renderReport(r: Results): string {
+  const L: string[] = [];
+  const f = (v: number | undefined, d = 1): string => (v === undefined || Number.isNaN(v) ? '–' : String(round(v, d)));
+  L.push(`# Benchmark report (${r.settings.name} run, ${r.startedAt})`, '');
+  L.push(`Machine: ${r.machine['nproc']} x ${r.machine['cpuModel']}, ${r.machine['ramGiB']} GiB RAM, Linux ${r.machine['kernel']}, Node ${r.machine['node']}; `
+    + `${r.machine['postgres']}, ${r.machine['redis']}, ${r.machine['nginx']}. fdatasync on the data directory's file system: `
+    + `median ${r.machine['fdatasyncMedianMs']} ms, p99 ${r.machine['fdatasyncP99Ms']} ms.`, '');
+  L.push(`PostgreSQL: ${Object.entries(r.postgresSettings).map(([k, v]) => `${k}=${v}`).join(', ')}.`, '');
+  L.push(`Code: commit ${r.git.commit}${r.git.dirty ? ' plus uncommitted changes in src/, gateway/ or proto/' : ''}. Duration ${r.durationS ?? '?'} s.`, '');
+  if (r.errors.length > 0) L.push('**Errors:**', '', ...r.errors.map((e) => `    ${e.split('\n')[0] ?? ''}`), '');
+
+  const rows: Array<[string, Measured | undefined]> = [
+    ['unique paid', r.scenarios['unique']],
+    ['duplicate storm', r.scenarios['duplicates']],
+    ['mix (10% forged, 5% wrong amount)', r.scenarios['mix']],
+    ['trivial core (HTTP→gRPC ceiling)', r.trivial],
+    ['monolith (unique)', r.monolith],
+  ];
+  L.push('## Closed loop', '');
+  L.push(`${r.settings.connections} keep-alive connections to nginx, ${r.settings.mainS} s windows.`, '');
+  L.push('| scenario | req/s | p50 ms | p99 ms | p99.9 ms | CPU ms/req | core | gateway | nginx | postgres | redis | kernel share | peak RSS MB | unexpected | other load |');
+  L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
+  for (const [name, m] of rows) {
+    if (!m) continue;
+    const c = m.cpuMsPerReq;
+    L.push(`| ${name} | ${f(m.run.rps, 0)} | ${f(m.latency.p50Ms)} | ${f(m.latency.p99Ms)} | ${f(m.latency.p999Ms)} | ${f(c['total'], 2)} | `
+      + `${f(c['core'] ?? c['monolith'], 2)} | ${f(c['gateway'], 2)} | ${f(c['nginx'], 2)} | ${f(c['postgres'], 2)} | ${f(c['redis'], 2)} | `
+      + `${Math.round(m.sysShare * 100)}% | ${Object.entries(m.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')} | ${m.unexpected} | ${m.foreignCores} |`);
+  }
+  L.push('', 'For the monolith, the "core" column is the monolith process. Kernel share: stime / (utime + stime) of the processes under test. '
+    + 'Other load: cores kept busy during the window by processes outside the benchmark (the machine is shared); before each run the bench '
+    + 'waits (within a budget) for a quiet second.', '');
+  L.push('CPU ms/req = (utime+stime of the processes under test over the window) / replies in the window; the load generator '
+    + 'and the harness are not included: ' + rows.filter(([, m]) => m).map(([n, m]) => `${n}: load generator ${m?.loadgenCpuS} s, harness ${m?.harnessCpuS} s`).join('; ') + '.', '');
+
+  const u = r.scenarios['unique'];
+  const d = r.scenarios['duplicates'];
+  const p80 = r.sweep.find((m) => m.label.startsWith('open loop 80%'));
+  L.push('## References and ratios', '');
+  if (r.pgbench) {
+    L.push(`pgbench (${r.pgbench.clients} clients, ${r.pgbench.seconds} s, the core's ${r.trace?.paidSequence.length ?? '?'} statements per paid notification, simple protocol): `
+      + `**${f(r.pgbench.tps, 0)} tps**, latency avg ${r.pgbench.latencyAvgMs} ms, postgres CPU ${r.pgbench.cpuMsPerTx} ms/tx `
+      + `(${r.pgbench.paidRows} of ${r.pgbench.transactions} transactions paid a fresh order; script: ${r.pgbench.script}).`, '');
+    for (const w of r.pgbenchWhatIf) {
+      L.push(`pgbench ${w.name}: **${f(w.tps, 0)} tps**, latency avg ${w.latencyAvgMs} ms, postgres CPU ${w.cpuMsPerTx} ms/tx `
+        + `(${w.paidRows} of ${w.transactions} paid a fresh order; script: ${w.script}).`, '');
+    }
+  }
+  L.push('| ratio | value |', '| --- | ---: |');
+  if (u && r.pgbench) L.push(`| unique / pgbench ceiling | ${f(u.run.rps / r.pgbench.tps, 3)} |`);
+  for (const w of r.pgbenchWhatIf) if (u) L.push(`| unique / pgbench ${w.name} | ${f(u.run.rps / w.tps, 3)} |`);
+  if (u && r.monolith) L.push(`| unique / monolith | ${f(u.run.rps / r.monolith.run.rps, 3)} |`);
+  if (u && d) L.push(`| duplicates / unique | ${f(d.run.rps / u.run.rps, 3)} |`);
+  if (u && r.trivial) L.push(`| unique / trivial-core ceiling | ${f(u.run.rps / r.trivial.run.rps, 3)} |`);
+  if (u && r.monolith) L.push(`| CPU per request, stack / monolith | ${f((u.cpuMsPerReq['total'] ?? 0) / (r.monolith.cpuMsPerReq['total'] ?? 1), 2)} |`);
+  if (p80) L.push(`| p99 at ~80% of capacity (open loop, ${p80.run.offeredRate} req/s offered) | ${p80.latency.p99Ms} ms |`);
+  L.push('');
+
+  if (r.sweep.length > 0) {
+    L.push('## Open loop (unique)', '');
+    L.push(`Fixed arrival rate, up to ${r.settings.openConnections} connections, latency from the time each request was due; ${r.settings.sweepS} s per point.`, '');
+    L.push('| offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | CPU ms/req | unexpected | never sent | other load |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const m of r.sweep) {
+      L.push(`| ${m.run.offeredRate} | ${f(m.run.rps, 0)} | ${m.latency.p50Ms} | ${m.latency.p99Ms} | ${m.latency.p999Ms} | ${f(m.cpuMsPerReq['total'], 2)} | ${m.unexpected} | ${m.run.unsent} | ${m.foreignCores} |`);
+    }
+    L.push('', '![throughput and p99 against offered load](throughput-latency.svg)', '');
+  }
+
+  if (r.trace) {
+    L.push('## Per notification (trace: one request at a time, log_statement=all)', '');
+    L.push('Redis: EVALSHA is the round trip; exists/set (acquire) and get/del (release) run inside those Lua scripts.', '');
+    L.push('| kind | SQL round trips | statements | Redis commands | write xacts | WAL bytes |', '| --- | ---: | --- | --- | ---: | ---: |');
+    for (const b of r.trace.batches) {
+      L.push(`| ${b.name} | ${b.statementsPerNotification} | ${Object.entries(b.statementKinds).map(([k, v]) => `${k} ×${v}`).join(', ')} | `
+        + `${Object.entries(b.redisPerNotification).map(([k, v]) => `${k} ×${v}`).join(', ') || '0'} | ${b.writeXactsPerNotification} | ${b.walBytesPerNotification} |`);
+    }
+    L.push('', 'The statements of one paid notification, in order:', '');
+    r.trace.paidSequence.forEach((s, i) => L.push(`${i + 1}. \`${compactSql(s)}\``));
+    L.push('');
+  }
+
+  const withCounters = [...rows, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(([, m]) => m?.counters);
+  if (withCounters.length > 0) {
+    L.push('## Per request under load (counter deltas over the window)', '');
+    L.push('| run | Redis cmds/req | write xacts/req | WAL bytes/req | core: handle ms | store ms | lock wait ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const [name, m] of withCounters) {
+      if (!m?.counters) continue;
+      const n = Math.max(1, m.run.completed);
+      const h = m.counters.histograms;
+      const mean = (k: string): string => (h[k] ? String(h[k].meanMs) : '–');
+      L.push(`| ${name} | ${Object.entries(m.counters.redis).map(([k, v]) => `${k} ${f(v / n, 2)}`).join(', ')} | ${f(m.counters.writeXacts / n, 2)} | `
+        + `${f(m.counters.walBytes / n, 0)} | ${mean('payment_callback_handle_notify_seconds')} | ${mean('payment_callback_store_seconds')} | ${mean('payment_callback_lock_wait_seconds')} |`);
+    }
+    L.push('');
+  }
+
+  const checks = [...rows, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(([, m]) => m?.check);
+  if (checks.length > 0) {
+    L.push('## Correctness after each run', '', '| run | acked orders | PAID orders | ORDER_PAID events | exactly once | anomalies |', '| --- | ---: | ---: | ---: | --- | ---: |');
+    for (const [name, m] of checks) {
+      const c = m?.check ?? {};
+      L.push(`| ${name} | ${c['ackedOrders']} | ${c['paidOrders']} | ${c['orderPaidEvents']} | ${c['exactlyOnce']} | ${c['anomalies']} |`);
+    }
+    L.push('');
+  }
+
+  for (const p of [r.pgbench, ...r.pgbenchWhatIf]) {
+    if (!p) continue;
+    L.push(`## pgbench per-statement latency (ms), ${p.name}`, '', '```', ...p.statementMs.map((s) => `${s.ms.toFixed(3).padStart(8)}  ${s.statement}`), '```', '');
+  }
+  for (const [name, s] of Object.entries(r.profiles)) {
+    L.push(`## CPU profile: ${name}`, '', '```', formatProfile(name, s), '```', '');
+  }
+  return `${L.join('\n')}\n`;
+}
+
+void main();
