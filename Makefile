@@ -37,7 +37,11 @@ test: deps ## run every test against throwaway real servers (installs missing De
 	test/support/ensure-binaries.sh
 	$(MAKE) --no-print-directory proto-check
 	npx tsc -p tsconfig.json
-	node --test --test-timeout=180000 dist/test/
+	node --test --test-timeout=180000 $$(find dist/test -name '*.test.js' | sort)
+
+reliability: build ## the full fault-and-load suite, ~10 minutes (see RELIABILITY.md)
+	test/support/ensure-binaries.sh
+	node --test --test-timeout=900000 dist/test/reliability/full.suite.js
 
 bench: build ## run the benchmark (see bench/README.md)
 	node dist/bench/run.js
@@ -45,4 +49,4 @@ bench: build ## run the benchmark (see bench/README.md)
 clean: ## remove build output
 	rm -rf dist
 
-.PHONY: help deps build proto proto-check run migrate notify test bench clean
+.PHONY: help deps build proto proto-check run migrate notify test reliability bench clean
