@@ -3,6 +3,7 @@ import {
   PaymentCallbackClient,
   type HandleNotifyRequest,
   type HandleNotifyResponse,
+  type HandleV3NotifyRequest,
 } from '../src/gen/payment/callback/v1/payment_callback';
 
 export interface CoreClientOptions {
@@ -34,11 +35,27 @@ export type CoreCall =
   | { readonly ok: true; readonly response: HandleNotifyResponse }
   | { readonly ok: false; readonly code: status; readonly details: string };
 
-export function handleNotify(
-  client: PaymentCallbackClient,
-  request: HandleNotifyRequest,
-  call: { readonly requestId: string; readonly deadlineMs: number; readonly token: string | undefined },
-): Promise<CoreCall> {
+export interface CallOptions {
+  readonly requestId: string;
+  readonly deadlineMs: number;
+  readonly token: string | undefined;
+}
+
+type Callback = (err: ServiceError | null, response?: HandleNotifyResponse) => void;
+
+export function handleNotify(client: PaymentCallbackClient, request: HandleNotifyRequest, call: CallOptions): Promise<CoreCall> {
+  return callCore((metadata, options, cb) => client.handleNotify(request, metadata, options, cb), call);
+}
+
+export function handleRefundNotify(client: PaymentCallbackClient, request: HandleNotifyRequest, call: CallOptions): Promise<CoreCall> {
+  return callCore((metadata, options, cb) => client.handleRefundNotify(request, metadata, options, cb), call);
+}
+
+export function handleV3Notify(client: PaymentCallbackClient, request: HandleV3NotifyRequest, call: CallOptions): Promise<CoreCall> {
+  return callCore((metadata, options, cb) => client.handleV3Notify(request, metadata, options, cb), call);
+}
+
+function callCore(invoke: (metadata: Metadata, options: { deadline: number }, cb: Callback) => void, call: CallOptions): Promise<CoreCall> {
   const metadata = new Metadata();
   metadata.set('x-request-id', call.requestId);
   // Sent as metadata rather than call credentials, which grpc-js only allows over TLS.
@@ -47,7 +64,7 @@ export function handleNotify(
   // of failing at once; WeChat still gets an answer before its 5 s are up.
   metadata.setOptions({ waitForReady: true });
   return new Promise((resolve) => {
-    client.handleNotify(request, metadata, { deadline: Date.now() + call.deadlineMs }, (err: ServiceError | null, response?: HandleNotifyResponse) => {
+    invoke(metadata, { deadline: Date.now() + call.deadlineMs }, (err, response) => {
       if (err || !response) resolve({ ok: false, code: err?.code ?? status.UNKNOWN, details: err?.details ?? 'no response' });
       else resolve({ ok: true, response });
     });

@@ -5,10 +5,16 @@ import { status } from '@grpc/grpc-js';
 import type { PaymentCallbackClient } from '../src/gen/payment/callback/v1/payment_callback';
 import type { Logger } from '../src/logger';
 import type { GatewayConfig } from './config';
-import { handleNotify } from './core-client';
+import { handleNotify, handleRefundNotify, handleV3Notify, type CoreCall } from './core-client';
 import { GatewayMetrics } from './gateway-metrics';
 import { parseNotifyXml } from './parse-notify-xml';
-import { replyFor, replyXml, type Reply } from './reply';
+import { replyFor, replyXml, v3Fail, v3ReplyFor, type Reply } from './reply';
+
+/** The notification paths: v2 payments, v2 refunds (both XML), APIv3 (JSON, signed headers). */
+type Route = 'notify' | 'refund' | 'v3';
+
+/** The headers that authenticate an APIv3 notification; the only ones passed to the core. */
+const V3_HEADERS = ['Wechatpay-Timestamp', 'Wechatpay-Nonce', 'Wechatpay-Serial', 'Wechatpay-Signature'] as const;
 
 export interface RunningGateway {
   readonly port: number;
@@ -18,8 +24,10 @@ export interface RunningGateway {
 }
 
 /**
- * The HTTP adapter: XML in, one HandleNotify call, reply out. It decides nothing about payments;
- * it only refuses bodies that are not a notification at all.
+ * The HTTP adapter: a notification in, one core call, the reply WeChat expects out. v2 payment and
+ * refund notifications are XML, parsed here into fields (HandleNotify, HandleRefundNotify); APIv3
+ * ones go to HandleV3Notify as raw bytes with their Wechatpay-* headers. It decides nothing about
+ * payments; it only refuses bodies that are not a v2 notification at all.
  */
 export async function startGateway(config: GatewayConfig, client: PaymentCallbackClient, log: Logger): Promise<RunningGateway> {
   let inFlight = 0;
@@ -31,8 +39,11 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
     const reqLog = log.child({ request_id: requestId });
     const started = process.hrtime.bigint();
     const done = (reply: Reply, note: Record<string, unknown> = {}): void => {
+      // While draining, every answer closes its connection, so busy keep-alive connections end
+      // after the request they carry instead of taking new ones until the grace period runs out.
+      if (draining) res.setHeader('connection', 'close');
       send(res, reply);
-      metrics.requests.inc({ route: path === config.notifyPath ? 'notify' : 'other', status: String(reply.status) });
+      metrics.requests.inc({ route: route ?? 'other', status: String(reply.status) });
       reqLog.info({
         method: req.method, path: req.url, status: reply.status, client_ip: clientIp(req, config),
         ms: Number(process.hrtime.bigint() - started) / 1e6, ...note,
@@ -43,20 +54,30 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ok\n');
       return;
     }
-    if (path !== config.notifyPath) {
+    const route: Route | undefined = path === config.notifyPath ? 'notify'
+      : path === config.refundNotifyPath ? 'refund'
+        : path === config.v3NotifyPath ? 'v3' : undefined;
+    if (route === undefined) {
       done({ status: 404, body: replyXml(false, `no such path; notifications go to ${config.notifyPath}`) });
       return;
     }
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
-      done({ status: 405, body: replyXml(false, 'use POST') });
+      done(failure(route, 405, 'use POST'));
+      return;
+    }
+    if (draining) {
+      // Arrived on a kept-alive connection after SIGTERM: not started, so WeChat's retry (or
+      // nginx's next connection, to another pod) takes it.
+      req.resume();
+      done(failure(route, 503, 'this gateway is shutting down; retry later'));
       return;
     }
     inFlight++;
-    void handle(req, requestId)
+    void handle(req, requestId, route)
       .then((r) => done(r.reply, r.note), (e: unknown) => {
         reqLog.error({ err: e }, 'unexpected gateway error');
-        done({ status: 500, body: replyXml(false, 'internal error; retry later') });
+        done(failure(route, 500, 'internal error; retry later'));
       })
       .finally(() => { inFlight--; });
   });
@@ -65,35 +86,46 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
   // Above nginx's upstream keepalive_timeout, so the proxy closes idle connections first.
   server.keepAliveTimeout = 75_000;
 
-  async function handle(req: IncomingMessage, requestId: string): Promise<{ reply: Reply; note?: Record<string, unknown> }> {
+  async function handle(req: IncomingMessage, requestId: string, route: Route): Promise<{ reply: Reply; note?: Record<string, unknown> }> {
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
       req.resume();
-      return { reply: { status: 415, body: replyXml(false, 'compressed bodies are not accepted') } };
+      return { reply: failure(route, 415, 'compressed bodies are not accepted') };
     }
     const body = await readBody(req, config.bodyLimitBytes);
     if (body === 'too-large') {
-      return { reply: { status: 413, body: replyXml(false, `the body exceeds ${config.bodyLimitBytes} bytes`) } };
+      return { reply: failure(route, 413, `the body exceeds ${config.bodyLimitBytes} bytes`) };
     }
-    const parsed = parseNotifyXml(body);
-    if (!parsed.ok) return { reply: { status: 400, body: replyXml(false, parsed.message) }, note: { rejected: parsed.message } };
+    const caller = { clientIp: clientIp(req, config), requestId };
+    const options = { requestId, deadlineMs: config.coreDeadlineMs, token: config.coreToken };
     const callStarted = process.hrtime.bigint();
-    const call = await handleNotify(client, {
-      fields: parsed.fields,
-      rawBody: body,
-      caller: { clientIp: clientIp(req, config), requestId },
-    }, { requestId, deadlineMs: config.coreDeadlineMs, token: config.coreToken });
+    let call: CoreCall;
+    if (route === 'v3') {
+      // The signature covers the exact bytes: they go to the core untouched, parsed by nobody here.
+      const headers: Record<string, string> = {};
+      for (const name of V3_HEADERS) {
+        const value = req.headers[name.toLowerCase()];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      call = await handleV3Notify(client, { headers, rawBody: body, caller }, options);
+    } else {
+      const parsed = parseNotifyXml(body);
+      if (!parsed.ok) return { reply: failure(route, 400, parsed.message), note: { rejected: parsed.message } };
+      const request = { fields: parsed.fields, rawBody: body, caller };
+      call = route === 'notify' ? await handleNotify(client, request, options) : await handleRefundNotify(client, request, options);
+    }
     metrics.coreCallSeconds.observe({ grpc_code: call.ok ? 'OK' : (status[call.code] ?? String(call.code)) },
       Number(process.hrtime.bigint() - callStarted) / 1e9);
     if (!call.ok) {
       // The core did not decide: WeChat must retry. 503 for "not reachable / too slow", 502 otherwise.
       const unreachable = call.code === status.UNAVAILABLE || call.code === status.DEADLINE_EXCEEDED;
       return {
-        reply: { status: unreachable ? 503 : 502, body: replyXml(false, unreachable ? 'the service is temporarily unavailable; retry later' : 'internal error; retry later') },
+        reply: failure(route, unreachable ? 503 : 502, unreachable ? 'the service is temporarily unavailable; retry later' : 'internal error; retry later'),
         note: { grpc_code: call.code, grpc_details: call.details },
       };
     }
-    return { reply: replyFor(call.response), note: { outcome: call.response.outcome, code: call.response.code } };
+    const reply = route === 'v3' ? v3ReplyFor(call.response) : replyFor(call.response);
+    return { reply, note: { outcome: call.response.outcome, code: call.response.code } };
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -102,7 +134,9 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
   });
   const port = (server.address() as AddressInfo).port;
   const metricsServer = config.metricsListen ? await metrics.serve(config.metricsListen) : undefined;
-  log.info({ port, host: config.listen.host, path: config.notifyPath, core: config.coreTarget }, 'payment-callback gateway listening');
+  log.info({
+    port, host: config.listen.host, path: config.notifyPath, refund_path: config.refundNotifyPath, v3_path: config.v3NotifyPath, core: config.coreTarget,
+  }, 'payment-callback gateway listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -126,9 +160,18 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
   };
 }
 
+/** A refusal in the format of the route: v2 reply XML, or APIv3's {"code":"FAIL","message":...}. */
+function failure(route: Route, httpStatus: number, message: string): Reply {
+  return route === 'v3' ? v3Fail(httpStatus, message) : { status: httpStatus, body: replyXml(false, message) };
+}
+
 function send(res: ServerResponse, reply: Reply): void {
   if (res.headersSent) return;
-  res.writeHead(reply.status, { 'content-type': 'application/xml; charset=utf-8' });
+  if (reply.status === 204) {
+    res.writeHead(204).end();
+    return;
+  }
+  res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/xml; charset=utf-8' });
   res.end(reply.body);
 }
 

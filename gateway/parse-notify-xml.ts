@@ -1,130 +1,16 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parseFlatXml, type FlatXmlParse } from '../src/xml/parse-flat-xml';
 
-export type NotifyXmlParse =
-  | { readonly ok: true; readonly fields: Record<string, string> }
-  | { readonly ok: false; readonly message: string };
+export { decodeEntities, MAX_FIELDS } from '../src/xml/parse-flat-xml';
 
-/** A generous bound: a real notification has about 20 fields, a few coupons add a few each. */
-export const MAX_FIELDS = 256;
-const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const CDATA = '#cdata';
-
-const parser = new XMLParser({
-  // Every value stays a string: "0100" must not become 100 before the signature is checked.
-  parseTagValue: false,
-  parseAttributeValue: false,
-  // Entities are decoded below, by a decoder that knows only XML's predefined ones.
-  processEntities: false,
-  htmlEntities: false,
-  // Signed values are used exactly as sent.
-  trimValues: false,
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  cdataPropName: CDATA,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  commentPropName: false,
-});
+export type NotifyXmlParse = FlatXmlParse;
 
 /**
- * Reads a WeChat Pay v2 notification body into its fields. Accepts exactly one flat `<xml>` root
- * of leaf elements in UTF-8; refuses what real notifications never contain and attackers like:
- * DOCTYPE and entity declarations, attributes, nesting, repeated tags, other encodings.
+ * Reads a WeChat Pay v2 notification body (payment or refund) into its fields: exactly one flat
+ * `<xml>` root of leaf elements in UTF-8. The rules live in src/xml/parse-flat-xml.ts, shared
+ * with the core, which reads the decrypted `<root>` of refund notifications the same way.
  *
  * parseNotifyXml(Buffer.from('<xml><a><![CDATA[1]]></a></xml>')) => { ok: true, fields: { a: '1' } }
  */
 export function parseNotifyXml(body: Buffer): NotifyXmlParse {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body);
-  } catch {
-    return fail('the body is not valid UTF-8');
-  }
-  if (text.trim() === '') return fail('the body is empty; expected <xml>...</xml>');
-  // XML 1.0 forbids these outright; no WeChat value contains them.
-  if (/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/.test(text)) return fail('the body contains control characters');
-  // DTDs are where entity expansion and external-entity tricks live; WeChat never sends one.
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) return fail('DOCTYPE and ENTITY declarations are not accepted');
-  const declaration = /^\s*<\?xml\s[^?]*?encoding\s*=\s*["']([^"']+)["']/i.exec(text);
-  if (declaration && !/^utf-?8$/i.test(declaration[1] ?? '')) {
-    return fail(`encoding ${declaration[1] ?? ''} is not accepted; send UTF-8`);
-  }
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) return fail(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
-
-  let doc: unknown;
-  try {
-    doc = parser.parse(text);
-  } catch (e) {
-    // fast-xml-parser refuses names such as __proto__ by throwing.
-    return fail(`malformed XML: ${e instanceof Error ? e.message.slice(0, 120) : 'unparseable'}`);
-  }
-  if (!isRecord(doc)) return fail('malformed XML');
-  const roots = Object.keys(doc);
-  if (roots.length !== 1 || roots[0] !== 'xml') return fail('the document must have exactly one root element, <xml>');
-  const root = doc['xml'];
-  if (root === '') return fail('<xml> has no fields');
-  if (!isRecord(root)) return fail('<xml> must contain elements, not text');
-
-  const fields: Record<string, string> = {};
-  const names = Object.keys(root);
-  if (names.length > MAX_FIELDS) return fail(`too many fields (more than ${MAX_FIELDS})`);
-  for (const name of names) {
-    const node = root[name];
-    if (name === '#text') {
-      if (typeof node === 'string' && node.trim() === '') continue;
-      return fail('<xml> must contain only elements; found text between them');
-    }
-    if (name.startsWith('@')) return fail('attributes are not accepted');
-    if (!FIELD_NAME.test(name)) return fail(`field name ${name.slice(0, 64)} is not accepted`);
-    if (Array.isArray(node)) return fail(`field ${name} appears more than once`);
-    const value = leafValue(node);
-    if (value === undefined) return fail(`field ${name} must be plain text or CDATA, without attributes or child elements`);
-    if (value === null) return fail(`field ${name} has an undefined entity or a bare &`);
-    fields[name] = value;
-  }
-  return { ok: true, fields };
-}
-
-/** undefined: not a leaf; null: text with a bad entity. */
-function leafValue(node: unknown): string | undefined | null {
-  if (typeof node === 'string') return decodeEntities(node);
-  if (!isRecord(node)) return undefined;
-  const keys = Object.keys(node);
-  const cdata = node[CDATA];
-  if (typeof cdata !== 'string') return undefined;
-  // Whitespace around a CDATA section is layout; anything else mixed with it is ambiguous.
-  if (keys.every((k) => k === CDATA)) return cdata;
-  if (keys.length === 2 && keys.includes('#text') && typeof node['#text'] === 'string' && node['#text'].trim() === '') return cdata;
-  return undefined;
-}
-
-const NAMED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
-/** XML's five predefined entities and numeric character references; nothing else. */
-export function decodeEntities(text: string): string | null {
-  if (!text.includes('&')) return text;
-  let bad = false;
-  const out = text.replace(/&([^;&\s]{0,10});?/g, (whole, ref: string) => {
-    if (!whole.endsWith(';')) { bad = true; return whole; }
-    const named = NAMED[ref];
-    if (named !== undefined) return named;
-    const num = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(ref);
-    const code = num ? parseInt(num[1] ?? num[2] ?? '', num[1] ? 16 : 10) : NaN;
-    const forbidden = code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0d;
-    if (!Number.isInteger(code) || code > 0x10ffff || forbidden || (code >= 0xd800 && code <= 0xdfff)) {
-      bad = true;
-      return whole;
-    }
-    return String.fromCodePoint(code);
-  });
-  return bad ? null : out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function fail(message: string): NotifyXmlParse {
-  return { ok: false, message };
+  return parseFlatXml(body, 'xml');
 }

@@ -3,6 +3,7 @@ import { ConfigError, EnvReader, type ListenAddress } from './env-reader';
 import { isScope, SCOPES, type Caller, type Scope } from './auth/scopes';
 import type { Merchant } from './notify/merchant';
 import { isSignType, SIGN_TYPES, type SignType } from './notify/sign';
+import { v3PlatformKeys } from './notify/v3/platform-keys';
 
 /**
  * The core's configuration, read once at start-up from the environment (and the merchants file
@@ -29,6 +30,10 @@ export interface CoreConfig {
   /** TLS for the gRPC port; with clientCaPem, clients must present a certificate (mTLS). */
   readonly tls: TlsConfig | undefined;
   readonly events: { readonly pollMs: number; readonly batchSize: number };
+  /** Re-read the merchants (and their key files) this often; 0: only on SIGHUP. */
+  readonly merchantsReloadIntervalMs: number;
+  /** Querying WeChat about orders whose notification never came (README "Reconciliation"). */
+  readonly reconcile: ReconcileConfig;
 }
 
 export interface TlsConfig {
@@ -73,12 +78,22 @@ export const DEFAULTS = Object.freeze({
   DATABASE_URL: 'sqlite:data/payment-callback.sqlite',
 });
 
+/** Reconciliation's settings (readReconcile below). */
+const RECONCILE_ENV_VARS = [
+  'RECONCILE_ENABLED', 'WECHATPAY_API_BASE', 'RECONCILE_AFTER_MS', 'RECONCILE_BACKOFF_MS', 'RECONCILE_BACKOFF_MAX_MS',
+  'RECONCILE_GIVE_UP_MS', 'RECONCILE_MAX_QPS', 'RECONCILE_SWEEP_INTERVAL_MS', 'RECONCILE_LEASE_MS',
+  'RECONCILE_BATCH_SIZE', 'RECONCILE_TIMEOUT_MS',
+] as const;
+
 /** The environment variables the core reads; the k8s ConfigMap test checks against this list. */
 export const CORE_ENV_VARS = Object.freeze([
   'PAYMENT_CALLBACK_ENV', 'GRPC_LISTEN', 'METRICS_LISTEN', 'DATABASE_URL', 'DATABASE_POOL_MAX',
   'REDIS_URLS', 'LOCK_TTL_MS', 'LOCK_WAIT_MS', 'LOCK_RETRY_DELAY_MS', 'MERCHANTS_FILE', 'MERCHANTS_JSON',
   'LOG_LEVEL', 'SHUTDOWN_GRACE_MS', 'CALLERS_FILE', 'CALLERS_JSON', 'AUTH_PUBLIC_SERVICES',
   'GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CLIENT_CA_FILE', 'EVENTS_POLL_MS', 'EVENTS_BATCH_SIZE',
+  'AUTH_DISABLED',
+  'MERCHANTS_RELOAD_INTERVAL_MS',
+  ...RECONCILE_ENV_VARS,
 ] as const);
 
 type ReadFile = (path: string) => string;
@@ -86,6 +101,8 @@ type ReadFile = (path: string) => string;
 export function readCoreConfig(
   env: Readonly<Record<string, string | undefined>>,
   readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
+  /** Certificates already expired at `now` are refused. */
+  now: Date = new Date(),
 ): CoreConfig {
   const r = new EnvReader(env);
   const mode = r.oneOf('PAYMENT_CALLBACK_ENV', ['development', 'production'] as const, 'development');
@@ -101,21 +118,24 @@ export function readCoreConfig(
       waitMs: r.integer('LOCK_WAIT_MS', 2_000, 0, 60_000),
       retryDelayMs: r.integer('LOCK_RETRY_DELAY_MS', 25, 1, 10_000),
     },
-    merchants: readMerchants(r, env, readFile, mode),
+    merchants: readMerchants(r, env, readFile, mode, now),
+    merchantsReloadIntervalMs: readReloadInterval(r),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     callers: readCallers(r, env, readFile),
-    publicServices: r.optional('AUTH_PUBLIC_SERVICES') === 'none'
-      ? []
-      : r.list('AUTH_PUBLIC_SERVICES').length > 0 ? r.list('AUTH_PUBLIC_SERVICES') : DEFAULT_PUBLIC_SERVICES,
+    publicServices: readPublicServices(r),
     tls: readTls(r, readFile),
     events: {
       pollMs: r.integer('EVENTS_POLL_MS', 500, 10, 60_000),
       batchSize: r.integer('EVENTS_BATCH_SIZE', 100, 1, 1_000),
     },
+    reconcile: readReconcile(r, mode),
   };
-  if (mode === 'production' && config.callers.length === 0) {
+  const authDisabled = r.oneOf('AUTH_DISABLED', ['true', 'false'] as const, 'false') === 'true';
+  if (config.callers.length === 0 && mode === 'production') {
     r.problem('PAYMENT_CALLBACK_ENV=production needs CALLERS_FILE or CALLERS_JSON: without callers anyone who reaches the gRPC port could mark orders paid');
+  } else if (config.callers.length === 0 && !authDisabled) {
+    r.problem('no callers configured: set CALLERS_FILE or CALLERS_JSON, or AUTH_DISABLED=true to trust every gRPC caller (local development only)');
   }
   if (config.lock.waitMs >= config.lock.ttlMs) {
     r.problem(`LOCK_WAIT_MS (${config.lock.waitMs}) must be below LOCK_TTL_MS (${config.lock.ttlMs})`);
@@ -149,9 +169,28 @@ function readDatabase(r: EnvReader): DatabaseConfig {
   return { client: 'better-sqlite3', connection: '', redactedUrl, poolMax };
 }
 
-/** postgres://pay:p@ss@db/pay => postgres://pay:***@db/pay (the last @ ends the password). */
+/**
+ * postgres://pay:p@ss@db/pay => postgres://pay:***@db/pay (the last @ ends the password), and
+ * ?password=... or ?sslpassword=... in the query string likewise.
+ */
 export function redactPassword(url: string): string {
-  return url.replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):.*@/i, '$1:***@');
+  return url
+    .replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):.*@/i, '$1:***@')
+    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+}
+
+/** Only operator services may be opened without a token, never the payment API. */
+const OPENABLE_SERVICES = new Set(DEFAULT_PUBLIC_SERVICES);
+
+function readPublicServices(r: EnvReader): string[] {
+  if (r.optional('AUTH_PUBLIC_SERVICES') === 'none') return [];
+  const listed = r.list('AUTH_PUBLIC_SERVICES');
+  for (const name of listed) {
+    if (!OPENABLE_SERVICES.has(name)) {
+      r.problem(`AUTH_PUBLIC_SERVICES may list only ${[...OPENABLE_SERVICES].join(', ')} (or be "none"); ${name} always needs a token`);
+    }
+  }
+  return listed.length > 0 ? listed.filter((n) => OPENABLE_SERVICES.has(n)) : [...DEFAULT_PUBLIC_SERVICES];
 }
 
 function readCallers(r: EnvReader, env: Readonly<Record<string, string | undefined>>, readFile: ReadFile): Caller[] {
@@ -220,11 +259,103 @@ function readRedisUrls(r: EnvReader): string[] {
   return urls;
 }
 
+/**
+ * Reconciliation (src/reconcile/): NOTPAY orders are queried at WeChat with orderquery once they
+ * are RECONCILE_AFTER_MS old, then after a doubling backoff, until RECONCILE_GIVE_UP_MS.
+ */
+export interface ReconcileConfig {
+  /** Off unless RECONCILE_ENABLED=true: it calls WeChat over the network. */
+  readonly enabled: boolean;
+  /** WeChat Pay's API, e.g. https://api.mch.weixin.qq.com (no trailing slash). */
+  readonly apiBase: string;
+  /** Age of a NOTPAY order before its first query. */
+  readonly afterMs: number;
+  /** Pause after the first query; it doubles after each further one, up to backoffMaxMs. */
+  readonly backoffMs: number;
+  readonly backoffMaxMs: number;
+  /** Order age after which no further query is scheduled. */
+  readonly giveUpMs: number;
+  /** Queries per second to WeChat, across the replica that sweeps (bursts of one second's worth). */
+  readonly maxQps: number;
+  readonly sweepIntervalMs: number;
+  /** How long the sweeping replica's lease lasts without renewal. */
+  readonly leaseMs: number;
+  /** Orders taken per sweep. */
+  readonly batchSize: number;
+  /** One orderquery call, connect to last byte. */
+  readonly timeoutMs: number;
+}
+
+const WECHATPAY_API_BASE = 'https://api.mch.weixin.qq.com';
+
+function readReconcile(r: EnvReader, mode: CoreConfig['env']): ReconcileConfig {
+  const config: ReconcileConfig = {
+    enabled: r.oneOf('RECONCILE_ENABLED', ['true', 'false'] as const, 'false') === 'true',
+    apiBase: r.string('WECHATPAY_API_BASE', WECHATPAY_API_BASE).replace(/\/+$/, ''),
+    afterMs: r.integer('RECONCILE_AFTER_MS', 5 * 60_000, 0, 7 * 86_400_000),
+    backoffMs: r.integer('RECONCILE_BACKOFF_MS', 5 * 60_000, 1_000, 86_400_000),
+    backoffMaxMs: r.integer('RECONCILE_BACKOFF_MAX_MS', 60 * 60_000, 1_000, 7 * 86_400_000),
+    giveUpMs: r.integer('RECONCILE_GIVE_UP_MS', 86_400_000, 60_000, 30 * 86_400_000),
+    maxQps: r.integer('RECONCILE_MAX_QPS', 5, 1, 1_000),
+    sweepIntervalMs: r.integer('RECONCILE_SWEEP_INTERVAL_MS', 30_000, 10, 3_600_000),
+    leaseMs: r.integer('RECONCILE_LEASE_MS', 90_000, 1_000, 3_600_000),
+    batchSize: r.integer('RECONCILE_BATCH_SIZE', 200, 1, 10_000),
+    timeoutMs: r.integer('RECONCILE_TIMEOUT_MS', 5_000, 100, 60_000),
+  };
+  let url: URL | undefined;
+  try {
+    url = new URL(config.apiBase);
+  } catch {
+    r.problem(`WECHATPAY_API_BASE=${config.apiBase} is not a URL; it is ${WECHATPAY_API_BASE} unless you test against a stand-in`);
+  }
+  const loopback = url !== undefined && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
+  if (url && (url.search !== '' || url.hash !== '' || url.username !== '' || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)))) {
+    r.problem(`WECHATPAY_API_BASE=${config.apiBase} must be an https:// base URL (http:// only for a loopback stand-in), without query or credentials`);
+  }
+  if (url && mode === 'production' && url.protocol !== 'https:') r.problem('PAYMENT_CALLBACK_ENV=production needs an https:// WECHATPAY_API_BASE');
+  if (config.backoffMaxMs < config.backoffMs) {
+    r.problem(`RECONCILE_BACKOFF_MAX_MS (${config.backoffMaxMs}) must be at least RECONCILE_BACKOFF_MS (${config.backoffMs})`);
+  }
+  if (config.giveUpMs <= config.afterMs) {
+    r.problem(`RECONCILE_GIVE_UP_MS (${config.giveUpMs}) must be above RECONCILE_AFTER_MS (${config.afterMs}), or no order is ever queried`);
+  }
+  // Renewed at every sweep and halfway through long ones: two missed renewals before another
+  // replica may take over, and a query always ends well inside the lease.
+  if (config.leaseMs < 2 * config.sweepIntervalMs || config.leaseMs < 2 * config.timeoutMs) {
+    r.problem(`RECONCILE_LEASE_MS (${config.leaseMs}) must be at least twice RECONCILE_SWEEP_INTERVAL_MS (${config.sweepIntervalMs}) and twice RECONCILE_TIMEOUT_MS (${config.timeoutMs})`);
+  }
+  return config;
+}
+
+/**
+ * Only the merchants, as start-up reads them: what a reload (SIGHUP, MERCHANTS_RELOAD_INTERVAL_MS)
+ * re-reads from MERCHANTS_FILE / MERCHANTS_JSON and the key files they name. Throws a ConfigError
+ * listing every problem; the caller keeps the merchants it has.
+ */
+export function readMerchantsConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
+  now: Date = new Date(),
+): readonly Merchant[] {
+  const r = new EnvReader(env);
+  const mode = r.oneOf('PAYMENT_CALLBACK_ENV', ['development', 'production'] as const, 'development');
+  const merchants = readMerchants(r, env, readFile, mode, now);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return deepFreeze(merchants);
+}
+
+function readReloadInterval(r: EnvReader): number {
+  const ms = r.integer('MERCHANTS_RELOAD_INTERVAL_MS', 0, 0, 86_400_000);
+  if (ms > 0 && ms < 1_000) r.problem(`MERCHANTS_RELOAD_INTERVAL_MS=${ms} must be 0 (off) or at least 1000`);
+  return ms;
+}
+
 function readMerchants(
   r: EnvReader,
   env: Readonly<Record<string, string | undefined>>,
   readFile: ReadFile,
   mode: CoreConfig['env'],
+  now: Date,
 ): Merchant[] {
   const entries = readJsonList(r, 'MERCHANTS_FILE', 'MERCHANTS_JSON', 'merchants', readFile);
   if (entries === undefined) {
@@ -232,7 +363,7 @@ function readMerchants(
   }
   const merchants: Merchant[] = [];
   for (const { where, entry } of entries ?? []) {
-    const m = readMerchant(r, where, entry, env, readFile);
+    const m = readMerchant(r, where, entry, env, readFile, mode, now);
     if (m) merchants.push(m);
   }
 
@@ -245,6 +376,17 @@ function readMerchants(
         + 'it cannot be used with PAYMENT_CALLBACK_ENV=production');
     }
   }
+  // An order's mch_id must name one merchant configuration, or its notifications could be
+  // authenticated with two different keys.
+  const providerOf = new Map<string, string>();
+  for (const m of merchants) {
+    for (const sub of m.subMchIds ?? []) {
+      if (seen.has(sub)) r.problem(`sub_mch_id ${sub} of mch_id ${m.mchId} is also configured as a merchant of its own`);
+      const other = providerOf.get(sub);
+      if (other !== undefined) r.problem(`sub_mch_id ${sub} is listed by both mch_id ${other} and mch_id ${m.mchId}`);
+      providerOf.set(sub, m.mchId);
+    }
+  }
   return merchants;
 }
 
@@ -254,6 +396,8 @@ function readMerchant(
   entry: unknown,
   env: Readonly<Record<string, string | undefined>>,
   readFile: ReadFile,
+  mode: CoreConfig['env'],
+  now: Date,
 ): Merchant | undefined {
   if (!isRecord(entry)) {
     r.problem(`${where} must be an object`);
@@ -277,8 +421,146 @@ function readMerchant(
       else r.problem(`${where}: sign_types entry ${JSON.stringify(t)} must be one of ${SIGN_TYPES.join(', ')}`);
     }
   }
+  const previousApiKey = readPreviousApiKey(r, where, entry, env, readFile, apiKey);
+  const v3 = readV3(r, where, entry, env, readFile, mode, now);
+  const subMchIds = readSubMchIds(r, where, entry, typeof mchId === 'string' ? mchId : '');
   if (r.problems.length > before || apiKey === undefined) return undefined;
-  return { mchId: mchId as string, appids: appids as string[], apiKey, signTypes };
+  // Optional settings are left out when absent, so a v2-only merchant reads as it always did.
+  return {
+    mchId: mchId as string,
+    appids: appids as string[],
+    apiKey,
+    signTypes,
+    ...(previousApiKey ? { previousApiKey } : {}),
+    ...(v3 ? { apiV3Key: v3.apiV3Key, v3Keys: v3.keys } : {}),
+    ...(subMchIds ? { subMchIds } : {}),
+  };
+}
+
+const V2_KEY_RULE = { field: 'api_key', pattern: /^[A-Za-z0-9]{32}$/, shape: 'the API key must be 32 letters or digits' } as const;
+/** An offset is required: a rotation deadline in "local time" depends on the server's zone. */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Key rotation: the old v2 key and the instant after which it no longer verifies. */
+function readPreviousApiKey(
+  r: EnvReader,
+  where: string,
+  entry: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile,
+  apiKey: string | undefined,
+): Merchant['previousApiKey'] | undefined {
+  const rule = { ...V2_KEY_RULE, field: 'previous_api_key', shape: 'the previous API key must be 32 letters or digits' };
+  const key = readOptionalSecret(r, where, entry, env, readFile, rule);
+  const until = entry['previous_api_key_valid_until'];
+  if (key === undefined && until === undefined) return undefined;
+  if (key === undefined || until === undefined) {
+    if (!hasSecret(entry, 'previous_api_key') || until === undefined) {
+      r.problem(`${where}: previous_api_key (or _env, _file) and previous_api_key_valid_until go together`);
+    }
+    return undefined;
+  }
+  const validUntil = typeof until === 'string' && ISO_INSTANT.test(until) ? new Date(until) : undefined;
+  if (!validUntil || Number.isNaN(validUntil.getTime())) {
+    r.problem(`${where}: previous_api_key_valid_until must be an ISO 8601 time with an offset, e.g. "2026-03-01T00:00:00+08:00"`);
+    return undefined;
+  }
+  if (key === apiKey) r.problem(`${where}: previous_api_key is the same as the current key; remove it, or set the new key as api_key`);
+  return { key, validUntil };
+}
+
+/** APIv3: the key that decrypts resources and the keys that verify signatures, or neither. */
+function readV3(
+  r: EnvReader,
+  where: string,
+  entry: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile,
+  mode: CoreConfig['env'],
+  now: Date,
+): { apiV3Key: string; keys: NonNullable<Merchant['v3Keys']> } | undefined {
+  // AES-256: 32 bytes. WeChat's own public test vector (wechatpay-go) uses a 16-byte key, which
+  // development accepts so the vector can be replayed through the real service.
+  const lengths = mode === 'production' ? '32' : '32 (16 in development, for the public test vector)';
+  const apiV3Key = readOptionalSecret(r, where, entry, env, readFile, {
+    field: 'apiv3_key',
+    pattern: mode === 'production' ? /^[\x21-\x7e]{32}$/ : /^(?:[\x21-\x7e]{32}|[\x21-\x7e]{16})$/,
+    shape: `the APIv3 key must be ${lengths} printable ASCII characters`,
+  });
+  const certificates: string[] = [];
+  const certsRaw = entry['platform_certificates'];
+  if (certsRaw !== undefined) {
+    if (!Array.isArray(certsRaw) || !certsRaw.every((c) => typeof c === 'string' && c !== '')) {
+      r.problem(`${where}: platform_certificates must be an array of PEM file paths or inline PEM certificates`);
+    } else {
+      for (const [i, c] of (certsRaw as string[]).entries()) {
+        const pem = readPem(r, `${where}: platform_certificates[${i}]`, c, readFile);
+        if (pem !== undefined) certificates.push(pem);
+      }
+    }
+  }
+  const publicKeys: Array<{ id: string; pem: string }> = [];
+  const keysRaw = entry['wechatpay_public_keys'];
+  if (keysRaw !== undefined) {
+    if (!Array.isArray(keysRaw)) {
+      r.problem(`${where}: wechatpay_public_keys must be an array of {"id": "PUB_KEY_ID_...", "pem" or "pem_file": ...}`);
+    } else {
+      for (const [i, k] of (keysRaw as unknown[]).entries()) {
+        const at = `${where}: wechatpay_public_keys[${i}]`;
+        if (!isRecord(k) || typeof k['id'] !== 'string' || (k['pem'] === undefined) === (k['pem_file'] === undefined)) {
+          r.problem(`${at} must be {"id": "PUB_KEY_ID_...", and exactly one of "pem", "pem_file"}`);
+          continue;
+        }
+        const given = k['pem'] ?? k['pem_file'];
+        if (typeof given !== 'string') {
+          r.problem(`${at}: pem and pem_file must be strings`);
+          continue;
+        }
+        const pem = k['pem'] !== undefined ? given : readPem(r, at, given, readFile);
+        if (pem !== undefined) publicKeys.push({ id: k['id'], pem });
+      }
+    }
+  }
+  const anyKeys = certsRaw !== undefined || keysRaw !== undefined;
+  if (apiV3Key === undefined && !anyKeys) return undefined;
+  if (apiV3Key === undefined) {
+    if (!hasSecret(entry, 'apiv3_key')) r.problem(`${where}: platform_certificates / wechatpay_public_keys need apiv3_key (or _env, _file) to decrypt APIv3 notifications`);
+    return undefined;
+  }
+  if (!anyKeys) {
+    r.problem(`${where}: apiv3_key needs platform_certificates or wechatpay_public_keys to verify APIv3 notifications`);
+    return undefined;
+  }
+  const built = v3PlatformKeys({ certificates, publicKeys }, now);
+  if (!built.ok) {
+    r.problem(`${where}: ${built.error.message}`);
+    return undefined;
+  }
+  return { apiV3Key, keys: built.keys };
+}
+
+/** A PEM given inline, or the path of a file holding it. */
+function readPem(r: EnvReader, where: string, value: string, readFile: ReadFile): string | undefined {
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFile(value);
+  } catch {
+    r.problem(`${where}: ${value} cannot be read (give a PEM file path, or the PEM itself)`);
+    return undefined;
+  }
+}
+
+function readSubMchIds(r: EnvReader, where: string, entry: Record<string, unknown>, mchId: string): string[] | undefined {
+  const raw = entry['sub_mch_ids'];
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((s) => typeof s === 'string' && /^\d{1,32}$/.test(s))) {
+    r.problem(`${where}: sub_mch_ids must be a non-empty array of mch_id strings (digits)`);
+    return undefined;
+  }
+  const ids = raw as string[];
+  if (new Set(ids).size !== ids.length) r.problem(`${where}: sub_mch_ids lists the same sub-merchant twice`);
+  if (ids.includes(mchId)) r.problem(`${where}: sub_mch_ids must not list the provider's own mch_id ${mchId}`);
+  return ids;
 }
 
 interface SecretRule {
@@ -296,7 +578,7 @@ function readSecret(
   entry: Record<string, unknown>,
   env: Readonly<Record<string, string | undefined>>,
   readFile: ReadFile,
-  rule: SecretRule = { field: 'api_key', pattern: /^[A-Za-z0-9]{32}$/, shape: 'the API key must be 32 letters or digits' },
+  rule: SecretRule = V2_KEY_RULE,
 ): string | undefined {
   const { field } = rule;
   const given = [field, `${field}_env`, `${field}_file`].filter((k) => entry[k] !== undefined);
@@ -326,6 +608,22 @@ function readSecret(
     return undefined;
   }
   return value;
+}
+
+/** The same, for a secret that may be left out: undefined when none of its three fields is set. */
+function readOptionalSecret(
+  r: EnvReader,
+  where: string,
+  entry: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  readFile: ReadFile,
+  rule: SecretRule,
+): string | undefined {
+  return hasSecret(entry, rule.field) ? readSecret(r, where, entry, env, readFile, rule) : undefined;
+}
+
+function hasSecret(entry: Record<string, unknown>, field: string): boolean {
+  return [field, `${field}_env`, `${field}_file`].some((k) => entry[k] !== undefined);
 }
 
 /**
@@ -376,9 +674,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+  // Plain objects and arrays only: a KeyObject caches its details on itself, and a Map is frozen
+  // by its owner's type (ReadonlyMap).
+  if (isPlainData(value) && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+function isPlainData(v: unknown): v is object {
+  if (Array.isArray(v)) return true;
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }

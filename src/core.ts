@@ -11,16 +11,19 @@ import type { OrderLock } from './lock/order-lock';
 import { RedlockLock } from './lock/redlock-lock';
 import type { Logger } from './logger';
 import { CoreMetrics } from './metrics';
-import { merchantDirectory } from './notify/merchant';
+import type { Merchant } from './notify/merchant';
 import { createHealth } from './server/health';
 import { accessLogInterceptor, authInterceptor } from './server/interceptors';
 import { paymentCallbackHandlers } from './server/payment-callback-handlers';
 import { createReflection } from './server/reflection';
+import { MerchantRegistry, type MerchantReload } from './service/merchant-registry';
 import { NotifyService } from './service/notify-service';
 import { OrderService } from './service/order-service';
 import { QueryService } from './service/query-service';
+import { Reconciler } from './reconcile/reconciler';
 import { openDatabase } from './store/database';
 import { migrateToLatest } from './store/migrate';
+import { EventSequencer } from './store/event-sequencer';
 import { OutboxSignal } from './store/outbox-signal';
 import { PaymentQueries } from './store/payment-queries';
 import { PaymentStore, type Clock } from './store/payment-store';
@@ -31,12 +34,22 @@ export interface RunningCore {
   readonly metricsPort: number | undefined;
   readonly db: Knex;
   readonly metrics: CoreMetrics;
+  /**
+   * Re-reads the merchants with the loader given to startCore and swaps them in at once; with
+   * problems, keeps the current ones and logs every problem (main.ts calls it on SIGHUP).
+   */
+  reloadMerchants(trigger: string): MerchantReload;
   /** Stops accepting calls, drains in-flight ones for up to the grace period, then closes pools. */
   shutdown(): Promise<void>;
 }
 
+export interface CoreOptions {
+  /** Reads the merchants again (files included) for reloadMerchants and MERCHANTS_RELOAD_INTERVAL_MS. */
+  readonly loadMerchants?: () => readonly Merchant[];
+}
+
 /** Wires config -> store -> lock -> gRPC server, and starts listening. */
-export async function startCore(config: CoreConfig, log: Logger, clock: Clock = () => new Date()): Promise<RunningCore> {
+export async function startCore(config: CoreConfig, log: Logger, clock: Clock = () => new Date(), options: CoreOptions = {}): Promise<RunningCore> {
   const db = openDatabase(config.database, log);
   let lock: OrderLock | undefined;
   try {
@@ -58,7 +71,8 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     const outbox = new OutboxSignal();
     const store = new PaymentStore(db, clock, outbox);
     const queries = new PaymentQueries(db, clock);
-    const merchants = merchantDirectory(config.merchants);
+    // Every service reads the merchants through the registry, so a reload reaches all of them.
+    const merchants = new MerchantRegistry(config.merchants);
     if (config.callers.length === 0) log.warn('no CALLERS_FILE/CALLERS_JSON: every gRPC caller is trusted (development only)');
     const server = new Server({
       // Interceptors run outermost first: every call is logged and counted, then authenticated.
@@ -75,14 +89,16 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
     });
+    const shuttingDown = new AbortController();
     server.addService(PaymentCallbackService, paymentCallbackHandlers({
-      notify: new NotifyService({ merchants, lock, store, metrics }),
+      notify: new NotifyService({ merchants, lock, store, metrics, clock }),
       orders: new OrderService(store, merchants),
       queries: new QueryService(queries),
-      events: { queries, outbox, options: config.events },
+      events: { queries, outbox, sequencer: new EventSequencer(db), options: config.events },
       metrics,
       clock,
       log,
+      shutdown: shuttingDown.signal,
     }));
     const { health, setServing } = createHealth();
     health.addToServer(server);
@@ -91,6 +107,11 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     const grpcPort = await bind(server, config.grpcListen, config.tls);
     const metricsServer = config.metricsListen ? await serveMetrics(metrics, config.metricsListen) : undefined;
     setServing(true);
+    // Off by default: it calls WeChat (README "Reconciliation").
+    const reconciler = config.reconcile.enabled
+      ? new Reconciler({ db, store, lock, merchants, clock, config: config.reconcile, metrics, log })
+      : undefined;
+    reconciler?.start();
     log.info({
       grpc: formatListenAddress({ host: config.grpcListen.host, port: grpcPort }),
       metrics: metricsServer ? (metricsServer.address() as AddressInfo).port : 'off',
@@ -101,6 +122,13 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       env: config.env,
     }, 'payment-callback core listening');
 
+    const reloadMerchants = (trigger: string): MerchantReload => (options.loadMerchants
+      ? merchants.reload(options.loadMerchants, log, trigger)
+      : { status: 'failed', problems: ['this core was started without a merchant loader; restart it to change merchants'] });
+    const reloadTimer = config.merchantsReloadIntervalMs > 0 && options.loadMerchants
+      ? setInterval(() => reloadMerchants('MERCHANTS_RELOAD_INTERVAL_MS'), config.merchantsReloadIntervalMs).unref()
+      : undefined;
+
     const openLock = lock;
     let stopping: Promise<void> | undefined;
     return {
@@ -108,11 +136,15 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
       db,
       metrics,
+      reloadMerchants,
       shutdown: () => {
         stopping ??= (async () => {
+          clearInterval(reloadTimer);
           setServing(false);
+          shuttingDown.abort();
           log.info({ grace_ms: config.shutdownGraceMs }, 'shutting down: draining in-flight calls');
           await drain(server, config.shutdownGraceMs, log);
+          await reconciler?.stop();
           if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
           await openLock.close();
           await db.destroy();

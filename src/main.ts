@@ -1,5 +1,5 @@
 import { ConfigError } from './env-reader';
-import { readCoreConfig } from './config';
+import { readCoreConfig, readMerchantsConfig } from './config';
 import { startCore } from './core';
 import { createLogger } from './logger';
 
@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger('payment-callback-core', config.logLevel);
-  const core = await startCore(config, log).catch((e: unknown) => {
+  // Merchants (and their key files) are the one part of the configuration read again later: on
+  // SIGHUP, and every MERCHANTS_RELOAD_INTERVAL_MS when set.
+  const core = await startCore(config, log, undefined, { loadMerchants: () => readMerchantsConfig(process.env) }).catch((e: unknown) => {
     log.fatal({ err: e }, 'start-up failed');
     process.exit(1);
   });
@@ -27,6 +29,10 @@ async function main(): Promise<void> {
       process.exit(1);
     });
   };
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'signal received: reloading merchants');
+    core.reloadMerchants('SIGHUP');
+  });
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -69,6 +69,29 @@ export class CoreMetrics {
     registers: [this.registry],
   });
 
+  /** Reconciliation (src/reconcile/): orderquery calls by what they learned (SUCCESS, NOTPAY, REJECTED...). */
+  readonly reconcileQueries = new Counter({
+    name: 'payment_callback_reconcile_queries_total',
+    help: 'orderquery calls to WeChat by result: a trade_state, ORDERNOTEXIST, RETURN_FAIL, RESULT_FAIL, MALFORMED, REJECTED, TRANSPORT_ERROR',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  /** Orders reconciliation settled: RECOVERED is a payment whose notification never arrived. */
+  readonly reconcileOrders = new Counter({
+    name: 'payment_callback_reconcile_orders_total',
+    help: 'Orders reconciliation finished with, by state: RECOVERED, ALREADY_PAID, ANOMALY, STOPPED, GAVE_UP',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconcileSweeps = new Counter({
+    name: 'payment_callback_reconcile_sweeps_total',
+    help: 'Reconciliation sweeps by role: leader (held the lease and swept) or standby',
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -3,7 +3,7 @@
  * need it. Each scope names the RPCs of payment.callback.v1.PaymentCallback it opens.
  */
 export const SCOPES = Object.freeze({
-  notify: ['HandleNotify'],
+  notify: ['HandleNotify', 'HandleRefundNotify', 'HandleV3Notify'],
   orders: ['CreateOrder', 'GetOrder'],
   events: ['WatchPaymentEvents'],
   queries: ['ListNotifications', 'ListAnomalies'],

@@ -11,6 +11,10 @@ const env: NodeJS.ProcessEnv = {
   ...process.env,
   DATABASE_URL: process.env['DATABASE_URL'] ?? `sqlite:${join(root, 'data', 'payment-callback.sqlite')}`,
 };
+if (!process.env['CALLERS_FILE'] && !process.env['CALLERS_JSON'] && process.env['AUTH_DISABLED'] === undefined) {
+  // A laptop: every local gRPC caller is trusted. The core logs it; production refuses it.
+  env['AUTH_DISABLED'] = 'true';
+}
 if (!process.env['MERCHANTS_FILE'] && !process.env['MERCHANTS_JSON']) {
   env['MERCHANTS_FILE'] = join(root, 'config', 'demo-merchants.json');
   process.stderr.write('make run: using the DEMO merchant from config/demo-merchants.json (mch_id 10000100, public key: never for real money)\n');

@@ -1,4 +1,4 @@
-import type { Merchant, MerchantDirectory } from './merchant';
+import { v2KeysAt, type Merchant, type MerchantDirectory } from './merchant';
 import { result, type NotifyResult } from './outcome';
 import { isSignType, sign, signaturesEqual } from './sign';
 
@@ -8,12 +8,15 @@ export type Authentication =
 
 /**
  * Proves a notification came from WeChat for a merchant we serve: the merchant is configured for
- * this appid, the `sign_type` is one the merchant allows (absent means MD5, as WeChat documents),
- * and the signature matches. Pure: nothing else is read.
+ * this appid (and, from a service provider, for its sub_mch_id), the `sign_type` is one the
+ * merchant allows (absent means MD5, as WeChat documents), and the signature matches the current
+ * key, or the previous one while its rotation overlap lasts at `now` (without `now`, only the
+ * current key). Pure: nothing else is read.
  */
 export function authenticate(
   fields: Readonly<Record<string, string>>,
   merchants: MerchantDirectory,
+  now?: Date,
 ): Authentication {
   const mchId = fields['mch_id'];
   const appid = fields['appid'];
@@ -24,6 +27,11 @@ export function authenticate(
   if (!merchant || !merchant.appids.includes(appid)) {
     return reject(result('REJECTED', 'UNKNOWN_MERCHANT',
       `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`));
+  }
+  const subMchId = fields['sub_mch_id'];
+  if (subMchId && !merchant.subMchIds?.includes(subMchId)) {
+    return reject(result('REJECTED', 'UNKNOWN_SUB_MERCHANT',
+      `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`));
   }
   const received = fields['sign'];
   if (!received) {
@@ -38,7 +46,9 @@ export function authenticate(
     return reject(result('REJECTED', 'SIGN_TYPE_NOT_ALLOWED',
       `sign_type ${signType} is not allowed for mch_id ${mchId}`));
   }
-  if (!signaturesEqual(sign(fields, merchant.apiKey, signType), received)) {
+  // Every key is tried, so the time taken does not say which one matched.
+  const matches = v2KeysAt(merchant, now).map((key) => signaturesEqual(sign(fields, key, signType), received));
+  if (!matches.includes(true)) {
     return reject(result('REJECTED', 'INVALID_SIGNATURE',
       'the signature does not match; check the API key configured for this merchant'));
   }

@@ -3,7 +3,9 @@ import { result, type NotifyResult } from './outcome';
 import type { PaymentNotice } from './payment-notice';
 
 /** A kind of discrepancy a person has to look at. */
-export type AnomalyKind = 'AMOUNT_MISMATCH' | 'FEE_TYPE_MISMATCH' | 'APPID_MISMATCH' | 'CONFLICTING_TRANSACTION';
+export type AnomalyKind = 'AMOUNT_MISMATCH' | 'FEE_TYPE_MISMATCH' | 'APPID_MISMATCH' | 'CONFLICTING_TRANSACTION'
+  // Refunds (src/notify/refund-decide.ts).
+  | 'OVER_REFUND' | 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION';
 
 export interface Anomaly {
   readonly kind: AnomalyKind;
@@ -24,10 +26,13 @@ export type Decision =
 /** The notify table, as a function. */
 export function decide(notice: PaymentNotice, order: OrderRecord | undefined): Decision {
   if (notice.resultCode === 'FAIL') {
-    return {
-      action: 'RECORD_FAILURE',
-      result: result('PAYMENT_FAILED', 'PAYMENT_FAILED', `payment failure recorded${notice.errCode ? ` (${notice.errCode})` : ''}`),
-    };
+    const recorded = `payment failure recorded${notice.errCode ? ` (${notice.errCode})` : ''}`;
+    // A failed attempt says nothing about an order that is paid, unknown or someone else's:
+    // store the notification, but tell no consumer "payment failed" (one might cancel the order).
+    if (!order || order.status === 'PAID' || order.appid !== notice.appid) {
+      return { action: 'RECORD', result: result('PAYMENT_FAILED', 'PAYMENT_FAILED', `${recorded}; no event: the order is ${!order ? 'not registered' : order.status === 'PAID' ? 'already paid' : 'of another appid'}`) };
+    }
+    return { action: 'RECORD_FAILURE', result: result('PAYMENT_FAILED', 'PAYMENT_FAILED', recorded) };
   }
   if (!order) {
     return {

@@ -14,3 +14,9 @@ export interface OrderRecord {
   readonly paidAt: Date | null;
   readonly createdAt: Date;
 }
+
+/** An order as stored, with what has been refunded of its payment. */
+export interface StoredOrder extends OrderRecord {
+  /** The sum of the order's SUCCESS refunds in fen; never above totalFee (0 until refunded). */
+  readonly refundedFee: number;
+}

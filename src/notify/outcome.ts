@@ -11,7 +11,9 @@ export type NotifyOutcome =
   | 'ORDER_MISMATCH'
   | 'ORDER_NOT_FOUND'
   | 'RETRY_LATER'
-  | 'MALFORMED';
+  | 'MALFORMED'
+  | 'REFUNDED'
+  | 'REFUND_RECORDED';
 
 /** Machine-readable reasons; a caller can act on these, people read `message`. */
 export type NotifyCode =
@@ -34,7 +36,29 @@ export type NotifyCode =
   | 'CALLER_CANCELLED'
   | 'MISSING_FIELD'
   | 'INVALID_FIELD'
-  | 'RETURN_CODE_NOT_SUCCESS';
+  | 'RETURN_CODE_NOT_SUCCESS'
+  // Service providers (sub_mch_id) and key rotation.
+  | 'UNKNOWN_SUB_MERCHANT'
+  // Refunds (v2 and v3).
+  | 'REFUND_UNDECRYPTABLE'
+  | 'ORDER_NOT_PAID'
+  | 'OVER_REFUND'
+  | 'REFUND_STATUS_CONFLICT'
+  | 'REFUND_AMOUNT_CONFLICT'
+  | 'REFUND_OTHER_TRANSACTION'
+  | 'REFUND_ABNORMAL'
+  | 'REFUND_CLOSED'
+  // API v3.
+  | 'MISSING_HEADER'
+  | 'INVALID_HEADER'
+  | 'TIMESTAMP_OUT_OF_WINDOW'
+  | 'SIGNATURE_PROBE'
+  | 'UNKNOWN_SERIAL'
+  | 'CERTIFICATE_NOT_VALID'
+  | 'RESOURCE_UNDECRYPTABLE'
+  | 'MERCHANT_MISMATCH'
+  | 'INVALID_JSON'
+  | 'UNSUPPORTED_EVENT_TYPE';
 
 export interface NotifyResult {
   readonly outcome: NotifyOutcome;
@@ -58,6 +82,8 @@ export function acknowledges(outcome: NotifyOutcome): boolean {
     case 'ORDER_NOT_FOUND': return false; // the order may not be committed yet: a retry may find it
     case 'RETRY_LATER': return false; // nothing was written
     case 'MALFORMED': return false; // nothing was written
+    case 'REFUNDED': return true; // the refund and the order's refunded total are committed
+    case 'REFUND_RECORDED': return true; // an abnormal or closed refund is stored; no money moved
   }
 }
 

@@ -4,10 +4,18 @@ import { result, type NotifyResult } from './outcome';
 export type PaymentNotice = PaidNotice | FailedNotice;
 
 interface NoticeBase {
+  /**
+   * The merchant the order belongs to: mch_id, or sub_mch_id when a service provider sent the
+   * notification (authenticate checked the provider lists it).
+   */
   readonly mchId: string;
   readonly appid: string;
   readonly outTradeNo: string;
-  /** The received signature: two identical deliveries carry the same one. */
+  /**
+   * What identifies this notification across WeChat's redeliveries, for dedupe keys: the received
+   * v2 signature (two identical deliveries carry the same one), or 'v3:' and the APIv3
+   * notification id (each v3 redelivery is signed anew, but keeps its id).
+   */
   readonly sign: string;
 }
 
@@ -63,10 +71,11 @@ export function parsePaymentNotice(fields: Readonly<Record<string, string>>): No
     }
   }
   const base = {
-    mchId: fields['mch_id'] ?? '',
+    mchId: fields['sub_mch_id'] || (fields['mch_id'] ?? ''),
     appid: fields['appid'] ?? '',
     outTradeNo,
-    sign: fields['sign'] ?? '',
+    // Upper case, as compared: a replay in other letter case must not look like a new notification.
+    sign: (fields['sign'] ?? '').toUpperCase(),
   };
 
   switch (fields['result_code']) {

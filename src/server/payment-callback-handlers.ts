@@ -1,9 +1,10 @@
-import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   NotifyOutcome as ProtoOutcome,
   OrderStatus as ProtoOrderStatus,
   PaymentEventType as ProtoEventType,
   type Anomaly,
+  type HandleNotifyResponse,
   type NotificationSummary,
   type Order,
   type PaymentCallbackServer,
@@ -12,16 +13,17 @@ import {
 } from '../gen/payment/callback/v1/payment_callback';
 import type { Logger } from '../logger';
 import type { CoreMetrics } from '../metrics';
-import type { OrderRecord } from '../notify/order';
-import { acknowledges, type NotifyOutcome } from '../notify/outcome';
+import type { StoredOrder } from '../notify/order';
+import { acknowledges, type NotifyOutcome, type NotifyResult } from '../notify/outcome';
 import { streamEvents, type EventStreamOptions } from '../service/event-stream';
 import type { NotifyService } from '../service/notify-service';
 import type { OrderService } from '../service/order-service';
 import type { QueryService } from '../service/query-service';
 import type { AnomalyRow } from '../store/anomalies-table';
 import type { NotificationSummaryRow } from '../store/notifications-table';
+import type { EventSequencer } from '../store/event-sequencer';
 import type { OutboxSignal } from '../store/outbox-signal';
-import type { StoredPaymentEvent } from '../store/payment-events-table';
+import type { PaymentEventType, StoredPaymentEvent } from '../store/payment-events-table';
 import type { PaymentQueries } from '../store/payment-queries';
 import type { Clock } from '../store/payment-store';
 import { toServiceError } from './error-status';
@@ -31,25 +33,42 @@ export interface HandlerDeps {
   readonly notify: NotifyService;
   readonly orders: OrderService;
   readonly queries: QueryService;
-  readonly events: { readonly queries: PaymentQueries; readonly outbox: OutboxSignal; readonly options: EventStreamOptions };
+  readonly events: {
+    readonly queries: PaymentQueries;
+    readonly outbox: OutboxSignal;
+    readonly sequencer: EventSequencer;
+    readonly options: EventStreamOptions;
+  };
   readonly metrics: CoreMetrics;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Aborts when the server starts shutting down: open event streams end so the drain can. */
+  readonly shutdown: AbortSignal;
 }
 
 /** The PaymentCallback service: protobuf in, service call, protobuf out. No decisions here. */
 export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServer {
   return {
-    handleNotify: unary(deps.log, async (req, ctx) => {
-      const r = await deps.notify.handle({
-        fields: req.fields,
-        rawBody: req.rawBody.toString('utf8'),
-        clientIp: req.caller?.clientIp ?? '',
-        requestId: ctx.requestId,
-        receivedAt: deps.clock(),
-      }, ctx.log, ctx.signal);
-      return { outcome: toProtoOutcome(r.outcome), acknowledge: acknowledges(r.outcome), code: r.code, message: r.message };
-    }),
+    handleNotify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handle({
+      fields: req.fields,
+      rawBody: req.rawBody.toString('utf8'),
+      clientIp: req.caller?.clientIp ?? '',
+      requestId: ctx.requestId,
+      receivedAt: deps.clock(),
+    }, ctx.log, ctx.signal))),
+    handleRefundNotify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleRefund({
+      fields: req.fields,
+      rawBody: req.rawBody.toString('utf8'),
+      clientIp: req.caller?.clientIp ?? '',
+      requestId: ctx.requestId,
+      receivedAt: deps.clock(),
+    }, ctx.log, ctx.signal))),
+    handleV3Notify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleV3({ headers: req.headers, body: req.rawBody }, {
+      rawBody: req.rawBody.toString('utf8'),
+      clientIp: req.caller?.clientIp ?? '',
+      requestId: ctx.requestId,
+      receivedAt: deps.clock(),
+    }, ctx.log, ctx.signal))),
     createOrder: unary(deps.log, async (req) => {
       const { order, created } = await deps.orders.create({
         mchId: req.mchId, appid: req.appid, outTradeNo: req.outTradeNo, totalFee: req.totalFee, feeType: req.feeType,
@@ -96,8 +115,16 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
         }),
         progress: (cursor: number, latest: number) => deps.metrics.streamLagEvents.set({ caller }, latest - cursor),
       };
-      streamEvents(deps.events, { afterCursor: call.request.afterCursor, mchIds: call.request.mchIds, fromNow: call.request.fromNow }, sink, ctx.signal)
-        .then(() => call.end(), (e: unknown) => {
+      const stop = AbortSignal.any([ctx.signal, deps.shutdown]);
+      streamEvents(deps.events, { afterCursor: call.request.afterCursor, mchIds: call.request.mchIds, fromNow: call.request.fromNow }, sink, stop)
+        .then(() => {
+          // A stream never ends on its own: it ended because this replica is stopping.
+          if (deps.shutdown.aborted && !call.cancelled) {
+            call.emit('error', { code: status.UNAVAILABLE, details: 'this replica is shutting down; reconnect with your last cursor', metadata: new Metadata() });
+          } else {
+            call.end();
+          }
+        }, (e: unknown) => {
           if (call.cancelled) return;
           // grpc-js ends a server stream with this status when 'error' is emitted on it.
           call.emit('error', toServiceError(e, ctx.log, ctx.requestId));
@@ -139,6 +166,10 @@ function unary<Req, Res>(
   };
 }
 
+function toProtoResponse(r: NotifyResult): HandleNotifyResponse {
+  return { outcome: toProtoOutcome(r.outcome), acknowledge: acknowledges(r.outcome), code: r.code, message: r.message };
+}
+
 function toProtoOutcome(o: NotifyOutcome): ProtoOutcome {
   switch (o) {
     case 'PAID': return ProtoOutcome.NOTIFY_OUTCOME_PAID;
@@ -150,10 +181,12 @@ function toProtoOutcome(o: NotifyOutcome): ProtoOutcome {
     case 'ORDER_NOT_FOUND': return ProtoOutcome.NOTIFY_OUTCOME_ORDER_NOT_FOUND;
     case 'RETRY_LATER': return ProtoOutcome.NOTIFY_OUTCOME_RETRY_LATER;
     case 'MALFORMED': return ProtoOutcome.NOTIFY_OUTCOME_MALFORMED;
+    case 'REFUNDED': return ProtoOutcome.NOTIFY_OUTCOME_REFUNDED;
+    case 'REFUND_RECORDED': return ProtoOutcome.NOTIFY_OUTCOME_REFUND_RECORDED;
   }
 }
 
-function toProtoOrder(o: OrderRecord): Order {
+function toProtoOrder(o: StoredOrder): Order {
   return {
     mchId: o.mchId,
     appid: o.appid,
@@ -164,6 +197,7 @@ function toProtoOrder(o: OrderRecord): Order {
     transactionId: o.transactionId ?? '',
     paidAt: o.paidAt ?? undefined,
     createdAt: o.createdAt,
+    refundedFee: o.refundedFee,
   };
 }
 
@@ -179,6 +213,8 @@ function toProtoNotification(n: NotificationSummaryRow): NotificationSummary {
     appid: n.appid,
     clientIp: n.clientIp,
     requestId: n.requestId,
+    kind: n.kind,
+    outRefundNo: n.outRefundNo ?? '',
   };
 }
 
@@ -201,22 +237,35 @@ function toProtoAnomaly(a: AnomalyRow): Anomaly {
 function toProtoEvent(e: StoredPaymentEvent): PaymentEvent {
   const p = e.payload;
   const str = (k: string): string => (typeof p[k] === 'string' ? p[k] : '');
-  const type = e.type === 'ORDER_PAID' ? ProtoEventType.PAYMENT_EVENT_TYPE_ORDER_PAID
-    : e.type === 'PAYMENT_FAILED' ? ProtoEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED
-      : ProtoEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED;
+  const num = (k: string): number => (typeof p[k] === 'number' ? p[k] : 0);
   return {
     cursor: String(e.id),
-    type,
+    type: toProtoEventType(e.type),
     mchId: e.mchId,
     outTradeNo: e.outTradeNo,
     transactionId: e.transactionId ?? '',
     occurredAt: e.createdAt,
-    totalFee: typeof p['total_fee'] === 'number' ? p['total_fee'] : 0,
+    totalFee: num('total_fee'),
     feeType: str('fee_type'),
     appid: str('appid'),
     paidAt: str('paid_at') ? new Date(str('paid_at')) : undefined,
     errCode: str('err_code'),
     anomalyKind: str('kind'),
     anomalyDetail: str('detail'),
+    outRefundNo: str('out_refund_no'),
+    refundId: str('refund_id'),
+    refundFee: num('refund_fee'),
+    refundStatus: str('refund_status'),
   };
+}
+
+function toProtoEventType(t: PaymentEventType): ProtoEventType {
+  switch (t) {
+    case 'ORDER_PAID': return ProtoEventType.PAYMENT_EVENT_TYPE_ORDER_PAID;
+    case 'PAYMENT_FAILED': return ProtoEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED;
+    case 'ANOMALY_RAISED': return ProtoEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED;
+    case 'REFUND_SUCCEEDED': return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED;
+    case 'REFUND_FAILED': return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED;
+    case 'REFUND_CLOSED': return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_CLOSED;
+  }
 }

@@ -1,3 +1,4 @@
+import type { EventSequencer } from '../store/event-sequencer';
 import type { OutboxSignal } from '../store/outbox-signal';
 import type { StoredPaymentEvent } from '../store/payment-events-table';
 import type { PaymentQueries } from '../store/payment-queries';
@@ -38,14 +39,16 @@ export function parseCursor(cursor: string): number {
  * consumer holds at most one batch in this process.
  */
 export async function streamEvents(
-  deps: { queries: PaymentQueries; outbox: OutboxSignal; options: EventStreamOptions },
+  deps: { queries: PaymentQueries; outbox: OutboxSignal; sequencer: EventSequencer; options: EventStreamOptions },
   request: WatchRequest,
   sink: EventSink,
   abort: AbortSignal,
 ): Promise<void> {
-  const { queries, outbox, options } = deps;
-  let cursor = request.fromNow ? await queries.latestEventId() : parseCursor(request.afterCursor);
+  const { queries, outbox, sequencer, options } = deps;
+  let cursor = request.fromNow ? await sequencer.run().then(() => queries.latestEventId()) : parseCursor(request.afterCursor);
   while (!abort.aborted) {
+    // Committed events get their positions first; only positioned events are read.
+    await sequencer.run();
     const batch = await queries.eventsAfter(cursor, options.batchSize, request.mchIds);
     for (const event of batch) {
       if (abort.aborted) return;

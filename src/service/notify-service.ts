@@ -4,72 +4,157 @@ import type { CoreMetrics } from '../metrics';
 import { authenticate } from '../notify/authenticate';
 import type { MerchantDirectory } from '../notify/merchant';
 import { result, type NotifyResult } from '../notify/outcome';
-import { parsePaymentNotice } from '../notify/payment-notice';
+import { parsePaymentNotice, type PaymentNotice } from '../notify/payment-notice';
+import type { RefundChange } from '../notify/refund-decide';
+import { readRefundNotification } from '../notify/v2-refund/read-refund-notification';
+import { readV3Notification, type V3Received } from '../notify/v3/read-v3-notification';
 import type { ReceivedNotification } from '../store/notifications-table';
-import type { PaymentStore } from '../store/payment-store';
+import type { Clock, PaymentStore } from '../store/payment-store';
 import { StoreError } from '../store/store-error';
 
 export interface NotifyServiceDeps {
+  /** Read on every notification, so a reload (SIGHUP) applies to the next one. */
   readonly merchants: MerchantDirectory;
   readonly lock: OrderLock;
   readonly store: PaymentStore;
   readonly metrics: CoreMetrics;
+  /** Key rotation windows and the APIv3 timestamp window are judged against it; the system clock by default. */
+  readonly clock?: Clock;
 }
 
+/** The log fields of a notification, whatever its kind; never a key or a signature. */
+type LogFields = Readonly<Record<string, string | undefined>>;
+
 /**
- * HandleNotify's work: authenticate, parse, then apply the decision under the order lock.
- * Failures of the lock or the database become RETRY_LATER: their transaction rolled back, so
- * nothing was written and WeChat's retry is the recovery.
+ * HandleNotify, HandleRefundNotify and HandleV3Notify's work: prove and read the notification
+ * (pure), then apply the decision under the order lock. Payments from v2 and v3 take the same
+ * path, and so do refunds. Failures of the lock or the database become RETRY_LATER: their
+ * transaction rolled back, so nothing was written and WeChat's retry is the recovery.
  */
 export class NotifyService {
-  constructor(private readonly deps: NotifyServiceDeps) {}
+  private readonly now: Clock;
 
-  /** `signal` aborts when the caller is gone; no work starts after that. */
+  constructor(private readonly deps: NotifyServiceDeps) {
+    this.now = deps.clock ?? ((): Date => new Date());
+  }
+
+  /** A v2 payment notification. `signal` aborts when the caller is gone; no work starts after that. */
   async handle(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
+    const f = received.fields;
+    return this.observe(received, log, {
+      mch_id: f['mch_id'], sub_mch_id: f['sub_mch_id'], out_trade_no: f['out_trade_no'], transaction_id: f['transaction_id'],
+    }, async () => {
+      const auth = authenticate(received.fields, this.deps.merchants, this.now());
+      if (!auth.ok) return auth.result;
+      const parsed = parsePaymentNotice(received.fields);
+      if (!parsed.ok) return parsed.result;
+      return this.applyPayment(received, parsed.notice, log, signal);
+    });
+  }
+
+  /** A v2 refund notification: req_info decrypted with the merchant's key, then the refund applied. */
+  async handleRefund(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
+    const logFields: Record<string, string | undefined> = { mch_id: received.fields['mch_id'], sub_mch_id: received.fields['sub_mch_id'] };
+    return this.observe(received, log, logFields, async () => {
+      const read = readRefundNotification(received.fields, this.deps.merchants, this.now());
+      if (!read.ok) return read.result;
+      Object.assign(logFields, refundLogFields(read.change));
+      return this.applyRefund({ ...received, fields: read.fields }, read.change, log, signal);
+    });
+  }
+
+  /**
+   * An APIv3 notification: the headers and raw body as received. Recorded like v2 ones: the raw
+   * body, and as fields the headers without the signature, the event and the decrypted resource.
+   */
+  async handleV3(v3: V3Received, received: Omit<ReceivedNotification, 'fields' | 'api'>, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
+    const serial = Object.entries(v3.headers).find(([k]) => k.toLowerCase() === 'wechatpay-serial')?.[1];
+    const logFields: Record<string, string | undefined> = { serial: serial?.slice(0, 64) };
+    const audit = { ...received, api: 'v3' as const, fields: {} };
+    return this.observe(audit, log, logFields, async () => {
+      const read = readV3Notification(v3, this.deps.merchants, this.now());
+      if (!read.ok) return read.result;
+      const headers = Object.fromEntries(Object.entries(v3.headers).filter(([k]) => k.toLowerCase() !== 'wechatpay-signature'));
+      const fields = { ...headers, id: read.notification.id, event_type: read.notification.eventType, resource: read.plaintext };
+      logFields['notification_id'] = read.notification.id;
+      logFields['event_type'] = read.notification.eventType;
+      if (read.kind === 'payment') {
+        Object.assign(logFields, { mch_id: read.notice.mchId, out_trade_no: read.notice.outTradeNo, transaction_id: read.notice.transactionId });
+        return this.applyPayment({ ...audit, fields }, read.notice, log, signal);
+      }
+      Object.assign(logFields, refundLogFields(read.change));
+      return this.applyRefund({ ...audit, fields }, read.change, log, signal);
+    });
+  }
+
+  /** Metrics and one log line per notification, whatever it was. */
+  private async observe(received: Pick<ReceivedNotification, 'clientIp' | 'api'>, log: Logger, fields: LogFields, decide: () => Promise<NotifyResult>): Promise<NotifyResult> {
     const started = process.hrtime.bigint();
-    const outcome = await this.decide(received, log, signal);
+    const outcome = await decide();
     this.deps.metrics.handleNotifySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     this.deps.metrics.notifications.inc({
       outcome: outcome.outcome,
       code: outcome.code,
       // Unauthenticated input must not create label values at will.
-      mch_id: outcome.outcome === 'REJECTED' || outcome.outcome === 'MALFORMED' ? '' : received.fields['mch_id'] ?? '',
+      mch_id: outcome.outcome === 'REJECTED' || outcome.outcome === 'MALFORMED' ? '' : fields['mch_id'] ?? '',
     });
-    const level = outcome.outcome === 'PAID' || outcome.outcome === 'DUPLICATE' ? 'info' : 'warn';
-    log[level]({
+    const quiet = ['PAID', 'DUPLICATE', 'REFUNDED', 'REFUND_RECORDED'].includes(outcome.outcome);
+    log[quiet ? 'info' : 'warn']({
       outcome: outcome.outcome,
       code: outcome.code,
-      mch_id: received.fields['mch_id'],
-      out_trade_no: received.fields['out_trade_no'],
-      transaction_id: received.fields['transaction_id'],
+      ...fields,
+      api: received.api ?? 'v2',
       client_ip: received.clientIp,
     }, `notification ${outcome.outcome}: ${outcome.message}`);
     return outcome;
   }
 
-  private async decide(received: ReceivedNotification, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
-    const auth = authenticate(received.fields, this.deps.merchants);
-    if (!auth.ok) return auth.result;
-    const parsed = parsePaymentNotice(received.fields);
-    if (!parsed.ok) return parsed.result;
-    const notice = parsed.notice;
-    const { store, lock, metrics } = this.deps;
+  private async applyPayment(received: ReceivedNotification, notice: PaymentNotice, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
+    const { store } = this.deps;
+    return this.underLock(notice.mchId, notice.outTradeNo, async () => {
+      // A known duplicate (the common case under WeChat's retries) needs no lock: the store's
+      // transaction re-reads the order and decides again, so skipping the lock only skips waiting.
+      const current = await store.getOrder(notice.mchId, notice.outTradeNo);
+      return current?.status === 'PAID';
+    }, () => store.recordNotification(received, notice), log, signal);
+  }
+
+  private async applyRefund(received: ReceivedNotification, change: RefundChange, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
+    const { store } = this.deps;
+    // The refunds of one order share the order's lock: together they must not exceed what was paid.
+    return this.underLock(change.mchId, change.outTradeNo, async () => {
+      // A redelivery of a state already stored decides DUPLICATE in the transaction anyway.
+      const stored = await store.getRefund(change.mchId, change.outRefundNo);
+      return stored?.state === change.state;
+    }, () => store.recordRefund(received, change), log, signal);
+  }
+
+  /**
+   * Runs `record` under the order lock, or straight away when `lockFree` says the transaction
+   * will only find a duplicate. Lock and database failures become RETRY_LATER.
+   */
+  private async underLock(
+    mchId: string,
+    outTradeNo: string,
+    lockFree: () => Promise<boolean>,
+    write: () => Promise<NotifyResult>,
+    log: Logger,
+    signal: AbortSignal | undefined,
+  ): Promise<NotifyResult> {
+    const { lock, metrics } = this.deps;
     const record = async (): Promise<NotifyResult> => {
       if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', 'caller went away before the write');
       const t = process.hrtime.bigint();
       try {
-        return await store.recordNotification(received, notice);
+        return await write();
       } finally {
         metrics.storeSeconds.observe(Number(process.hrtime.bigint() - t) / 1e9);
       }
     };
     try {
-      // A known duplicate (the common case under WeChat's retries) needs no lock: the store's
-      // transaction re-reads the order and decides again, so skipping the lock only skips waiting.
-      const current = await store.getOrder(notice.mchId, notice.outTradeNo);
-      if (current?.status === 'PAID') return await record();
+      if (await lockFree()) return await record();
       const waitStarted = process.hrtime.bigint();
-      return await lock.withLock(orderLockKey(notice.mchId, notice.outTradeNo), () => {
+      return await lock.withLock(orderLockKey(mchId, outTradeNo), () => {
         metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
         return record();
       }, signal);
@@ -91,4 +176,11 @@ export class NotifyService {
       throw e;
     }
   }
+}
+
+function refundLogFields(change: RefundChange): Record<string, string> {
+  return {
+    mch_id: change.mchId, out_trade_no: change.outTradeNo, out_refund_no: change.outRefundNo,
+    transaction_id: change.transactionId, refund_status: change.reportedStatus,
+  };
 }

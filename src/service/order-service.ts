@@ -1,5 +1,5 @@
-import type { MerchantDirectory } from '../notify/merchant';
-import type { OrderRecord } from '../notify/order';
+import { orderMerchant, type MerchantDirectory } from '../notify/merchant';
+import type { StoredOrder } from '../notify/order';
 import { OUT_TRADE_NO } from '../notify/payment-notice';
 import type { PaymentStore } from '../store/payment-store';
 import { ApiError } from './api-error';
@@ -16,7 +16,7 @@ export interface CreateOrderInput {
 export class OrderService {
   constructor(private readonly store: PaymentStore, private readonly merchants: MerchantDirectory) {}
 
-  async create(input: CreateOrderInput): Promise<{ order: OrderRecord; created: boolean }> {
+  async create(input: CreateOrderInput): Promise<{ order: StoredOrder; created: boolean }> {
     const feeType = input.feeType === '' ? 'CNY' : input.feeType;
     const problems: string[] = [];
     if (!OUT_TRADE_NO.test(input.outTradeNo)) problems.push('out_trade_no must be 1 to 32 of letters, digits and _-|*@');
@@ -24,7 +24,8 @@ export class OrderService {
     if (!/^[A-Z]{3}$/.test(feeType)) problems.push('fee_type must be a three-letter currency code such as CNY');
     if (input.mchId === '' || input.appid === '') problems.push('mch_id and appid are required');
     if (problems.length > 0) throw new ApiError('INVALID_ARGUMENT', problems.join('; '));
-    const merchant = this.merchants.get(input.mchId);
+    // A sub-merchant's orders are registered under its own mch_id, with its provider's app ids.
+    const merchant = orderMerchant(this.merchants, input.mchId);
     if (!merchant || !merchant.appids.includes(input.appid)) {
       throw new ApiError('FAILED_PRECONDITION', `mch_id ${input.mchId} with appid ${input.appid} is not configured in this service`);
     }
@@ -38,7 +39,7 @@ export class OrderService {
     return { order: outcome.order, created: outcome.created };
   }
 
-  async get(mchId: string, outTradeNo: string): Promise<OrderRecord> {
+  async get(mchId: string, outTradeNo: string): Promise<StoredOrder> {
     if (mchId === '' || outTradeNo === '') throw new ApiError('INVALID_ARGUMENT', 'mch_id and out_trade_no are required');
     const order = await this.store.getOrder(mchId, outTradeNo);
     if (!order) throw new ApiError('NOT_FOUND', `no order ${outTradeNo} for mch_id ${mchId}`);

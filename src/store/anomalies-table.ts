@@ -13,16 +13,35 @@ export async function raiseAnomaly(
   notificationId: number,
   now: Date,
 ): Promise<boolean> {
-  const transactionId = notice.resultCode === 'SUCCESS' ? notice.transactionId : null;
-  const dedupeKey = [anomaly.kind, notice.mchId, notice.outTradeNo, transactionId ?? '', notice.sign].join(':');
+  return raiseAnomalyAbout(trx, anomaly, {
+    mchId: notice.mchId,
+    outTradeNo: notice.outTradeNo,
+    transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
+    identity: notice.sign,
+  }, notificationId, now);
+}
+
+/**
+ * The same for anything about an order; `identity` tells notifications apart (a payment's
+ * signature, a refund's out_refund_no, state and amount), so one discrepancy is one anomaly.
+ */
+export async function raiseAnomalyAbout(
+  trx: Knex.Transaction,
+  anomaly: Anomaly,
+  about: { readonly mchId: string; readonly outTradeNo: string; readonly transactionId: string | null; readonly identity: string },
+  notificationId: number,
+  now: Date,
+): Promise<boolean> {
+  const { transactionId } = about;
+  const dedupeKey = [anomaly.kind, about.mchId, about.outTradeNo, transactionId ?? '', about.identity].join(':').slice(0, 255);
   const existing: unknown = await trx('anomalies').select('id').where({ dedupe_key: dedupeKey }).first();
   if (existing) return false;
   // A concurrent insert of the same key fails the unique index and rolls the transaction back;
   // the notification then answers FAIL and WeChat's retry finds the row.
   await trx('anomalies').insert({
     kind: anomaly.kind,
-    mch_id: notice.mchId,
-    out_trade_no: notice.outTradeNo,
+    mch_id: about.mchId,
+    out_trade_no: about.outTradeNo,
     transaction_id: transactionId,
     detail: anomaly.detail,
     dedupe_key: dedupeKey,

@@ -1,11 +1,19 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001-initial';
 import * as orderedOutbox from './migrations/002-ordered-outbox-and-resolution';
+import * as refunds from './migrations/003-refunds';
+import * as reconciliation from './migrations/004-reconciliation';
+import * as eventPositions from './migrations/005-event-positions';
+import * as binaryCollation from './migrations/006-binary-collation';
 
 /** Migrations are compiled into the program, so the same build migrates in a container or a test. */
 const MIGRATIONS: Readonly<Record<string, Knex.Migration>> = Object.freeze({
   '001-initial': initial,
   '002-ordered-outbox-and-resolution': orderedOutbox,
+  '003-refunds': refunds,
+  '004-reconciliation': reconciliation,
+  '005-event-positions': eventPositions,
+  '006-binary-collation': binaryCollation,
 });
 
 const source: Knex.MigrationSource<string> = {

@@ -4,11 +4,33 @@ import type { PaymentNotice } from '../notify/payment-notice';
 
 /** A notification as it arrived, for the audit trail. */
 export interface ReceivedNotification {
+  /**
+   * v2: the fields of the <xml> body (a refund's: the envelope without req_info, and the
+   * decrypted fields). v3: the Wechatpay-* headers except the signature, event_type, the
+   * notification id and the decrypted resource.
+   */
   readonly fields: Readonly<Record<string, string>>;
   readonly rawBody: string;
   readonly clientIp: string;
   readonly requestId: string;
   readonly receivedAt: Date;
+  /** Which API delivered it; v2 when absent. */
+  readonly api?: 'v2' | 'v3';
+  /** 'reconciliation' when we asked WeChat (orderquery) instead of being notified; 'notification' when absent. */
+  readonly source?: 'notification' | 'reconciliation';
+}
+
+/** What a stored notification is about. */
+export interface NotificationSubject {
+  readonly kind: 'PAYMENT' | 'REFUND';
+  /** The order's merchant (the sub-merchant for a service provider's notification). */
+  readonly mchId: string;
+  readonly appid: string;
+  readonly outTradeNo: string;
+  readonly transactionId: string | null;
+  /** A payment's result_code, or a refund's status as WeChat spelled it (CHANGE, REFUNDCLOSE...). */
+  readonly resultCode: string;
+  readonly outRefundNo: string | null;
 }
 
 /** Returns the new row's id. */
@@ -18,13 +40,34 @@ export async function insertNotification(
   notice: PaymentNotice,
   outcome: NotifyResult,
 ): Promise<number> {
+  return insertNotificationOf(trx, received, {
+    kind: 'PAYMENT',
+    mchId: notice.mchId,
+    appid: notice.appid,
+    outTradeNo: notice.outTradeNo,
+    transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
+    resultCode: notice.resultCode,
+    outRefundNo: null,
+  }, outcome);
+}
+
+/** Returns the new row's id. */
+export async function insertNotificationOf(
+  trx: Knex.Transaction,
+  received: ReceivedNotification,
+  subject: NotificationSubject,
+  outcome: NotifyResult,
+): Promise<number> {
   const row = {
     received_at_ms: received.receivedAt.getTime(),
-    mch_id: notice.mchId,
-    appid: notice.appid,
-    out_trade_no: notice.outTradeNo,
-    transaction_id: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
-    result_code: notice.resultCode,
+    kind: `${subject.kind}_${received.api === 'v3' ? 'V3' : 'V2'}`,
+    source: received.source ?? 'notification',
+    mch_id: subject.mchId,
+    appid: subject.appid,
+    out_trade_no: subject.outTradeNo,
+    out_refund_no: subject.outRefundNo,
+    transaction_id: subject.transactionId,
+    result_code: subject.resultCode,
     outcome: outcome.outcome,
     code: outcome.code,
     fields_json: JSON.stringify(received.fields),
@@ -60,6 +103,9 @@ export interface NotificationSummaryRow {
   readonly appid: string;
   readonly clientIp: string;
   readonly requestId: string;
+  /** PAYMENT_V2, REFUND_V2, PAYMENT_V3 or REFUND_V3. */
+  readonly kind: string;
+  readonly outRefundNo: string | null;
 }
 
 /** Newest first, ids below `beforeId`; never the raw body or the fields (they carry the signature). */
@@ -70,7 +116,7 @@ export async function listNotifications(
   beforeId: number | undefined,
 ): Promise<NotificationSummaryRow[]> {
   let q = db('notifications')
-    .select('id', 'received_at_ms', 'outcome', 'code', 'result_code', 'transaction_id', 'appid', 'client_ip', 'request_id')
+    .select('id', 'received_at_ms', 'outcome', 'code', 'result_code', 'transaction_id', 'appid', 'client_ip', 'request_id', 'kind', 'out_refund_no')
     .where({ mch_id: key.mchId, out_trade_no: key.outTradeNo })
     .orderBy('id', 'desc')
     .limit(limit);
@@ -86,5 +132,7 @@ export async function listNotifications(
     appid: String(r['appid']),
     clientIp: String(r['client_ip']),
     requestId: String(r['request_id']),
+    kind: String(r['kind']),
+    outRefundNo: (r['out_refund_no'] as string | null) ?? null,
   }));
 }

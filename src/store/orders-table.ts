@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { OrderRecord, OrderStatus } from '../notify/order';
+import type { OrderStatus, StoredOrder } from '../notify/order';
 
 interface OrderRow {
   mch_id: string;
@@ -11,16 +11,17 @@ interface OrderRow {
   transaction_id: string | null;
   paid_at_ms: number | string | null;
   created_at_ms: number | string;
+  refunded_fee: number | string;
 }
 
-const COLUMNS = ['mch_id', 'appid', 'out_trade_no', 'total_fee', 'fee_type', 'status', 'transaction_id', 'paid_at_ms', 'created_at_ms'];
+const COLUMNS = ['mch_id', 'appid', 'out_trade_no', 'total_fee', 'fee_type', 'status', 'transaction_id', 'paid_at_ms', 'created_at_ms', 'refunded_fee'];
 
 export async function findOrder(
   db: Knex | Knex.Transaction,
   mchId: string,
   outTradeNo: string,
   options: { forUpdate: boolean },
-): Promise<OrderRecord | undefined> {
+): Promise<StoredOrder | undefined> {
   let query = db<OrderRow>('orders').select(COLUMNS).where({ mch_id: mchId, out_trade_no: outTradeNo }).first();
   // SQLite has no row locks: its single writer already serialises the transaction.
   if (options.forUpdate) query = query.forUpdate();
@@ -73,7 +74,26 @@ export async function markPaid(
   return changed === 1;
 }
 
-function toOrder(row: OrderRow): OrderRecord {
+/**
+ * Adds a SUCCESS refund to a PAID order's refunded total, only while the total stays at or below
+ * what was paid and only for the payment it refunds. Returns false when the row refused: the
+ * caller re-reads and decides again, so a stale read can never over-refund.
+ */
+export async function addRefund(
+  trx: Knex.Transaction,
+  key: { mchId: string; outTradeNo: string },
+  refund: { transactionId: string; refundFee: number },
+  now: Date,
+): Promise<boolean> {
+  const changed = await trx('orders')
+    .where({ mch_id: key.mchId, out_trade_no: key.outTradeNo, status: 'PAID' satisfies OrderStatus, transaction_id: refund.transactionId })
+    .andWhereRaw('refunded_fee + ? <= total_fee', [refund.refundFee])
+    .update({ refunded_fee: trx.raw('refunded_fee + ?', [refund.refundFee]), updated_at_ms: now.getTime() });
+  if (changed > 1) throw new Error(`addRefund changed ${changed} rows for one order`);
+  return changed === 1;
+}
+
+function toOrder(row: OrderRow): StoredOrder {
   const status = row.status;
   if (status !== 'NOTPAY' && status !== 'PAID') throw new Error(`order ${row.out_trade_no} has unknown status ${status}`);
   return {
@@ -87,5 +107,6 @@ function toOrder(row: OrderRow): OrderRecord {
     transactionId: row.transaction_id,
     paidAt: row.paid_at_ms === null ? null : new Date(Number(row.paid_at_ms)),
     createdAt: new Date(Number(row.created_at_ms)),
+    refundedFee: Number(row.refunded_fee),
   };
 }

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 
-export type PaymentEventType = 'ORDER_PAID' | 'PAYMENT_FAILED' | 'ANOMALY_RAISED';
+export type PaymentEventType = 'ORDER_PAID' | 'PAYMENT_FAILED' | 'ANOMALY_RAISED'
+  // One per refund and state: SUCCESS, ABNORMAL (v2 CHANGE), CLOSED (v2 REFUNDCLOSE).
+  | 'REFUND_SUCCEEDED' | 'REFUND_FAILED' | 'REFUND_CLOSED';
 
 export interface NewPaymentEvent {
   readonly type: PaymentEventType;
@@ -13,7 +15,7 @@ export interface NewPaymentEvent {
 }
 
 export interface StoredPaymentEvent {
-  /** Increasing in commit order (see migration 002); the stream's cursor. */
+  /** The stream position: increasing in the order events became visible (migration 005). */
   readonly id: number;
   readonly type: PaymentEventType;
   readonly mchId: string;
@@ -24,17 +26,13 @@ export interface StoredPaymentEvent {
 }
 
 /**
- * Writes an outbox event unless one with the same dedupe key exists; true when written.
- * Must be the transaction's last write: it takes the outbox lock, held until commit.
+ * Writes an outbox event unless one with the same dedupe key exists; true when written. The
+ * event gets its stream position only after it commits (event-sequencer.ts), so writers never
+ * wait on each other here.
  */
 export async function appendEvent(trx: Knex.Transaction, event: NewPaymentEvent, now: Date): Promise<boolean> {
   const existing: unknown = await trx('payment_events').select('id').where({ dedupe_key: event.dedupeKey }).first();
   if (existing) return false;
-  // Serialises "assign an id, commit" across writers, so ids become visible in increasing
-  // order. SQLite has a single writer already.
-  if (trx.client.config.client !== 'better-sqlite3') {
-    await trx('outbox_head').where({ id: 1 }).increment('events_written', 1);
-  }
   await trx('payment_events').insert({
     type: event.type,
     mch_id: event.mchId,
@@ -48,7 +46,7 @@ export async function appendEvent(trx: Knex.Transaction, event: NewPaymentEvent,
 }
 
 interface EventRow {
-  id: number | string;
+  position: number | string;
   type: string;
   mch_id: string;
   out_trade_no: string;
@@ -57,13 +55,17 @@ interface EventRow {
   created_at_ms: number | string;
 }
 
-/** Events with id > afterId, oldest first. */
-export async function eventsAfter(db: Knex, afterId: number, limit: number, mchIds: readonly string[]): Promise<StoredPaymentEvent[]> {
-  let q = db<EventRow>('payment_events').where('id', '>', afterId).orderBy('id', 'asc').limit(limit);
+/** Sequenced events with position > after, in position order. */
+export async function eventsAfter(db: Knex, after: number, limit: number, mchIds: readonly string[]): Promise<StoredPaymentEvent[]> {
+  let q = db<EventRow>('payment_events')
+    .select('position', 'type', 'mch_id', 'out_trade_no', 'transaction_id', 'payload_json', 'created_at_ms')
+    .where('position', '>', after)
+    .orderBy('position', 'asc')
+    .limit(limit);
   if (mchIds.length > 0) q = q.whereIn('mch_id', mchIds);
   const rows = (await q) as EventRow[];
   return rows.map((r) => ({
-    id: Number(r.id),
+    id: Number(r.position),
     type: r.type as PaymentEventType,
     mchId: r.mch_id,
     outTradeNo: r.out_trade_no,
@@ -73,8 +75,8 @@ export async function eventsAfter(db: Knex, afterId: number, limit: number, mchI
   }));
 }
 
-/** The newest event's id, 0 when there is none. */
+/** The newest position, 0 when there is none. */
 export async function latestEventId(db: Knex): Promise<number> {
-  const row = (await db('payment_events').max({ id: 'id' }).first()) as { id: number | string | null } | undefined;
-  return Number(row?.id ?? 0);
+  const row = (await db('payment_events').max({ p: 'position' }).first()) as { p: number | string | null } | undefined;
+  return Number(row?.p ?? 0);
 }

@@ -1,21 +1,24 @@
 import type { Knex } from 'knex';
 import { decide, type Decision } from '../notify/decide';
-import type { OrderRecord } from '../notify/order';
+import type { StoredOrder } from '../notify/order';
 import type { NotifyResult } from '../notify/outcome';
 import type { PaymentNotice } from '../notify/payment-notice';
+import type { RefundChange, RefundRecord } from '../notify/refund-decide';
 import { raiseAnomaly } from './anomalies-table';
 import { isSqlite } from './database';
 import { insertNotification, type ReceivedNotification } from './notifications-table';
 import type { OutboxSignal } from './outbox-signal';
 import { findOrder, insertOrder, markPaid, type NewOrder } from './orders-table';
 import { appendEvent } from './payment-events-table';
+import { applyRefund } from './refund-transaction';
+import { findRefund } from './refunds-table';
 import { classifyStoreError, StoreError } from './store-error';
 
 export type Clock = () => Date;
 
 export type CreateOrderResult =
-  | { readonly ok: true; readonly order: OrderRecord; readonly created: boolean }
-  | { readonly ok: false; readonly existing: OrderRecord };
+  | { readonly ok: true; readonly order: StoredOrder; readonly created: boolean }
+  | { readonly ok: false; readonly existing: StoredOrder };
 
 /**
  * The orders and everything recorded about them. Each notification is applied in one
@@ -29,13 +32,13 @@ export class PaymentStore {
     this.rowLocks = !isSqlite(db);
   }
 
-  async getOrder(mchId: string, outTradeNo: string): Promise<OrderRecord | undefined> {
+  async getOrder(mchId: string, outTradeNo: string): Promise<StoredOrder | undefined> {
     return this.run(() => findOrder(this.db, mchId, outTradeNo, { forUpdate: false }));
   }
 
   /** Idempotent: the same order again is fine; a different one under the same key is refused. */
   async createOrder(order: NewOrder): Promise<CreateOrderResult> {
-    const compare = (existing: OrderRecord): CreateOrderResult =>
+    const compare = (existing: StoredOrder): CreateOrderResult =>
       existing.appid === order.appid && existing.totalFee === order.totalFee && existing.feeType === order.feeType
         ? { ok: true, order: existing, created: false }
         : { ok: false, existing };
@@ -130,6 +133,17 @@ export class PaymentStore {
       }
       return decision.result;
     });
+  }
+
+  async getRefund(mchId: string, outRefundNo: string): Promise<RefundRecord | undefined> {
+    return this.run(() => findRefund(this.db, mchId, outRefundNo));
+  }
+
+  /** Applies a refund notification (v2 or v3) in one transaction: see refund-transaction.ts. */
+  async recordRefund(received: ReceivedNotification, change: RefundChange): Promise<NotifyResult> {
+    const outcome = await this.run(() => this.db.transaction((trx) => applyRefund(trx, received, change, this.clock(), this.rowLocks)));
+    if (outcome.outcome !== 'DUPLICATE' && outcome.outcome !== 'ORDER_NOT_FOUND') this.outbox?.notify();
+    return outcome;
   }
 
   /** Checks the database answers; for readiness. */

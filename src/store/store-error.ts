@@ -34,7 +34,7 @@ export function classifyStoreError(e: unknown): unknown {
   const message = e instanceof Error ? e.message : String(e);
   if (code && CONFLICT_CODES.has(code)) return new StoreError('STORE_CONFLICT', message, { cause: e });
   if ((code && (UNAVAILABLE_CODES.has(code) || /^(08|57P|53)/.test(code)))
-    || (e instanceof Error && (e.name === 'KnexTimeoutError' || /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(e.message)))) {
+    || (e instanceof Error && (e.name === 'KnexTimeoutError' || /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|not queryable|Connection lost/i.test(e.message)))) {
     return new StoreError('STORE_UNAVAILABLE', message, { cause: e });
   }
   return e;

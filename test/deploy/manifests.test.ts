@@ -756,13 +756,16 @@ test('Secrets come from secret.example.yaml, which no kustomization applies', ()
   assert.ok(readFileSync(example, 'utf8').includes(`create secret tls ${tls}`), 'secret.example.yaml tells how to create the TLS Secret');
 });
 
-test('the Ingress exposes only the notify path, with TLS and the body limit', () => {
+test('the Ingress exposes only the notify paths (v2 payment, v2 refund, v3), with TLS and the body limit', () => {
   const ingress = one(prod, 'Ingress', 'payment-callback');
   const paths = records(get(ingress, 'spec', 'rules')).flatMap((r) => records(get(r, 'http', 'paths')));
   const gatewayEnv = envOf(workload(prod, 'payment-callback-gateway').containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>, prod, secretExamples);
-  assert.equal(paths.length, 1);
-  assert.equal(paths[0]?.['path'], gatewayEnv.get('NOTIFY_PATH'));
-  assert.equal(paths[0]?.['pathType'], 'Exact');
+  assert.deepEqual(paths.map((p) => p['path']), [
+    gatewayEnv.get('NOTIFY_PATH') ?? '/wxpay/notify',
+    gatewayEnv.get('REFUND_NOTIFY_PATH') ?? '/wxpay/refund/notify',
+    gatewayEnv.get('V3_NOTIFY_PATH') ?? '/wxpay/v3/notify',
+  ]);
+  assert.ok(paths.every((p) => p['pathType'] === 'Exact'));
   const service = one(prod, 'Service', str(get(paths[0], 'backend', 'service', 'name')));
   assert.ok(records(get(service, 'spec', 'ports')).some((p) => p['name'] === get(paths[0], 'backend', 'service', 'port', 'name')), 'the backend port exists');
   const hosts = records(get(ingress, 'spec', 'rules')).map((r) => r['host']);
@@ -807,7 +810,10 @@ test('k8s/base/nginx.conf is a byte-for-byte copy of gateway/nginx.conf, and fit
   const listen = Number(/^\s*listen\s+(\d+)/m.exec(conf)?.[1]);
   assert.equal(declaredPort(nginx, listen), listen, 'nginx listens on its declared port');
   assert.ok(new RegExp(`server\\s+${gatewayEnv.get('GATEWAY_LISTEN')?.replace(/\./g, '\\.')};`).test(conf), 'nginx proxies to GATEWAY_LISTEN');
-  assert.ok(conf.includes(`location = ${gatewayEnv.get('NOTIFY_PATH')} `), 'nginx serves NOTIFY_PATH');
+  const notifyLocation = /location ~ \^\/wxpay\/\(([^)]*)\)\$ \{/.exec(conf)?.[1]?.split('|').map((p) => `/wxpay/${p}`) ?? [];
+  for (const name of ['NOTIFY_PATH', 'REFUND_NOTIFY_PATH', 'V3_NOTIFY_PATH']) {
+    assert.ok(notifyLocation.includes(gatewayEnv.get(name) ?? ''), `nginx serves ${name}`);
+  }
   assert.equal(bytes(/client_max_body_size\s+(\w+);/.exec(conf)?.[1] ?? ''), Number(gatewayEnv.get('BODY_LIMIT_BYTES')));
   // The root filesystem is read-only: every file nginx writes must be on the /tmp emptyDir.
   const writable = records(nginx['volumeMounts']).filter((m) => records(w.spec['volumes']).some((v) => v['name'] === m['name'] && v['emptyDir'])).map((m) => str(m['mountPath']));

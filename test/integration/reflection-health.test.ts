@@ -102,7 +102,7 @@ test('grpcurl describe: the descriptors carry every RPC of the contract', async 
   const def = protoLoader.loadFileDescriptorSetFromBuffer(await descriptorSetFor('payment.callback.v1.PaymentCallback'));
   const service = def['payment.callback.v1.PaymentCallback'] as Record<string, unknown>;
   assert.deepEqual(Object.keys(service).sort(), [
-    'CreateOrder', 'GetOrder', 'HandleNotify', 'ListAnomalies', 'ListNotifications', 'ResolveAnomaly', 'WatchPaymentEvents',
+    'CreateOrder', 'GetOrder', 'HandleNotify', 'HandleRefundNotify', 'HandleV3Notify', 'ListAnomalies', 'ListNotifications', 'ResolveAnomaly', 'WatchPaymentEvents',
   ]);
   assert.ok(def['payment.callback.v1.HandleNotifyRequest'], 'message types are described too');
 });

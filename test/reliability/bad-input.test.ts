@@ -70,7 +70,10 @@ const signedWith = (over: Record<string, string>, drop: readonly string[] = []):
 
 // ---- arbitraries ------------------------------------------------------------------------------
 
-const tagName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/);
+// Names the reader refuses on purpose are left out: "__..." (fast-xml-parser renames
+// Object.prototype names such as toString to __toString) and those prototype names themselves.
+const tagName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/)
+  .filter((n) => !n.startsWith('__') && !(n in Object.prototype));
 const anyText = fc.string({ unit: 'binary', maxLength: 40 });
 const xmlSpecial = fc.constantFrom('<', '>', '&', '&amp;', '&lt;', '&#0;', '&#x110000;', '&lol;', '&#65;', ']]>', '<!--', '-->', '<?', '?>', '"', "'", '\u0000', '\uFFFE', '\uD800', '\r\n');
 const textPiece = fc.oneof(anyText, xmlSpecial, fc.string({ unit: 'grapheme', maxLength: 20 }));
@@ -311,6 +314,9 @@ function post(port: number, body: Buffer, headers: Record<string, string | numbe
     });
     req.setTimeout(8_000, () => req.destroy(new Error('no reply within 8 s (a hang)')));
     req.on('error', reject);
+    // The server may answer 413 and close while a huge body is still being written: the late
+    // EPIPE on the socket is expected, after the reply was read.
+    req.on('socket', (socket) => socket.on('error', () => {}));
     req.end(body);
   });
 }
@@ -418,6 +424,7 @@ describe('the HTTP endpoint (gateway and core processes, SQLite)', () => {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: '', ms: Date.now() - started }));
       });
       req.on('error', reject);
+      req.on('socket', (socket) => socket.on('error', () => {}));
       req.write('<xml>');
       setTimeout(() => req.destroy(), 3_000);
     });

@@ -73,7 +73,7 @@ function baseEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
 export async function startCoreProcess(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
   const port = await freePort();
   return startService('core', 'src/main.js', 'payment-callback core listening',
-    baseEnv({ METRICS_LISTEN: 'off', ...env, GRPC_LISTEN: `127.0.0.1:${port}` }), port);
+    baseEnv({ METRICS_LISTEN: 'off', AUTH_DISABLED: 'true', ...env, GRPC_LISTEN: `127.0.0.1:${port}` }), port);
 }
 
 /** Starts `node dist/gateway/main.js` pointed at a core, on a free HTTP port. */

@@ -9,7 +9,7 @@ import {
   type GetOrderResponse,
   type HandleNotifyResponse,
 } from '../../src/gen/payment/callback/v1/payment_callback';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { TEST_MERCHANTS_JSON } from './sign-notification';
 
 export interface TestCoreOptions {
@@ -19,6 +19,9 @@ export interface TestCoreOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Sent as a bearer token by the helper methods (notify, createOrder, getOrder). */
   readonly token?: string;
+  /** The core's clock (default: the real one) and logger (default: silent), e.g. for reconciliation tests. */
+  readonly clock?: () => Date;
+  readonly log?: Logger;
 }
 
 /**
@@ -31,6 +34,8 @@ export interface TestCore {
   readonly db: Knex;
   readonly client: PaymentCallbackClient;
   notify(fields: Record<string, string>, rawBody?: string): Promise<HandleNotifyResponse>;
+  refundNotify(fields: Record<string, string>): Promise<HandleNotifyResponse>;
+  v3Notify(headers: Record<string, string>, body: string | Buffer): Promise<HandleNotifyResponse>;
   createOrder(req: Partial<CreateOrderRequest> & { outTradeNo: string }): Promise<CreateOrderResponse>;
   getOrder(outTradeNo: string, mchId?: string): Promise<GetOrderResponse>;
   stop(): Promise<void>;
@@ -44,9 +49,11 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
     REDIS_URLS: (options.redisUrls ?? []).join(','),
     MERCHANTS_JSON: TEST_MERCHANTS_JSON,
     SHUTDOWN_GRACE_MS: '2000',
+    // Tests that check authentication pass CALLERS_JSON, which turns it on.
+    AUTH_DISABLED: 'true',
     ...options.env,
   });
-  const core = await startCore(config, createLogger('test-core', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent'));
+  const core = await startCore(config, options.log ?? createLogger('test-core', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent'), options.clock);
   const client = new PaymentCallbackClient(`127.0.0.1:${core.grpcPort}`, credentials.createInsecure());
   const call = <T>(invoke: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
     new Promise((resolve, reject) => invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))));
@@ -64,6 +71,12 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
     notify: (fields, rawBody) => call((cb) => client.handleNotify(
       { fields, rawBody: Buffer.from(rawBody ?? JSON.stringify(fields)), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
       metadata(), deadline(), cb)),
+    refundNotify: (fields) => call((cb) => client.handleRefundNotify(
+      { fields, rawBody: Buffer.from(JSON.stringify(fields)), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
+      metadata(), deadline(), cb)),
+    v3Notify: (headers, body) => call((cb) => client.handleV3Notify(
+      { headers, rawBody: Buffer.from(body), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
+      metadata(), deadline(), cb)),
     createOrder: (req) => call((cb) => client.createOrder({
       mchId: '10000100', appid: 'wxd930ea5d5a258f4f', totalFee: 100, feeType: 'CNY', ...req,
     }, metadata(), deadline(), cb)),
@@ -78,7 +91,7 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
 /** Row counts of every table: "changes nothing" means these stay equal. */
 export async function tableCounts(db: Knex): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const table of ['orders', 'notifications', 'anomalies', 'payment_events']) {
+  for (const table of ['orders', 'notifications', 'anomalies', 'payment_events', 'refunds']) {
     const row = (await db(table).count({ n: '*' }).first()) as { n: number | string } | undefined;
     counts[table] = Number(row?.n ?? 0);
   }

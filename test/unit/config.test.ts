@@ -42,7 +42,7 @@ function problemsOf(run: () => unknown): readonly string[] {
 }
 
 describe('readCoreConfig: defaults (only merchants given)', () => {
-  const config = (): CoreConfig => readCoreConfig({ MERCHANTS_JSON }, fakeFiles());
+  const config = (): CoreConfig => readCoreConfig({ MERCHANTS_JSON, AUTH_DISABLED: 'true' }, fakeFiles());
   const cases: ReadonlyArray<{ name: string; actual: (c: CoreConfig) => unknown; expected: unknown }> = [
     { name: 'development mode', actual: (c) => c.env, expected: 'development' },
     { name: 'gRPC on 127.0.0.1:50051', actual: (c) => c.grpcListen, expected: { host: '127.0.0.1', port: 50051 } },
@@ -170,7 +170,7 @@ describe('readCoreConfig: settings that are accepted', () => {
       expected: 'production',
     },
   ];
-  for (const c of cases) test(c.name, () => assert.deepEqual(c.actual(readCoreConfig(c.env, fakeFiles(c.files))), c.expected));
+  for (const c of cases) test(c.name, () => assert.deepEqual(c.actual(readCoreConfig({ AUTH_DISABLED: 'true', ...c.env }, fakeFiles(c.files))), c.expected));
 });
 
 describe('readCoreConfig: problems, all reported at once', () => {
@@ -237,6 +237,9 @@ describe('readCoreConfig: problems, all reported at once', () => {
     { name: 'MERCHANTS_JSON that is not JSON', env: { MERCHANTS_JSON: '[{' }, problems: [/^MERCHANTS_JSON is not valid JSON/] },
     { name: 'MERCHANTS_JSON that is neither an array nor {merchants}', env: { MERCHANTS_JSON: '{"mch_id":"1"}' }, problems: [/must be a JSON array or \{"merchants": \[\.\.\.\]\}/] },
     { name: 'production without callers', env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON }, problems: [/production needs CALLERS_FILE or CALLERS_JSON/] },
+    { name: 'production without callers, even with AUTH_DISABLED=true', env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON, AUTH_DISABLED: 'true' }, problems: [/production needs CALLERS_FILE or CALLERS_JSON/] },
+    { name: 'no callers and authentication not explicitly disabled', env: { MERCHANTS_JSON, AUTH_DISABLED: 'false' }, problems: [/no callers configured: set CALLERS_FILE or CALLERS_JSON, or AUTH_DISABLED=true/] },
+    { name: 'AUTH_PUBLIC_SERVICES opening the payment API', env: { MERCHANTS_JSON, AUTH_PUBLIC_SERVICES: 'payment.callback.v1.PaymentCallback' }, problems: [/payment.callback.v1.PaymentCallback always needs a token/] },
     {
       name: 'a caller with an unknown scope and a short token -> two entries',
       env: { MERCHANTS_JSON, CALLERS_JSON: JSON.stringify([{ name: 'svc', token: 'short', scopes: ['everything'] }]) },
@@ -269,7 +272,7 @@ describe('readCoreConfig: problems, all reported at once', () => {
   ];
   for (const c of cases) {
     test(c.name, () => {
-      const problems = problemsOf(() => readCoreConfig(c.env, fakeFiles(c.files)));
+      const problems = problemsOf(() => readCoreConfig({ AUTH_DISABLED: 'true', ...c.env }, fakeFiles(c.files)));
       assert.equal(problems.length, c.problems.length, `problems: ${JSON.stringify(problems, null, 2)}`);
       for (const re of c.problems) assert.ok(problems.some((p) => re.test(p)), `no problem matches ${re}: ${JSON.stringify(problems, null, 2)}`);
     });
@@ -315,7 +318,7 @@ describe('readCoreConfig: a refused secret is never echoed', () => {
   ];
   for (const c of cases) {
     test(c.name, () => {
-      const problems = problemsOf(() => readCoreConfig(c.env, fakeFiles(c.files)));
+      const problems = problemsOf(() => readCoreConfig({ AUTH_DISABLED: 'true', ...c.env }, fakeFiles(c.files)));
       const text = problems.join('\n');
       // Not the secret, and not a recognisable piece of it either.
       for (let i = 0; i + 8 <= c.secret.length; i++) {
@@ -334,6 +337,7 @@ describe('readCoreConfig: DATABASE_URL is redacted for logs', () => {
     { name: 'mariadb with a password (shown as given)', url: 'mariadb://pay:s3cret@db:3306/pay', redacted: 'mariadb://pay:***@db:3306/pay' },
     { name: 'a percent-encoded password', url: 'postgres://pay:p%40ss%2Fw0rd@db/pay', redacted: 'postgres://pay:***@db/pay' },
     { name: 'a password with a colon', url: 'postgres://pay:a:b:c@db/pay', redacted: 'postgres://pay:***@db/pay' },
+    { name: 'a password in the query string', url: 'postgres://pay@db/pay?sslmode=require&password=s3cret', redacted: 'postgres://pay@db/pay?sslmode=require&password=***' },
     { name: 'an empty user name', url: 'postgres://:s3cret@db/pay', redacted: 'postgres://:***@db/pay' },
     // pg reads this URL with the password "p@ssw0rd" (the last @ ends the user info).
     { name: 'a password with an unencoded @', url: 'postgres://pay:p@ssw0rd@db:5432/pay', redacted: 'postgres://pay:***@db:5432/pay' },
@@ -343,7 +347,7 @@ describe('readCoreConfig: DATABASE_URL is redacted for logs', () => {
   ];
   for (const c of cases) {
     test(c.name, () => {
-      const config = readCoreConfig({ MERCHANTS_JSON, DATABASE_URL: c.url }, fakeFiles());
+      const config = readCoreConfig({ MERCHANTS_JSON, AUTH_DISABLED: 'true', DATABASE_URL: c.url }, fakeFiles());
       assert.equal(config.database.redactedUrl, c.redacted);
     });
   }

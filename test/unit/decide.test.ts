@@ -67,14 +67,14 @@ describe('the notify table', () => {
       expected: { action: 'RECORD_FAILURE', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
     },
     {
-      name: 'FAIL notice, no order -> RECORD_FAILURE / PAYMENT_FAILED',
+      name: 'FAIL notice, no order -> RECORD (no event) / PAYMENT_FAILED',
       notice: failed(), order: undefined,
-      expected: { action: 'RECORD_FAILURE', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
+      expected: { action: 'RECORD', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
     },
     {
-      name: 'FAIL notice, order already PAID -> RECORD_FAILURE / PAYMENT_FAILED (the order is not touched)',
+      name: 'FAIL notice, order already PAID -> RECORD (no PAYMENT_FAILED event after ORDER_PAID) / PAYMENT_FAILED',
       notice: failed(), order: paidOrder(),
-      expected: { action: 'RECORD_FAILURE', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
+      expected: { action: 'RECORD', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
     },
     {
       name: 'no order registered -> RECORD / ORDER_NOT_FOUND',

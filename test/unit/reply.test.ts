@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseNotifyXml } from '../../gateway/parse-notify-xml';
-import { httpStatus, replyFor, replyXml } from '../../gateway/reply';
+import { httpStatus, replyFor, replyXml, v3FailureStatus, v3ReplyFor } from '../../gateway/reply';
 import { NotifyOutcome, type HandleNotifyResponse } from '../../src/gen/payment/callback/v1/payment_callback';
 
 /** Reads a reply back with the gateway's own strict parser. */
@@ -53,6 +53,8 @@ describe('httpStatus: one status per NotifyOutcome (for access logs; WeChat look
     { outcome: NotifyOutcome.NOTIFY_OUTCOME_ORDER_NOT_FOUND, status: 404 },
     { outcome: NotifyOutcome.NOTIFY_OUTCOME_RETRY_LATER, status: 503 },
     { outcome: NotifyOutcome.NOTIFY_OUTCOME_MALFORMED, status: 400 },
+    { outcome: NotifyOutcome.NOTIFY_OUTCOME_REFUNDED, status: 200 },
+    { outcome: NotifyOutcome.NOTIFY_OUTCOME_REFUND_RECORDED, status: 200 },
     { outcome: NotifyOutcome.NOTIFY_OUTCOME_UNSPECIFIED, status: 502 },
     { outcome: NotifyOutcome.UNRECOGNIZED, status: 502 },
   ];
@@ -121,6 +123,75 @@ describe('replyFor: SUCCESS/OK exactly when the core acknowledged', () => {
       const reply = replyFor(c.response);
       assert.equal(reply.status, c.status);
       assert.deepEqual(readReply(reply.body), { return_code: c.returnCode, return_msg: c.returnMsg });
+    });
+  }
+});
+
+describe('v3FailureStatus: the status of an APIv3 notification the core did not acknowledge (WeChat acts on it)', () => {
+  const O = NotifyOutcome;
+  const cases: ReadonlyArray<{ outcome: NotifyOutcome; status: number }> = [
+    // 4xx: fails the same way until a person changes something.
+    { outcome: O.NOTIFY_OUTCOME_REJECTED, status: 401 },
+    { outcome: O.NOTIFY_OUTCOME_MALFORMED, status: 400 },
+    { outcome: O.NOTIFY_OUTCOME_ORDER_MISMATCH, status: 409 },
+    // 5xx: a retry can succeed on its own.
+    { outcome: O.NOTIFY_OUTCOME_ORDER_NOT_FOUND, status: 503 },
+    { outcome: O.NOTIFY_OUTCOME_RETRY_LATER, status: 503 },
+    // Outcomes that always acknowledge: unacknowledged only from a broken core.
+    { outcome: O.NOTIFY_OUTCOME_PAID, status: 500 },
+    { outcome: O.NOTIFY_OUTCOME_DUPLICATE, status: 500 },
+    { outcome: O.NOTIFY_OUTCOME_CONFLICTING_PAYMENT, status: 500 },
+    { outcome: O.NOTIFY_OUTCOME_PAYMENT_FAILED, status: 500 },
+    { outcome: O.NOTIFY_OUTCOME_REFUNDED, status: 500 },
+    { outcome: O.NOTIFY_OUTCOME_REFUND_RECORDED, status: 500 },
+    { outcome: O.NOTIFY_OUTCOME_UNSPECIFIED, status: 502 },
+    { outcome: O.UNRECOGNIZED, status: 502 },
+  ];
+  test('the table lists every NotifyOutcome value exactly once', () => {
+    const all = Object.values(NotifyOutcome).filter((v): v is NotifyOutcome => typeof v === 'number').sort((a, b) => a - b);
+    assert.deepEqual(cases.map((c) => c.outcome).sort((a, b) => a - b), all);
+  });
+  for (const c of cases) {
+    test(`${NotifyOutcome[c.outcome]} -> ${c.status}`, () => assert.equal(v3FailureStatus(c.outcome), c.status));
+  }
+});
+
+describe('v3ReplyFor: 204 without a body exactly when the core acknowledged, else {"code":"FAIL"} JSON', () => {
+  const O = NotifyOutcome;
+  const cases: ReadonlyArray<{ name: string; response: HandleNotifyResponse; status: number; json?: { code: string; message: string } }> = [
+    { name: 'PAID, acknowledged -> 204', response: { outcome: O.NOTIFY_OUTCOME_PAID, acknowledge: true, code: 'OK', message: 'OK' }, status: 204 },
+    { name: 'REFUNDED, acknowledged -> 204', response: { outcome: O.NOTIFY_OUTCOME_REFUNDED, acknowledge: true, code: 'OK', message: 'OK' }, status: 204 },
+    {
+      name: 'UNSUPPORTED_EVENT_TYPE (MALFORMED) -> 400',
+      response: { outcome: O.NOTIFY_OUTCOME_MALFORMED, acknowledge: false, code: 'UNSUPPORTED_EVENT_TYPE', message: 'not handled here' },
+      status: 400, json: { code: 'FAIL', message: 'UNSUPPORTED_EVENT_TYPE: not handled here' },
+    },
+    {
+      name: 'SIGNATURE_PROBE (REJECTED) -> 401',
+      response: { outcome: O.NOTIFY_OUTCOME_REJECTED, acknowledge: false, code: 'SIGNATURE_PROBE', message: 'a probe' },
+      status: 401, json: { code: 'FAIL', message: 'SIGNATURE_PROBE: a probe' },
+    },
+    {
+      name: 'ORDER_NOT_FOUND -> 503 (retry)',
+      response: { outcome: O.NOTIFY_OUTCOME_ORDER_NOT_FOUND, acknowledge: false, code: 'ORDER_NOT_PAID', message: 'retry later' },
+      status: 503, json: { code: 'FAIL', message: 'ORDER_NOT_PAID: retry later' },
+    },
+    {
+      name: 'a message with control characters and quotes stays one JSON string',
+      response: { outcome: O.NOTIFY_OUTCOME_MALFORMED, acknowledge: false, code: 'INVALID_JSON', message: 'a"b\nc' },
+      status: 400, json: { code: 'FAIL', message: 'INVALID_JSON: a"b c' },
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const reply = v3ReplyFor(c.response);
+      assert.equal(reply.status, c.status);
+      if (c.json) {
+        assert.deepEqual(JSON.parse(reply.body), c.json);
+        assert.match(reply.contentType ?? '', /^application\/json/);
+      } else {
+        assert.equal(reply.body, '');
+      }
     });
   }
 });

@@ -38,17 +38,21 @@ export enum NotifyOutcome {
   NOTIFY_OUTCOME_PAYMENT_FAILED = 4,
   /**
    * NOTIFY_OUTCOME_REJECTED - Missing or wrong signature, unknown or disallowed sign_type, or an appid/mch_id this service is
-   * not configured for. Nothing stored. Reply FAIL.
+   * not configured for; a refund's req_info or a v3 resource that does not decrypt; a v3 timestamp
+   * outside 5 minutes, an unknown Wechatpay-Serial or a WECHATPAY/SIGNTEST/ probe. Nothing stored.
+   * Reply FAIL.
    */
   NOTIFY_OUTCOME_REJECTED = 5,
   /**
-   * NOTIFY_OUTCOME_ORDER_MISMATCH - total_fee, fee_type or appid differ from the registered order: an anomaly was raised, the order
-   * is untouched. Reply FAIL.
+   * NOTIFY_OUTCOME_ORDER_MISMATCH - total_fee, fee_type or appid differ from the registered order, or a refund would take the
+   * refunded total above what was paid (OVER_REFUND): an anomaly was raised, the order is
+   * untouched. Reply FAIL.
    */
   NOTIFY_OUTCOME_ORDER_MISMATCH = 6,
   /**
-   * NOTIFY_OUTCOME_ORDER_NOT_FOUND - No order with this out_trade_no is registered (yet). The notification was stored. Reply FAIL so
-   * WeChat retries: the order may not be committed yet.
+   * NOTIFY_OUTCOME_ORDER_NOT_FOUND - No order with this out_trade_no is registered (yet), or a refund's order is not paid yet
+   * (ORDER_NOT_PAID). The notification was stored. Reply FAIL so WeChat retries: the order or its
+   * payment notification may not be committed yet.
    */
   NOTIFY_OUTCOME_ORDER_NOT_FOUND = 7,
   /**
@@ -56,8 +60,22 @@ export enum NotifyOutcome {
    * was written. Reply FAIL so WeChat retries.
    */
   NOTIFY_OUTCOME_RETRY_LATER = 8,
-  /** NOTIFY_OUTCOME_MALFORMED - Required fields missing or values of the wrong shape. Nothing stored. Reply FAIL. */
+  /**
+   * NOTIFY_OUTCOME_MALFORMED - Required fields or headers missing, values of the wrong shape, or an authentic v3 event type
+   * this service does not handle (UNSUPPORTED_EVENT_TYPE). Nothing stored. Reply FAIL.
+   */
   NOTIFY_OUTCOME_MALFORMED = 9,
+  /**
+   * NOTIFY_OUTCOME_REFUNDED - A SUCCESS refund was applied: stored once, added to the order's refunded total, one
+   * REFUND_SUCCEEDED event. Reply SUCCESS. (A refund already stored in the same state is DUPLICATE;
+   * one that contradicts a final state is CONFLICTING_PAYMENT with an anomaly.)
+   */
+  NOTIFY_OUTCOME_REFUNDED = 10,
+  /**
+   * NOTIFY_OUTCOME_REFUND_RECORDED - An ABNORMAL (v2 CHANGE) or CLOSED (v2 REFUNDCLOSE) refund was stored with one REFUND_FAILED or
+   * REFUND_CLOSED event; no money moved. Reply SUCCESS.
+   */
+  NOTIFY_OUTCOME_REFUND_RECORDED = 11,
   UNRECOGNIZED = -1,
 }
 
@@ -93,6 +111,12 @@ export function notifyOutcomeFromJSON(object: any): NotifyOutcome {
     case 9:
     case "NOTIFY_OUTCOME_MALFORMED":
       return NotifyOutcome.NOTIFY_OUTCOME_MALFORMED;
+    case 10:
+    case "NOTIFY_OUTCOME_REFUNDED":
+      return NotifyOutcome.NOTIFY_OUTCOME_REFUNDED;
+    case 11:
+    case "NOTIFY_OUTCOME_REFUND_RECORDED":
+      return NotifyOutcome.NOTIFY_OUTCOME_REFUND_RECORDED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -122,6 +146,10 @@ export function notifyOutcomeToJSON(object: NotifyOutcome): string {
       return "NOTIFY_OUTCOME_RETRY_LATER";
     case NotifyOutcome.NOTIFY_OUTCOME_MALFORMED:
       return "NOTIFY_OUTCOME_MALFORMED";
+    case NotifyOutcome.NOTIFY_OUTCOME_REFUNDED:
+      return "NOTIFY_OUTCOME_REFUNDED";
+    case NotifyOutcome.NOTIFY_OUTCOME_REFUND_RECORDED:
+      return "NOTIFY_OUTCOME_REFUND_RECORDED";
     case NotifyOutcome.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -178,6 +206,15 @@ export enum PaymentEventType {
   PAYMENT_EVENT_TYPE_PAYMENT_FAILED = 2,
   /** PAYMENT_EVENT_TYPE_ANOMALY_RAISED - An anomaly was raised for a person (see ListAnomalies). */
   PAYMENT_EVENT_TYPE_ANOMALY_RAISED = 3,
+  /**
+   * PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED - A refund reached the payer (refund_status SUCCESS); the order's refunded_fee grew by
+   * refund_fee. Exactly one per refund (mch_id, out_refund_no), ever.
+   */
+  PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED = 4,
+  /** PAYMENT_EVENT_TYPE_REFUND_FAILED - A refund could not reach the payer (v2 CHANGE, v3 ABNORMAL): refund another way. */
+  PAYMENT_EVENT_TYPE_REFUND_FAILED = 5,
+  /** PAYMENT_EVENT_TYPE_REFUND_CLOSED - A refund was closed (v2 REFUNDCLOSE, v3 CLOSED). */
+  PAYMENT_EVENT_TYPE_REFUND_CLOSED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -195,6 +232,15 @@ export function paymentEventTypeFromJSON(object: any): PaymentEventType {
     case 3:
     case "PAYMENT_EVENT_TYPE_ANOMALY_RAISED":
       return PaymentEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED;
+    case 4:
+    case "PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED":
+      return PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED;
+    case 5:
+    case "PAYMENT_EVENT_TYPE_REFUND_FAILED":
+      return PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED;
+    case 6:
+    case "PAYMENT_EVENT_TYPE_REFUND_CLOSED":
+      return PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_CLOSED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -212,6 +258,12 @@ export function paymentEventTypeToJSON(object: PaymentEventType): string {
       return "PAYMENT_EVENT_TYPE_PAYMENT_FAILED";
     case PaymentEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED:
       return "PAYMENT_EVENT_TYPE_ANOMALY_RAISED";
+    case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED:
+      return "PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED";
+    case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED:
+      return "PAYMENT_EVENT_TYPE_REFUND_FAILED";
+    case PaymentEventType.PAYMENT_EVENT_TYPE_REFUND_CLOSED:
+      return "PAYMENT_EVENT_TYPE_REFUND_CLOSED";
     case PaymentEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -230,6 +282,22 @@ export interface HandleNotifyRequest {
 }
 
 export interface HandleNotifyRequest_FieldsEntry {
+  key: string;
+  value: string;
+}
+
+export interface HandleV3NotifyRequest {
+  /**
+   * The HTTP headers WeChat sent, at least Wechatpay-Timestamp, Wechatpay-Nonce, Wechatpay-Serial
+   * and Wechatpay-Signature, exactly as received (names in any case).
+   */
+  headers: { [key: string]: string };
+  /** The body bytes exactly as received: the signature covers them, re-serialised JSON does not verify. */
+  rawBody: Buffer;
+  caller: CallerContext | undefined;
+}
+
+export interface HandleV3NotifyRequest_HeadersEntry {
   key: string;
   value: string;
 }
@@ -265,7 +333,11 @@ export interface Order {
   transactionId: string;
   /** When WeChat says the payment completed (its time_end); unset until PAID. */
   paidAt: Date | undefined;
-  createdAt: Date | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /** The sum of the order's SUCCESS refunds in fen; never above total_fee. */
+  refundedFee: number;
 }
 
 export interface CreateOrderRequest {
@@ -326,10 +398,19 @@ export interface PaymentEvent {
   errCode: string;
   /**
    * ANOMALY_RAISED: its kind (AMOUNT_MISMATCH, FEE_TYPE_MISMATCH, APPID_MISMATCH,
-   * CONFLICTING_TRANSACTION) and what differs.
+   * CONFLICTING_TRANSACTION, OVER_REFUND, REFUND_STATUS_CONFLICT, REFUND_AMOUNT_CONFLICT,
+   * REFUND_OTHER_TRANSACTION) and what differs.
    */
   anomalyKind: string;
   anomalyDetail: string;
+  /**
+   * REFUND_*: the merchant's refund number, WeChat's refund id, the amount in fen and the status
+   * as WeChat spelled it (SUCCESS, CHANGE, REFUNDCLOSE, ABNORMAL, CLOSED).
+   */
+  outRefundNo: string;
+  refundId: string;
+  refundFee: number;
+  refundStatus: string;
 }
 
 export interface ListNotificationsRequest {
@@ -348,12 +429,16 @@ export interface NotificationSummary {
   outcome: NotifyOutcome;
   /** The outcome's code, e.g. "DUPLICATE" or "AMOUNT_MISMATCH". */
   code: string;
-  /** WeChat's result_code: SUCCESS or FAIL. */
+  /** WeChat's result_code (SUCCESS or FAIL); for a refund, its refund_status. */
   resultCode: string;
   transactionId: string;
   appid: string;
   clientIp: string;
   requestId: string;
+  /** PAYMENT_V2, REFUND_V2, PAYMENT_V3 or REFUND_V3. */
+  kind: string;
+  /** Refunds only. */
+  outRefundNo: string;
 }
 
 export interface ListNotificationsResponse {
@@ -372,7 +457,10 @@ export interface ListAnomaliesRequest {
 
 export interface Anomaly {
   id: string;
-  /** AMOUNT_MISMATCH, FEE_TYPE_MISMATCH, APPID_MISMATCH or CONFLICTING_TRANSACTION. */
+  /**
+   * AMOUNT_MISMATCH, FEE_TYPE_MISMATCH, APPID_MISMATCH, CONFLICTING_TRANSACTION, OVER_REFUND,
+   * REFUND_STATUS_CONFLICT, REFUND_AMOUNT_CONFLICT or REFUND_OTHER_TRANSACTION.
+   */
   kind: string;
   mchId: string;
   outTradeNo: string;
@@ -627,6 +715,232 @@ export const HandleNotifyRequest_FieldsEntry: MessageFns<HandleNotifyRequest_Fie
   },
 };
 
+function createBaseHandleV3NotifyRequest(): HandleV3NotifyRequest {
+  return { headers: {}, rawBody: Buffer.alloc(0), caller: undefined };
+}
+
+export const HandleV3NotifyRequest: MessageFns<HandleV3NotifyRequest> = {
+  encode(message: HandleV3NotifyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    globalThis.Object.entries(message.headers).forEach(([key, value]: [string, string]) => {
+      HandleV3NotifyRequest_HeadersEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
+    if (message.rawBody.length !== 0) {
+      writer.uint32(18).bytes(message.rawBody);
+    }
+    if (message.caller !== undefined) {
+      CallerContext.encode(message.caller, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandleV3NotifyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandleV3NotifyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            const entry1 = HandleV3NotifyRequest_HeadersEntry.decode(reader, reader.uint32());
+            if (entry1.value !== undefined) {
+              message.headers[entry1.key] = entry1.value;
+            }
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.rawBody = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caller = CallerContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandleV3NotifyRequest {
+    return {
+      headers: isObject(object.headers)
+        ? (globalThis.Object.entries(object.headers) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      rawBody: isSet(object.rawBody)
+        ? Buffer.from(bytesFromBase64(object.rawBody))
+        : isSet(object.raw_body)
+        ? Buffer.from(bytesFromBase64(object.raw_body))
+        : Buffer.alloc(0),
+      caller: isSet(object.caller) ? CallerContext.fromJSON(object.caller) : undefined,
+    };
+  },
+
+  toJSON(message: HandleV3NotifyRequest): unknown {
+    const obj: any = {};
+    if (message.headers) {
+      const entries = globalThis.Object.entries(message.headers) as [string, string][];
+      if (entries.length > 0) {
+        obj.headers = {};
+        entries.forEach(([k, v]) => {
+          obj.headers[k] = v;
+        });
+      }
+    }
+    if (message.rawBody.length !== 0) {
+      obj.rawBody = base64FromBytes(message.rawBody);
+    }
+    if (message.caller !== undefined) {
+      obj.caller = CallerContext.toJSON(message.caller);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HandleV3NotifyRequest>, I>>(base?: I): HandleV3NotifyRequest {
+    return HandleV3NotifyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HandleV3NotifyRequest>, I>>(object: I): HandleV3NotifyRequest {
+    const message = createBaseHandleV3NotifyRequest();
+    message.headers = (globalThis.Object.entries(object.headers ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.rawBody = object.rawBody ?? Buffer.alloc(0);
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? CallerContext.fromPartial(object.caller)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHandleV3NotifyRequest_HeadersEntry(): HandleV3NotifyRequest_HeadersEntry {
+  return { key: "", value: "" };
+}
+
+export const HandleV3NotifyRequest_HeadersEntry: MessageFns<HandleV3NotifyRequest_HeadersEntry> = {
+  encode(message: HandleV3NotifyRequest_HeadersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HandleV3NotifyRequest_HeadersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHandleV3NotifyRequest_HeadersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HandleV3NotifyRequest_HeadersEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: HandleV3NotifyRequest_HeadersEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HandleV3NotifyRequest_HeadersEntry>, I>>(
+    base?: I,
+  ): HandleV3NotifyRequest_HeadersEntry {
+    return HandleV3NotifyRequest_HeadersEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HandleV3NotifyRequest_HeadersEntry>, I>>(
+    object: I,
+  ): HandleV3NotifyRequest_HeadersEntry {
+    const message = createBaseHandleV3NotifyRequest_HeadersEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 function createBaseCallerContext(): CallerContext {
   return { clientIp: "", requestId: "" };
 }
@@ -848,6 +1162,7 @@ function createBaseOrder(): Order {
     transactionId: "",
     paidAt: undefined,
     createdAt: undefined,
+    refundedFee: 0,
   };
 }
 
@@ -879,6 +1194,9 @@ export const Order: MessageFns<Order> = {
     }
     if (message.createdAt !== undefined) {
       Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(74).fork()).join();
+    }
+    if (message.refundedFee !== 0) {
+      writer.uint32(80).int64(message.refundedFee);
     }
     return writer;
   },
@@ -968,6 +1286,14 @@ export const Order: MessageFns<Order> = {
             message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.refundedFee = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1019,6 +1345,11 @@ export const Order: MessageFns<Order> = {
         : isSet(object.created_at)
         ? fromJsonTimestamp(object.created_at)
         : undefined,
+      refundedFee: isSet(object.refundedFee)
+        ? globalThis.Number(object.refundedFee)
+        : isSet(object.refunded_fee)
+        ? globalThis.Number(object.refunded_fee)
+        : 0,
     };
   },
 
@@ -1051,6 +1382,9 @@ export const Order: MessageFns<Order> = {
     if (message.createdAt !== undefined) {
       obj.createdAt = message.createdAt.toISOString();
     }
+    if (message.refundedFee !== 0) {
+      obj.refundedFee = Math.round(message.refundedFee);
+    }
     return obj;
   },
 
@@ -1068,6 +1402,7 @@ export const Order: MessageFns<Order> = {
     message.transactionId = object.transactionId ?? "";
     message.paidAt = object.paidAt ?? undefined;
     message.createdAt = object.createdAt ?? undefined;
+    message.refundedFee = object.refundedFee ?? 0;
     return message;
   },
 };
@@ -1594,6 +1929,10 @@ function createBasePaymentEvent(): PaymentEvent {
     errCode: "",
     anomalyKind: "",
     anomalyDetail: "",
+    outRefundNo: "",
+    refundId: "",
+    refundFee: 0,
+    refundStatus: "",
   };
 }
 
@@ -1637,6 +1976,18 @@ export const PaymentEvent: MessageFns<PaymentEvent> = {
     }
     if (message.anomalyDetail !== "") {
       writer.uint32(106).string(message.anomalyDetail);
+    }
+    if (message.outRefundNo !== "") {
+      writer.uint32(114).string(message.outRefundNo);
+    }
+    if (message.refundId !== "") {
+      writer.uint32(122).string(message.refundId);
+    }
+    if (message.refundFee !== 0) {
+      writer.uint32(128).int64(message.refundFee);
+    }
+    if (message.refundStatus !== "") {
+      writer.uint32(138).string(message.refundStatus);
     }
     return writer;
   },
@@ -1758,6 +2109,38 @@ export const PaymentEvent: MessageFns<PaymentEvent> = {
             message.anomalyDetail = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.outRefundNo = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.refundId = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.refundFee = longToNumber(reader.int64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.refundStatus = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1825,6 +2208,26 @@ export const PaymentEvent: MessageFns<PaymentEvent> = {
         : isSet(object.anomaly_detail)
         ? globalThis.String(object.anomaly_detail)
         : "",
+      outRefundNo: isSet(object.outRefundNo)
+        ? globalThis.String(object.outRefundNo)
+        : isSet(object.out_refund_no)
+        ? globalThis.String(object.out_refund_no)
+        : "",
+      refundId: isSet(object.refundId)
+        ? globalThis.String(object.refundId)
+        : isSet(object.refund_id)
+        ? globalThis.String(object.refund_id)
+        : "",
+      refundFee: isSet(object.refundFee)
+        ? globalThis.Number(object.refundFee)
+        : isSet(object.refund_fee)
+        ? globalThis.Number(object.refund_fee)
+        : 0,
+      refundStatus: isSet(object.refundStatus)
+        ? globalThis.String(object.refundStatus)
+        : isSet(object.refund_status)
+        ? globalThis.String(object.refund_status)
+        : "",
     };
   },
 
@@ -1869,6 +2272,18 @@ export const PaymentEvent: MessageFns<PaymentEvent> = {
     if (message.anomalyDetail !== "") {
       obj.anomalyDetail = message.anomalyDetail;
     }
+    if (message.outRefundNo !== "") {
+      obj.outRefundNo = message.outRefundNo;
+    }
+    if (message.refundId !== "") {
+      obj.refundId = message.refundId;
+    }
+    if (message.refundFee !== 0) {
+      obj.refundFee = Math.round(message.refundFee);
+    }
+    if (message.refundStatus !== "") {
+      obj.refundStatus = message.refundStatus;
+    }
     return obj;
   },
 
@@ -1890,6 +2305,10 @@ export const PaymentEvent: MessageFns<PaymentEvent> = {
     message.errCode = object.errCode ?? "";
     message.anomalyKind = object.anomalyKind ?? "";
     message.anomalyDetail = object.anomalyDetail ?? "";
+    message.outRefundNo = object.outRefundNo ?? "";
+    message.refundId = object.refundId ?? "";
+    message.refundFee = object.refundFee ?? 0;
+    message.refundStatus = object.refundStatus ?? "";
     return message;
   },
 };
@@ -2038,6 +2457,8 @@ function createBaseNotificationSummary(): NotificationSummary {
     appid: "",
     clientIp: "",
     requestId: "",
+    kind: "",
+    outRefundNo: "",
   };
 }
 
@@ -2069,6 +2490,12 @@ export const NotificationSummary: MessageFns<NotificationSummary> = {
     }
     if (message.requestId !== "") {
       writer.uint32(74).string(message.requestId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(82).string(message.kind);
+    }
+    if (message.outRefundNo !== "") {
+      writer.uint32(90).string(message.outRefundNo);
     }
     return writer;
   },
@@ -2158,6 +2585,22 @@ export const NotificationSummary: MessageFns<NotificationSummary> = {
             message.requestId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.outRefundNo = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2201,6 +2644,12 @@ export const NotificationSummary: MessageFns<NotificationSummary> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      outRefundNo: isSet(object.outRefundNo)
+        ? globalThis.String(object.outRefundNo)
+        : isSet(object.out_refund_no)
+        ? globalThis.String(object.out_refund_no)
+        : "",
     };
   },
 
@@ -2233,6 +2682,12 @@ export const NotificationSummary: MessageFns<NotificationSummary> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.outRefundNo !== "") {
+      obj.outRefundNo = message.outRefundNo;
+    }
     return obj;
   },
 
@@ -2250,6 +2705,8 @@ export const NotificationSummary: MessageFns<NotificationSummary> = {
     message.appid = object.appid ?? "";
     message.clientIp = object.clientIp ?? "";
     message.requestId = object.requestId ?? "";
+    message.kind = object.kind ?? "";
+    message.outRefundNo = object.outRefundNo ?? "";
     return message;
   },
 };
@@ -3011,6 +3468,38 @@ export const PaymentCallbackService = {
     responseDeserialize: (value: Buffer): HandleNotifyResponse => HandleNotifyResponse.decode(value),
   },
   /**
+   * HandleRefundNotify takes one WeChat Pay v2 refund notification (<xml> with return_code, appid,
+   * mch_id, nonce_str and the encrypted req_info; it has no sign) as the gateway parsed it. The
+   * core decrypts req_info with the merchant's key and applies the refund once per
+   * (mch_id, out_refund_no).
+   */
+  handleRefundNotify: {
+    path: "/payment.callback.v1.PaymentCallback/HandleRefundNotify" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HandleNotifyRequest): Buffer => Buffer.from(HandleNotifyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HandleNotifyRequest => HandleNotifyRequest.decode(value),
+    responseSerialize: (value: HandleNotifyResponse): Buffer =>
+      Buffer.from(HandleNotifyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HandleNotifyResponse => HandleNotifyResponse.decode(value),
+  },
+  /**
+   * HandleV3Notify takes one WeChat Pay APIv3 notification: its Wechatpay-* headers and the raw
+   * body. The core verifies, decrypts, and handles TRANSACTION.SUCCESS like a v2 payment and
+   * REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED like a v2 refund.
+   */
+  handleV3Notify: {
+    path: "/payment.callback.v1.PaymentCallback/HandleV3Notify" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HandleV3NotifyRequest): Buffer =>
+      Buffer.from(HandleV3NotifyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HandleV3NotifyRequest => HandleV3NotifyRequest.decode(value),
+    responseSerialize: (value: HandleNotifyResponse): Buffer =>
+      Buffer.from(HandleNotifyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HandleNotifyResponse => HandleNotifyResponse.decode(value),
+  },
+  /**
    * CreateOrder registers the amount the merchant expects for an order, before the customer pays.
    * Idempotent on (mch_id, out_trade_no): the same values again return the stored order; different
    * values fail with ALREADY_EXISTS.
@@ -3035,8 +3524,8 @@ export const PaymentCallbackService = {
     responseDeserialize: (value: Buffer): GetOrderResponse => GetOrderResponse.decode(value),
   },
   /**
-   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED and ANOMALY_RAISED
-   * event in commit order, starting after `after_cursor`, then live as new events commit on any
+   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED, ANOMALY_RAISED and
+   * REFUND_* event in commit order, starting after `after_cursor`, then live as new events commit on any
    * replica. At-least-once: store the cursor of each event you have handled and reconnect with
    * it; you will see every later event, and none twice beyond what you had not recorded.
    */
@@ -3104,6 +3593,19 @@ export interface PaymentCallbackServer extends UntypedServiceImplementation {
    */
   handleNotify: handleUnaryCall<HandleNotifyRequest, HandleNotifyResponse>;
   /**
+   * HandleRefundNotify takes one WeChat Pay v2 refund notification (<xml> with return_code, appid,
+   * mch_id, nonce_str and the encrypted req_info; it has no sign) as the gateway parsed it. The
+   * core decrypts req_info with the merchant's key and applies the refund once per
+   * (mch_id, out_refund_no).
+   */
+  handleRefundNotify: handleUnaryCall<HandleNotifyRequest, HandleNotifyResponse>;
+  /**
+   * HandleV3Notify takes one WeChat Pay APIv3 notification: its Wechatpay-* headers and the raw
+   * body. The core verifies, decrypts, and handles TRANSACTION.SUCCESS like a v2 payment and
+   * REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED like a v2 refund.
+   */
+  handleV3Notify: handleUnaryCall<HandleV3NotifyRequest, HandleNotifyResponse>;
+  /**
    * CreateOrder registers the amount the merchant expects for an order, before the customer pays.
    * Idempotent on (mch_id, out_trade_no): the same values again return the stored order; different
    * values fail with ALREADY_EXISTS.
@@ -3112,8 +3614,8 @@ export interface PaymentCallbackServer extends UntypedServiceImplementation {
   /** GetOrder reads an order's state. NOT_FOUND when the merchant never registered it. */
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
   /**
-   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED and ANOMALY_RAISED
-   * event in commit order, starting after `after_cursor`, then live as new events commit on any
+   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED, ANOMALY_RAISED and
+   * REFUND_* event in commit order, starting after `after_cursor`, then live as new events commit on any
    * replica. At-least-once: store the cursor of each event you have handled and reconnect with
    * it; you will see every later event, and none twice beyond what you had not recorded.
    */
@@ -3157,6 +3659,47 @@ export interface PaymentCallbackClient extends Client {
     callback: (error: ServiceError | null, response: HandleNotifyResponse) => void,
   ): ClientUnaryCall;
   /**
+   * HandleRefundNotify takes one WeChat Pay v2 refund notification (<xml> with return_code, appid,
+   * mch_id, nonce_str and the encrypted req_info; it has no sign) as the gateway parsed it. The
+   * core decrypts req_info with the merchant's key and applies the refund once per
+   * (mch_id, out_refund_no).
+   */
+  handleRefundNotify(
+    request: HandleNotifyRequest,
+    callback: (error: ServiceError | null, response: HandleNotifyResponse) => void,
+  ): ClientUnaryCall;
+  handleRefundNotify(
+    request: HandleNotifyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HandleNotifyResponse) => void,
+  ): ClientUnaryCall;
+  handleRefundNotify(
+    request: HandleNotifyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HandleNotifyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * HandleV3Notify takes one WeChat Pay APIv3 notification: its Wechatpay-* headers and the raw
+   * body. The core verifies, decrypts, and handles TRANSACTION.SUCCESS like a v2 payment and
+   * REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED like a v2 refund.
+   */
+  handleV3Notify(
+    request: HandleV3NotifyRequest,
+    callback: (error: ServiceError | null, response: HandleNotifyResponse) => void,
+  ): ClientUnaryCall;
+  handleV3Notify(
+    request: HandleV3NotifyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HandleNotifyResponse) => void,
+  ): ClientUnaryCall;
+  handleV3Notify(
+    request: HandleV3NotifyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HandleNotifyResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * CreateOrder registers the amount the merchant expects for an order, before the customer pays.
    * Idempotent on (mch_id, out_trade_no): the same values again return the stored order; different
    * values fail with ALREADY_EXISTS.
@@ -3193,8 +3736,8 @@ export interface PaymentCallbackClient extends Client {
     callback: (error: ServiceError | null, response: GetOrderResponse) => void,
   ): ClientUnaryCall;
   /**
-   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED and ANOMALY_RAISED
-   * event in commit order, starting after `after_cursor`, then live as new events commit on any
+   * WatchPaymentEvents streams the outbox: every ORDER_PAID, PAYMENT_FAILED, ANOMALY_RAISED and
+   * REFUND_* event in commit order, starting after `after_cursor`, then live as new events commit on any
    * replica. At-least-once: store the cursor of each event you have handled and reconnect with
    * it; you will see every later event, and none twice beyond what you had not recorded.
    */

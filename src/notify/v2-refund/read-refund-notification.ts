@@ -1,0 +1,102 @@
+import { parseFlatXml } from '../../xml/parse-flat-xml';
+import { v2KeysAt, type Merchant, type MerchantDirectory } from '../merchant';
+import { result, type NotifyResult } from '../outcome';
+import { refundStateOfV2, type RefundChange } from '../refund-decide';
+import { decryptRefundReqInfo } from './decrypt-req-info';
+import { parseRefundEnvelope } from './refund-envelope';
+import type { RefundError } from './refund-error';
+import { parseRefundNotice } from './refund-notice';
+
+export type RefundNotificationRead =
+  | {
+    readonly ok: true;
+    readonly merchant: Merchant;
+    readonly change: RefundChange;
+    /** The envelope's fields without req_info, and the decrypted ones: what the audit trail keeps. */
+    readonly fields: Readonly<Record<string, string>>;
+  }
+  | { readonly ok: false; readonly result: NotifyResult };
+
+/**
+ * Reads a v2 refund notification (the gateway parsed its `<xml>` body into fields): the envelope,
+ * the merchant by mch_id (and appid, and sub_mch_id for a service provider), req_info decrypted
+ * with the merchant's v2 key (or the previous key while its rotation overlap lasts at `now`), and
+ * the decrypted `<root>` fields. There is no signature: decryption under the merchant's key is the
+ * proof, so anything that does not decrypt is REJECTED with REFUND_UNDECRYPTABLE. Pure.
+ *
+ * readRefundNotification({ return_code: 'SUCCESS', appid: 'wx2421b1c4370ec43b', mch_id: '10000100',
+ *   nonce_str: 'TeqClE3i0mvn3DrK', req_info: 'YYwp8C48...' }, merchants, now)
+ *   => { ok: true, merchant: { mchId: '10000100', ... }, change: { outRefundNo: '50fd012e...', state: 'SUCCESS', refundFee: 6, ... } }
+ */
+export function readRefundNotification(
+  fields: Readonly<Record<string, string>>,
+  merchants: MerchantDirectory,
+  now: Date | undefined,
+): RefundNotificationRead {
+  const envelope = parseRefundEnvelope(fields);
+  if (!envelope.ok) return refused(envelope.error);
+  const { mchId, appid, subMchId, reqInfo } = envelope.envelope;
+  const merchant = merchants.get(mchId);
+  if (!merchant || !merchant.appids.includes(appid)) {
+    return fail(result('REJECTED', 'UNKNOWN_MERCHANT',
+      `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`));
+  }
+  if (subMchId !== undefined && !merchant.subMchIds?.includes(subMchId)) {
+    return fail(result('REJECTED', 'UNKNOWN_SUB_MERCHANT',
+      `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`));
+  }
+  let xml: string | undefined;
+  let firstError: RefundError | undefined;
+  for (const key of v2KeysAt(merchant, now)) {
+    const decrypted = decryptRefundReqInfo(reqInfo, key);
+    if (decrypted.ok) {
+      xml = decrypted.xml;
+      break;
+    }
+    firstError ??= decrypted.error;
+  }
+  if (xml === undefined) {
+    return fail(result('REJECTED', 'REFUND_UNDECRYPTABLE', firstError?.message ?? 'req_info does not decrypt'));
+  }
+  const inner = parseFlatXml(Buffer.from(xml, 'utf8'), 'root');
+  if (!inner.ok) return fail(result('MALFORMED', 'INVALID_FIELD', `the decrypted req_info is not flat XML: ${inner.message}`));
+  const parsed = parseRefundNotice(inner.fields);
+  if (!parsed.ok) return refused(parsed.error);
+  const n = parsed.notice;
+  const outer = { ...fields };
+  delete outer['req_info'];
+  return {
+    ok: true,
+    merchant,
+    change: {
+      mchId: subMchId ?? mchId,
+      appid,
+      outTradeNo: n.outTradeNo,
+      transactionId: n.transactionId,
+      outRefundNo: n.outRefundNo,
+      refundId: n.refundId,
+      totalFee: n.totalFee,
+      refundFee: n.refundFee,
+      state: refundStateOfV2(n.refundStatus),
+      reportedStatus: n.refundStatus,
+      successTime: n.successTime,
+    },
+    fields: { ...outer, ...inner.fields },
+  };
+}
+
+function refused(error: RefundError): RefundNotificationRead {
+  switch (error.code) {
+    case 'RETURN_CODE_NOT_SUCCESS':
+    case 'MISSING_FIELD':
+    case 'INVALID_FIELD':
+      return fail(result('MALFORMED', error.code, error.message));
+    case 'INVALID_API_KEY':
+    case 'REFUND_UNDECRYPTABLE':
+      return fail(result('REJECTED', 'REFUND_UNDECRYPTABLE', error.message));
+  }
+}
+
+function fail(r: NotifyResult): RefundNotificationRead {
+  return { ok: false, result: r };
+}

@@ -1,0 +1,68 @@
+// The shared flat-XML reader (src/xml/parse-flat-xml.ts) with its root element as a parameter:
+// `<xml>` for notification bodies (the gateway), `<root>` for the decrypted req_info of a v2 refund
+// notification (the core). The rules themselves are tabled in parse-notify-xml.test.ts.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { parseNotifyXml } from '../../gateway/parse-notify-xml';
+import { parseFlatXml } from '../../src/xml/parse-flat-xml';
+
+const vector = JSON.parse(
+  readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-refund-req-info.json'), 'utf8'),
+) as { readonly plaintext: string };
+
+describe('public vector: the decrypted req_info of a v2 refund notification reads as <root> fields', () => {
+  test('every field, values exactly as sent (Chinese included)', () => {
+    const r = parseFlatXml(Buffer.from(vector.plaintext, 'utf8'), 'root');
+    assert.ok(r.ok, r.ok ? '' : r.message);
+    assert.deepEqual(r.fields, {
+      out_refund_no: '50fd012ed1b311e7af7800163e32c503',
+      out_trade_no: '4893e76d8c8b434cb64e9cd536338e33',
+      refund_account: 'REFUND_SOURCE_RECHARGE_FUNDS',
+      refund_fee: '6',
+      refund_id: '50000404922017112502468056157',
+      refund_recv_accout: '支付用户零钱',
+      refund_request_source: 'API',
+      refund_status: 'SUCCESS',
+      settlement_refund_fee: '6',
+      settlement_total_fee: '6',
+      success_time: '2017-11-25 15:36:17',
+      total_fee: '6',
+      transaction_id: '4200000015201711256947025404',
+    });
+  });
+});
+
+describe('the root element is the one asked for, and messages name it', () => {
+  const cases: ReadonlyArray<{ name: string; body: string; root: string; fields?: Record<string, string>; message?: RegExp }> = [
+    { name: '<xml> read as xml', body: '<xml><a>1</a></xml>', root: 'xml', fields: { a: '1' } },
+    { name: '<root> read as root', body: '<root><a>1</a></root>', root: 'root', fields: { a: '1' } },
+    { name: '<xml> refused as root', body: '<xml><a>1</a></xml>', root: 'root', message: /exactly one root element, <root>/ },
+    { name: '<root> refused as xml', body: '<root><a>1</a></root>', root: 'xml', message: /exactly one root element, <xml>/ },
+    { name: 'an empty body names the root', body: '', root: 'root', message: /expected <root>\.\.\.<\/root>/ },
+    { name: 'an empty <root>', body: '<root></root>', root: 'root', message: /<root> has no fields/ },
+    { name: 'text inside <root>', body: '<root>hello</root>', root: 'root', message: /<root> must contain elements/ },
+    { name: 'nesting inside <root>', body: '<root><a><b>1</b></a></root>', root: 'root', message: /field a must be plain text or CDATA/ },
+    { name: 'a DOCTYPE before <root>', body: '<!DOCTYPE root [<!ENTITY x "y">]><root><a>&x;</a></root>', root: 'root', message: /DOCTYPE/ },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const r = parseFlatXml(Buffer.from(c.body, 'utf8'), c.root);
+      if (c.fields) {
+        assert.ok(r.ok, r.ok ? '' : r.message);
+        assert.deepEqual(r.fields, c.fields);
+      } else {
+        assert.equal(r.ok, false);
+        assert.match(r.ok ? '' : r.message, c.message ?? /./);
+      }
+    });
+  }
+});
+
+test('the gateway\'s parseNotifyXml is parseFlatXml with the root <xml>', () => {
+  for (const body of ['<xml><a>1</a></xml>', '<root><a>1</a></root>', '<xml><a b="1">1</a></xml>', '']) {
+    assert.deepEqual(parseNotifyXml(Buffer.from(body)), parseFlatXml(Buffer.from(body), 'xml'));
+  }
+});
