@@ -25,8 +25,10 @@ async function main(): Promise<void> {
     log.info({ signal }, 'signal received');
     gateway.shutdown().then(() => process.exit(0), () => process.exit(1));
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: a second signal (Ctrl-C reaches the whole process group, and a supervisor
+  // may repeat SIGTERM) must not fall back to the default action and kill the drain.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 void main();
