@@ -90,9 +90,13 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const shuttingDown = new AbortController();
+    const notifyService = new NotifyService({ merchants, lock, store, metrics, clock });
     server.addService(PaymentCallbackService, paymentCallbackHandlers({
-      notify: new NotifyService({ merchants, lock, store, metrics, clock }),
-      orders: new OrderService(store, merchants),
+      notify: notifyService,
+      orders: new OrderService(store, merchants, async (parked) => {
+        const r = await notifyService.handle({ ...parked, receivedAt: clock(), source: 'notification' }, log.child({ request_id: parked.requestId, replay: 'CreateOrder' }));
+        log.info({ outcome: r.outcome, code: r.code }, 'a payment notification that arrived before its order was applied at CreateOrder');
+      }),
       queries: new QueryService(queries),
       events: { queries, outbox, sequencer: new EventSequencer(db), options: config.events },
       metrics,

@@ -1,6 +1,7 @@
 import { orderMerchant, type MerchantDirectory } from '../notify/merchant';
 import type { StoredOrder } from '../notify/order';
 import { OUT_TRADE_NO } from '../notify/payment-notice';
+import type { ParkedPayment } from '../store/notifications-table';
 import type { PaymentStore } from '../store/payment-store';
 import { ApiError } from './api-error';
 
@@ -13,8 +14,15 @@ export interface CreateOrderInput {
 }
 
 /** How the merchant's services register the amount they expect and read an order's state. */
+/** Handles a stored notification again, as if WeChat had just redelivered it. */
+export type ApplyParkedPayment = (parked: ParkedPayment) => Promise<void>;
+
 export class OrderService {
-  constructor(private readonly store: PaymentStore, private readonly merchants: MerchantDirectory) {}
+  constructor(
+    private readonly store: PaymentStore,
+    private readonly merchants: MerchantDirectory,
+    private readonly applyParked?: ApplyParkedPayment,
+  ) {}
 
   async create(input: CreateOrderInput): Promise<{ order: StoredOrder; created: boolean }> {
     const feeType = input.feeType === '' ? 'CNY' : input.feeType;
@@ -35,6 +43,18 @@ export class OrderService {
       throw new ApiError('ALREADY_EXISTS',
         `order ${e.outTradeNo} already exists with appid ${e.appid}, total_fee ${e.totalFee} ${e.feeType}; `
         + 'an order cannot be changed: use a new out_trade_no');
+    }
+    if (outcome.created && this.applyParked) {
+      // WeChat may have notified before the order existed and, after a day of FAIL replies,
+      // stopped trying: the customer paid and nothing would ever mark the order. A stored,
+      // authenticated notification for it is handled again now, through the same path
+      // (signature re-checked, lock, conditional update), so nothing is lost.
+      const parked = await this.store.parkedPayment(outcome.order.mchId, outcome.order.outTradeNo);
+      if (parked) {
+        await this.applyParked(parked);
+        const now = await this.store.getOrder(outcome.order.mchId, outcome.order.outTradeNo);
+        return { order: now ?? outcome.order, created: true };
+      }
     }
     return { order: outcome.order, created: outcome.created };
   }

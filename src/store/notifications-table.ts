@@ -136,3 +136,27 @@ export async function listNotifications(
     outRefundNo: (r['out_refund_no'] as string | null) ?? null,
   }));
 }
+
+/** A v2 payment notification that arrived before its order and was answered ORDER_NOT_FOUND. */
+export interface ParkedPayment {
+  readonly fields: Readonly<Record<string, string>>;
+  readonly rawBody: string;
+  readonly clientIp: string;
+  readonly requestId: string;
+}
+
+/** The newest parked successful v2 payment for an order, if any. */
+export async function findParkedPayment(db: Knex, mchId: string, outTradeNo: string): Promise<ParkedPayment | undefined> {
+  const row = (await db('notifications')
+    .select('fields_json', 'raw_body', 'client_ip', 'request_id')
+    .where({ mch_id: mchId, out_trade_no: outTradeNo, kind: 'PAYMENT_V2', outcome: 'ORDER_NOT_FOUND', result_code: 'SUCCESS' })
+    .orderBy('id', 'desc')
+    .first()) as Record<string, unknown> | undefined;
+  if (!row) return undefined;
+  return {
+    fields: JSON.parse(String(row['fields_json'])) as Record<string, string>,
+    rawBody: String(row['raw_body']),
+    clientIp: String(row['client_ip']),
+    requestId: String(row['request_id']),
+  };
+}

@@ -6,7 +6,7 @@ import type { PaymentNotice } from '../notify/payment-notice';
 import type { RefundChange, RefundRecord } from '../notify/refund-decide';
 import { raiseAnomaly } from './anomalies-table';
 import { isSqlite } from './database';
-import { insertNotification, type ReceivedNotification } from './notifications-table';
+import { findParkedPayment, insertNotification, type ParkedPayment, type ReceivedNotification } from './notifications-table';
 import type { OutboxSignal } from './outbox-signal';
 import { findOrder, insertOrder, markPaid, type NewOrder } from './orders-table';
 import { appendEvent } from './payment-events-table';
@@ -34,6 +34,11 @@ export class PaymentStore {
 
   async getOrder(mchId: string, outTradeNo: string): Promise<StoredOrder | undefined> {
     return this.run(() => findOrder(this.db, mchId, outTradeNo, { forUpdate: false }));
+  }
+
+  /** A successful payment notification that came before its order (see OrderService.create). */
+  async parkedPayment(mchId: string, outTradeNo: string): Promise<ParkedPayment | undefined> {
+    return this.run(() => findParkedPayment(this.db, mchId, outTradeNo));
   }
 
   /** Idempotent: the same order again is fine; a different one under the same key is refused. */

@@ -251,12 +251,26 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
         for (const t of tradeNos) assert.equal((await core.getOrder(t)).order?.status, OrderStatus.ORDER_STATUS_PAID);
       });
 
-      test('a notification that arrives before its order is retried into PAID once the order exists', async () => {
+      test('a notification that arrives before its order pays it when the order is created; the retry is a duplicate', async () => {
+        // WeChat may stop retrying before the merchant registers the order: CreateOrder applies
+        // the stored, authenticated notification itself.
         const tradeNo = newTradeNo('L');
         const fields = signed(paidFields(tradeNo));
         assert.equal((await core.notify(fields)).outcome, O.NOTIFY_OUTCOME_ORDER_NOT_FOUND);
-        await core.createOrder({ outTradeNo: tradeNo });
-        assert.equal((await core.notify(fields)).outcome, O.NOTIFY_OUTCOME_PAID);
+        const created = await core.createOrder({ outTradeNo: tradeNo });
+        assert.deepEqual([created.created, created.order?.status], [true, OrderStatus.ORDER_STATUS_PAID]);
+        assert.equal((await core.notify(fields)).outcome, O.NOTIFY_OUTCOME_DUPLICATE);
+        const trail = await orderTrail(core.db, tradeNo);
+        assert.deepEqual(trail.notifications.map((n) => n['outcome']), ['ORDER_NOT_FOUND', 'PAID', 'DUPLICATE']);
+        assert.equal(trail.events.length, 1);
+      });
+
+      test('a parked notification whose amount differs raises the anomaly at CreateOrder and pays nothing', async () => {
+        const tradeNo = newTradeNo('L');
+        assert.equal((await core.notify(signed(paidFields(tradeNo, { total_fee: '1', cash_fee: '1' })))).outcome, O.NOTIFY_OUTCOME_ORDER_NOT_FOUND);
+        const created = await core.createOrder({ outTradeNo: tradeNo, totalFee: 100 });
+        assert.equal(created.order?.status, OrderStatus.ORDER_STATUS_NOTPAY);
+        assert.deepEqual((await orderTrail(core.db, tradeNo)).anomalies.map((a) => a['kind']), ['AMOUNT_MISMATCH']);
       });
     });
 
