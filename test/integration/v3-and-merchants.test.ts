@@ -35,6 +35,9 @@ const V3M = { mchId: '1900000100', appid: 'wxd678efh567hg6787' };
 const CERTM = { mchId: '1900000300', appid: 'wxcert00000000001' };
 const ROT = { mchId: '1900000400', appid: 'wxrotation0000001', oldKey: 'Old0efghijklmnopqrstuvwxyz012345', newKey: 'New0efghijklmnopqrstuvwxyz012345' };
 const PROV = { mchId: '1230000109', appid: 'wxprovider0000001', key: 'Prov0fghijklmnopqrstuvwxyz012345', sub: '1900000109' };
+// A service provider on API v3: its own WeChat Pay public key and APIv3 key, one sub-merchant.
+const PROV3 = { mchId: '1230000209', appid: 'wxprovider0000002', sub: '1900000209', v3Key: 'Prov3V3Key456789abcdefghijklmnop' };
+const PROV3_PUBKEY = newV3Key('PUB_KEY_ID_0114232134912410000000000209');
 
 const START = new Date(Math.floor(Date.now() / 1000) * 1000);
 const ROTATION_DEADLINE = new Date(START.getTime() + 3_600_000);
@@ -61,6 +64,10 @@ before(async () => {
     { mch_id: CERTM.mchId, appids: [CERTM.appid], api_key: V2_KEY, apiv3_key: V3_KEY, platform_certificates: [join(dir, 'cert.pem')] },
     { mch_id: ROT.mchId, appids: [ROT.appid], api_key: ROT.newKey, previous_api_key: ROT.oldKey, previous_api_key_valid_until: ROTATION_DEADLINE.toISOString() },
     { mch_id: PROV.mchId, appids: [PROV.appid], api_key: PROV.key, sub_mch_ids: [PROV.sub] },
+    {
+      mch_id: PROV3.mchId, appids: [PROV3.appid], api_key: V2_KEY, apiv3_key: PROV3.v3Key, sub_mch_ids: [PROV3.sub],
+      wechatpay_public_keys: [{ id: PROV3_PUBKEY.id, pem: PROV3_PUBKEY.publicPem }],
+    },
   ];
   core = await startTestCore({ databaseUrl: backend.databaseUrl, env: { MERCHANTS_JSON: JSON.stringify(merchants) }, clock: () => now });
   gateway = await startGateway(
@@ -294,5 +301,31 @@ describe('service providers: a notification with sub_mch_id pays and refunds the
   });
   test('CreateOrder for a sub-merchant nobody lists: FAILED_PRECONDITION', async () => {
     await assert.rejects(core.createOrder({ mchId: '1900000999', appid: PROV.appid, outTradeNo: newTradeNo('S') }), (e: { code?: number }) => e.code === 9);
+  });
+});
+
+describe('service providers on API v3: the partner shape (sp_mchid, sub_mchid) pays the sub-merchant\'s order', () => {
+  const partnerPayment = (tradeNo: string, subMchid: string, id: string): string => v3Body(id, 'TRANSACTION.SUCCESS', {
+    sp_appid: PROV3.appid, sp_mchid: PROV3.mchId, sub_mchid: subMchid, out_trade_no: tradeNo,
+    transaction_id: `4200${tradeNo}`.slice(0, 32).replace(/[^A-Za-z0-9]/g, '0'), trade_type: 'JSAPI', trade_state: 'SUCCESS',
+    success_time: '2026-11-27T12:00:00+08:00', payer: { sp_openid: 'oSp', sub_openid: 'oSub' },
+    amount: { total: 100, payer_total: 100, currency: 'CNY', payer_currency: 'CNY' },
+  }, PROV3.v3Key);
+
+  test('a listed sub-merchant: PAID, the order registered under the sub-merchant', async () => {
+    now = START;
+    const tradeNo = newTradeNo('P');
+    await core.createOrder({ mchId: PROV3.sub, appid: PROV3.appid, outTradeNo: tradeNo, totalFee: 100 });
+    const body = partnerPayment(tradeNo, PROV3.sub, `sp-${tradeNo}`);
+    assert.deepEqual(verdict(await core.v3Notify(signV3(body, PROV3_PUBKEY, seconds()), body)), [O.NOTIFY_OUTCOME_PAID, 'OK', true]);
+    assert.equal((await core.getOrder(tradeNo, PROV3.sub)).order?.status, OrderStatus.ORDER_STATUS_PAID);
+  });
+
+  test('a sub-merchant the provider does not list: REJECTED / UNKNOWN_SUB_MERCHANT, nothing stored', async () => {
+    now = START;
+    const before = await tableCounts(core.db);
+    const body = partnerPayment(newTradeNo('P'), '1900000999', `sp-unknown-${Date.now()}`);
+    assert.deepEqual(verdict(await core.v3Notify(signV3(body, PROV3_PUBKEY, seconds()), body)), [O.NOTIFY_OUTCOME_REJECTED, 'UNKNOWN_SUB_MERCHANT', false]);
+    assert.deepEqual(await tableCounts(core.db), before);
   });
 });

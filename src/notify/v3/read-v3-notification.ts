@@ -87,6 +87,8 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
     const tx = parseV3Transaction(plaintext);
     if (!tx.ok) return fail(result('MALFORMED', tx.error.code, tx.error.message));
     const t = tx.value;
+    const owner = orderOwner(merchant, t.mchid, t.subMchid);
+    if (!owner.ok) return fail(owner.result);
     if (!merchant.appids.includes(t.appid)) {
       return fail(result('REJECTED', 'UNKNOWN_MERCHANT',
         `mch_id ${merchant.mchId} with appid ${t.appid} is not configured here; add the appid to the merchant`));
@@ -94,7 +96,7 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
     return {
       ok: true, kind: 'payment', merchant, notification, plaintext,
       notice: {
-        mchId: t.mchid,
+        mchId: owner.mchId,
         appid: t.appid,
         outTradeNo: t.outTradeNo,
         sign: `v3:${notification.id}`,
@@ -110,10 +112,12 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
     const refund = parseV3Refund(plaintext, notification.eventType);
     if (!refund.ok) return fail(result('MALFORMED', refund.error.code, refund.error.message));
     const r = refund.value;
+    const refundOwner = orderOwner(merchant, r.mchid, r.subMchid);
+    if (!refundOwner.ok) return fail(refundOwner.result);
     return {
       ok: true, kind: 'refund', merchant, notification, plaintext,
       change: {
-        mchId: r.mchid,
+        mchId: refundOwner.mchId,
         appid: undefined,
         outTradeNo: r.outTradeNo,
         transactionId: r.transactionId,
@@ -130,6 +134,22 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
   return fail(result('MALFORMED', 'UNSUPPORTED_EVENT_TYPE',
     `event_type ${notification.eventType} is authentic but not handled here (only ${V3_PAYMENT_EVENT} and ${REFUND_EVENTS.join(', ')}); `
     + "point that product's notify_url at the service that handles it"));
+}
+
+/**
+ * Whose order the resource is about: the merchant that signed and encrypted it must be the one
+ * the resource names, and a sub-merchant must be one that provider lists.
+ */
+function orderOwner(merchant: Merchant, mchid: string, subMchid: string | undefined):
+  { ok: true; mchId: string } | { ok: false; result: NotifyResult } {
+  if (mchid !== merchant.mchId) {
+    return { ok: false, result: result('REJECTED', 'MERCHANT_MISMATCH', `the resource is for mchid ${mchid.slice(0, 32)}, but was signed and encrypted for mch_id ${merchant.mchId}`) };
+  }
+  if (subMchid === undefined) return { ok: true, mchId: mchid };
+  if (!merchant.subMchIds?.includes(subMchid)) {
+    return { ok: false, result: result('REJECTED', 'UNKNOWN_SUB_MERCHANT', `sub_mchid ${subMchid.slice(0, 32)} is not listed in sub_mch_ids of mch_id ${merchant.mchId}`) };
+  }
+  return { ok: true, mchId: subMchid };
 }
 
 /** The signature probe is reported apart from forgeries, so monitoring can tell them apart. */

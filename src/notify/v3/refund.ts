@@ -13,7 +13,10 @@ export const V3_REFUND_EVENTS: Readonly<Record<V3RefundStatus, string>> = Object
 
 /** The decrypted resource of a refund notification. Amounts are integers in fen. */
 export interface V3Refund {
+  /** mchid, or sp_mchid for a service provider. */
   readonly mchid: string;
+  /** The sub-merchant the order belongs to (service-provider shape only). */
+  readonly subMchid?: string;
   readonly outTradeNo: string;
   readonly transactionId: string;
   readonly outRefundNo: string;
@@ -66,8 +69,11 @@ export function parseV3Refund(plaintextJson: string, eventType?: string): V3Pars
     fieldRule(amount.refund <= amount.total, `amount.refund (${amount.refund}) must not exceed amount.total (${amount.total})`);
     fieldRule(amount.payerRefund <= amount.payerTotal,
       `amount.payer_refund (${amount.payerRefund}) must not exceed amount.payer_total (${amount.payerTotal})`);
+    const partner = optionalStringField(root, 'sp_mchid', MCHID);
     return {
-      mchid: stringField(root, 'mchid', MCHID),
+      // A service provider's refund: sp_mchid signed it, sub_mchid owns the order.
+      mchid: partner ?? stringField(root, 'mchid', MCHID),
+      ...(partner !== undefined ? { subMchid: stringField(root, 'sub_mchid', MCHID) } : {}),
       outTradeNo: stringField(root, 'out_trade_no', OUT_TRADE_NO),
       transactionId: stringField(root, 'transaction_id', WECHAT_ID),
       outRefundNo: stringField(root, 'out_refund_no', OUT_REFUND_NO),

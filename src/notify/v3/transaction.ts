@@ -2,12 +2,17 @@ import { amountField, objectField, optionalObjectField, optionalStringField, rea
 import { APPID, CURRENCY, MCHID, OUT_TRADE_NO, WECHAT_ID } from './v3-rules';
 
 /**
- * The decrypted resource of a TRANSACTION.SUCCESS notification (direct merchant: appid/mchid;
- * the partner shape with sp_appid/sub_mchid is not read here). Amounts are integers in fen.
+ * The decrypted resource of a TRANSACTION.SUCCESS notification, in the direct-merchant shape
+ * (appid/mchid) or the service-provider shape (sp_appid/sp_mchid/sub_mchid). Amounts are
+ * integers in fen.
  */
 export interface V3Transaction {
+  /** appid, or sp_appid for a service provider. */
   readonly appid: string;
+  /** mchid, or sp_mchid for a service provider: whose keys signed it. */
   readonly mchid: string;
+  /** The sub-merchant the order belongs to (service-provider shape only). */
+  readonly subMchid?: string;
   readonly outTradeNo: string;
   readonly transactionId: string;
   /** Only SUCCESS is notified; other states are found by querying the order. */
@@ -48,9 +53,11 @@ export function parseV3Transaction(plaintextJson: string): V3Parse<V3Transaction
     const tradeType = optionalStringField(root, 'trade_type', TRADE_TYPE);
     const payer = optionalObjectField(root, 'payer');
     const payerOpenid = payer && optionalStringField(payer, 'openid', undefined, 'payer.');
+    const partner = optionalStringField(root, 'sp_mchid', MCHID);
     return {
-      appid: stringField(root, 'appid', APPID),
-      mchid: stringField(root, 'mchid', MCHID),
+      appid: stringField(root, partner === undefined ? 'appid' : 'sp_appid', APPID),
+      mchid: partner ?? stringField(root, 'mchid', MCHID),
+      ...(partner !== undefined ? { subMchid: stringField(root, 'sub_mchid', MCHID) } : {}),
       outTradeNo: stringField(root, 'out_trade_no', OUT_TRADE_NO),
       transactionId: stringField(root, 'transaction_id', WECHAT_ID),
       tradeState: 'SUCCESS' as const,
