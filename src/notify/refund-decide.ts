@@ -60,6 +60,11 @@ export function decideRefund(change: RefundChange, order: StoredOrder | undefine
   }
   const refund = `refund ${change.outRefundNo}`;
   if (existing) {
+    // The same out_refund_no must keep describing the same refund of the same payment.
+    if (existing.transactionId !== change.transactionId) {
+      return conflict('REFUND_OTHER_TRANSACTION',
+        `${refund} was recorded for transaction ${existing.transactionId}, now reported for ${change.transactionId}`);
+    }
     if (existing.state === change.state) {
       if (existing.state === 'SUCCESS' && existing.refundFee !== change.refundFee) {
         return conflict('REFUND_AMOUNT_CONFLICT',

@@ -64,6 +64,11 @@ const ROWS: readonly Row[] = [
   { name: 'ABNORMAL again: DUPLICATE', change: change({ state: 'ABNORMAL' }), order: order(), existing: stored({ state: 'ABNORMAL' }), expected: ['RECORD', 'DUPLICATE', 'DUPLICATE'] },
   { name: 'ABNORMAL, then SUCCESS (refunded another way): applied', change: change(), order: order(), existing: stored({ state: 'ABNORMAL' }), expected: ['APPLY_SUCCESS', 'REFUNDED', 'OK'] },
   {
+    name: 'ABNORMAL for one payment, then SUCCESS naming another transaction: an anomaly, nothing credited',
+    change: change({ transactionId: '4200000000000000000000000000777' }), order: order(), existing: stored({ state: 'ABNORMAL' }),
+    expected: ['RAISE_ANOMALY', 'CONFLICTING_PAYMENT', 'REFUND_OTHER_TRANSACTION', 'REFUND_OTHER_TRANSACTION'],
+  },
+  {
     name: 'ABNORMAL, then CLOSED: recorded', change: change({ state: 'CLOSED', reportedStatus: 'CLOSED' }), order: order(), existing: stored({ state: 'ABNORMAL' }),
     expected: ['RECORD_STATE', 'REFUND_RECORDED', 'REFUND_CLOSED'],
   },
