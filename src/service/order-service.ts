@@ -44,16 +44,18 @@ export class OrderService {
         `order ${e.outTradeNo} already exists with appid ${e.appid}, total_fee ${e.totalFee} ${e.feeType}; `
         + 'an order cannot be changed: use a new out_trade_no');
     }
-    if (outcome.created && this.applyParked) {
+    if (outcome.order.status === 'NOTPAY' && this.applyParked) {
       // WeChat may have notified before the order existed and, after a day of FAIL replies,
       // stopped trying: the customer paid and nothing would ever mark the order. A stored,
       // authenticated notification for it is handled again now, through the same path
-      // (signature re-checked, lock, conditional update), so nothing is lost.
+      // (signature re-checked, lock, conditional update), so nothing is lost. Also on an
+      // identical repeat of CreateOrder, so a caller retrying after a failed first attempt
+      // (lock busy, database gone) retries this too.
       const parked = await this.store.parkedPayment(outcome.order.mchId, outcome.order.outTradeNo);
       if (parked) {
         await this.applyParked(parked);
         const now = await this.store.getOrder(outcome.order.mchId, outcome.order.outTradeNo);
-        return { order: now ?? outcome.order, created: true };
+        return { order: now ?? outcome.order, created: outcome.created };
       }
     }
     return { order: outcome.order, created: outcome.created };
