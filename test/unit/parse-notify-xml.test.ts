@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeEntities, MAX_FIELDS, parseNotifyXml } from '../../gateway/parse-notify-xml';
+import { DOC_EXAMPLE_FIELDS } from '../fixtures/doc-example-notification';
 
 const BOM_UTF8 = Buffer.from([0xef, 0xbb, 0xbf]);
 
@@ -33,29 +34,6 @@ const DOC_EXAMPLE_XML = `<xml>
   <transaction_id><![CDATA[1004400740201409030005092168]]></transaction_id>
 </xml>`;
 
-const DOC_EXAMPLE_FIELDS = {
-  appid: 'wx2421b1c4370ec43b',
-  attach: '支付测试',
-  bank_type: 'CFT',
-  fee_type: 'CNY',
-  is_subscribe: 'Y',
-  mch_id: '10000100',
-  nonce_str: '5d2b6c2a8db53831f7eda20af46e531c',
-  openid: 'oUpF8uMEb4qRXf22hE3X68TekukE',
-  out_trade_no: '1409811653',
-  result_code: 'SUCCESS',
-  return_code: 'SUCCESS',
-  sign: 'B552ED6B279343CB493C5DD0D78AB241',
-  time_end: '20140903131540',
-  total_fee: '1',
-  coupon_fee: '10',
-  coupon_count: '1',
-  coupon_type: 'CASH',
-  coupon_id: '10000',
-  coupon_fee_0: '100',
-  trade_type: 'JSAPI',
-  transaction_id: '1004400740201409030005092168',
-};
 
 function fieldsXml(count: number): string {
   return `<xml>${Array.from({ length: count }, (_, i) => `<f${i}>${i}</f${i}>`).join('')}</xml>`;

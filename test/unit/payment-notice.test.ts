@@ -5,34 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NotifyCode } from '../../src/notify/outcome';
 import { parsePaymentNotice, parseTimeEnd, type NoticeParse, type PaymentNotice } from '../../src/notify/payment-notice';
+import { DOC_EXAMPLE_FIELDS } from '../fixtures/doc-example-notification';
 
-/**
- * The example notification in WeChat Pay's v2 documentation (payment result notification).
- * Its signature cannot be checked here (the key is not public); this module does not check it.
- */
-const DOC_EXAMPLE: Readonly<Record<string, string>> = Object.freeze({
-  appid: 'wx2421b1c4370ec43b',
-  attach: '支付测试',
-  bank_type: 'CFT',
-  fee_type: 'CNY',
-  is_subscribe: 'Y',
-  mch_id: '10000100',
-  nonce_str: '5d2b6c2a8db53831f7eda20af46e531c',
-  openid: 'oUpF8uMEb4qRXf22hE3X68TekukE',
-  out_trade_no: '1409811653',
-  result_code: 'SUCCESS',
-  return_code: 'SUCCESS',
-  sign: 'B552ED6B279343CB493C5DD0D78AB241',
-  time_end: '20140903131540',
-  total_fee: '1',
-  coupon_fee: '10',
-  coupon_count: '1',
-  coupon_type: 'CASH',
-  coupon_id: '10000',
-  coupon_fee_0: '100',
-  trade_type: 'JSAPI',
-  transaction_id: '1004400740201409030005092168',
-});
+// The documentation's example; this module does not check signatures.
+const DOC_EXAMPLE = DOC_EXAMPLE_FIELDS;
 
 /** A minimal successful notification. */
 const PAID: Readonly<Record<string, string>> = Object.freeze({
