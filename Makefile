@@ -18,7 +18,7 @@ deps: $(NODE_MODULES_STAMP) ## install the locked npm dependencies
 build: deps ## compile TypeScript into dist/
 	npx tsc -p tsconfig.json
 
-proto: deps ## regenerate src/gen/ from proto/ (needs protoc: Debian package protobuf-compiler)
+proto: deps ## regenerate src/gen/ from proto/ (needs protoc: Debian packages protobuf-compiler, libprotobuf-dev)
 	scripts/gen-proto.sh $(GEN_DIR)
 
 proto-check: deps ## fail when src/gen/ is not what proto/ generates

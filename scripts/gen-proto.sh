@@ -13,6 +13,10 @@ if ! command -v protoc >/dev/null; then
   echo "protoc not found: install the Debian package protobuf-compiler" >&2
   exit 1
 fi
+if [[ ! -f /usr/include/google/protobuf/timestamp.proto ]]; then
+  echo "google/protobuf/timestamp.proto not found: install the Debian package libprotobuf-dev" >&2
+  exit 1
+fi
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks that the server binaries the integration tests start as throwaway
 # instances are installed: redis-server, PostgreSQL (initdb + postgres),
-# MariaDB (mariadbd + mariadb-install-db), nginx, protoc, and the system
-# python3 with grpc (Debian's python3-grpcio).
+# MariaDB (mariadbd + mariadb-install-db), nginx, protoc with the protobuf
+# well-known types (google/protobuf/timestamp.proto, from libprotobuf-dev: a
+# Recommends of protobuf-compiler that --no-install-recommends leaves out), and
+# the system python3 with grpc (Debian's python3-grpcio).
 #
 # As root, missing ones are installed with apt-get (one `apt-get update`, one
 # `apt-get install`). Otherwise it names the missing binaries and the Debian
@@ -62,6 +64,8 @@ version_mariadb() {
 }
 version_nginx() { nginx -v 2>&1 | sed -n 's|.*nginx/\([^ ]*\).*|\1|p'; }
 version_protoc() { protoc --version | awk '{print $2}'; }
+# proto/ imports google/protobuf/timestamp.proto; protoc finds it in its default include dir.
+version_protobuf_wkt() { [[ -f /usr/include/google/protobuf/timestamp.proto ]] && echo /usr/include/google/protobuf; }
 # The Debian system python, not whatever python3 comes first on PATH (pyenv...).
 version_python_grpc() { /usr/bin/python3 -c 'import grpc; print(grpc.__version__)'; }
 
@@ -74,6 +78,7 @@ run_checks() {
   check mariadbd mariadb-server version_mariadb
   check nginx nginx-light version_nginx
   check protoc protobuf-compiler version_protoc
+  check protobuf-well-known-types libprotobuf-dev version_protobuf_wkt
   check python3-grpc python3-grpcio version_python_grpc
 }
 
