@@ -111,53 +111,56 @@ export class NotifyService {
 
   private async applyPayment(received: ReceivedNotification, notice: PaymentNotice, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
     const { store } = this.deps;
-    return this.underLock(notice.mchId, notice.outTradeNo, async () => {
-      // A known duplicate (the common case under WeChat's retries) needs no lock: the store's
-      // transaction re-reads the order and decides again, so skipping the lock only skips waiting.
-      const current = await store.getOrder(notice.mchId, notice.outTradeNo);
-      return current?.status === 'PAID';
-    }, () => store.recordNotification(received, notice), log, signal);
+    return this.whileWriting(log, async () => {
+      // One unlocked read first. An order already paid (the common case under WeChat's retries)
+      // needs no lock: nothing can change its decision any more. For the others it lets the
+      // store try its shortest way to write; the store checks again against the row it writes.
+      const order = await store.getOrder(notice.mchId, notice.outTradeNo);
+      const write = (): Promise<NotifyResult> => store.recordNotification(received, notice, { order });
+      return order?.status === 'PAID' ? this.timed(write, signal) : this.underLock(notice.mchId, notice.outTradeNo, write, signal);
+    });
   }
 
   private async applyRefund(received: ReceivedNotification, change: RefundChange, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
     const { store } = this.deps;
-    // The refunds of one order share the order's lock: together they must not exceed what was paid.
-    return this.underLock(change.mchId, change.outTradeNo, async () => {
-      // A redelivery of a state already stored decides DUPLICATE in the transaction anyway.
+    return this.whileWriting(log, async () => {
+      const write = (): Promise<NotifyResult> => store.recordRefund(received, change);
+      // A redelivery of a state already stored decides DUPLICATE in the transaction anyway, so
+      // it needs no lock. Otherwise the refunds of one order share the order's lock: together
+      // they must not exceed what was paid.
       const stored = await store.getRefund(change.mchId, change.outRefundNo);
-      return stored?.state === change.state;
-    }, () => store.recordRefund(received, change), log, signal);
+      return stored?.state === change.state ? this.timed(write, signal) : this.underLock(change.mchId, change.outTradeNo, write, signal);
+    });
+  }
+
+  /** Runs `write` under the order lock. */
+  private async underLock(mchId: string, outTradeNo: string, write: () => Promise<NotifyResult>, signal: AbortSignal | undefined): Promise<NotifyResult> {
+    const { lock, metrics } = this.deps;
+    const waitStarted = process.hrtime.bigint();
+    return lock.withLock(orderLockKey(mchId, outTradeNo), () => {
+      metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
+      return this.timed(write, signal);
+    }, signal);
+  }
+
+  /** Runs `write` unless the caller is gone, and times it. */
+  private async timed(write: () => Promise<NotifyResult>, signal: AbortSignal | undefined): Promise<NotifyResult> {
+    if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', 'caller went away before the write');
+    const t = process.hrtime.bigint();
+    try {
+      return await write();
+    } finally {
+      this.deps.metrics.storeSeconds.observe(Number(process.hrtime.bigint() - t) / 1e9);
+    }
   }
 
   /**
-   * Runs `record` under the order lock, or straight away when `lockFree` says the transaction
-   * will only find a duplicate. Lock and database failures become RETRY_LATER.
+   * Lock and database failures become RETRY_LATER: their transaction rolled back, so nothing
+   * was written and WeChat's retry is the recovery.
    */
-  private async underLock(
-    mchId: string,
-    outTradeNo: string,
-    lockFree: () => Promise<boolean>,
-    write: () => Promise<NotifyResult>,
-    log: Logger,
-    signal: AbortSignal | undefined,
-  ): Promise<NotifyResult> {
-    const { lock, metrics } = this.deps;
-    const record = async (): Promise<NotifyResult> => {
-      if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', 'caller went away before the write');
-      const t = process.hrtime.bigint();
-      try {
-        return await write();
-      } finally {
-        metrics.storeSeconds.observe(Number(process.hrtime.bigint() - t) / 1e9);
-      }
-    };
+  private async whileWriting(log: Logger, work: () => Promise<NotifyResult>): Promise<NotifyResult> {
     try {
-      if (await lockFree()) return await record();
-      const waitStarted = process.hrtime.bigint();
-      return await lock.withLock(orderLockKey(mchId, outTradeNo), () => {
-        metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
-        return record();
-      }, signal);
+      return await work();
     } catch (e) {
       if (e instanceof LockError) {
         log.warn({ err: e }, 'order lock not obtained');

@@ -33,14 +33,21 @@ export interface NotificationSubject {
   readonly outRefundNo: string | null;
 }
 
-/** Returns the new row's id. */
+/**
+ * Returns the new row's id. `db` may be a transaction, or the pool for a notification whose
+ * decision nothing can change any more (a duplicate of a paid order).
+ */
 export async function insertNotification(
-  trx: Knex.Transaction,
+  db: Knex | Knex.Transaction,
   received: ReceivedNotification,
   notice: PaymentNotice,
   outcome: NotifyResult,
 ): Promise<number> {
-  return insertNotificationOf(trx, received, {
+  return insertNotificationOf(db, received, paymentSubject(notice), outcome);
+}
+
+export function paymentSubject(notice: PaymentNotice): NotificationSubject {
+  return {
     kind: 'PAYMENT',
     mchId: notice.mchId,
     appid: notice.appid,
@@ -48,17 +55,27 @@ export async function insertNotification(
     transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
     resultCode: notice.resultCode,
     outRefundNo: null,
-  }, outcome);
+  };
 }
 
 /** Returns the new row's id. */
 export async function insertNotificationOf(
-  trx: Knex.Transaction,
+  db: Knex | Knex.Transaction,
   received: ReceivedNotification,
   subject: NotificationSubject,
   outcome: NotifyResult,
 ): Promise<number> {
-  const row = {
+  const row = notificationRow(received, subject, outcome);
+  // Only PostgreSQL needs RETURNING to hand back the id; MySQL and SQLite return it anyway.
+  const rows: unknown = db.client.config.client === 'pg'
+    ? await db('notifications').insert(row, ['id'])
+    : await db('notifications').insert(row);
+  return insertedId(rows);
+}
+
+/** The columns of a notifications row. */
+export function notificationRow(received: ReceivedNotification, subject: NotificationSubject, outcome: NotifyResult): Readonly<Record<string, string | number | null>> {
+  return {
     received_at_ms: received.receivedAt.getTime(),
     kind: `${subject.kind}_${received.api === 'v3' ? 'V3' : 'V2'}`,
     source: received.source ?? 'notification',
@@ -75,11 +92,6 @@ export async function insertNotificationOf(
     client_ip: received.clientIp.slice(0, 64),
     request_id: received.requestId.slice(0, 128),
   };
-  // Only PostgreSQL needs RETURNING to hand back the id; MySQL and SQLite return it anyway.
-  const rows: unknown = trx.client.config.client === 'pg'
-    ? await trx('notifications').insert(row, ['id'])
-    : await trx('notifications').insert(row);
-  return insertedId(rows);
 }
 
 /**

@@ -31,9 +31,24 @@ export interface StoredPaymentEvent {
  * wait on each other here.
  */
 export async function appendEvent(trx: Knex.Transaction, event: NewPaymentEvent, now: Date): Promise<boolean> {
+  const row = paymentEventRow(event, now);
+  const client: unknown = trx.client.config.client;
+  if (client === 'pg' || client === 'better-sqlite3') {
+    // One round trip: the unique dedupe key decides, and a conflict writes nothing.
+    const inserted: unknown = await trx('payment_events').insert(row, ['id']).onConflict('dedupe_key').ignore();
+    return Array.isArray(inserted) && inserted.length === 1;
+  }
+  // MySQL spells "on conflict do nothing" INSERT IGNORE, which also downgrades other errors
+  // (a truncated value, a NOT NULL violation) to warnings: read first instead.
   const existing: unknown = await trx('payment_events').select('id').where({ dedupe_key: event.dedupeKey }).first();
   if (existing) return false;
-  await trx('payment_events').insert({
+  await trx('payment_events').insert(row);
+  return true;
+}
+
+/** The columns of a payment_events row; `position` stays NULL until the event is sequenced. */
+export function paymentEventRow(event: NewPaymentEvent, now: Date): Readonly<Record<string, string | number | null>> {
+  return {
     type: event.type,
     mch_id: event.mchId,
     out_trade_no: event.outTradeNo,
@@ -41,8 +56,7 @@ export async function appendEvent(trx: Knex.Transaction, event: NewPaymentEvent,
     payload_json: JSON.stringify(event.payload),
     dedupe_key: event.dedupeKey,
     created_at_ms: now.getTime(),
-  });
-  return true;
+  };
 }
 
 interface EventRow {

@@ -10,6 +10,8 @@ import { findParkedPayment, insertNotification, type ParkedPayment, type Receive
 import type { OutboxSignal } from './outbox-signal';
 import { findOrder, insertOrder, markPaid, type NewOrder } from './orders-table';
 import { appendEvent } from './payment-events-table';
+import { orderPaidEvent } from './order-paid-event';
+import { payInOneStatement } from './pay-in-one-statement';
 import { applyRefund } from './refund-transaction';
 import { findRefund } from './refunds-table';
 import { classifyStoreError, StoreError } from './store-error';
@@ -27,9 +29,12 @@ export type CreateOrderResult =
  */
 export class PaymentStore {
   private readonly rowLocks: boolean;
+  private readonly oneStatementPay: boolean;
 
   constructor(private readonly db: Knex, private readonly clock: Clock, private readonly outbox?: OutboxSignal) {
     this.rowLocks = !isSqlite(db);
+    // Only PostgreSQL has data-modifying WITH clauses.
+    this.oneStatementPay = db.client.config.client === 'pg';
   }
 
   async getOrder(mchId: string, outTradeNo: string): Promise<StoredOrder | undefined> {
@@ -66,12 +71,33 @@ export class PaymentStore {
     });
   }
 
-  /** Applies the notify decision for an authenticated, well-formed notification. */
-  async recordNotification(received: ReceivedNotification, notice: PaymentNotice): Promise<NotifyResult> {
-    const outcome = await this.run(() => this.applyNotification(received, notice));
+  /**
+   * Applies the notify decision for an authenticated, well-formed notification. `seen`, when
+   * given, holds the order as read earlier without a lock (undefined: not registered then). It
+   * only picks a shorter way to write: each way re-checks against the row as it is written.
+   */
+  async recordNotification(received: ReceivedNotification, notice: PaymentNotice, seen?: { readonly order: StoredOrder | undefined }): Promise<NotifyResult> {
+    const outcome = await this.run(() => this.apply(received, notice, seen?.order));
     // Committed: wake this replica's event streams (a spurious wake only costs a poll).
     if (outcome.outcome !== 'DUPLICATE' && outcome.outcome !== 'ORDER_NOT_FOUND') this.outbox?.notify();
     return outcome;
+  }
+
+  private async apply(received: ReceivedNotification, notice: PaymentNotice, seen: StoredOrder | undefined): Promise<NotifyResult> {
+    if (seen) {
+      const guess = decide(notice, seen);
+      // A paid order never changes status or transaction again, so what a notification about it
+      // decides now stays decided: record it alone, with no transaction and no row lock.
+      if (guess.action === 'RECORD' && seen.status === 'PAID') {
+        await insertNotification(this.db, received, notice, guess.result);
+        return guess.result;
+      }
+      if (guess.action === 'MARK_PAID' && notice.resultCode === 'SUCCESS' && this.oneStatementPay
+        && await payInOneStatement(this.db, received, notice, seen, guess.result, this.clock())) {
+        return guess.result;
+      }
+    }
+    return this.applyNotification(received, notice);
   }
 
   private applyNotification(received: ReceivedNotification, notice: PaymentNotice): Promise<NotifyResult> {
@@ -92,18 +118,7 @@ export class PaymentStore {
       switch (decision.action) {
         case 'MARK_PAID': {
           if (notice.resultCode !== 'SUCCESS') throw new Error('MARK_PAID for a failed notice');
-          const written = await appendEvent(trx, {
-            type: 'ORDER_PAID',
-            mchId: notice.mchId,
-            outTradeNo: notice.outTradeNo,
-            transactionId: notice.transactionId,
-            payload: {
-              mch_id: notice.mchId, appid: notice.appid, out_trade_no: notice.outTradeNo,
-              transaction_id: notice.transactionId, total_fee: notice.totalFee, fee_type: notice.feeType,
-              paid_at: notice.paidAt.toISOString(), notification_id: notificationId,
-            },
-            dedupeKey: `ORDER_PAID:${notice.mchId}:${notice.outTradeNo}`,
-          }, now);
+          const written = await appendEvent(trx, orderPaidEvent(notice, notificationId), now);
           // The conditional update just succeeded, so an existing ORDER_PAID means corrupt state.
           if (!written) throw new Error(`order ${notice.outTradeNo} already has an ORDER_PAID event`);
           break;

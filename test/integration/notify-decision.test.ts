@@ -53,6 +53,12 @@ const ROWS: readonly Row[] = [
       assert.equal(Number(order?.['paid_at_ms']), Date.UTC(2026, 10, 27, 4, 0, 0));
       assert.deepEqual(notifications.map((n) => n['outcome']), ['PAID']);
       assert.deepEqual(events.map((e) => e['type']), ['ORDER_PAID']);
+      // The same text whichever way the store wrote it (one statement or a transaction).
+      const f = paidFields(tradeNo);
+      assert.equal(events[0]?.['payload_json'], JSON.stringify({
+        mch_id: f['mch_id'], appid: f['appid'], out_trade_no: tradeNo, transaction_id: f['transaction_id'],
+        total_fee: 100, fee_type: 'CNY', paid_at: '2026-11-27T04:00:00.000Z', notification_id: Number(notifications[0]?.['id']),
+      }));
       assert.equal(anomalies.length, 0);
     },
   },
