@@ -143,12 +143,19 @@ interface CallContext {
   readonly signal: AbortSignal;
 }
 
-function callContext(log: Logger, metadata: Metadata, call: { cancelled: boolean; once(event: 'cancelled', cb: () => void): unknown }): CallContext {
+function callContext(
+  log: Logger,
+  metadata: Metadata,
+  call: { cancelled: boolean; once(event: 'cancelled', cb: () => void): unknown },
+  answered: () => boolean = () => false,
+): CallContext {
   const requestId = String(metadata.get(REQUEST_ID_METADATA)[0] ?? '');
   const caller = String(metadata.get(CALLER_METADATA)[0] ?? 'anonymous');
   const controller = new AbortController();
   if (call.cancelled) controller.abort();
-  else call.once('cancelled', () => controller.abort());
+  // grpc-js emits 'cancelled' when every call's stream closes, answered or not; aborting then
+  // would only build an AbortError nobody reads, once per call.
+  else call.once('cancelled', () => { if (!answered()) controller.abort(); });
   return { requestId, caller, log: log.child({ request_id: requestId, caller }), signal: controller.signal };
 }
 
@@ -158,10 +165,11 @@ function unary<Req, Res>(
   handler: (req: Req, ctx: CallContext) => Promise<Res>,
 ): (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
-    const ctx = callContext(log, call.metadata, call);
+    let answered = false;
+    const ctx = callContext(log, call.metadata, call, () => answered);
     handler(call.request, ctx).then(
-      (res) => callback(null, res),
-      (e: unknown) => callback(toServiceError(e, ctx.log, ctx.requestId)),
+      (res) => { answered = true; callback(null, res); },
+      (e: unknown) => { answered = true; callback(toServiceError(e, ctx.log, ctx.requestId)); },
     );
   };
 }
