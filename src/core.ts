@@ -90,7 +90,7 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const shuttingDown = new AbortController();
-    const notifyService = new NotifyService({ merchants, lock, store, metrics, clock });
+    const notifyService = new NotifyService({ merchants, lock, store, metrics, clock, localWaitMs: config.lock.waitMs });
     server.addService(PaymentCallbackService, paymentCallbackHandlers({
       notify: notifyService,
       orders: new OrderService(store, merchants, async (parked) => {

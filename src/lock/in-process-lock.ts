@@ -22,6 +22,11 @@ export class InProcessLock implements OrderLock {
 
   async close(): Promise<void> {}
 
+  /** Whether someone holds `key` now, so that taking it would wait. */
+  isHeld(key: string): boolean {
+    return this.queues.has(key);
+  }
+
   private acquire(key: string, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) return Promise.reject(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`));
     const queue = this.queues.get(key);

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger';
+import { InProcessLock } from '../lock/in-process-lock';
 import { LockError, orderLockKey, type OrderLock } from '../lock/order-lock';
 import type { CoreMetrics } from '../metrics';
 import { authenticate } from '../notify/authenticate';
@@ -20,7 +21,11 @@ export interface NotifyServiceDeps {
   readonly metrics: CoreMetrics;
   /** Key rotation windows and the APIv3 timestamp window are judged against it; the system clock by default. */
   readonly clock?: Clock;
+  /** How long a delivery waits behind another copy in this process; LOCK_WAIT_MS by default in the core. */
+  readonly localWaitMs?: number;
 }
+
+const DEFAULT_LOCAL_WAIT_MS = 2_000;
 
 /** The log fields of a notification, whatever its kind; never a key or a signature. */
 type LogFields = Readonly<Record<string, string | undefined>>;
@@ -33,9 +38,12 @@ type LogFields = Readonly<Record<string, string | undefined>>;
  */
 export class NotifyService {
   private readonly now: Clock;
+  /** Where this replica's concurrent deliveries for one order wait their turn (see exclusive). */
+  private readonly localQueue: InProcessLock;
 
   constructor(private readonly deps: NotifyServiceDeps) {
     this.now = deps.clock ?? ((): Date => new Date());
+    this.localQueue = new InProcessLock(deps.localWaitMs ?? DEFAULT_LOCAL_WAIT_MS);
   }
 
   /** A v2 payment notification. `signal` aborts when the caller is gone; no work starts after that. */
@@ -111,35 +119,59 @@ export class NotifyService {
 
   private async applyPayment(received: ReceivedNotification, notice: PaymentNotice, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
     const { store } = this.deps;
-    return this.whileWriting(log, async () => {
-      // One unlocked read first. An order already paid (the common case under WeChat's retries)
-      // needs no lock: nothing can change its decision any more. For the others it lets the
-      // store try its shortest way to write; the store checks again against the row it writes.
-      const order = await store.getOrder(notice.mchId, notice.outTradeNo);
-      const write = (): Promise<NotifyResult> => store.recordNotification(received, notice, { order });
-      return order?.status === 'PAID' ? this.timed(write, signal) : this.underLock(notice.mchId, notice.outTradeNo, write, signal);
-    });
+    // An order already paid (the common case under WeChat's retries) needs no lock: nothing can
+    // change its decision any more. For the others the read lets the store try its shortest way
+    // to write; the store checks again against the row it writes.
+    return this.whileWriting(log, () => this.exclusive(
+      orderLockKey(notice.mchId, notice.outTradeNo),
+      () => store.getOrder(notice.mchId, notice.outTradeNo),
+      (order) => order?.status === 'PAID',
+      (order) => store.recordNotification(received, notice, { order }),
+      signal,
+    ));
   }
 
   private async applyRefund(received: ReceivedNotification, change: RefundChange, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
     const { store } = this.deps;
-    return this.whileWriting(log, async () => {
-      const write = (): Promise<NotifyResult> => store.recordRefund(received, change);
-      // A redelivery of a state already stored decides DUPLICATE in the transaction anyway, so
-      // it needs no lock. Otherwise the refunds of one order share the order's lock: together
-      // they must not exceed what was paid.
-      const stored = await store.getRefund(change.mchId, change.outRefundNo);
-      return stored?.state === change.state ? this.timed(write, signal) : this.underLock(change.mchId, change.outTradeNo, write, signal);
-    });
+    // A redelivery of a state already stored decides DUPLICATE in the transaction anyway, so it
+    // needs no lock. Otherwise the refunds of one order share the order's lock: together they
+    // must not exceed what was paid.
+    return this.whileWriting(log, () => this.exclusive(
+      orderLockKey(change.mchId, change.outTradeNo),
+      () => store.getRefund(change.mchId, change.outRefundNo),
+      (stored) => stored?.state === change.state,
+      () => store.recordRefund(received, change),
+      signal,
+    ));
   }
 
-  /** Runs `write` under the order lock. */
-  private async underLock(mchId: string, outTradeNo: string, write: () => Promise<NotifyResult>, signal: AbortSignal | undefined): Promise<NotifyResult> {
-    const { lock, metrics } = this.deps;
+  /**
+   * Reads what the notification is about and writes without a lock when `settled` says the
+   * write can only record a duplicate; otherwise writes under the order lock.
+   *
+   * Copies of a notification often reach this replica together (WeChat's retries overlap, and
+   * several of its servers send at once). They queue here first, each woken the moment the one
+   * ahead finishes, and read again: by then the first has usually settled the order, so they
+   * write without the distributed lock, instead of each polling it until it frees up.
+   */
+  private async exclusive<S>(
+    key: string,
+    read: () => Promise<S>,
+    settled: (seen: S) => boolean,
+    write: (seen: S) => Promise<NotifyResult>,
+    signal: AbortSignal | undefined,
+  ): Promise<NotifyResult> {
+    const seen = await read();
+    if (settled(seen)) return this.timed(() => write(seen), signal);
     const waitStarted = process.hrtime.bigint();
-    return lock.withLock(orderLockKey(mchId, outTradeNo), () => {
-      metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
-      return this.timed(write, signal);
+    const queued = this.localQueue.isHeld(key);
+    return this.localQueue.withLock(key, async () => {
+      const now = queued ? await read() : seen;
+      if (settled(now)) return this.timed(() => write(now), signal);
+      return this.deps.lock.withLock(key, () => {
+        this.deps.metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
+        return this.timed(() => write(now), signal);
+      }, signal);
     }, signal);
   }
 

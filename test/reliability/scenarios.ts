@@ -291,9 +291,11 @@ export const GATEWAY_RESTART: Scenario = {
 };
 
 /**
- * LOCK_TTL_MS=1000 while the test holds a row lock on some orders for 2 s, so the core's
+ * LOCK_TTL_MS=1000 while the test holds a row lock on some orders for 2 s, so a core's
  * transaction outlives its Redlock lock and a second delivery of the same notification gets the
- * (expired) lock and a transaction of its own: only the database stands between them.
+ * (expired) lock and a transaction of its own: only the database stands between them. Two
+ * cores, because copies that reach the same core queue behind each other in that process
+ * before they ever ask Redis; the gateway spreads deliveries over both.
  */
 export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scenario {
   return {
@@ -301,7 +303,7 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
     title: `a Redlock lock that expires before the transaction ends (LOCK_TTL_MS 1000, row lock held ${holdMs} ms)`,
     checked: 'all invariants; two core transactions for one order were seen waiting at once (the lock had expired), still one PAID and one ORDER_PAID',
     expectReasons: ['LOCK_BUSY'],
-    stack: { coreEnv: { LOCK_TTL_MS: '1000', LOCK_WAIT_MS: '900', DATABASE_POOL_MAX: '40' } },
+    stack: { cores: 2, coreEnv: { LOCK_TTL_MS: '1000', LOCK_WAIT_MS: '900', DATABASE_POOL_MAX: '40' } },
     fault: (plan, size) => {
       const candidates = plan.notifications.filter((n) => n.kind === 'concurrent-duplicate');
       const picked: PlannedNotification[][] = [];
