@@ -45,6 +45,11 @@ export function statementKind(sql: string): string {
   const s = sql.trim().replace(/;$/, '');
   const verb = (/^\w+/.exec(s)?.[0] ?? '?').toLowerCase();
   if (verb === 'begin' || verb === 'commit' || verb === 'rollback') return verb.toUpperCase();
+  if (verb === 'with') {
+    // A data-modifying WITH: name each statement in it, e.g. "WITH (UPDATE orders, INSERT notifications)".
+    const parts = [...s.matchAll(/\b(update|insert into|delete from)\s+"?(\w+)"?/gi)].map((m) => `${(m[1] ?? '').split(' ')[0]?.toUpperCase() ?? ''} ${m[2] ?? ''}`);
+    return `WITH (${parts.join(', ')})`;
+  }
   const table = /(?:from|into|update)\s+"?(\w+)"?/i.exec(s)?.[1] ?? '?';
   const forUpdate = /for update/i.test(s) ? ' FOR UPDATE' : '';
   return `${verb.toUpperCase()} ${table}${forUpdate}`;

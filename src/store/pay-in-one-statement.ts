@@ -58,7 +58,7 @@ export async function payInOneStatement(
     )
     insert into "payment_events" (${columns(eventColumns)}, "payload_json")
     select ${eventValues}, ?::text || noted."id"::text || '}' from noted
-    returning "id"`;
+    returning "id"`.replace(/\s+/g, ' ').trim();
   const written = (await db.raw(sql, bindings)) as { rows: unknown[] };
   if (written.rows.length > 1) throw new Error(`payInOneStatement wrote ${written.rows.length} events for one order`);
   return written.rows.length === 1;
