@@ -35,10 +35,11 @@ import type { RunResult, RunSpec, Target } from './loadgen';
 import { LoadgenProcess } from './loadgen-client';
 import { benchNginxConf } from './nginx-conf';
 import { PGBENCH_PREFIX, PGBENCH_STRIDE, pgbenchScript, runPgbench, type PgbenchResult } from './pgbench';
-import { cpuSecondsBetween, cpuSnapshot, machineCpuSeconds, reapedChildrenSeconds, RssSampler, type CpuSnapshot, type ProcessGroup } from './proc-stats';
+import { cpuSecondsBetween, cpuSnapshot, machineCpuSeconds, readMemory, reapedChildrenSeconds, RssSampler, type CpuSnapshot, type ProcessGroup } from './proc-stats';
 import { compactSql, parseStatementLog, statementKind, statementsOf, type LoggedStatement } from './statement-log';
 import { inSnapshot, repositoryRoot, runFromSnapshot } from './snapshot';
 import { throughputLatencySvg } from './svg-chart';
+import { linearTrend, type Trend } from './trend';
 import { EXPECTED_STATUS, ORDER_FEE, tradeNo, type ItemKind, type WorkloadSpec } from './workload';
 
 // ---------------------------------------------------------------------------------------------
@@ -151,6 +152,28 @@ interface Measured {
   check?: Record<string, number | string | boolean>;
 }
 
+/** One chunk of the long run: memory is read when it ends. */
+interface SoakChunk {
+  readonly workload: 'duplicates' | 'mix';
+  readonly notifications: number;
+  /** Notifications sent since the long run began, this chunk included. */
+  readonly cumulative: number;
+  readonly rps: number;
+  readonly p99Ms: number;
+  readonly unexpected: number;
+  readonly rssMb: Record<string, number>;
+  /** The core's V8 heap in use (nodejs_heap_size_used_bytes), MB. */
+  readonly coreHeapUsedMb: number | undefined;
+  readonly exactlyOnce: boolean | undefined;
+}
+
+interface SoakResult {
+  readonly target: number;
+  readonly chunks: SoakChunk[];
+  /** Over the chunks after the first quarter (warm-up), per process: RSS, and the core's heap. */
+  readonly trends: Record<string, Trend>;
+}
+
 type PgbenchRun = PgbenchResult & { name: string; cpuS: Record<string, number>; cpuMsPerTx: number; paidRows: number; script: string };
 
 interface TraceBatch {
@@ -178,6 +201,7 @@ interface Results {
   trivial?: Measured;
   monolith?: Measured;
   trace?: { batches: TraceBatch[]; paidSequence: string[] };
+  soak?: SoakResult;
   profiles: Record<string, ProfileSummary>;
   durationS?: number;
   errors: string[];
@@ -497,7 +521,11 @@ async function main(): Promise<void> {
   }
   const settings = args.includes('--quick') ? QUICK : FULL;
   const only = args.find((a) => a.startsWith('--phases='))?.slice('--phases='.length).split(',');
-  const want = (phase: string): boolean => !only || only.includes(phase);
+  // The long run only when asked for: it takes half an hour at this machine's rate.
+  const want = (phase: string): boolean => phase !== 'soak' && (!only || only.includes(phase));
+  const soakArg = args.find((a) => a.startsWith('--soak-notifications='))?.slice('--soak-notifications='.length);
+  soakTarget = soakArg !== undefined ? Number(soakArg) : only?.includes('soak') ? 1_000_000 : 0;
+  if (!Number.isSafeInteger(soakTarget) || soakTarget < 0) throw new Error(`--soak-notifications must be a whole number, not ${soakArg ?? ''}`);
   const outDir = path.join(ROOT, 'bench', 'results', ...(settings.name === 'quick' ? ['quick'] : []));
   fs.mkdirSync(outDir, { recursive: true });
 
@@ -659,6 +687,22 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
     }
   }
 
+  // --- the long run: is memory flat? (only when asked for: --phases=soak)
+  if (soakTarget > 0) {
+    const observed = stackObserved(stack);
+    results.soak = await soakRun(soakTarget, async (i, workload) => {
+      const prefix = `bK${i}x`;
+      const chunk = soakChunk(soakTarget);
+      // duplicates: 5-10 copies per order (7.5 on average); mix: one notification per slot.
+      const ordersNeeded = workload === 'duplicates' ? Math.ceil(chunk / 7.5) : chunk;
+      await orders.create(prefix, ordersNeeded);
+      const count = await loadgen.prepare(stack.target, { type: workload, prefix, orders: ordersNeeded, seed: 1000 + i });
+      const m = await measure(loadgen, closed(`soak chunk ${i + 1} (${workload}, ${count} notifications)`, 3_600), observed, 0);
+      await check(prefix, m);
+      return { m, count, rssMb: { core: mb(readMemory(stack.core.pid())?.rssKb), gateway: mb(readMemory(stack.gateway.pid())?.rssKb) }, coreHeapUsedMb: await coreHeapUsedMb(stack.metricsUrl) };
+    });
+  }
+
   // --- HTTP -> gRPC -> trivial core ceiling (nginx and the real gateway in front)
   if (want('trivial')) results.trivial = await trivialCeiling(settings, teardown, loadgen, capacity);
 
@@ -673,6 +717,57 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
     await stack.stop();
     results.profiles = await profileRun(settings, teardown, loadgen, databaseUrl, redisServer.url, orders, capacity, outDir);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The long run
+
+/** Notifications per chunk of the long run (memory is read between chunks): 20 chunks, 50,000 at most. */
+const soakChunk = (target: number): number => Math.min(50_000, Math.max(2_000, Math.ceil(target / 20)));
+/** Set by --phases=soak (default 1,000,000 notifications) or --soak-notifications=N. */
+let soakTarget = 0;
+
+const mb = (kb: number | undefined): number => round((kb ?? 0) / 1024, 1);
+
+async function coreHeapUsedMb(metricsUrl: string): Promise<number | undefined> {
+  const text = await fetch(metricsUrl, { signal: AbortSignal.timeout(3_000) }).then((r) => r.text()).catch(() => '');
+  const v = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.eE+]+)$/m.exec(text)?.[1];
+  return v === undefined ? undefined : round(Number(v) / 2 ** 20, 1);
+}
+
+/**
+ * Sends `target` notifications in chunks that alternate a duplicate storm and the mix (paid,
+ * forged, wrong amount), each through the whole stack at full speed, and reads memory after
+ * each chunk. Fresh orders every chunk, so the database keeps growing as it would in production.
+ */
+async function soakRun(
+  target: number,
+  runChunk: (i: number, workload: 'duplicates' | 'mix') => Promise<{ m: Measured; count: number; rssMb: Record<string, number>; coreHeapUsedMb: number | undefined }>,
+): Promise<SoakResult> {
+  const chunks: SoakChunk[] = [];
+  let cumulative = 0;
+  for (let i = 0; cumulative < target; i++) {
+    const workload = i % 2 === 0 ? 'duplicates' : 'mix';
+    const { m, count, rssMb, coreHeapUsedMb: heap } = await runChunk(i, workload);
+    cumulative += m.run.completed;
+    chunks.push({
+      workload, notifications: m.run.completed, cumulative, rps: round(m.run.rps), p99Ms: m.latency.p99Ms, unexpected: m.unexpected,
+      rssMb, coreHeapUsedMb: heap, exactlyOnce: m.check?.['exactlyOnce'] === undefined ? undefined : m.check['exactlyOnce'] === true,
+    });
+    log(`soak: ${cumulative} of ${target} notifications; RSS core ${rssMb['core']} MB, gateway ${rssMb['gateway']} MB, core heap ${heap ?? '?'} MB`);
+    if (count === 0 || m.run.completed === 0) throw new Error(`soak chunk ${i + 1} sent nothing`);
+  }
+  const settled = chunks.slice(Math.floor(chunks.length / 4));
+  const trends: Record<string, Trend> = {};
+  for (const name of ['core', 'gateway']) {
+    trends[`${name} RSS`] = linearTrend(settled.map((c) => ({ x: c.cumulative, y: c.rssMb[name] ?? 0 })));
+  }
+  const heaps = settled.filter((c) => c.coreHeapUsedMb !== undefined);
+  if (heaps.length > 0) trends['core heap used'] = linearTrend(heaps.map((c) => ({ x: c.cumulative, y: c.coreHeapUsedMb ?? 0 })));
+  for (const [name, t] of Object.entries(trends)) {
+    log(`soak trend ${name}: ${round(t.slopeMbPer100k, 2)} MB per 100k notifications (${t.firstMb} -> ${t.lastMb} MB, min ${t.minMb}, max ${t.maxMb})`);
+  }
+  return { target, chunks, trends };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1054,6 +1149,21 @@ function renderReport(r: Results): string {
       L.push(`| ${name} | ${Object.entries(m.counters.redis).map(([k, v]) => `${k} ${f(v / n, 2)}`).join(', ')} | ${f(m.counters.writeXacts / n, 2)} | `
         + `${f(m.counters.walBytes / n, 0)} | ${mean('payment_callback_handle_notify_seconds')} | ${mean('payment_callback_store_seconds')} | ${mean('payment_callback_lock_wait_seconds')} |`);
     }
+    L.push('');
+  }
+
+  if (r.soak) {
+    const k = r.soak;
+    L.push(`## Memory over a long run (${f(k.chunks.at(-1)?.cumulative ?? 0, 0)} notifications)`, '',
+      `Chunks of about ${f(soakChunk(k.target), 0)} notifications, alternately a duplicate storm and the mix, closed loop at full speed, fresh orders each chunk; memory read after each chunk. `
+      + 'Trend: least-squares line over the chunks after the first quarter (warm-up).', '',
+      '| trend | MB per 100k notifications | predicted growth over the span, MB | first → last MB | min–max MB | chunks |', '| --- | ---: | ---: | --- | --- | ---: |');
+    for (const [name, t] of Object.entries(k.trends)) {
+      L.push(`| ${name} | ${f(t.slopeMbPer100k, 2)} | ${f(t.growthOverSpanMb, 1)} | ${t.firstMb} → ${t.lastMb} | ${t.minMb}–${t.maxMb} | ${t.samples} |`);
+    }
+    L.push('', '| chunk | workload | notifications | after | req/s | p99 ms | unexpected | exactly once | core RSS MB | gateway RSS MB | core heap MB |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
+    k.chunks.forEach((c, i) => L.push(`| ${i + 1} | ${c.workload} | ${f(c.notifications, 0)} | ${f(c.cumulative, 0)} | ${c.rps} | ${c.p99Ms} | ${c.unexpected} | ${c.exactlyOnce ?? '–'} | ${c.rssMb['core'] ?? '–'} | ${c.rssMb['gateway'] ?? '–'} | ${c.coreHeapUsedMb ?? '–'} |`));
     L.push('');
   }
 
