@@ -12,6 +12,7 @@ import { readV3Notification, type V3Received } from '../notify/v3/read-v3-notifi
 import type { ReceivedNotification } from '../store/notifications-table';
 import type { Clock, PaymentStore } from '../store/payment-store';
 import { StoreError } from '../store/store-error';
+import { PaidOrderCache } from './paid-order-cache';
 
 export interface NotifyServiceDeps {
   /** Read on every notification, so a reload (SIGHUP) applies to the next one. */
@@ -26,6 +27,12 @@ export interface NotifyServiceDeps {
 }
 
 const DEFAULT_LOCAL_WAIT_MS = 2_000;
+/**
+ * WeChat's redeliveries of one notification mostly come within seconds of each other (several of
+ * its servers, a reply that was slow): at a few hundred payments a second this covers a minute
+ * of them, in a few MB.
+ */
+const PAID_ORDERS_REMEMBERED = 20_000;
 
 /** The log fields of a notification, whatever its kind; never a key or a signature. */
 type LogFields = Readonly<Record<string, string | undefined>>;
@@ -40,6 +47,7 @@ export class NotifyService {
   private readonly now: Clock;
   /** Where this replica's concurrent deliveries for one order wait their turn (see exclusive). */
   private readonly localQueue: InProcessLock;
+  private readonly paidOrders = new PaidOrderCache(PAID_ORDERS_REMEMBERED);
 
   constructor(private readonly deps: NotifyServiceDeps) {
     this.now = deps.clock ?? ((): Date => new Date());
@@ -119,12 +127,19 @@ export class NotifyService {
 
   private async applyPayment(received: ReceivedNotification, notice: PaymentNotice, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
     const { store } = this.deps;
+    const key = orderLockKey(notice.mchId, notice.outTradeNo);
     // An order already paid (the common case under WeChat's retries) needs no lock: nothing can
     // change its decision any more. For the others the read lets the store try its shortest way
     // to write; the store checks again against the row it writes.
     return this.whileWriting(log, () => this.exclusive(
-      orderLockKey(notice.mchId, notice.outTradeNo),
-      () => store.getOrder(notice.mchId, notice.outTradeNo),
+      key,
+      async () => {
+        const known = this.paidOrders.get(key);
+        if (known) return known;
+        const order = await store.getOrder(notice.mchId, notice.outTradeNo);
+        this.paidOrders.remember(key, order);
+        return order;
+      },
       (order) => order?.status === 'PAID',
       (order) => store.recordNotification(received, notice, { order }),
       signal,
