@@ -33,17 +33,14 @@ export interface NotificationSubject {
   readonly outRefundNo: string | null;
 }
 
-/**
- * Returns the new row's id. `db` may be a transaction, or the pool for a notification whose
- * decision nothing can change any more (a duplicate of a paid order).
- */
+/** Returns the new row's id. */
 export async function insertNotification(
-  db: Knex | Knex.Transaction,
+  trx: Knex.Transaction,
   received: ReceivedNotification,
   notice: PaymentNotice,
   outcome: NotifyResult,
 ): Promise<number> {
-  return insertNotificationOf(db, received, paymentSubject(notice), outcome);
+  return insertNotificationOf(trx, received, paymentSubject(notice), outcome);
 }
 
 export function paymentSubject(notice: PaymentNotice): NotificationSubject {
@@ -60,16 +57,16 @@ export function paymentSubject(notice: PaymentNotice): NotificationSubject {
 
 /** Returns the new row's id. */
 export async function insertNotificationOf(
-  db: Knex | Knex.Transaction,
+  trx: Knex.Transaction,
   received: ReceivedNotification,
   subject: NotificationSubject,
   outcome: NotifyResult,
 ): Promise<number> {
   const row = notificationRow(received, subject, outcome);
   // Only PostgreSQL needs RETURNING to hand back the id; MySQL and SQLite return it anyway.
-  const rows: unknown = db.client.config.client === 'pg'
-    ? await db('notifications').insert(row, ['id'])
-    : await db('notifications').insert(row);
+  const rows: unknown = trx.client.config.client === 'pg'
+    ? await trx('notifications').insert(row, ['id'])
+    : await trx('notifications').insert(row);
   return insertedId(rows);
 }
 

@@ -6,7 +6,8 @@ import type { PaymentNotice } from '../notify/payment-notice';
 import type { RefundChange, RefundRecord } from '../notify/refund-decide';
 import { raiseAnomaly } from './anomalies-table';
 import { isSqlite } from './database';
-import { findParkedPayment, insertNotification, type ParkedPayment, type ReceivedNotification } from './notifications-table';
+import { NotificationBatcher } from './notification-batcher';
+import { findParkedPayment, insertNotification, notificationRow, paymentSubject, type ParkedPayment, type ReceivedNotification } from './notifications-table';
 import type { OutboxSignal } from './outbox-signal';
 import { findOrder, insertOrder, markPaid, type NewOrder } from './orders-table';
 import { appendEvent } from './payment-events-table';
@@ -30,11 +31,13 @@ export type CreateOrderResult =
 export class PaymentStore {
   private readonly rowLocks: boolean;
   private readonly oneStatementPay: boolean;
+  private readonly settledNotifications: NotificationBatcher;
 
   constructor(private readonly db: Knex, private readonly clock: Clock, private readonly outbox?: OutboxSignal) {
     this.rowLocks = !isSqlite(db);
     // Only PostgreSQL has data-modifying WITH clauses.
     this.oneStatementPay = db.client.config.client === 'pg';
+    this.settledNotifications = new NotificationBatcher(db);
   }
 
   async getOrder(mchId: string, outTradeNo: string): Promise<StoredOrder | undefined> {
@@ -87,9 +90,10 @@ export class PaymentStore {
     if (seen) {
       const guess = decide(notice, seen);
       // A paid order never changes status or transaction again, so what a notification about it
-      // decides now stays decided: record it alone, with no transaction and no row lock.
+      // decides now stays decided: record it alone, with no transaction and no row lock, in one
+      // INSERT with the other such rows that arrive meanwhile.
       if (guess.action === 'RECORD' && seen.status === 'PAID') {
-        await insertNotification(this.db, received, notice, guess.result);
+        await this.settledNotifications.insert(notificationRow(received, paymentSubject(notice), guess.result));
         return guess.result;
       }
       if (guess.action === 'MARK_PAID' && notice.resultCode === 'SUCCESS' && this.oneStatementPay

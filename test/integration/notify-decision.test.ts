@@ -425,6 +425,27 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
           await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === O.NOTIFY_OUTCOME_PAID);
           assert.equal((await orderTrail(core.db, tradeNo)).events.length, 1);
         });
+
+        test('database down, a duplicate of a paid order: RETRY_LATER and nothing written; DUPLICATE after it returns', async () => {
+          const server = backend.postgres ?? backend.mariadb;
+          assert.ok(server);
+          const tradeNo = newTradeNo('E');
+          await registerAndPay(core, tradeNo);
+          // Once more while the database is up, so the core knows the order is paid without asking.
+          assert.equal((await core.notify(signed(paidFields(tradeNo)))).outcome, O.NOTIFY_OUTCOME_DUPLICATE);
+          const before = await tableCounts(core.db);
+          await server.stop();
+          try {
+            const res = await core.notify(signed(paidFields(tradeNo)));
+            assert.deepEqual([res.outcome, res.code, res.acknowledge], [O.NOTIFY_OUTCOME_RETRY_LATER, 'STORE_UNAVAILABLE', false]);
+          } finally {
+            await server.restart();
+          }
+          await waitFor(async () => (await tableCounts(core.db).catch(() => undefined)) !== undefined);
+          assert.deepEqual(await tableCounts(core.db), before);
+          await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === O.NOTIFY_OUTCOME_DUPLICATE);
+          assert.deepEqual((await orderTrail(core.db, tradeNo)).notifications.map((n) => n['outcome']), ['PAID', 'DUPLICATE', 'DUPLICATE']);
+        });
       }
     });
   });
