@@ -122,16 +122,20 @@ export class RedlockLock implements OrderLock {
 }
 
 /**
- * Unavailable when too few nodes answered for any quorum; busy when enough answered but the
- * resource was held. (A failed attempt can leave its partial lock on the nodes that did answer,
- * so "held" votes alone do not prove another holder.)
+ * Unavailable when, in any attempt, too few nodes answered for a quorum; busy when a quorum
+ * answered every time but the resource was held. Looking at the last attempt alone misleads when
+ * nodes come back during the wait: they answer "held" to the partial locks of this caller's own
+ * earlier attempts, and an outage would be reported as contention.
  */
 async function classify(e: ExecutionError): Promise<'LOCK_BUSY' | 'LOCK_UNAVAILABLE'> {
-  const last = e.attempts[e.attempts.length - 1];
-  const stats = last ? await last.catch(() => undefined) : undefined;
-  if (!stats) return 'LOCK_UNAVAILABLE';
-  const unreachable = [...stats.votesAgainst.values()].filter((err) => !(err instanceof ResourceLockedError)).length;
-  return stats.membershipSize - unreachable < stats.quorumSize ? 'LOCK_UNAVAILABLE' : 'LOCK_BUSY';
+  if (e.attempts.length === 0) return 'LOCK_UNAVAILABLE';
+  for (const attempt of e.attempts) {
+    const stats = await attempt.catch(() => undefined);
+    if (!stats) return 'LOCK_UNAVAILABLE';
+    const unreachable = [...stats.votesAgainst.values()].filter((err) => !(err instanceof ResourceLockedError)).length;
+    if (stats.membershipSize - unreachable < stats.quorumSize) return 'LOCK_UNAVAILABLE';
+  }
+  return 'LOCK_BUSY';
 }
 
 function describe(key: string, e: ExecutionError): string {
