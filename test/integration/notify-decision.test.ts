@@ -407,45 +407,46 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
           await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === O.NOTIFY_OUTCOME_PAID);
         });
 
-        test('database down: RETRY_LATER and nothing half-written; paid after it returns', async () => {
-          const server = backend.postgres ?? backend.mariadb;
-          assert.ok(server);
-          const tradeNo = newTradeNo('D');
-          await core.createOrder({ outTradeNo: tradeNo });
-          const before = await tableCounts(core.db);
-          await server.stop();
-          try {
-            const res = await core.notify(signed(paidFields(tradeNo)));
-            assert.deepEqual([res.outcome, res.code, res.acknowledge], [O.NOTIFY_OUTCOME_RETRY_LATER, 'STORE_UNAVAILABLE', false]);
-          } finally {
-            await server.restart();
-          }
-          await waitFor(async () => (await tableCounts(core.db).catch(() => undefined)) !== undefined);
-          assert.deepEqual(await tableCounts(core.db), before);
-          await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === O.NOTIFY_OUTCOME_PAID);
-          assert.equal((await orderTrail(core.db, tradeNo)).events.length, 1);
-        });
-
-        test('database down, a duplicate of a paid order: RETRY_LATER and nothing written; DUPLICATE after it returns', async () => {
-          const server = backend.postgres ?? backend.mariadb;
-          assert.ok(server);
-          const tradeNo = newTradeNo('E');
-          await registerAndPay(core, tradeNo);
-          // Once more while the database is up, so the core knows the order is paid without asking.
-          assert.equal((await core.notify(signed(paidFields(tradeNo)))).outcome, O.NOTIFY_OUTCOME_DUPLICATE);
-          const before = await tableCounts(core.db);
-          await server.stop();
-          try {
-            const res = await core.notify(signed(paidFields(tradeNo)));
-            assert.deepEqual([res.outcome, res.code, res.acknowledge], [O.NOTIFY_OUTCOME_RETRY_LATER, 'STORE_UNAVAILABLE', false]);
-          } finally {
-            await server.restart();
-          }
-          await waitFor(async () => (await tableCounts(core.db).catch(() => undefined)) !== undefined);
-          assert.deepEqual(await tableCounts(core.db), before);
-          await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === O.NOTIFY_OUTCOME_DUPLICATE);
-          assert.deepEqual((await orderTrail(core.db, tradeNo)).notifications.map((n) => n['outcome']), ['PAID', 'DUPLICATE', 'DUPLICATE']);
-        });
+        const databaseDownCases: ReadonlyArray<{ name: string; arrange: (core: TestCore, tradeNo: string) => Promise<void>; after: NotifyOutcome; outcomes: readonly string[] }> = [
+          {
+            name: 'database down: RETRY_LATER and nothing half-written; paid after it returns',
+            arrange: register(),
+            after: O.NOTIFY_OUTCOME_PAID,
+            outcomes: ['PAID'],
+          },
+          {
+            name: 'database down, a duplicate of a paid order: RETRY_LATER and nothing written; DUPLICATE after it returns',
+            arrange: async (c, tradeNo) => {
+              await registerAndPay(c, tradeNo);
+              // Once more while the database is up, so the core knows the order is paid without asking.
+              assert.equal((await c.notify(signed(paidFields(tradeNo)))).outcome, O.NOTIFY_OUTCOME_DUPLICATE);
+            },
+            after: O.NOTIFY_OUTCOME_DUPLICATE,
+            outcomes: ['PAID', 'DUPLICATE', 'DUPLICATE'],
+          },
+        ];
+        for (const c of databaseDownCases) {
+          test(c.name, async () => {
+            const server = backend.postgres ?? backend.mariadb;
+            assert.ok(server);
+            const tradeNo = newTradeNo('D');
+            await c.arrange(core, tradeNo);
+            const before = await tableCounts(core.db);
+            await server.stop();
+            try {
+              const res = await core.notify(signed(paidFields(tradeNo)));
+              assert.deepEqual([res.outcome, res.code, res.acknowledge], [O.NOTIFY_OUTCOME_RETRY_LATER, 'STORE_UNAVAILABLE', false]);
+            } finally {
+              await server.restart();
+            }
+            await waitFor(async () => (await tableCounts(core.db).catch(() => undefined)) !== undefined);
+            assert.deepEqual(await tableCounts(core.db), before);
+            await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === c.after);
+            const trail = await orderTrail(core.db, tradeNo);
+            assert.deepEqual(trail.notifications.map((n) => n['outcome']), c.outcomes);
+            assert.equal(trail.events.length, 1);
+          });
+        }
       }
     });
   });
