@@ -648,7 +648,20 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
   if (want('scenarios')) {
     const unique = await scenario('unique', { type: 'unique', prefix: 'bU', orders: 0, seed: 2 }, Math.ceil(capacity * 2 * settings.mainS) + 1000);
     capacity = unique.run.rps;
-    await scenario('duplicates', { type: 'duplicates', prefix: 'bD', orders: 0, seed: 3 }, Math.ceil((capacity * 4 * settings.mainS) / 5) + 500);
+    const storm = await scenario('duplicates', { type: 'duplicates', prefix: 'bD', orders: 0, seed: 3 }, Math.ceil((capacity * 4 * settings.mainS) / 5) + 500);
+    // The storm's latency at a fixed rate below its capacity: closed-loop latency is mostly queueing.
+    {
+      const rate = Math.max(10, Math.round(storm.run.rps * 0.8));
+      const stormOrders = Math.ceil((rate * (settings.sweepS + 1)) / 7.5) + 300;
+      await orders.create('bDo', stormOrders);
+      await loadgen.prepare(stack.target, { type: 'duplicates', prefix: 'bDo', orders: stormOrders, seed: 5 });
+      const m = await measure(loadgen, {
+        mode: 'open', connections: settings.openConnections, rate, warmupMs: 1000, durationMs: settings.sweepS * 1000,
+        label: `duplicate storm, open loop at 80% (${rate} req/s offered)`,
+      }, stackObserved(stack));
+      await check('bDo', m);
+      results.scenarios['duplicatesOpen80'] = m;
+    }
     await scenario('mix', { type: 'mix', prefix: 'bM', orders: 0, seed: 4 }, Math.ceil(capacity * 2.5 * settings.mainS) + 1000);
   }
 
@@ -1070,6 +1083,7 @@ function renderReport(r: Results): string {
   const rows: Array<[string, Measured | undefined]> = [
     ['unique paid', r.scenarios['unique']],
     ['duplicate storm', r.scenarios['duplicates']],
+    [r.scenarios['duplicatesOpen80']?.label ?? 'duplicate storm, open loop at 80%', r.scenarios['duplicatesOpen80']],
     ['mix (10% forged, 5% wrong amount)', r.scenarios['mix']],
     ['trivial core (HTTP→gRPC ceiling)', r.trivial],
     ['monolith (unique)', r.monolith],
@@ -1112,6 +1126,8 @@ function renderReport(r: Results): string {
   if (u && r.trivial) L.push(`| unique / trivial-core ceiling | ${f(u.run.rps / r.trivial.run.rps, 3)} |`);
   if (u && r.monolith) L.push(`| CPU per request, stack / monolith | ${f((u.cpuMsPerReq['total'] ?? 0) / (r.monolith.cpuMsPerReq['total'] ?? 1), 2)} |`);
   if (p80) L.push(`| p99 at ~80% of capacity (open loop, ${p80.run.offeredRate} req/s offered) | ${p80.latency.p99Ms} ms |`);
+  const s80 = r.scenarios['duplicatesOpen80'];
+  if (s80) L.push(`| duplicate storm p99 at ~80% of its capacity (open loop, ${s80.run.offeredRate} req/s offered) | ${s80.latency.p99Ms} ms |`);
   L.push('');
 
   if (r.sweep.length > 0) {
