@@ -18,19 +18,36 @@ export interface Counters {
   readonly walLsn: string;
   /** Per histogram family ending in _seconds: sum and count over all label sets. */
   readonly histograms: Record<string, { sum: number; count: number }>;
+  /** PostgreSQL background work that competes with the notifications: (auto)vacuum, analyze, checkpoints. */
+  readonly maintenance: Readonly<Record<MaintenanceKind, number>>;
+  /** The core's HandleNotify histogram: cumulative count per upper bound (seconds). */
+  readonly handleBuckets: ReadonlyArray<readonly [number, number]>;
 }
+
+type MaintenanceKind = 'autovacuum' | 'autoanalyze' | 'checkpoints';
 
 export interface CounterDelta {
   readonly redis: Record<string, number>;
   readonly writeXacts: number;
   readonly walBytes: number;
   readonly histograms: Record<string, { meanMs: number; count: number }>;
+  /** Runs that started or ended inside the window, per kind. */
+  readonly maintenance?: Readonly<Record<MaintenanceKind, number>>;
+  /**
+   * The bucket bound (ms) under which 99% of the window's HandleNotify calls finished, inside the
+   * core: compared with the end-to-end p99 it tells whether slow requests were slow in the core.
+   */
+  readonly coreHandleP99AtMostMs?: number;
 }
 
 export async function readCounters(src: CounterSources): Promise<Counters> {
   const [info, pgRow, metrics] = await Promise.all([
     src.redis.info('commandstats'),
-    src.pg.query<{ xid: string; lsn: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as xid, pg_current_wal_lsn()::text as lsn'),
+    src.pg.query<{ xid: string; lsn: string; autovacuum: string; autoanalyze: string; checkpoints: string }>(
+      `select pg_snapshot_xmax(pg_current_snapshot())::text as xid, pg_current_wal_lsn()::text as lsn,
+        (select coalesce(sum(autovacuum_count), 0) from pg_stat_user_tables)::text as autovacuum,
+        (select coalesce(sum(autoanalyze_count), 0) from pg_stat_user_tables)::text as autoanalyze,
+        (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::text as checkpoints`),
     src.metricsUrl ? fetch(src.metricsUrl, { signal: AbortSignal.timeout(3_000) }).then((r) => r.text()).catch(() => '') : Promise.resolve(''),
   ]);
   const redis: Record<string, number> = {};
@@ -42,8 +59,17 @@ export async function readCounters(src: CounterSources): Promise<Counters> {
     if (m[2] === 'sum') h.sum += Number(m[3]);
     else h.count += Number(m[3]);
   }
+  const buckets = new Map<number, number>();
+  for (const m of metrics.matchAll(/^payment_callback_handle_notify_seconds_bucket\{(?:[^}]*,)?le="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/gm)) {
+    const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
+  }
   const row = pgRow.rows[0];
-  return { redis, nextXid: Number(row?.xid ?? 0), walLsn: row?.lsn ?? '0/0', histograms };
+  return {
+    handleBuckets: [...buckets].sort((x, y) => x[0] - y[0]),
+    redis, nextXid: Number(row?.xid ?? 0), walLsn: row?.lsn ?? '0/0', histograms,
+    maintenance: { autovacuum: Number(row?.autovacuum ?? 0), autoanalyze: Number(row?.autoanalyze ?? 0), checkpoints: Number(row?.checkpoints ?? 0) },
+  };
 }
 
 function lsnToNumber(lsn: string): number {
@@ -65,5 +91,23 @@ export function counterDelta(a: Counters, b: Counters): CounterDelta {
     const count = h.count - before.count;
     if (count > 0) histograms[name] = { count, meanMs: Math.round(((h.sum - before.sum) / count) * 1e6) / 1e3 };
   }
-  return { redis, writeXacts: b.nextXid - a.nextXid, walBytes: lsnToNumber(b.walLsn) - lsnToNumber(a.walLsn), histograms };
+  const maintenance = {
+    autovacuum: b.maintenance.autovacuum - a.maintenance.autovacuum,
+    autoanalyze: b.maintenance.autoanalyze - a.maintenance.autoanalyze,
+    checkpoints: b.maintenance.checkpoints - a.maintenance.checkpoints,
+  };
+  return {
+    redis, writeXacts: b.nextXid - a.nextXid, walBytes: lsnToNumber(b.walLsn) - lsnToNumber(a.walLsn), histograms, maintenance,
+    coreHandleP99AtMostMs: bucketQuantile(a.handleBuckets, b.handleBuckets, 0.99),
+  };
+}
+
+/** The smallest bucket bound (ms) holding `q` of the observations made between a and b. */
+function bucketQuantile(a: Counters['handleBuckets'], b: Counters['handleBuckets'], q: number): number | undefined {
+  const before = new Map(a);
+  const delta = b.map(([le, n]) => [le, n - (before.get(le) ?? 0)] as const);
+  const total = delta.at(-1)?.[1] ?? 0;
+  if (total <= 0) return undefined;
+  const hit = delta.find(([, n]) => n >= q * total);
+  return hit ? hit[0] * 1000 : undefined;
 }

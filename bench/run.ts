@@ -1156,14 +1156,17 @@ function renderReport(r: Results): string {
   const withCounters = [...rows, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(([, m]) => m?.counters);
   if (withCounters.length > 0) {
     L.push('## Per request under load (counter deltas over the window)', '');
-    L.push('| run | Redis cmds/req | write xacts/req | WAL bytes/req | core: handle ms | store ms | lock wait ms |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    L.push('PostgreSQL maintenance: autovacuum / autoanalyze runs and checkpoints completed inside the window (they compete for the same two cores).', '');
+    L.push('| run | Redis cmds/req | write xacts/req | WAL bytes/req | core: handle ms | store ms | lock wait ms | GC ms (count) | PostgreSQL maintenance | p99 ms, end to end | p99 ms in the core, at most |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
     for (const [name, m] of withCounters) {
       if (!m?.counters) continue;
       const n = Math.max(1, m.run.completed);
       const h = m.counters.histograms;
       const mean = (k: string): string => (h[k] ? String(h[k].meanMs) : '–');
       L.push(`| ${name} | ${Object.entries(m.counters.redis).map(([k, v]) => `${k} ${f(v / n, 2)}`).join(', ')} | ${f(m.counters.writeXacts / n, 2)} | `
-        + `${f(m.counters.walBytes / n, 0)} | ${mean('payment_callback_handle_notify_seconds')} | ${mean('payment_callback_store_seconds')} | ${mean('payment_callback_lock_wait_seconds')} |`);
+        + `${f(m.counters.walBytes / n, 0)} | ${mean('payment_callback_handle_notify_seconds')} | ${mean('payment_callback_store_seconds')} | ${mean('payment_callback_lock_wait_seconds')} | `
+        + `${h['nodejs_gc_duration_seconds'] ? `${h['nodejs_gc_duration_seconds'].meanMs} (${h['nodejs_gc_duration_seconds'].count})` : '–'} | `
+        + `${m.counters.maintenance ? Object.entries(m.counters.maintenance).map(([k, v]) => `${k} ${v}`).join(', ') : '–'} | ${m.latency.p99Ms} | ${m.counters.coreHandleP99AtMostMs ?? '–'} |`);
     }
     L.push('');
   }
