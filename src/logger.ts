@@ -23,5 +23,7 @@ export function createLogger(name: string, level: LogLevel): Logger {
       paths: ['apiKey', '*.apiKey', 'api_key', '*.api_key', 'sign', '*.sign', 'fields.sign', 'authorization', '*.authorization'],
       censor: '[redacted]',
     },
-  }, pino.destination({ dest: 1, sync: false }));
+  },
+  // If stdout stalls, drop lines past 16 MiB of backlog rather than grow without bound.
+  pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }));
 }

@@ -11,8 +11,8 @@ export class InProcessLock implements OrderLock {
 
   constructor(private readonly waitMs: number) {}
 
-  async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.acquire(key, signal);
+  async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal, waitMs?: number): Promise<T> {
+    await this.acquire(key, signal, Math.min(waitMs ?? this.waitMs, this.waitMs));
     try {
       return await routine();
     } finally {
@@ -27,7 +27,7 @@ export class InProcessLock implements OrderLock {
     return this.queues.has(key);
   }
 
-  private acquire(key: string, signal: AbortSignal | undefined): Promise<void> {
+  private acquire(key: string, signal: AbortSignal | undefined, waitMs: number): Promise<void> {
     if (signal?.aborted) return Promise.reject(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`));
     const queue = this.queues.get(key);
     if (!queue) {
@@ -42,7 +42,7 @@ export class InProcessLock implements OrderLock {
         if (i > 0) queue.splice(i, 1);
         reject(error);
       };
-      const timer = setTimeout(() => giveUp(new LockError('LOCK_BUSY', `order lock ${key} still held after ${this.waitMs} ms`)), this.waitMs);
+      const timer = setTimeout(() => giveUp(new LockError('LOCK_BUSY', `order lock ${key} still held after ${waitMs} ms`)), waitMs);
       const onAbort = (): void => giveUp(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
       signal?.addEventListener('abort', onAbort, { once: true });
       const grant = (): void => {

@@ -6,9 +6,10 @@
 export interface OrderLock {
   /**
    * Runs `routine` while holding the lock on `key`; throws LockError when it cannot be had in
-   * time, or when `signal` aborts while waiting (the caller went away).
+   * time, or when `signal` aborts while waiting (the caller went away). `waitMs` shortens the
+   * configured wait (LOCK_WAIT_MS), for a caller that already spent part of it.
    */
-  withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal, waitMs?: number): Promise<T>;
   /** A name for logs: "redlock(3 nodes)" or "in-process". */
   readonly description: string;
   close(): Promise<void>;

@@ -47,9 +47,9 @@ export class RedlockLock implements OrderLock {
     this.redlock.on('error', () => {});
   }
 
-  async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal, waitMs?: number): Promise<T> {
     if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`);
-    const lock = await this.acquireWithin(key, signal);
+    const lock = await this.acquireWithin(key, signal, Math.min(waitMs ?? this.options.lock.waitMs, this.options.lock.waitMs));
     try {
       if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`);
       // A lock with little validity left protects nothing; the database would still decide,
@@ -78,7 +78,7 @@ export class RedlockLock implements OrderLock {
    * nominal retries. Stop waiting after LOCK_WAIT_MS (or when the caller goes away) and release
    * the lock if the abandoned attempt obtains it later, so it does not block others until its TTL.
    */
-  private acquireWithin(key: string, signal: AbortSignal | undefined): Promise<Lock> {
+  private acquireWithin(key: string, signal: AbortSignal | undefined, waitMs: number): Promise<Lock> {
     const attempt = this.acquire(key);
     return new Promise<Lock>((resolve, reject) => {
       let settled = false;
@@ -90,9 +90,13 @@ export class RedlockLock implements OrderLock {
         attempt.then((late) => late.release().catch(this.options.onReleaseError), () => {});
         reject(error);
       };
-      const timer = setTimeout(() => finish(new LockError('LOCK_UNAVAILABLE',
-        `order lock ${key}: no answer from a quorum of lock nodes within ${this.options.lock.waitMs} ms`)),
-      this.options.lock.waitMs + 250);
+      // Redlock's own retries span the configured wait. Cut short by a caller's smaller budget,
+      // the attempt has most likely met a holder rather than an outage.
+      const shortened = waitMs < this.options.lock.waitMs;
+      const timer = setTimeout(() => finish(shortened
+        ? new LockError('LOCK_BUSY', `order lock ${key} not obtained within the ${waitMs} ms left of the wait`)
+        : new LockError('LOCK_UNAVAILABLE', `order lock ${key}: no answer from a quorum of lock nodes within ${waitMs} ms`)),
+      shortened ? waitMs : waitMs + 250);
       const onAbort = (): void => finish(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
       signal?.addEventListener('abort', onAbort, { once: true });
       attempt.then((lock) => {

@@ -11,10 +11,15 @@ import { StoreError } from '../store/store-error';
 export function toServiceError(e: unknown, log: Logger, requestId: string): Partial<ServiceError> {
   if (e instanceof ApiError) return statusOf(apiStatus(e.code), e.message);
   if (e instanceof StoreError) {
-    log.error({ err: e }, 'store error');
-    return e.code === 'STORE_UNAVAILABLE'
-      ? statusOf(status.UNAVAILABLE, 'the database is unavailable; retry with backoff')
-      : statusOf(status.ABORTED, 'a concurrent request changed the same record; retry');
+    switch (e.code) {
+      case 'STORE_CANCELLED': return statusOf(status.CANCELLED, e.message);
+      case 'STORE_UNAVAILABLE':
+        log.error({ err: e }, 'store error');
+        return statusOf(status.UNAVAILABLE, 'the database is unavailable; retry with backoff');
+      case 'STORE_CONFLICT':
+        log.error({ err: e }, 'store error');
+        return statusOf(status.ABORTED, 'a concurrent request changed the same record; retry');
+    }
   }
   if (e instanceof LockError) return statusOf(status.UNAVAILABLE, `${e.message}; retry with backoff`);
   log.error({ err: e }, 'unexpected error');

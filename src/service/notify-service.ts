@@ -22,7 +22,7 @@ export interface NotifyServiceDeps {
   readonly metrics: CoreMetrics;
   /** Key rotation windows and the APIv3 timestamp window are judged against it; the system clock by default. */
   readonly clock?: Clock;
-  /** How long a delivery waits behind another copy in this process; LOCK_WAIT_MS by default in the core. */
+  /** How long a delivery may wait for its order, in this process's queue and for the lock together: LOCK_WAIT_MS in the core. */
   readonly localWaitMs?: number;
 }
 
@@ -47,11 +47,13 @@ export class NotifyService {
   private readonly now: Clock;
   /** Where this replica's concurrent deliveries for one order wait their turn (see exclusive). */
   private readonly localQueue: InProcessLock;
+  private readonly localWaitMs: number;
   private readonly paidOrders = new PaidOrderCache(PAID_ORDERS_REMEMBERED);
 
   constructor(private readonly deps: NotifyServiceDeps) {
     this.now = deps.clock ?? ((): Date => new Date());
-    this.localQueue = new InProcessLock(deps.localWaitMs ?? DEFAULT_LOCAL_WAIT_MS);
+    this.localWaitMs = deps.localWaitMs ?? DEFAULT_LOCAL_WAIT_MS;
+    this.localQueue = new InProcessLock(this.localWaitMs);
   }
 
   /** A v2 payment notification. `signal` aborts when the caller is gone; no work starts after that. */
@@ -141,7 +143,14 @@ export class NotifyService {
         return order;
       },
       (order) => order?.status === 'PAID',
-      (order) => store.recordNotification(received, notice, { order }),
+      async (order) => {
+        const outcome = await store.recordNotification(received, notice, { order }, signal);
+        // This notification paid it: the order is now what it was plus the payment.
+        if (outcome.outcome === 'PAID' && order && notice.resultCode === 'SUCCESS') {
+          this.paidOrders.remember(key, { ...order, status: 'PAID', transactionId: notice.transactionId, paidAt: notice.paidAt });
+        }
+        return outcome;
+      },
       signal,
     ));
   }
@@ -167,7 +176,8 @@ export class NotifyService {
    * Copies of a notification often reach this replica together (WeChat's retries overlap, and
    * several of its servers send at once). They queue here first, each woken the moment the one
    * ahead finishes, and read again: by then the first has usually settled the order, so they
-   * write without the distributed lock, instead of each polling it until it frees up.
+   * leave the queue and write without the distributed lock, instead of each polling it until it
+   * frees up. The queue and the distributed lock share one wait budget, LOCK_WAIT_MS.
    */
   private async exclusive<S>(
     key: string,
@@ -179,15 +189,20 @@ export class NotifyService {
     const seen = await read();
     if (settled(seen)) return this.timed(() => write(seen), signal);
     const waitStarted = process.hrtime.bigint();
+    const waitEnds = Date.now() + this.localWaitMs;
     const queued = this.localQueue.isHeld(key);
-    return this.localQueue.withLock(key, async () => {
+    const step = await this.localQueue.withLock(key, async (): Promise<{ readonly settled: S } | { readonly result: NotifyResult }> => {
       const now = queued ? await read() : seen;
-      if (settled(now)) return this.timed(() => write(now), signal);
-      return this.deps.lock.withLock(key, () => {
-        this.deps.metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
-        return this.timed(() => write(now), signal);
-      }, signal);
+      if (settled(now)) return { settled: now };
+      return {
+        result: await this.deps.lock.withLock(key, () => {
+          this.deps.metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
+          return this.timed(() => write(now), signal);
+        }, signal, Math.max(0, waitEnds - Date.now())),
+      };
     }, signal);
+    // Settled while queued: out of the queue first, so the copies behind do not wait on this write.
+    return 'result' in step ? step.result : this.timed(() => write(step.settled), signal);
   }
 
   /** Runs `write` unless the caller is gone, and times it. */
@@ -202,8 +217,8 @@ export class NotifyService {
   }
 
   /**
-   * Lock and database failures become RETRY_LATER: their transaction rolled back, so nothing
-   * was written and WeChat's retry is the recovery.
+   * Lock and database failures become RETRY_LATER: what failed was not committed (a transaction
+   * rolled back, a statement or an INSERT failed), so WeChat's retry is the recovery.
    */
   private async whileWriting(log: Logger, work: () => Promise<NotifyResult>): Promise<NotifyResult> {
     try {
@@ -216,6 +231,9 @@ export class NotifyService {
           case 'LOCK_UNAVAILABLE': return result('RETRY_LATER', 'LOCK_UNAVAILABLE', 'the lock service has no quorum; retry later');
           case 'LOCK_WAIT_CANCELLED': return result('RETRY_LATER', 'CALLER_CANCELLED', 'the caller cancelled or its deadline passed; nothing was written');
         }
+      }
+      if (e instanceof StoreError && e.code === 'STORE_CANCELLED') {
+        return result('RETRY_LATER', 'CALLER_CANCELLED', 'the caller cancelled or its deadline passed; nothing was written');
       }
       if (e instanceof StoreError) {
         log.error({ err: e }, 'database error while recording a notification');

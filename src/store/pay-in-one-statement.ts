@@ -16,7 +16,7 @@ import { paymentEventRow } from './payment-events-table';
  * Returns false when the order was not NOTPAY with those values any more (another delivery paid
  * it first, or the read was stale): nothing was written, and the caller decides again in a
  * transaction on the locked row. A second ORDER_PAID event for the order would violate the
- * unique dedupe key and fail the whole statement, as the transaction path fails.
+ * unique dedupe key and fail the whole statement (an internal error, as in the transaction path).
  */
 export async function payInOneStatement(
   db: Knex,
@@ -59,7 +59,18 @@ export async function payInOneStatement(
     insert into "payment_events" (${columns(eventColumns)}, "payload_json")
     select ${eventValues}, ?::text || noted."id"::text || '}' from noted
     returning "id"`.replace(/\s+/g, ' ').trim();
-  const written = (await db.raw(sql, bindings)) as { rows: unknown[] };
-  if (written.rows.length > 1) throw new Error(`payInOneStatement wrote ${written.rows.length} events for one order`);
-  return written.rows.length === 1;
+  let written: { rows: unknown[] };
+  try {
+    written = (await db.raw(sql, bindings)) as { rows: unknown[] };
+  } catch (e) {
+    // The order was NOTPAY yet has an ORDER_PAID event: corrupt state, not contention. Say so,
+    // as the transaction path does, rather than let it pass for a race worth retrying.
+    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+    if (code === '23505' && constraint === 'payment_events_dedupe_key') {
+      throw new Error(`order ${notice.outTradeNo} already has an ORDER_PAID event`, { cause: e });
+    }
+    throw e;
+  }
+  // At most one row: (mch_id, out_trade_no) is unique, so the UPDATE returns at most one.
+  return written.rows.length > 0;
 }

@@ -79,21 +79,26 @@ export class PaymentStore {
    * given, holds the order as read earlier without a lock (undefined: not registered then). It
    * only picks a shorter way to write: each way re-checks against the row as it is written.
    */
-  async recordNotification(received: ReceivedNotification, notice: PaymentNotice, seen?: { readonly order: StoredOrder | undefined }): Promise<NotifyResult> {
-    const outcome = await this.run(() => this.apply(received, notice, seen?.order));
+  async recordNotification(
+    received: ReceivedNotification,
+    notice: PaymentNotice,
+    seen?: { readonly order: StoredOrder | undefined },
+    signal?: AbortSignal,
+  ): Promise<NotifyResult> {
+    const outcome = await this.run(() => this.apply(received, notice, seen?.order, signal));
     // Committed: wake this replica's event streams (a spurious wake only costs a poll).
     if (outcome.outcome !== 'DUPLICATE' && outcome.outcome !== 'ORDER_NOT_FOUND') this.outbox?.notify();
     return outcome;
   }
 
-  private async apply(received: ReceivedNotification, notice: PaymentNotice, seen: StoredOrder | undefined): Promise<NotifyResult> {
+  private async apply(received: ReceivedNotification, notice: PaymentNotice, seen: StoredOrder | undefined, signal: AbortSignal | undefined): Promise<NotifyResult> {
     if (seen) {
       const guess = decide(notice, seen);
       // A paid order never changes status or transaction again, so what a notification about it
       // decides now stays decided: record it alone, with no transaction and no row lock, in one
       // INSERT with the other such rows that arrive meanwhile.
       if (guess.action === 'RECORD' && seen.status === 'PAID') {
-        await this.settledNotifications.insert(notificationRow(received, paymentSubject(notice), guess.result));
+        await this.settledNotifications.insert(notificationRow(received, paymentSubject(notice), guess.result), signal);
         return guess.result;
       }
       if (guess.action === 'MARK_PAID' && notice.resultCode === 'SUCCESS' && this.oneStatementPay

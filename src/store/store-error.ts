@@ -3,7 +3,9 @@ export type StoreErrorCode =
   /** The database could not be reached or is shutting down: try again later. */
   | 'STORE_UNAVAILABLE'
   /** A unique constraint refused the write, or a deadlock aborted it: someone else wrote first. */
-  | 'STORE_CONFLICT';
+  | 'STORE_CONFLICT'
+  /** The caller went away before the write started; nothing was written. */
+  | 'STORE_CANCELLED';
 
 export class StoreError extends Error {
   constructor(readonly code: StoreErrorCode, message: string, options?: { cause?: unknown }) {

@@ -56,6 +56,29 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]
       assert.deepEqual([await stored('L'), inserts], [['L001'], 1]);
     });
 
+    test('a caller that went away before its batch left is dropped: nothing stored for it', async () => {
+      const batcher = new NotificationBatcher(db);
+      const gone = new AbortController();
+      // The first row goes out at once; the next two wait for it, and one of their callers leaves.
+      const first = batcher.insert(row('C000'));
+      const cancelled = batcher.insert(row('C001'), gone.signal);
+      const kept = batcher.insert(row('C002'));
+      gone.abort();
+      const outcomes = await Promise.allSettled([first, cancelled, kept]);
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.equal((outcomes[1] as PromiseRejectedResult).reason.code, 'STORE_CANCELLED');
+      assert.deepEqual(await stored('C'), ['C000', 'C002']);
+    });
+
+    test('a backlog beyond 5,000 rows is refused at once as STORE_UNAVAILABLE', async () => {
+      const batcher = new NotificationBatcher(db);
+      const all = Array.from({ length: 5_002 }, (_, i) => batcher.insert(row(`Q${String(i).padStart(5, '0')}`)));
+      const outcomes = await Promise.allSettled(all);
+      const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      assert.deepEqual(refused.map((o) => (o.reason as { code?: string }).code), ['STORE_UNAVAILABLE']);
+      assert.equal((await stored('Q')).length, 5_001);
+    });
+
     test('a row the database refuses fails only its own caller', async () => {
       const batcher = new NotificationBatcher(db);
       const bad = { ...row('X002'), mch_id: null };

@@ -86,10 +86,12 @@ describe('waiters get the lock in arrival order', () => {
 });
 
 describe('a waiter gives up after waitMs with LOCK_BUSY', () => {
-  const cases: ReadonlyArray<{ name: string; waitMs: number; holdMs: number; expected: 'acquired' | 'LOCK_BUSY' }> = [
+  const cases: ReadonlyArray<{ name: string; waitMs: number; callerWaitMs?: number; holdMs: number; expected: 'acquired' | 'LOCK_BUSY' }> = [
     { name: 'held longer than waitMs -> LOCK_BUSY', waitMs: 50, holdMs: 400, expected: 'LOCK_BUSY' },
     { name: 'waitMs 0 and the lock is held -> LOCK_BUSY', waitMs: 0, holdMs: 200, expected: 'LOCK_BUSY' },
     { name: 'released well within waitMs -> acquired', waitMs: 1_000, holdMs: 30, expected: 'acquired' },
+    { name: 'a caller with less of its wait left gives up sooner', waitMs: 1_000, callerWaitMs: 50, holdMs: 400, expected: 'LOCK_BUSY' },
+    { name: 'a caller cannot wait longer than waitMs', waitMs: 50, callerWaitMs: 1_000, holdMs: 400, expected: 'LOCK_BUSY' },
   ];
   for (const c of cases) {
     test(c.name, async () => {
@@ -97,14 +99,15 @@ describe('a waiter gives up after waitMs with LOCK_BUSY', () => {
       const holder = lock.withLock('order-1', () => sleep(c.holdMs));
       await tick();
       const started = Date.now();
+      const expectedWait = Math.min(c.waitMs, c.callerWaitMs ?? c.waitMs);
       let outcome: 'acquired' | 'LOCK_BUSY' | string;
       try {
-        outcome = await lock.withLock('order-1', async () => 'acquired' as const);
+        outcome = await lock.withLock('order-1', async () => 'acquired' as const, undefined, c.callerWaitMs);
       } catch (e) {
         assert.ok(e instanceof LockError, `expected a LockError, got ${String(e)}`);
         outcome = e.code;
         const waited = Date.now() - started;
-        assert.ok(waited >= c.waitMs - 5, `gave up after ${waited} ms, before waitMs ${c.waitMs}`);
+        assert.ok(waited >= expectedWait - 5, `gave up after ${waited} ms, before ${expectedWait} ms`);
         assert.ok(waited < c.holdMs, `waited ${waited} ms: until the holder released, not waitMs`);
       }
       assert.equal(outcome, c.expected);
