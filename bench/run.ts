@@ -526,7 +526,8 @@ async function main(): Promise<void> {
   const soakArg = args.find((a) => a.startsWith('--soak-notifications='))?.slice('--soak-notifications='.length);
   soakTarget = soakArg !== undefined ? Number(soakArg) : only?.includes('soak') ? 1_000_000 : 0;
   if (!Number.isSafeInteger(soakTarget) || soakTarget < 0) throw new Error(`--soak-notifications must be a whole number, not ${soakArg ?? ''}`);
-  const outDir = path.join(ROOT, 'bench', 'results', ...(settings.name === 'quick' ? ['quick'] : []));
+  // The long run writes its own report, beside the main one rather than over it.
+  const outDir = path.join(ROOT, 'bench', 'results', ...(settings.name === 'quick' ? ['quick'] : []), ...(soakTarget > 0 ? ['soak'] : []));
   fs.mkdirSync(outDir, { recursive: true });
 
   quietBudgetMs = settings.name === 'quick' ? 4_000 : 120_000;
