@@ -24,9 +24,9 @@ export type CreateOrderResult =
   | { readonly ok: false; readonly existing: StoredOrder };
 
 /**
- * The orders and everything recorded about them. Each notification is applied in one
- * transaction: the order's transition, the notification, the anomaly and the outbox event commit
- * together or not at all.
+ * The orders and everything recorded about them. Each notification is applied atomically (one
+ * transaction, or on PostgreSQL one statement for a payment): the order's transition, the
+ * notification, the anomaly and the outbox event commit together or not at all.
  */
 export class PaymentStore {
   private readonly rowLocks: boolean;
