@@ -149,6 +149,8 @@ interface Measured {
   readonly counters: CounterDelta | undefined;
   /** Replies whose status is not the one expected for their kind, and lost requests. */
   readonly unexpected: number;
+  /** The same, by kind and status. */
+  readonly unexpectedDetail?: Record<string, number>;
   check?: Record<string, number | string | boolean>;
 }
 
@@ -161,6 +163,9 @@ interface SoakChunk {
   readonly rps: number;
   readonly p99Ms: number;
   readonly unexpected: number;
+  readonly unexpectedDetail?: Record<string, number>;
+  /** PostgreSQL autovacuum/analyze runs and checkpoints completed during the chunk. */
+  readonly maintenance?: Readonly<Record<string, number>>;
   readonly rssMb: Record<string, number>;
   /** The core's V8 heap in use (nodejs_heap_size_used_bytes), MB. */
   readonly coreHeapUsedMb: number | undefined;
@@ -401,21 +406,25 @@ async function measure(loadgen: LoadgenProcess, spec: RunSpec, observed: Observe
   const machineBusyS = machineB.busy - machineA.busy;
   const foreignCores = Math.max(0, machineBusyS - ours) / result.windowS;
   let unexpected = result.errors;
+  const unexpectedDetail: Record<string, number> = result.errors > 0 ? { 'no reply (socket error)': result.errors } : {};
   for (const [kind, byStatus] of Object.entries(result.statusByKind)) {
     for (const [status, n] of Object.entries(byStatus)) {
-      if (status !== 'error' && Number(status) !== EXPECTED_STATUS[kind as ItemKind]) unexpected += n;
+      if (status !== 'error' && Number(status) !== EXPECTED_STATUS[kind as ItemKind]) {
+        unexpected += n;
+        unexpectedDetail[`${kind} → HTTP ${status}`] = n;
+      }
     }
   }
   const { histogram, ...run } = result;
   const latency = LatencyHistogram.fromJSON(histogram).summary();
   log(`${spec.label}: ${round(result.rps)} req/s over ${round(result.windowS)} s, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, `
     + `p99.9 ${latency.p999Ms} ms, CPU ${perReq['total']} ms/req, unexpected ${unexpected}, other load ${round(foreignCores, 2)} cores`
-    + `${result.exhausted ? ' (ran out of requests)' : ''}`);
+    + `${result.exhausted ? ' (ran out of requests)' : ''}${unexpected > 0 ? ` unexpected: ${JSON.stringify(unexpectedDetail)}` : ''}`);
   return {
     label: spec.label, run, latency, cpuS: Object.fromEntries(Object.entries(cpuS).map(([k, v]) => [k, round(v, 2)])),
     cpuMsPerReq: perReq, loadgenCpuS: round(result.loadgenCpuS, 2), harnessCpuS: round(harnessS, 2),
     foreignCores: round(foreignCores, 2), machineBusyCores: round(machineBusyS / result.windowS, 2),
-    sysShare: total > 0 ? round(sutSys / total, 3) : 0, windowAt, quietWaitS: quiet.waitedS, peakRssMb: peak, counters, unexpected,
+    sysShare: total > 0 ? round(sutSys / total, 3) : 0, windowAt, quietWaitS: quiet.waitedS, peakRssMb: peak, counters, unexpected, unexpectedDetail,
   };
 }
 
@@ -765,7 +774,7 @@ async function soakRun(
     const { m, count, rssMb, coreHeapUsedMb: heap } = await runChunk(i, workload);
     cumulative += m.run.completed;
     chunks.push({
-      workload, notifications: m.run.completed, cumulative, rps: round(m.run.rps), p99Ms: m.latency.p99Ms, unexpected: m.unexpected,
+      workload, notifications: m.run.completed, cumulative, rps: round(m.run.rps), p99Ms: m.latency.p99Ms, unexpected: m.unexpected, unexpectedDetail: m.unexpectedDetail, maintenance: m.counters?.maintenance,
       rssMb, coreHeapUsedMb: heap, exactlyOnce: m.check?.['exactlyOnce'] === undefined ? undefined : m.check['exactlyOnce'] === true,
     });
     log(`soak: ${cumulative} of ${target} notifications; RSS core ${rssMb['core']} MB, gateway ${rssMb['gateway']} MB, core heap ${heap ?? '?'} MB`);
@@ -1181,9 +1190,9 @@ function renderReport(r: Results): string {
     for (const [name, t] of Object.entries(k.trends)) {
       L.push(`| ${name} | ${f(t.slopeMbPer100k, 2)} | ${f(t.growthOverSpanMb, 1)} | ${t.firstMb} → ${t.lastMb} | ${t.minMb}–${t.maxMb} | ${t.samples} |`);
     }
-    L.push('', '| chunk | workload | notifications | after | req/s | p99 ms | unexpected | exactly once | core RSS MB | gateway RSS MB | core heap MB |',
-      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |');
-    k.chunks.forEach((c, i) => L.push(`| ${i + 1} | ${c.workload} | ${f(c.notifications, 0)} | ${f(c.cumulative, 0)} | ${c.rps} | ${c.p99Ms} | ${c.unexpected} | ${c.exactlyOnce ?? '–'} | ${c.rssMb['core'] ?? '–'} | ${c.rssMb['gateway'] ?? '–'} | ${c.coreHeapUsedMb ?? '–'} |`));
+    L.push('', '| chunk | workload | notifications | after | req/s | p99 ms | unexpected | exactly once | PostgreSQL maintenance | core RSS MB | gateway RSS MB | core heap MB |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |');
+    k.chunks.forEach((c, i) => L.push(`| ${i + 1} | ${c.workload} | ${f(c.notifications, 0)} | ${f(c.cumulative, 0)} | ${c.rps} | ${c.p99Ms} | ${c.unexpected}${c.unexpected > 0 && c.unexpectedDetail ? ` (${Object.entries(c.unexpectedDetail).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${c.exactlyOnce ?? '–'} | ${c.maintenance ? Object.entries(c.maintenance).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none' : '–'} | ${c.rssMb['core'] ?? '–'} | ${c.rssMb['gateway'] ?? '–'} | ${c.coreHeapUsedMb ?? '–'} |`));
     L.push('');
   }
 
