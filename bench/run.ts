@@ -1055,7 +1055,6 @@ async function profileRun(
     const window = { fromS: (m.windowAt[0] - startedAt) / 1000, toS: (m.windowAt[1] - startedAt) / 1000 };
     const summary = { ...summarizeProfile(file, 20, window), requests: m.run.completed, procCpuMsPerReq: m.cpuMsPerReq[name] };
     summaries[name] = summary;
-    fs.writeFileSync(path.join(outDir, `profile-${name}.txt`), `${formatProfile(name, summary)}\n`);
     log(`profile of ${name}: ${path.relative(ROOT, file)}`);
   }
   return summaries;
@@ -1077,6 +1076,9 @@ function writeOutputs(results: Results, outDir: string): void {
     fs.writeFileSync(path.join(outDir, 'throughput-latency.svg'), svg);
   }
   fs.writeFileSync(path.join(outDir, 'report.md'), renderReport(results));
+  for (const [name, summary] of Object.entries(results.profiles)) {
+    fs.writeFileSync(path.join(outDir, `profile-${name}.txt`), `${formatProfile(name, summary)}\n`);
+  }
 }
 
 function renderReport(r: Results): string {
