@@ -4,6 +4,7 @@ import {
   OrderStatus as ProtoOrderStatus,
   PaymentEventType as ProtoEventType,
   type Anomaly,
+  type CallerContext,
   type HandleNotifyResponse,
   type NotificationSummary,
   type Order,
@@ -49,26 +50,12 @@ export interface HandlerDeps {
 /** The PaymentCallback service: protobuf in, service call, protobuf out. No decisions here. */
 export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServer {
   return {
-    handleNotify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handle({
-      fields: req.fields,
-      rawBody: req.rawBody.toString('utf8'),
-      clientIp: req.caller?.clientIp ?? '',
-      requestId: ctx.requestId,
-      receivedAt: deps.clock(),
-    }, ctx.log, ctx.signal))),
-    handleRefundNotify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleRefund({
-      fields: req.fields,
-      rawBody: req.rawBody.toString('utf8'),
-      clientIp: req.caller?.clientIp ?? '',
-      requestId: ctx.requestId,
-      receivedAt: deps.clock(),
-    }, ctx.log, ctx.signal))),
-    handleV3Notify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleV3({ headers: req.headers, body: req.rawBody }, {
-      rawBody: req.rawBody.toString('utf8'),
-      clientIp: req.caller?.clientIp ?? '',
-      requestId: ctx.requestId,
-      receivedAt: deps.clock(),
-    }, ctx.log, ctx.signal))),
+    handleNotify: unary(deps.log, async (req, ctx) =>
+      toProtoResponse(await deps.notify.handle({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal))),
+    handleRefundNotify: unary(deps.log, async (req, ctx) =>
+      toProtoResponse(await deps.notify.handleRefund({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal))),
+    handleV3Notify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleV3(
+      { headers: req.headers, body: req.rawBody }, arrival(req, ctx, deps.clock), ctx.log, ctx.signal))),
     createOrder: unary(deps.log, async (req) => {
       const { order, created } = await deps.orders.create({
         mchId: req.mchId, appid: req.appid, outTradeNo: req.outTradeNo, totalFee: req.totalFee, feeType: req.feeType,
@@ -132,6 +119,15 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
         .finally(() => deps.metrics.streamConsumers.dec({ caller }));
     },
   };
+}
+
+/** How a notification reached us, for the audit trail: the same for every kind. */
+function arrival(
+  req: { readonly rawBody: Buffer; readonly caller: CallerContext | undefined },
+  ctx: CallContext,
+  clock: Clock,
+): { rawBody: string; clientIp: string; requestId: string; receivedAt: Date } {
+  return { rawBody: req.rawBody.toString('utf8'), clientIp: req.caller?.clientIp ?? '', requestId: ctx.requestId, receivedAt: clock() };
 }
 
 interface CallContext {

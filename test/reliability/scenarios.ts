@@ -1,6 +1,7 @@
 // The fault scenarios: a storm of simulated WeChat notifications through the whole stack while
 // one fault is injected, then the invariants. Shared by fast.test.ts (small) and full.suite.ts.
 
+import assert from 'node:assert/strict';
 import knex from 'knex';
 import { Client } from 'pg';
 import { DeliveryLog } from '../../src/simulator/delivery-log';
@@ -182,6 +183,17 @@ function hashSeed(text: string): number {
 }
 
 /** One line per scenario for RELIABILITY.md, and the details for the test output. */
+/** The invariants every scenario must keep, and that its fault was felt; `text` is the failure message. */
+export function assertNothingLostOrDoubled(r: ScenarioResult, text: string): void {
+  const i = r.invariants;
+  assert.deepEqual(
+    { lost: i.lost, doubled: i.doubled, forgedAccepted: i.forgedAccepted, wrongAmount: i.wrongAmountViolations, otherBad: i.otherBadViolations, notAcknowledged: i.notAcknowledged, crashes: i.crashes },
+    { lost: 0, doubled: 0, forgedAccepted: 0, wrongAmount: 0, otherBad: 0, notAcknowledged: 0, crashes: 0 },
+    text,
+  );
+  assert.deepEqual(r.faultFelt, [], text);
+}
+
 export function describeResult(r: ScenarioResult): string {
   const s = r.report.summary;
   const i = r.invariants;
