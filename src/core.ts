@@ -20,7 +20,9 @@ import { MerchantRegistry, type MerchantReload } from './service/merchant-regist
 import { NotifyService } from './service/notify-service';
 import { OrderService } from './service/order-service';
 import { QueryService } from './service/query-service';
+import { HttpOrderQueryClient } from './reconcile/orderquery-client';
 import { Reconciler } from './reconcile/reconciler';
+import { PaymentConfirmer } from './service/payment-confirmer';
 import { openDatabase } from './store/database';
 import { migrateToLatest } from './store/migrate';
 import { EventSequencer } from './store/event-sequencer';
@@ -90,13 +92,15 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const shuttingDown = new AbortController();
-    const notifyService = new NotifyService({ merchants, lock, store, metrics, clock, localWaitMs: config.lock.waitMs });
+    // Confirmations ask WeChat whatever RECONCILE_ENABLED says: a suspicious notification is
+    // answered FAIL until they can.
+    const orderQuery = new HttpOrderQueryClient({ apiBase: config.reconcile.apiBase, timeoutMs: config.reconcile.timeoutMs, clock });
+    const notifyService = new NotifyService({
+      merchants, lock, store, metrics, clock, localWaitMs: config.lock.waitMs, confirmer: new PaymentConfirmer(orderQuery),
+    });
     server.addService(PaymentCallbackService, paymentCallbackHandlers({
       notify: notifyService,
-      orders: new OrderService(store, merchants, async (parked) => {
-        const r = await notifyService.handle({ ...parked, receivedAt: clock(), source: 'notification' }, log.child({ request_id: parked.requestId, replay: 'CreateOrder' }));
-        log.info({ outcome: r.outcome, code: r.code }, 'a payment notification that arrived before its order was applied at CreateOrder');
-      }),
+      orders: new OrderService(store, merchants, (mchId, outTradeNo) => notifyService.applyParked(mchId, outTradeNo, log.child({ replay: 'CreateOrder' }))),
       queries: new QueryService(queries),
       events: { queries, outbox, sequencer: new EventSequencer(db), options: config.events },
       metrics,
@@ -113,7 +117,7 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     setServing(true);
     // Off by default: it calls WeChat (README "Reconciliation").
     const reconciler = config.reconcile.enabled
-      ? new Reconciler({ db, store, lock, merchants, clock, config: config.reconcile, metrics, log })
+      ? new Reconciler({ db, apply: (subject, received) => notifyService.applySubject(subject, received, log.child({ source: 'reconciliation' })), merchants, clock, config: config.reconcile, metrics, log, client: orderQuery })
       : undefined;
     reconciler?.start();
     log.info({

@@ -85,6 +85,22 @@ export class CoreMetrics {
     registers: [this.registry],
   });
 
+  /** Payments that arrived before their order, applied at CreateOrder, by outcome (README "Exactly once"). */
+  readonly parkedReplays = new Counter({
+    name: 'payment_callback_parked_replays_total',
+    help: 'Parked payments applied at CreateOrder, by outcome: PAID, RETRY_LATER (applied again at the next identical CreateOrder or by reconciliation), ...',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** v2 payments whose fields can be cut two ways, by what orderquery said (recut-suspicion.ts). */
+  readonly confirmations = new Counter({
+    name: 'payment_callback_confirmations_total',
+    help: 'Notifications confirmed with a signed WeChat query before they could move money, by result: CONFIRMED, NOT_CONFIRMED, UNAVAILABLE',
+    labelNames: ['kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
   readonly reconcileSweeps = new Counter({
     name: 'payment_callback_reconcile_sweeps_total',
     help: 'Reconciliation sweeps by role: leader (held the lease and swept) or standby',

@@ -4,6 +4,10 @@ import type { PaymentNotice } from './payment-notice';
 
 /** A kind of discrepancy a person has to look at. */
 export type AnomalyKind = 'AMOUNT_MISMATCH' | 'FEE_TYPE_MISMATCH' | 'APPID_MISMATCH' | 'CONFLICTING_TRANSACTION'
+  // One WeChat transaction reported as paying a second order of the merchant (write-plan.ts).
+  | 'TRANSACTION_REUSED'
+  // orderquery: paid at WeChat and already refunded, never confirmed here.
+  | 'REFUNDED_BEFORE_PAID'
   // Refunds (src/notify/refund-decide.ts).
   | 'OVER_REFUND' | 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION';
 
@@ -13,9 +17,9 @@ export interface Anomaly {
 }
 
 /**
- * What to write for an authenticated, well-formed notification given the order as stored now.
- * The store applies it inside one transaction; `markPaid` is conditional there as well, so a
- * decision made on a stale read can never pay an order twice.
+ * The payment table: what an authenticated, well-formed payment means for the order as stored
+ * now. write-plan.ts turns it into the rows to write; the store applies them with a conditional
+ * update, so a decision made on a stale read can never pay an order twice.
  */
 export type Decision =
   | { readonly action: 'MARK_PAID'; readonly result: NotifyResult }

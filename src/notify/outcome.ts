@@ -20,6 +20,14 @@ export type NotifyCode =
   | 'OK'
   | 'DUPLICATE'
   | 'CONFLICTING_TRANSACTION'
+  // One transaction already pays another order of the merchant.
+  | 'TRANSACTION_REUSED'
+  // orderquery: paid and refunded at WeChat, never confirmed here.
+  | 'REFUNDED_BEFORE_PAID'
+  // A v2 notification whose fields can be cut two ways (recut-suspicion.ts): WeChat's orderquery
+  // did not confirm its payment, or could not be asked.
+  | 'NOT_CONFIRMED'
+  | 'CONFIRMATION_UNAVAILABLE'
   | 'PAYMENT_FAILED'
   | 'MISSING_SIGNATURE'
   | 'INVALID_SIGNATURE'

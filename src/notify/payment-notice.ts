@@ -11,12 +11,6 @@ interface NoticeBase {
   readonly mchId: string;
   readonly appid: string;
   readonly outTradeNo: string;
-  /**
-   * What identifies this notification across WeChat's redeliveries, for dedupe keys: the received
-   * v2 signature (two identical deliveries carry the same one), or 'v3:' and the APIv3
-   * notification id (each v3 redelivery is signed anew, but keeps its id).
-   */
-  readonly sign: string;
 }
 
 export interface PaidNotice extends NoticeBase {
@@ -74,8 +68,6 @@ export function parsePaymentNotice(fields: Readonly<Record<string, string>>): No
     mchId: fields['sub_mch_id'] || (fields['mch_id'] ?? ''),
     appid: fields['appid'] ?? '',
     outTradeNo,
-    // Upper case, as compared: a replay in other letter case must not look like a new notification.
-    sign: (fields['sign'] ?? '').toUpperCase(),
   };
 
   switch (fields['result_code']) {

@@ -26,15 +26,16 @@ export type QueryResultLabel =
  * What reconciliation does with an answer:
  * - PAID: WeChat confirms the payment; apply it like a notification.
  * - NOT_PAID_YET: ask again later (NOTPAY, USERPAYING, ACCEPT, ORDERNOTEXIST).
- * - FINAL: WeChat will not report a payment for this order: stop asking (CLOSED, REVOKED,
- *   PAYERROR; and REFUND, which a person reviews: see README "Reconciliation").
+ * - REFUNDED: paid at WeChat and already refunded (REFUND): applied as an anomaly for a person.
+ * - FINAL: WeChat will not report a payment for this order: stop asking (CLOSED, REVOKED, PAYERROR).
  * - NO_ANSWER: nothing usable (a failed call, malformed reply); ask again later.
  * - REJECTED: not authentic, or about another order; ignored, logged, asked again later.
  */
 export type QueryVerdict =
   | { readonly kind: 'PAID'; readonly label: 'SUCCESS'; readonly notice: PaidNotice; readonly message: string }
   | { readonly kind: 'NOT_PAID_YET'; readonly label: 'NOTPAY' | 'USERPAYING' | 'ACCEPT' | 'ORDERNOTEXIST'; readonly message: string }
-  | { readonly kind: 'FINAL'; readonly label: 'CLOSED' | 'REVOKED' | 'PAYERROR' | 'REFUND'; readonly message: string }
+  | { readonly kind: 'REFUNDED'; readonly label: 'REFUND'; readonly message: string }
+  | { readonly kind: 'FINAL'; readonly label: 'CLOSED' | 'REVOKED' | 'PAYERROR'; readonly message: string }
   | { readonly kind: 'NO_ANSWER'; readonly label: 'RETURN_FAIL' | 'RESULT_FAIL' | 'MALFORMED' | 'TRANSPORT_ERROR'; readonly message: string }
   | { readonly kind: 'REJECTED'; readonly label: 'REJECTED'; readonly code: string; readonly message: string };
 
@@ -79,10 +80,11 @@ export function interpretOrderQueryReply(
     case 'USERPAYING':
     case 'ACCEPT':
       return { kind: 'NOT_PAID_YET', label: state, message: `trade_state ${state}` };
+    case 'REFUND':
+      return { kind: 'REFUNDED', label: state, message: 'trade_state REFUND: paid at WeChat and refunded, never confirmed here' };
     case 'CLOSED':
     case 'REVOKED':
     case 'PAYERROR':
-    case 'REFUND':
       return { kind: 'FINAL', label: state, message: `trade_state ${state}${fields['trade_state_desc'] ? ` (${fields['trade_state_desc'].slice(0, 64)})` : ''}` };
     default:
       return { kind: 'NO_ANSWER', label: 'MALFORMED', message: `unknown trade_state ${state.slice(0, 32) || '(none)'}` };

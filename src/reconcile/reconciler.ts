@@ -3,15 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Knex } from 'knex';
 import type { ReconcileConfig } from '../config';
-import { LockError, orderLockKey, type OrderLock } from '../lock/order-lock';
 import type { Logger } from '../logger';
 import type { CoreMetrics } from '../metrics';
 import { orderMerchant, type MerchantDirectory } from '../notify/merchant';
+import { paymentSubject, refundedPaymentSubject, type MoneySubject } from '../notify/money-subject';
 import type { NotifyOutcome, NotifyResult } from '../notify/outcome';
-import type { PaidNotice } from '../notify/payment-notice';
 import type { ReceivedNotification } from '../store/notifications-table';
-import type { Clock, PaymentStore } from '../store/payment-store';
-import { StoreError } from '../store/store-error';
+import type { Clock } from '../store/payment-store';
 import { backoffDelay, nextAttempt, type ReconcileSchedule } from './backoff';
 import { HttpOrderQueryClient, type OrderQueryAnswer, type OrderQueryClient } from './orderquery-client';
 import { claimAttempt, findDueOrders, settleAttempt, type DueOrder, type ReconcileState } from './reconcile-state-table';
@@ -20,8 +18,8 @@ import { TokenBucket } from './token-bucket';
 
 export interface ReconcilerDeps {
   readonly db: Knex;
-  readonly store: PaymentStore;
-  readonly lock: OrderLock;
+  /** The one money path (NotifyService.applySubject): what a confirmed answer is applied through. */
+  readonly apply: (subject: MoneySubject, received: ReceivedNotification) => Promise<NotifyResult>;
   readonly merchants: MerchantDirectory;
   readonly clock: Clock;
   readonly config: ReconcileConfig;
@@ -169,11 +167,16 @@ export class Reconciler {
     const v = answer.verdict;
     const log = this.deps.log.child({ mch_id: order.mchId, out_trade_no: order.outTradeNo, attempt, result: v.label });
     switch (v.kind) {
-      case 'PAID': {
-        const recorded = await this.recordPayment(answer, v.notice, log);
-        if (!recorded) {
-          // Lock or database unavailable: nothing was written. WeChat said paid, so try again at
+      case 'PAID':
+      case 'REFUNDED': {
+        const subject = v.kind === 'PAID'
+          ? paymentSubject(v.notice)
+          : refundedPaymentSubject({ mchId: order.mchId, appid: answer.fields['appid'] ?? '', outTradeNo: order.outTradeNo, transactionId: answer.fields['transaction_id'] || null });
+        const recorded = await this.record(answer, subject);
+        if (recorded.outcome === 'RETRY_LATER') {
+          // Lock or database unavailable: nothing was written. WeChat answered, so try again at
           // the next sweep rather than after the backoff.
+          log.warn({ code: recorded.code }, `confirmed answer not recorded yet: ${recorded.message}; retrying at the next sweep`);
           await this.settle(order, attempt, { state: 'PENDING', lastResult: v.label, nextAttemptAt: this.deps.clock() });
           return;
         }
@@ -182,15 +185,14 @@ export class Reconciler {
         if (state === 'ANOMALY') {
           log.warn({ outcome: recorded.outcome, code: recorded.code }, `reconciliation found a payment that does not match the order: ${recorded.message}`);
         } else {
-          log.info({ outcome: recorded.outcome, transaction_id: v.notice.transactionId },
+          log.info({ outcome: recorded.outcome, transaction_id: answer.fields['transaction_id'] },
             state === 'RECOVERED' ? 'order paid by reconciliation: its notification never arrived' : 'order was paid by its notification meanwhile');
         }
         return;
       }
       case 'FINAL':
         await this.settle(order, attempt, { state: 'STOPPED', lastResult: v.label });
-        // REFUND means WeChat took a payment that was never confirmed here and is refunding it.
-        log[v.label === 'REFUND' ? 'warn' : 'info'](`reconciliation stopped: ${v.message}`);
+        log.info(`reconciliation stopped: ${v.message}`);
         return;
       case 'REJECTED':
         log.warn({ code: v.code }, `orderquery reply ignored: ${v.message}`);
@@ -224,27 +226,17 @@ export class Reconciler {
     if (written && outcome.state !== 'PENDING') this.deps.metrics.reconcileOrders.inc({ state: outcome.state });
   }
 
-  /** The NotifyService path for a confirmed payment: order lock, then the store's transaction. */
-  private async recordPayment(answer: OrderQueryAnswer, notice: PaidNotice, log: Logger): Promise<NotifyResult | undefined> {
-    const { lock, store, clock } = this.deps;
+  /** A signed answer, applied through the one money path and stored with source 'reconciliation'. */
+  private record(answer: OrderQueryAnswer, subject: MoneySubject): Promise<NotifyResult> {
     this.sequence += 1;
-    const received: ReceivedNotification = {
+    return this.deps.apply(subject, {
       fields: answer.fields,
       rawBody: answer.rawBody,
       clientIp: '',
       requestId: `reconcile:${this.lease.holder}:${this.sequence}`.slice(0, 128),
-      receivedAt: clock(),
+      receivedAt: this.deps.clock(),
       source: 'reconciliation',
-    };
-    try {
-      return await lock.withLock(orderLockKey(notice.mchId, notice.outTradeNo), () => store.recordNotification(received, notice));
-    } catch (e) {
-      if (e instanceof LockError || e instanceof StoreError) {
-        log.warn({ err: e }, 'confirmed payment not recorded yet (lock or database unavailable); retrying at the next sweep');
-        return undefined;
-      }
-      throw e;
-    }
+    });
   }
 }
 

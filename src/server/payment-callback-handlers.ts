@@ -57,10 +57,14 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
     handleV3Notify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleV3(
       { headers: req.headers, body: req.rawBody }, arrival(req, ctx, deps.clock), ctx.log, ctx.signal))),
     createOrder: unary(deps.log, async (req) => {
-      const { order, created } = await deps.orders.create({
+      const { order, created, parked } = await deps.orders.create({
         mchId: req.mchId, appid: req.appid, outTradeNo: req.outTradeNo, totalFee: req.totalFee, feeType: req.feeType,
       });
-      return { order: toProtoOrder(order), created };
+      return {
+        order: toProtoOrder(order),
+        created,
+        parkedPayments: parked.map((p) => ({ transactionId: p.transactionId, outcome: toProtoOutcome(p.result.outcome), code: p.result.code, message: p.result.message })),
+      };
     }),
     getOrder: unary(deps.log, async (req) => ({ order: toProtoOrder(await deps.orders.get(req.mchId, req.outTradeNo)) })),
     listNotifications: unary(deps.log, async (req) => {

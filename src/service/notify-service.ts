@@ -2,17 +2,20 @@ import type { Logger } from '../logger';
 import { InProcessLock } from '../lock/in-process-lock';
 import { LockError, orderLockKey, type OrderLock } from '../lock/order-lock';
 import type { CoreMetrics } from '../metrics';
-import { authenticate } from '../notify/authenticate';
 import type { MerchantDirectory } from '../notify/merchant';
-import { result, type NotifyResult } from '../notify/outcome';
-import { parsePaymentNotice, type PaymentNotice } from '../notify/payment-notice';
+import { paymentSubject, refundSubject, subjectOrder, type MoneySubject } from '../notify/money-subject';
+import { result, type NotifyOutcome, type NotifyResult } from '../notify/outcome';
+import type { PaidNotice } from '../notify/payment-notice';
+import { readV2Payment } from '../notify/read-v2-payment';
 import type { RefundChange } from '../notify/refund-decide';
 import { readRefundNotification } from '../notify/v2-refund/read-refund-notification';
 import { readV3Notification, type V3Received } from '../notify/v3/read-v3-notification';
+import { planWrite, recordsOnly, type StoredView } from '../notify/write-plan';
 import type { ReceivedNotification } from '../store/notifications-table';
 import type { Clock, PaymentStore } from '../store/payment-store';
 import { StoreError } from '../store/store-error';
 import { PaidOrderCache } from './paid-order-cache';
+import type { PaymentConfirmer } from './payment-confirmer';
 
 export interface NotifyServiceDeps {
   /** Read on every notification, so a reload (SIGHUP) applies to the next one. */
@@ -24,7 +27,21 @@ export interface NotifyServiceDeps {
   readonly clock?: Clock;
   /** How long a delivery may wait for its order, in this process's queue and for the lock together: LOCK_WAIT_MS in the core. */
   readonly localWaitMs?: number;
+  /**
+   * Confirms a v2 payment whose fields can be cut two ways (recut-suspicion.ts) with WeChat's
+   * orderquery. Without one, such notifications are answered RETRY_LATER.
+   */
+  readonly confirmer?: PaymentConfirmer;
 }
+
+/** What became of a payment that arrived before its order, applied at CreateOrder. */
+export interface ParkedReplay {
+  readonly transactionId: string;
+  readonly result: NotifyResult;
+}
+
+/** At most this many distinct parked payments of one order are applied per CreateOrder. */
+const PARKED_PER_ORDER = 5;
 
 const DEFAULT_LOCAL_WAIT_MS = 2_000;
 /**
@@ -59,14 +76,21 @@ export class NotifyService {
   /** A v2 payment notification. `signal` aborts when the caller is gone; no work starts after that. */
   async handle(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
     const f = received.fields;
-    return this.observe(received, log, {
+    const logFields: Record<string, string | undefined> = {
       mch_id: f['mch_id'], sub_mch_id: f['sub_mch_id'], out_trade_no: f['out_trade_no'], transaction_id: f['transaction_id'],
-    }, async () => {
-      const auth = authenticate(received.fields, this.deps.merchants, this.now());
-      if (!auth.ok) return auth.result;
-      const parsed = parsePaymentNotice(received.fields);
-      if (!parsed.ok) return parsed.result;
-      return this.applyPayment(received, parsed.notice, log, signal);
+    };
+    return this.observe(received, log, logFields, async () => {
+      const read = readV2Payment(received.fields, this.deps.merchants, this.now());
+      if (!read.ok) return read.result;
+      let notice = read.notice;
+      if (read.suspicion) {
+        logFields['suspicious_field'] = read.suspicion.field;
+        const confirmed = await this.confirm(notice, read.merchant, signal);
+        if (!confirmed.ok) return confirmed.result;
+        notice = confirmed.notice;
+        logFields['transaction_id'] = confirmed.notice.transactionId;
+      }
+      return this.applySubject(paymentSubject(notice), received, log, signal);
     });
   }
 
@@ -77,7 +101,7 @@ export class NotifyService {
       const read = readRefundNotification(received.fields, this.deps.merchants, this.now());
       if (!read.ok) return read.result;
       Object.assign(logFields, refundLogFields(read.change));
-      return this.applyRefund({ ...received, fields: read.fields }, read.change, log, signal);
+      return this.applySubject(refundSubject(read.change), { ...received, fields: read.fields }, log, signal);
     });
   }
 
@@ -98,10 +122,10 @@ export class NotifyService {
       logFields['event_type'] = read.notification.eventType;
       if (read.kind === 'payment') {
         Object.assign(logFields, { mch_id: read.notice.mchId, out_trade_no: read.notice.outTradeNo, transaction_id: read.notice.transactionId });
-        return this.applyPayment({ ...audit, fields }, read.notice, log, signal);
+        return this.applySubject(paymentSubject(read.notice), { ...audit, fields }, log, signal);
       }
       Object.assign(logFields, refundLogFields(read.change));
-      return this.applyRefund({ ...audit, fields }, read.change, log, signal);
+      return this.applySubject(refundSubject(read.change), { ...audit, fields }, log, signal);
     });
   }
 
@@ -116,7 +140,7 @@ export class NotifyService {
       // Unauthenticated input must not create label values at will.
       mch_id: outcome.outcome === 'REJECTED' || outcome.outcome === 'MALFORMED' ? '' : fields['mch_id'] ?? '',
     });
-    const quiet = ['PAID', 'DUPLICATE', 'REFUNDED', 'REFUND_RECORDED'].includes(outcome.outcome);
+    const quiet = QUIET.includes(outcome.outcome);
     log[quiet ? 'info' : 'warn']({
       outcome: outcome.outcome,
       code: outcome.code,
@@ -127,27 +151,34 @@ export class NotifyService {
     return outcome;
   }
 
-  private async applyPayment(received: ReceivedNotification, notice: PaymentNotice, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
+  /**
+   * The one entry point for anything that moves money: every notification handler, the parked
+   * payments applied at CreateOrder and reconciliation's answers. The write plan is made and
+   * applied by the store under the order lock (planWrite, PaymentStore.apply); a plan that only
+   * records a repeat on a paid order needs no lock, since nothing can change its decision any
+   * more. Lock and database failures come back as RETRY_LATER: nothing was written.
+   */
+  async applySubject(subject: MoneySubject, received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
     const { store } = this.deps;
-    const key = orderLockKey(notice.mchId, notice.outTradeNo);
-    // An order already paid (the common case under WeChat's retries) needs no lock: nothing can
-    // change its decision any more. For the others the read lets the store try its shortest way
-    // to write; the store checks again against the row it writes.
+    const order = subjectOrder(subject);
+    const key = orderLockKey(order.mchId, order.outTradeNo);
+    const plan = (view: StoredView) => planWrite(subject, view);
     return this.whileWriting(log, () => this.exclusive(
       key,
-      async () => {
-        const known = this.paidOrders.get(key);
-        if (known) return known;
-        const order = await store.getOrder(notice.mchId, notice.outTradeNo);
-        this.paidOrders.remember(key, order);
-        return order;
+      async (): Promise<StoredView> => {
+        // What a payment's plan reads of a paid order never changes; a refund's does (refunded_fee).
+        const known = subject.kind === 'PAYMENT' ? this.paidOrders.get(key) : undefined;
+        if (known) return { order: known };
+        const view = await store.readView(subject);
+        this.paidOrders.remember(key, view.order);
+        return view;
       },
-      (order) => order?.status === 'PAID',
-      async (order) => {
-        const outcome = await store.recordNotification(received, notice, { order }, signal);
+      (view) => view.order?.status === 'PAID' && recordsOnly(plan(view)),
+      async (view) => {
+        const outcome = await store.apply(subject, received, plan, view, signal);
         // This notification paid it: the order is now what it was plus the payment.
-        if (outcome.outcome === 'PAID' && order && notice.resultCode === 'SUCCESS') {
-          this.paidOrders.remember(key, { ...order, status: 'PAID', transactionId: notice.transactionId, paidAt: notice.paidAt });
+        if (outcome.outcome === 'PAID' && view.order && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS') {
+          this.paidOrders.remember(key, { ...view.order, status: 'PAID', transactionId: subject.notice.transactionId, paidAt: subject.notice.paidAt });
         }
         return outcome;
       },
@@ -155,18 +186,54 @@ export class NotifyService {
     ));
   }
 
-  private async applyRefund(received: ReceivedNotification, change: RefundChange, log: Logger, signal: AbortSignal | undefined): Promise<NotifyResult> {
-    const { store } = this.deps;
-    // A redelivery of a state already stored decides DUPLICATE in the transaction anyway, so it
-    // needs no lock. Otherwise the refunds of one order share the order's lock: together they
-    // must not exceed what was paid.
-    return this.whileWriting(log, () => this.exclusive(
-      orderLockKey(change.mchId, change.outTradeNo),
-      () => store.getRefund(change.mchId, change.outRefundNo),
-      (stored) => stored?.state === change.state,
-      () => store.recordRefund(received, change),
-      signal,
-    ));
+  /**
+   * Applies the successful payments stored for an order that did not exist when they arrived
+   * (answered ORDER_NOT_FOUND then; WeChat may since have given up retrying), oldest first, each
+   * through applySubject. The facts stored with them were authenticated on arrival; rows written
+   * before those facts were stored are read again from their fields (v2, signature re-checked).
+   * A failure is logged, counted and returned; the next identical CreateOrder, or reconciliation,
+   * tries again.
+   */
+  async applyParked(mchId: string, outTradeNo: string, log: Logger): Promise<ParkedReplay[]> {
+    const parked = await this.deps.store.parkedPayments(mchId, outTradeNo, PARKED_PER_ORDER);
+    const replays: ParkedReplay[] = [];
+    for (const p of parked) {
+      const received: ReceivedNotification = {
+        fields: p.fields, rawBody: p.rawBody, clientIp: p.clientIp, requestId: p.requestId,
+        receivedAt: this.now(), api: p.kind === 'PAYMENT_V3' ? 'v3' : 'v2', source: 'notification',
+      };
+      const legacy = p.notice ? undefined : await this.legacyParked(p.kind, p.fields);
+      const notice = p.notice ?? (legacy?.ok ? legacy.notice : undefined);
+      const outcome = notice
+        ? await this.applySubject(paymentSubject(notice), received, log)
+        : legacy && !legacy.ok ? legacy.result : result('MALFORMED', 'INVALID_FIELD', 'a parked APIv3 payment stored before its facts were kept; reconciliation applies it');
+      replays.push({ transactionId: notice?.transactionId ?? p.fields['transaction_id'] ?? '', result: outcome });
+      this.deps.metrics.parkedReplays.inc({ outcome: outcome.outcome });
+      const applied = ['PAID', 'DUPLICATE'].includes(outcome.outcome);
+      log[applied ? 'info' : 'warn']({ mch_id: mchId, out_trade_no: outTradeNo, transaction_id: notice?.transactionId, outcome: outcome.outcome, code: outcome.code },
+        applied ? 'a payment that arrived before its order was applied at CreateOrder'
+          : `a payment that arrived before its order was not applied at CreateOrder: ${outcome.message}`);
+    }
+    return replays;
+  }
+
+  /** A parked v2 payment stored before its facts were: proved and read again, confirmed when it must be. */
+  private async legacyParked(kind: string, fields: Readonly<Record<string, string>>): Promise<{ ok: true; notice: PaidNotice } | { ok: false; result: NotifyResult } | undefined> {
+    if (kind !== 'PAYMENT_V2') return undefined;
+    const read = readV2Payment(fields, this.deps.merchants, this.now());
+    if (!read.ok) return read;
+    if (read.notice.resultCode !== 'SUCCESS') return undefined;
+    if (!read.suspicion) return { ok: true, notice: read.notice };
+    return this.confirm(read.notice, read.merchant, undefined);
+  }
+
+  private async confirm(notice: Parameters<PaymentConfirmer['confirm']>[0], merchant: Parameters<PaymentConfirmer['confirm']>[1], signal: AbortSignal | undefined): ReturnType<PaymentConfirmer['confirm']> {
+    const confirmer = this.deps.confirmer;
+    const outcome = confirmer
+      ? await confirmer.confirm(notice, merchant, signal)
+      : { ok: false as const, result: result('RETRY_LATER', 'CONFIRMATION_UNAVAILABLE', 'the notification\'s fields can be read two ways and no WeChat API is configured to confirm it; retry later') };
+    this.deps.metrics.confirmations.inc({ kind: 'payment', result: outcome.ok ? 'CONFIRMED' : outcome.result.code });
+    return outcome;
   }
 
   /**
@@ -245,6 +312,8 @@ export class NotifyService {
     }
   }
 }
+
+const QUIET: readonly NotifyOutcome[] = ['PAID', 'DUPLICATE', 'REFUNDED', 'REFUND_RECORDED'];
 
 function refundLogFields(change: RefundChange): Record<string, string> {
   return {

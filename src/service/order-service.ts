@@ -1,9 +1,9 @@
 import { orderMerchant, type MerchantDirectory } from '../notify/merchant';
 import type { StoredOrder } from '../notify/order';
 import { OUT_TRADE_NO } from '../notify/payment-notice';
-import type { ParkedPayment } from '../store/notifications-table';
 import type { PaymentStore } from '../store/payment-store';
 import { ApiError } from './api-error';
+import type { ParkedReplay } from './notify-service';
 
 export interface CreateOrderInput {
   readonly mchId: string;
@@ -13,18 +13,25 @@ export interface CreateOrderInput {
   readonly feeType: string;
 }
 
-/** How the merchant's services register the amount they expect and read an order's state. */
-/** Handles a stored notification again, as if WeChat had just redelivered it. */
-export type ApplyParkedPayment = (parked: ParkedPayment) => Promise<void>;
+/** Applies the payments stored for an order before it existed (NotifyService.applyParked). */
+export type ApplyParkedPayments = (mchId: string, outTradeNo: string) => Promise<readonly ParkedReplay[]>;
 
+export interface CreatedOrder {
+  readonly order: StoredOrder;
+  readonly created: boolean;
+  /** The payments that had arrived before the order, and what became of each now. */
+  readonly parked: readonly ParkedReplay[];
+}
+
+/** How the merchant's services register the amount they expect and read an order's state. */
 export class OrderService {
   constructor(
     private readonly store: PaymentStore,
     private readonly merchants: MerchantDirectory,
-    private readonly applyParked?: ApplyParkedPayment,
+    private readonly applyParked?: ApplyParkedPayments,
   ) {}
 
-  async create(input: CreateOrderInput): Promise<{ order: StoredOrder; created: boolean }> {
+  async create(input: CreateOrderInput): Promise<CreatedOrder> {
     const feeType = input.feeType === '' ? 'CNY' : input.feeType;
     const problems: string[] = [];
     if (!OUT_TRADE_NO.test(input.outTradeNo)) problems.push('out_trade_no must be 1 to 32 of letters, digits and _-|*@');
@@ -46,19 +53,17 @@ export class OrderService {
     }
     if (outcome.order.status === 'NOTPAY' && this.applyParked) {
       // WeChat may have notified before the order existed and, after a day of FAIL replies,
-      // stopped trying: the customer paid and nothing would ever mark the order. A stored,
-      // authenticated notification for it is handled again now, through the same path
-      // (signature re-checked, lock, conditional update), so nothing is lost. Also on an
+      // stopped trying: the customer paid and nothing would ever mark the order. Each stored,
+      // authenticated payment for it is applied now, through the one money path. Also on an
       // identical repeat of CreateOrder, so a caller retrying after a failed first attempt
-      // (lock busy, database gone) retries this too.
-      const parked = await this.store.parkedPayment(outcome.order.mchId, outcome.order.outTradeNo);
-      if (parked) {
-        await this.applyParked(parked);
+      // (lock busy, database gone) retries this too; the caller sees what became of each.
+      const parked = await this.applyParked(outcome.order.mchId, outcome.order.outTradeNo);
+      if (parked.length > 0) {
         const now = await this.store.getOrder(outcome.order.mchId, outcome.order.outTradeNo);
-        return { order: now ?? outcome.order, created: outcome.created };
+        return { order: now ?? outcome.order, created: outcome.created, parked };
       }
     }
-    return { order: outcome.order, created: outcome.created };
+    return { order: outcome.order, created: outcome.created, parked: [] };
   }
 
   async get(mchId: string, outTradeNo: string): Promise<StoredOrder> {

@@ -1,50 +1,28 @@
 import type { Knex } from 'knex';
-import type { Anomaly } from '../notify/decide';
-import type { PaymentNotice } from '../notify/payment-notice';
+import type { PlannedAnomaly } from '../notify/write-plan';
 
 /**
- * Records an anomaly once per discrepancy. Returns false when the same one was already recorded
- * (WeChat repeats the notification that caused it).
+ * Records an anomaly once per discrepancy (its dedupe key). Returns false when the same one was
+ * already recorded (WeChat repeats the notification that caused it).
  */
-export async function raiseAnomaly(
+export async function insertAnomaly(
   trx: Knex.Transaction,
-  anomaly: Anomaly,
-  notice: PaymentNotice,
+  planned: PlannedAnomaly,
+  order: { readonly mchId: string; readonly outTradeNo: string },
   notificationId: number,
   now: Date,
 ): Promise<boolean> {
-  return raiseAnomalyAbout(trx, anomaly, {
-    mchId: notice.mchId,
-    outTradeNo: notice.outTradeNo,
-    transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
-    identity: notice.sign,
-  }, notificationId, now);
-}
-
-/**
- * The same for anything about an order; `identity` tells notifications apart (a payment's
- * signature, a refund's out_refund_no, state and amount), so one discrepancy is one anomaly.
- */
-export async function raiseAnomalyAbout(
-  trx: Knex.Transaction,
-  anomaly: Anomaly,
-  about: { readonly mchId: string; readonly outTradeNo: string; readonly transactionId: string | null; readonly identity: string },
-  notificationId: number,
-  now: Date,
-): Promise<boolean> {
-  const { transactionId } = about;
-  const dedupeKey = [anomaly.kind, about.mchId, about.outTradeNo, transactionId ?? '', about.identity].join(':').slice(0, 255);
-  const existing: unknown = await trx('anomalies').select('id').where({ dedupe_key: dedupeKey }).first();
+  const existing: unknown = await trx('anomalies').select('id').where({ dedupe_key: planned.dedupeKey }).first();
   if (existing) return false;
   // A concurrent insert of the same key fails the unique index and rolls the transaction back;
   // the notification then answers FAIL and WeChat's retry finds the row.
   await trx('anomalies').insert({
-    kind: anomaly.kind,
-    mch_id: about.mchId,
-    out_trade_no: about.outTradeNo,
-    transaction_id: transactionId,
-    detail: anomaly.detail,
-    dedupe_key: dedupeKey,
+    kind: planned.anomaly.kind,
+    mch_id: order.mchId,
+    out_trade_no: order.outTradeNo,
+    transaction_id: planned.transactionId,
+    detail: planned.anomaly.detail,
+    dedupe_key: planned.dedupeKey,
     notification_id: notificationId,
     created_at_ms: now.getTime(),
     resolved_at_ms: null,

@@ -5,6 +5,7 @@ import * as refunds from './migrations/003-refunds';
 import * as reconciliation from './migrations/004-reconciliation';
 import * as eventPositions from './migrations/005-event-positions';
 import * as binaryCollation from './migrations/006-binary-collation';
+import * as moneyInvariants from './migrations/007-money-invariants';
 
 /** Migrations are compiled into the program, so the same build migrates in a container or a test. */
 const MIGRATIONS: Readonly<Record<string, Knex.Migration>> = Object.freeze({
@@ -14,6 +15,7 @@ const MIGRATIONS: Readonly<Record<string, Knex.Migration>> = Object.freeze({
   '004-reconciliation': reconciliation,
   '005-event-positions': eventPositions,
   '006-binary-collation': binaryCollation,
+  '007-money-invariants': moneyInvariants,
 });
 
 const source: Knex.MigrationSource<string> = {

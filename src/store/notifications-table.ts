@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { parkedPaymentFromJson, parkedPaymentJson, subjectOrder, subjectTransaction, type MoneySubject } from '../notify/money-subject';
 import type { NotifyResult } from '../notify/outcome';
-import type { PaymentNotice } from '../notify/payment-notice';
+import type { PaidNotice } from '../notify/payment-notice';
 
 /** A notification as it arrived, for the audit trail. */
 export interface ReceivedNotification {
@@ -20,49 +22,69 @@ export interface ReceivedNotification {
   readonly source?: 'notification' | 'reconciliation';
 }
 
-/** What a stored notification is about. */
-export interface NotificationSubject {
-  readonly kind: 'PAYMENT' | 'REFUND';
-  /** The order's merchant (the sub-merchant for a service provider's notification). */
-  readonly mchId: string;
-  readonly appid: string;
-  readonly outTradeNo: string;
-  readonly transactionId: string | null;
-  /** A payment's result_code, or a refund's status as WeChat spelled it (CHANGE, REFUNDCLOSE...). */
-  readonly resultCode: string;
-  readonly outRefundNo: string | null;
-}
-
-/** Returns the new row's id. */
-export async function insertNotification(
-  trx: Knex.Transaction,
+/**
+ * The columns of a notifications row. Every delivery gets a row (when, from where, what came of
+ * it) and the digest of its body; the body and fields themselves only when `keepBody`, so that
+ * replays of one captured notification, padded to the size limit, add a few hundred bytes each
+ * instead of their full size. A successful payment that found no order also keeps its facts
+ * (subject_json), for CreateOrder to apply later.
+ */
+export function notificationRow(
   received: ReceivedNotification,
-  notice: PaymentNotice,
+  subject: MoneySubject,
   outcome: NotifyResult,
-): Promise<number> {
-  return insertNotificationOf(trx, received, paymentSubject(notice), outcome);
-}
-
-export function paymentSubject(notice: PaymentNotice): NotificationSubject {
+  keepBody: boolean,
+): Readonly<Record<string, string | number | null>> {
+  const parked = outcome.outcome === 'ORDER_NOT_FOUND' && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS'
+    ? parkedPaymentJson(subject.notice)
+    : null;
+  const order = subjectOrder(subject);
   return {
-    kind: 'PAYMENT',
-    mchId: notice.mchId,
-    appid: notice.appid,
-    outTradeNo: notice.outTradeNo,
-    transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
-    resultCode: notice.resultCode,
-    outRefundNo: null,
+    received_at_ms: received.receivedAt.getTime(),
+    kind: `${subject.kind === 'REFUND' ? 'REFUND' : 'PAYMENT'}_${received.api === 'v3' ? 'V3' : 'V2'}`,
+    source: received.source ?? 'notification',
+    mch_id: order.mchId,
+    appid: subjectAppid(subject),
+    out_trade_no: order.outTradeNo,
+    out_refund_no: subject.kind === 'REFUND' ? subject.change.outRefundNo : null,
+    transaction_id: subjectTransaction(subject),
+    result_code: subjectResultCode(subject),
+    outcome: outcome.outcome,
+    code: outcome.code,
+    fields_json: keepBody ? JSON.stringify(received.fields) : '{}',
+    raw_body: keepBody ? received.rawBody : '',
+    body_sha256: createHash('sha256').update(received.rawBody).digest('hex'),
+    subject_digest: subjectDigest(subject),
+    subject_json: parked,
+    client_ip: received.clientIp.slice(0, 64),
+    request_id: received.requestId.slice(0, 128),
   };
 }
 
-/** Returns the new row's id. */
-export async function insertNotificationOf(
-  trx: Knex.Transaction,
-  received: ReceivedNotification,
-  subject: NotificationSubject,
-  outcome: NotifyResult,
-): Promise<number> {
-  const row = notificationRow(received, subject, outcome);
+/** A fixed-width key for "the same fact about this order" (MoneySubject.identity). */
+export function subjectDigest(subject: MoneySubject): string {
+  return createHash('sha256').update(subject.identity).digest('hex');
+}
+
+function subjectAppid(subject: MoneySubject): string {
+  switch (subject.kind) {
+    case 'PAYMENT': return subject.notice.appid;
+    case 'REFUND': return subject.change.appid ?? '';
+    case 'PAYMENT_REFUNDED': return subject.refunded.appid;
+  }
+}
+
+/** A payment's result_code, a refund's status as WeChat spelled it (CHANGE, REFUNDCLOSE...), or REFUND. */
+function subjectResultCode(subject: MoneySubject): string {
+  switch (subject.kind) {
+    case 'PAYMENT': return subject.notice.resultCode;
+    case 'REFUND': return subject.change.reportedStatus;
+    case 'PAYMENT_REFUNDED': return 'REFUND';
+  }
+}
+
+/** Inserts a row built by notificationRow; returns its id. */
+export async function insertNotification(trx: Knex.Transaction, row: Readonly<Record<string, string | number | null>>): Promise<number> {
   // Only PostgreSQL needs RETURNING to hand back the id; MySQL and SQLite return it anyway.
   const rows: unknown = trx.client.config.client === 'pg'
     ? await trx('notifications').insert(row, ['id'])
@@ -70,25 +92,13 @@ export async function insertNotificationOf(
   return insertedId(rows);
 }
 
-/** The columns of a notifications row. */
-export function notificationRow(received: ReceivedNotification, subject: NotificationSubject, outcome: NotifyResult): Readonly<Record<string, string | number | null>> {
-  return {
-    received_at_ms: received.receivedAt.getTime(),
-    kind: `${subject.kind}_${received.api === 'v3' ? 'V3' : 'V2'}`,
-    source: received.source ?? 'notification',
-    mch_id: subject.mchId,
-    appid: subject.appid,
-    out_trade_no: subject.outTradeNo,
-    out_refund_no: subject.outRefundNo,
-    transaction_id: subject.transactionId,
-    result_code: subject.resultCode,
-    outcome: outcome.outcome,
-    code: outcome.code,
-    fields_json: JSON.stringify(received.fields),
-    raw_body: received.rawBody,
-    client_ip: received.clientIp.slice(0, 64),
-    request_id: received.requestId.slice(0, 128),
-  };
+/** Whether a row about the same fact of this order already keeps a body. */
+export async function hasBodyOf(trx: Knex.Transaction, order: { mchId: string; outTradeNo: string }, digest: string): Promise<boolean> {
+  const row: unknown = await trx('notifications').select('id')
+    .where({ mch_id: order.mchId, out_trade_no: order.outTradeNo, subject_digest: digest })
+    .whereNot({ raw_body: '' })
+    .first();
+  return row !== undefined;
 }
 
 /**
@@ -146,26 +156,40 @@ export async function listNotifications(
   }));
 }
 
-/** A v2 payment notification that arrived before its order and was answered ORDER_NOT_FOUND. */
+/** A successful payment notification that arrived before its order and was answered ORDER_NOT_FOUND. */
 export interface ParkedPayment {
+  /** The payment's facts (rows from before subject_json: undefined, and `fields` holds them). */
+  readonly notice: PaidNotice | undefined;
+  readonly kind: string;
   readonly fields: Readonly<Record<string, string>>;
   readonly rawBody: string;
   readonly clientIp: string;
   readonly requestId: string;
 }
 
-/** The newest parked successful v2 payment for an order, if any. */
-export async function findParkedPayment(db: Knex, mchId: string, outTradeNo: string): Promise<ParkedPayment | undefined> {
-  const row = (await db('notifications')
-    .select('fields_json', 'raw_body', 'client_ip', 'request_id')
-    .where({ mch_id: mchId, out_trade_no: outTradeNo, kind: 'PAYMENT_V2', outcome: 'ORDER_NOT_FOUND', result_code: 'SUCCESS' })
-    .orderBy('id', 'desc')
-    .first()) as Record<string, unknown> | undefined;
-  if (!row) return undefined;
-  return {
-    fields: JSON.parse(String(row['fields_json'])) as Record<string, string>,
-    rawBody: String(row['raw_body']),
-    clientIp: String(row['client_ip']),
-    requestId: String(row['request_id']),
-  };
+/** Parked payments of an order that may remain, oldest first, one per fact (v2 and v3 alike). */
+export async function findParkedPayments(db: Knex, mchId: string, outTradeNo: string, limit: number): Promise<ParkedPayment[]> {
+  const rows = (await db('notifications')
+    .select('subject_digest', 'subject_json', 'kind', 'fields_json', 'raw_body', 'client_ip', 'request_id')
+    .where({ mch_id: mchId, out_trade_no: outTradeNo, outcome: 'ORDER_NOT_FOUND', result_code: 'SUCCESS' })
+    .whereIn('kind', ['PAYMENT_V2', 'PAYMENT_V3'])
+    .orderBy('id', 'asc')
+    .limit(limit * 4)) as Array<Record<string, unknown>>;
+  const seen = new Set<string>();
+  const parked: ParkedPayment[] = [];
+  for (const row of rows) {
+    const digest = String(row['subject_digest'] ?? row['raw_body']);
+    if (seen.has(digest) || parked.length >= limit) continue;
+    seen.add(digest);
+    const json = row['subject_json'];
+    parked.push({
+      notice: typeof json === 'string' ? parkedPaymentFromJson(json) : undefined,
+      kind: String(row['kind']),
+      fields: JSON.parse(String(row['fields_json'])) as Record<string, string>,
+      rawBody: String(row['raw_body']),
+      clientIp: String(row['client_ip']),
+      requestId: String(row['request_id']),
+    });
+  }
+  return parked;
 }

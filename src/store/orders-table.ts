@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { OrderStatus, StoredOrder } from '../notify/order';
+import type { Transition } from '../notify/write-plan';
 
 interface OrderRow {
   mch_id: string;
@@ -53,25 +54,43 @@ export async function insertOrder(db: Knex | Knex.Transaction, order: NewOrder, 
 }
 
 /**
- * NOTPAY -> PAID, only if the order is still NOTPAY. Returns false when another writer got there
- * first: that, not the lock, is what makes the transition happen exactly once.
+ * NOTPAY -> PAID, only if the order is still NOTPAY with the values the plan was made on. Returns
+ * false when another writer got there first: that, not the lock, is what makes the transition
+ * happen exactly once. The unique (mch_id, transaction_id) index refuses a transaction that
+ * already pays another order (an error the caller handles).
  */
 export async function markPaid(
   trx: Knex.Transaction,
   key: { mchId: string; outTradeNo: string },
-  payment: { transactionId: string; paidAt: Date },
+  pay: Extract<Transition, { kind: 'PAY' }>,
   now: Date,
 ): Promise<boolean> {
   const changed = await trx('orders')
-    .where({ mch_id: key.mchId, out_trade_no: key.outTradeNo, status: 'NOTPAY' satisfies OrderStatus })
+    .where({
+      mch_id: key.mchId, out_trade_no: key.outTradeNo, status: 'NOTPAY' satisfies OrderStatus,
+      appid: pay.expected.appid, total_fee: pay.expected.totalFee, fee_type: pay.expected.feeType,
+    })
     .update({
       status: 'PAID' satisfies OrderStatus,
-      transaction_id: payment.transactionId,
-      paid_at_ms: payment.paidAt.getTime(),
+      transaction_id: pay.transactionId,
+      paid_at_ms: pay.paidAt.getTime(),
       updated_at_ms: now.getTime(),
     });
   if (changed > 1) throw new Error(`markPaid changed ${changed} rows for one order`);
   return changed === 1;
+}
+
+/** The other order of the merchant that `transactionId` pays, if any. */
+export async function findOrderPaidBy(
+  db: Knex | Knex.Transaction,
+  key: { mchId: string; outTradeNo: string },
+  transactionId: string,
+): Promise<string | undefined> {
+  const row = (await db('orders').select('out_trade_no')
+    .where({ mch_id: key.mchId, transaction_id: transactionId })
+    .whereNot({ out_trade_no: key.outTradeNo })
+    .first()) as { out_trade_no: string } | undefined;
+  return row?.out_trade_no;
 }
 
 /**

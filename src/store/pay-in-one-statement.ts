@@ -1,38 +1,37 @@
 import type { Knex } from 'knex';
-import type { StoredOrder } from '../notify/order';
-import type { NotifyResult } from '../notify/outcome';
-import type { PaidNotice } from '../notify/payment-notice';
-import { notificationRow, paymentSubject, type ReceivedNotification } from './notifications-table';
-import { orderPaidEvent } from './order-paid-event';
-import { paymentEventRow } from './payment-events-table';
+import type { Transition } from '../notify/write-plan';
+import { paymentEventRow, type NewPaymentEvent } from './payment-events-table';
+import { violatesIndex } from './store-error';
+
+type Row = Readonly<Record<string, string | number | null>>;
 
 /**
- * PostgreSQL: pays an order in one statement, so one round trip and one commit instead of a
+ * PostgreSQL: applies a PAY plan in one statement, so one round trip and one commit instead of a
  * transaction of seven. The UPDATE is the same conditional transition as markPaid, narrowed to
- * the order values the decision was made on; the notification and the ORDER_PAID event are
- * written only from the row it returns. A statement is atomic, so either all three are written
- * or none is.
+ * the order values the plan was made on; the notification and the ORDER_PAID event are written
+ * only from the row it returns. A statement is atomic, so either all three are written or none.
  *
- * Returns false when the order was not NOTPAY with those values any more (another delivery paid
- * it first, or the read was stale): nothing was written, and the caller decides again in a
- * transaction on the locked row. A second ORDER_PAID event for the order would violate the
- * unique dedupe key and fail the whole statement (an internal error, as in the transaction path).
+ * Returns false when nothing was written: the order was not NOTPAY with those values any more
+ * (another delivery paid it first, or the read was stale), or the transaction already pays
+ * another order (the unique (mch_id, transaction_id) index refused it). The caller then plans
+ * again in a transaction on the locked row. A second ORDER_PAID event for the order would
+ * violate the unique dedupe key and fail the whole statement (an internal error, as in the
+ * transaction path).
  */
 export async function payInOneStatement(
   db: Knex,
-  received: ReceivedNotification,
-  notice: PaidNotice,
-  seen: StoredOrder,
-  outcome: NotifyResult,
+  order: { readonly mchId: string; readonly outTradeNo: string },
+  pay: Extract<Transition, { kind: 'PAY' }>,
+  notification: Row,
+  /** Its payload's last key is notification_id, written here from the inserted row. */
+  event: NewPaymentEvent,
   now: Date,
 ): Promise<boolean> {
-  const notification = notificationRow(received, paymentSubject(notice), outcome);
-  const event = paymentEventRow(orderPaidEvent(notice, 0), now);
-  const { payload_json: payload, ...eventColumns } = event;
-  if (typeof payload !== 'string' || !payload.endsWith('"notification_id":0}')) throw new Error('ORDER_PAID payload must end with notification_id');
+  const { payload_json: payload, ...eventColumns } = paymentEventRow({ ...event, payload: { ...event.payload, notification_id: 0 } }, now);
+  if (typeof payload !== 'string' || !payload.endsWith('"notification_id":0}')) throw new Error('event payload must end with notification_id');
 
   const bindings: Array<string | number | null> = [];
-  const values = (row: Readonly<Record<string, string | number | null>>): string =>
+  const values = (row: Row): string =>
     Object.values(row).map((v) => {
       bindings.push(v);
       // Parameters in a SELECT list have no type to infer from the target column.
@@ -40,8 +39,8 @@ export async function payInOneStatement(
     }).join(', ');
   const columns = (row: object): string => Object.keys(row).map((c) => `"${c}"`).join(', ');
 
-  const update = [notice.transactionId, notice.paidAt.getTime(), now.getTime(), seen.mchId, seen.outTradeNo, seen.appid, seen.totalFee, seen.feeType];
-  bindings.push(...update);
+  const { expected } = pay;
+  bindings.push(pay.transactionId, pay.paidAt.getTime(), now.getTime(), order.mchId, order.outTradeNo, expected.appid, expected.totalFee, expected.feeType);
   const notificationValues = values(notification);
   const eventValues = values(eventColumns);
   bindings.push(payload.slice(0, -'0}'.length));
@@ -63,11 +62,11 @@ export async function payInOneStatement(
   try {
     written = (await db.raw(sql, bindings)) as { rows: unknown[] };
   } catch (e) {
+    if (violatesIndex(e, 'orders_merchant_transaction')) return false;
     // The order was NOTPAY yet has an ORDER_PAID event: corrupt state, not contention. Say so,
     // as the transaction path does, rather than let it pass for a race worth retrying.
-    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
-    if (code === '23505' && constraint === 'payment_events_dedupe_key') {
-      throw new Error(`order ${notice.outTradeNo} already has an ORDER_PAID event`, { cause: e });
+    if (violatesIndex(e, 'payment_events_dedupe_key')) {
+      throw new Error(`order ${order.outTradeNo} already has an ORDER_PAID event`, { cause: e });
     }
     throw e;
   }

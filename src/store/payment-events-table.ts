@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
+import type { PaymentEventType, PlannedEvent } from '../notify/write-plan';
 
-export type PaymentEventType = 'ORDER_PAID' | 'PAYMENT_FAILED' | 'ANOMALY_RAISED'
-  // One per refund and state: SUCCESS, ABNORMAL (v2 CHANGE), CLOSED (v2 REFUNDCLOSE).
-  | 'REFUND_SUCCEEDED' | 'REFUND_FAILED' | 'REFUND_CLOSED';
+export type { PaymentEventType } from '../notify/write-plan';
 
 export interface NewPaymentEvent {
   readonly type: PaymentEventType;
@@ -44,6 +43,18 @@ export async function appendEvent(trx: Knex.Transaction, event: NewPaymentEvent,
   if (existing) return false;
   await trx('payment_events').insert(row);
   return true;
+}
+
+/** A planned event of an order, with the notification row that carried it as the payload's last key. */
+export function eventOf(planned: PlannedEvent, order: { readonly mchId: string; readonly outTradeNo: string }, notificationId: number): NewPaymentEvent {
+  return {
+    type: planned.type,
+    mchId: order.mchId,
+    outTradeNo: order.outTradeNo,
+    transactionId: planned.transactionId,
+    payload: { ...planned.payload, notification_id: notificationId },
+    dedupeKey: planned.dedupeKey,
+  };
 }
 
 /** The columns of a payment_events row; `position` stays NULL until the event is sequenced. */

@@ -1,21 +1,18 @@
 import type { Knex } from 'knex';
-import { decide, type Decision } from '../notify/decide';
+import { subjectOrder, type MoneySubject } from '../notify/money-subject';
 import type { StoredOrder } from '../notify/order';
 import type { NotifyResult } from '../notify/outcome';
-import type { PaymentNotice } from '../notify/payment-notice';
-import type { RefundChange, RefundRecord } from '../notify/refund-decide';
-import { raiseAnomaly } from './anomalies-table';
+import { recordsOnly, type StoredView, type Transition, type WritePlan } from '../notify/write-plan';
+import { insertAnomaly } from './anomalies-table';
 import { isSqlite } from './database';
 import { NotificationBatcher } from './notification-batcher';
-import { findParkedPayment, insertNotification, notificationRow, paymentSubject, type ParkedPayment, type ReceivedNotification } from './notifications-table';
+import { findParkedPayments, hasBodyOf, insertNotification, notificationRow, subjectDigest, type ParkedPayment, type ReceivedNotification } from './notifications-table';
 import type { OutboxSignal } from './outbox-signal';
-import { findOrder, insertOrder, markPaid, type NewOrder } from './orders-table';
-import { appendEvent } from './payment-events-table';
-import { orderPaidEvent } from './order-paid-event';
+import { addRefund, findOrder, findOrderPaidBy, insertOrder, markPaid, type NewOrder } from './orders-table';
+import { appendEvent, eventOf } from './payment-events-table';
 import { payInOneStatement } from './pay-in-one-statement';
-import { applyRefund } from './refund-transaction';
-import { findRefund } from './refunds-table';
-import { classifyStoreError, StoreError } from './store-error';
+import { findRefund, saveRefundState } from './refunds-table';
+import { classifyStoreError, StoreError, violatesIndex } from './store-error';
 
 export type Clock = () => Date;
 
@@ -23,10 +20,18 @@ export type CreateOrderResult =
   | { readonly ok: true; readonly order: StoredOrder; readonly created: boolean }
   | { readonly ok: false; readonly existing: StoredOrder };
 
+/** Plans the writes for the view the store read (write-plan.ts's planWrite, bound to a subject). */
+export type Planner = (view: StoredView) => WritePlan;
+
+/** How often apply re-reads and plans again when its conditional update loses, before giving up. */
+const REPLANS = 3;
+
 /**
- * The orders and everything recorded about them. Each notification is applied atomically (one
- * transaction, or on PostgreSQL one statement for a payment): the order's transition, the
- * notification, the anomaly and the outbox event commit together or not at all.
+ * The orders and everything recorded about them. Every notification, whatever its API, and every
+ * answer reconciliation gets, is applied through `apply`: a write plan (write-plan.ts) made on
+ * the order as read under its row lock, applied atomically in one transaction (the transition,
+ * the notification, the anomaly and the outbox event commit together or not at all), and planned
+ * again on a fresh read if its conditional update loses. The store decides nothing itself.
  */
 export class PaymentStore {
   private readonly rowLocks: boolean;
@@ -44,9 +49,9 @@ export class PaymentStore {
     return this.run(() => findOrder(this.db, mchId, outTradeNo, { forUpdate: false }));
   }
 
-  /** A successful payment notification that came before its order (see OrderService.create). */
-  async parkedPayment(mchId: string, outTradeNo: string): Promise<ParkedPayment | undefined> {
-    return this.run(() => findParkedPayment(this.db, mchId, outTradeNo));
+  /** Successful payments that came before their order (see OrderService.create), oldest first. */
+  async parkedPayments(mchId: string, outTradeNo: string, limit: number): Promise<ParkedPayment[]> {
+    return this.run(() => findParkedPayments(this.db, mchId, outTradeNo, limit));
   }
 
   /** Idempotent: the same order again is fine; a different one under the same key is refused. */
@@ -74,105 +79,80 @@ export class PaymentStore {
     });
   }
 
+  /** What a subject's plan is made on, read without locks (see apply's `seen`). */
+  async readView(subject: MoneySubject): Promise<StoredView> {
+    return this.run(() => readView(this.db, subject, { forUpdate: false, full: false }));
+  }
+
   /**
-   * Applies the notify decision for an authenticated, well-formed notification. `seen`, when
-   * given, holds the order as read earlier without a lock (undefined: not registered then). It
-   * only picks a shorter way to write: each way re-checks against the row as it is written.
+   * The one way anything about money is written. `seen`, when given, is the view as read earlier
+   * without a lock; it only picks a shorter way to write, each of which re-checks against the row
+   * it writes:
+   * - a plan that only records a repeat on a PAID order (a paid order never changes status or
+   *   transaction again, so that plan stays right) is written alone, with no transaction and no
+   *   row lock, in one multi-row INSERT with the others arriving meanwhile;
+   * - on PostgreSQL, a PAY plan is written in one statement, conditional on the values it was made on.
+   * Anything else, or a shorter way that did not apply, takes the transaction.
    */
-  async recordNotification(
-    received: ReceivedNotification,
-    notice: PaymentNotice,
-    seen?: { readonly order: StoredOrder | undefined },
-    signal?: AbortSignal,
-  ): Promise<NotifyResult> {
-    const outcome = await this.run(() => this.apply(received, notice, seen?.order, signal));
+  async apply(subject: MoneySubject, received: ReceivedNotification, plan: Planner, seen?: StoredView, signal?: AbortSignal): Promise<NotifyResult> {
+    const outcome = await this.run(() => this.applyPlan(subject, received, plan, seen, signal));
     // Committed: wake this replica's event streams (a spurious wake only costs a poll).
     if (outcome.outcome !== 'DUPLICATE' && outcome.outcome !== 'ORDER_NOT_FOUND') this.outbox?.notify();
     return outcome;
   }
 
-  private async apply(received: ReceivedNotification, notice: PaymentNotice, seen: StoredOrder | undefined, signal: AbortSignal | undefined): Promise<NotifyResult> {
+  private async applyPlan(subject: MoneySubject, received: ReceivedNotification, planner: Planner, seen: StoredView | undefined, signal: AbortSignal | undefined): Promise<NotifyResult> {
+    const order = subjectOrder(subject);
     if (seen) {
-      const guess = decide(notice, seen);
-      // A paid order never changes status or transaction again, so what a notification about it
-      // decides now stays decided: record it alone, with no transaction and no row lock, in one
-      // INSERT with the other such rows that arrive meanwhile.
-      if (guess.action === 'RECORD' && seen.status === 'PAID') {
-        await this.settledNotifications.insert(notificationRow(received, paymentSubject(notice), guess.result), signal);
+      const guess = planner(seen);
+      if (recordsOnly(guess) && seen.order?.status === 'PAID') {
+        await this.settledNotifications.insert(notificationRow(received, subject, guess.result, guess.keepsBody), signal);
         return guess.result;
       }
-      if (guess.action === 'MARK_PAID' && notice.resultCode === 'SUCCESS' && this.oneStatementPay
-        && await payInOneStatement(this.db, received, notice, seen, guess.result, this.clock())) {
+      if (this.oneStatementPay && guess.transition?.kind === 'PAY' && guess.event && !guess.anomaly
+        && await payInOneStatement(this.db, order, guess.transition, notificationRow(received, subject, guess.result, true), eventOf(guess.event, order, 0), this.clock())) {
         return guess.result;
       }
     }
-    return this.applyNotification(received, notice);
-  }
-
-  private applyNotification(received: ReceivedNotification, notice: PaymentNotice): Promise<NotifyResult> {
-    return this.db.transaction(async (trx) => {
-      const now = this.clock();
-      const key = { mchId: notice.mchId, outTradeNo: notice.outTradeNo };
-      let decision: Decision = decide(notice, await findOrder(trx, key.mchId, key.outTradeNo, { forUpdate: this.rowLocks }));
-      if (decision.action === 'MARK_PAID' && notice.resultCode === 'SUCCESS') {
-        const won = await markPaid(trx, key, notice, now);
-        if (!won) {
-          // Someone else committed first (a lock that expired, a second replica): decide again on
-          // the row as it is now; a locking read sees the latest commit in every dialect.
-          decision = decide(notice, await findOrder(trx, key.mchId, key.outTradeNo, { forUpdate: this.rowLocks }));
-          if (decision.action === 'MARK_PAID') throw new Error(`order ${notice.outTradeNo} refused the conditional update but is not paid`);
-        }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((trx) => this.applyInTransaction(trx, subject, received, planner));
+      } catch (e) {
+        // Two transactions paid two orders with one transaction id at once; the index let one
+        // through. Plan again: the read now sees the other order paid.
+        if (attempt < REPLANS && violatesIndex(e, 'orders_merchant_transaction')) continue;
+        throw e;
       }
-      const notificationId = await insertNotification(trx, received, notice, decision.result);
-      switch (decision.action) {
-        case 'MARK_PAID': {
-          if (notice.resultCode !== 'SUCCESS') throw new Error('MARK_PAID for a failed notice');
-          const written = await appendEvent(trx, orderPaidEvent(notice, notificationId), now);
-          // The conditional update just succeeded, so an existing ORDER_PAID means corrupt state.
-          if (!written) throw new Error(`order ${notice.outTradeNo} already has an ORDER_PAID event`);
-          break;
-        }
-        case 'RECORD_FAILURE':
-          await appendEvent(trx, {
-            type: 'PAYMENT_FAILED',
-            mchId: notice.mchId,
-            outTradeNo: notice.outTradeNo,
-            transactionId: null,
-            payload: {
-              mch_id: notice.mchId, out_trade_no: notice.outTradeNo,
-              err_code: notice.resultCode === 'FAIL' ? notice.errCode : '', notification_id: notificationId,
-            },
-            dedupeKey: `PAYMENT_FAILED:${notice.mchId}:${notice.outTradeNo}:${notice.sign}`,
-          }, now);
-          break;
-        case 'RAISE_ANOMALY':
-          if (await raiseAnomaly(trx, decision.anomaly, notice, notificationId, now)) {
-            await appendEvent(trx, {
-              type: 'ANOMALY_RAISED',
-              mchId: notice.mchId,
-              outTradeNo: notice.outTradeNo,
-              transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
-              payload: { kind: decision.anomaly.kind, detail: decision.anomaly.detail, notification_id: notificationId },
-              dedupeKey: `ANOMALY_RAISED:${decision.anomaly.kind}:${notice.mchId}:${notice.outTradeNo}:${notice.sign}`,
-            }, now);
-          }
-          break;
-        case 'RECORD':
-          break;
-      }
-      return decision.result;
-    });
+    }
   }
 
-  async getRefund(mchId: string, outRefundNo: string): Promise<RefundRecord | undefined> {
-    return this.run(() => findRefund(this.db, mchId, outRefundNo));
-  }
-
-  /** Applies a refund notification (v2 or v3) in one transaction: see refund-transaction.ts. */
-  async recordRefund(received: ReceivedNotification, change: RefundChange): Promise<NotifyResult> {
-    const outcome = await this.run(() => this.db.transaction((trx) => applyRefund(trx, received, change, this.clock(), this.rowLocks)));
-    if (outcome.outcome !== 'DUPLICATE' && outcome.outcome !== 'ORDER_NOT_FOUND') this.outbox?.notify();
-    return outcome;
+  private async applyInTransaction(trx: Knex.Transaction, subject: MoneySubject, received: ReceivedNotification, planner: Planner): Promise<NotifyResult> {
+    const now = this.clock();
+    const order = subjectOrder(subject);
+    const read = (): Promise<StoredView> => readView(trx, subject, { forUpdate: this.rowLocks, full: true });
+    let plan = planner(await read());
+    for (let replans = 0; plan.transition && !(await changeOrder(trx, order, plan.transition, now)); replans++) {
+      // Someone else committed first (a lock that expired, a second replica): plan again on the
+      // row as it is now; a locking read sees the latest commit in every dialect.
+      if (replans >= REPLANS) throw new StoreError('STORE_CONFLICT', `order ${order.outTradeNo} kept changing while a notification was applied`);
+      plan = planner(await read());
+    }
+    const digest = subjectDigest(subject);
+    const keepBody = plan.keepsBody && !(await hasBodyOf(trx, order, digest));
+    const notificationId = await insertNotification(trx, notificationRow(received, subject, plan.result, keepBody));
+    if (plan.transition?.kind === 'REFUND' && !(await saveRefundState(trx, plan.transition.change, plan.transition.from, notificationId, now))) {
+      // Another writer moved the refund after our read: roll back; WeChat's retry plans again.
+      throw new StoreError('STORE_CONFLICT', `refund ${plan.transition.change.outRefundNo} changed concurrently`);
+    }
+    if (plan.anomaly && await insertAnomaly(trx, plan.anomaly, order, notificationId, now)) {
+      await appendEvent(trx, eventOf(plan.anomaly.event, order, notificationId), now);
+    }
+    if (plan.event) {
+      const written = await appendEvent(trx, eventOf(plan.event, order, notificationId), now);
+      // The conditional update just succeeded, so an existing ORDER_PAID means corrupt state.
+      if (!written && plan.event.type === 'ORDER_PAID') throw new Error(`order ${order.outTradeNo} already has an ORDER_PAID event`);
+    }
+    return plan.result;
   }
 
   /** Checks the database answers; for readiness. */
@@ -186,5 +166,33 @@ export class PaymentStore {
     } catch (e) {
       throw classifyStoreError(e);
     }
+  }
+}
+
+/**
+ * What planning a subject needs: its order, a refund's stored row, and (on a full read, for a
+ * successful payment of an unpaid order) which other order its transaction already pays.
+ */
+async function readView(db: Knex | Knex.Transaction, subject: MoneySubject, options: { forUpdate: boolean; full: boolean }): Promise<StoredView> {
+  const key = subjectOrder(subject);
+  // The order row lock (PostgreSQL, MySQL) serialises every write about one order; the refund is
+  // read after it, so it sees the other's commit. SQLite's single writer does the same.
+  const order = await findOrder(db, key.mchId, key.outTradeNo, { forUpdate: options.forUpdate });
+  if (subject.kind === 'REFUND') {
+    const refund = await findRefund(db, subject.change.mchId, subject.change.outRefundNo);
+    return refund ? { order, refund } : { order };
+  }
+  if (options.full && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS' && order?.status === 'NOTPAY') {
+    const other = await findOrderPaidBy(db, key, subject.notice.transactionId);
+    return other !== undefined ? { order, transactionPays: other } : { order };
+  }
+  return { order };
+}
+
+/** The transition's conditional update of the order; false when the row no longer allows it. */
+async function changeOrder(trx: Knex.Transaction, order: { mchId: string; outTradeNo: string }, transition: Transition, now: Date): Promise<boolean> {
+  switch (transition.kind) {
+    case 'PAY': return markPaid(trx, order, transition, now);
+    case 'REFUND': return transition.credit ? addRefund(trx, order, transition.change, now) : true;
   }
 }

@@ -51,3 +51,24 @@ function errorCode(e: unknown): string | undefined {
   if (Array.isArray(errors)) return errors.map(errorCode).find((c) => c !== undefined);
   return undefined;
 }
+
+/**
+ * Whether a unique index refused the write, in any dialect: PostgreSQL names the constraint,
+ * MySQL/MariaDB name the key in the message, SQLite names the columns (`INDEX_COLUMNS`).
+ */
+export function violatesIndex(e: unknown, index: keyof typeof INDEX_COLUMNS): boolean {
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, constraint, message } = e as { code?: unknown; constraint?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : '';
+  switch (code) {
+    case '23505': return constraint === index;
+    case 'ER_DUP_ENTRY': return text.includes(`'${index}'`) || text.includes(`.${index}'`);
+    case 'SQLITE_CONSTRAINT_UNIQUE': return text.includes(INDEX_COLUMNS[index]);
+    default: return false;
+  }
+}
+
+const INDEX_COLUMNS = {
+  orders_merchant_transaction: 'orders.mch_id, orders.transaction_id',
+  payment_events_dedupe_key: 'payment_events.dedupe_key',
+} as const;

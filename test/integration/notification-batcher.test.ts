@@ -9,13 +9,18 @@ import { result } from '../../src/notify/outcome';
 import { openDatabase } from '../../src/store/database';
 import { migrateToLatest } from '../../src/store/migrate';
 import { NotificationBatcher } from '../../src/store/notification-batcher';
+import { paymentSubject } from '../../src/notify/money-subject';
 import { notificationRow } from '../../src/store/notifications-table';
 import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend, type BackendKind } from '../support/backends';
 
 const row = (outTradeNo: string): Readonly<Record<string, string | number | null>> => notificationRow(
   { fields: { out_trade_no: outTradeNo }, rawBody: `<xml>${outTradeNo}</xml>`, clientIp: '203.0.113.7', requestId: outTradeNo, receivedAt: new Date(0) },
-  { kind: 'PAYMENT', mchId: '10000100', appid: 'wxd930ea5d5a258f4f', outTradeNo, transactionId: `4200${outTradeNo}`, resultCode: 'SUCCESS', outRefundNo: null },
+  paymentSubject({
+    resultCode: 'SUCCESS', mchId: '10000100', appid: 'wxd930ea5d5a258f4f', outTradeNo, transactionId: `4200${outTradeNo}`,
+    totalFee: 1, feeType: 'CNY', paidAt: new Date(0),
+  }),
   result('DUPLICATE', 'DUPLICATE', 'OK'),
+  true,
 );
 
 for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]) {

@@ -60,7 +60,6 @@ describe('official example: the notification in WeChat Pay v2 documentation', ()
         mchId: '10000100',
         appid: 'wx2421b1c4370ec43b',
         outTradeNo: '1409811653',
-        sign: 'B552ED6B279343CB493C5DD0D78AB241',
         resultCode: 'SUCCESS',
         transactionId: '1004400740201409030005092168',
         totalFee: 1,

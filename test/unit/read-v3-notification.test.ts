@@ -83,11 +83,11 @@ describe('rules, with a WeChat Pay public key generated here', () => {
   };
   const payment = v3Body('EV-0001', 'TRANSACTION.SUCCESS', tx, API_V3_KEY);
 
-  test('TRANSACTION.SUCCESS: the same PaidNotice a v2 payment gives, its id as the dedupe identity', () => {
+  test('TRANSACTION.SUCCESS: the same PaidNotice a v2 payment gives, facts only (its identity is the subject of the money path)', () => {
     const r = readV3Notification(signed(payment), merchants, NOW);
     assert.ok(r.ok && r.kind === 'payment', r.ok ? r.kind : r.result.message);
     assert.deepEqual(r.notice, {
-      mchId: '1900000100', appid: 'wxd678efh567hg6787', outTradeNo: 'T1', sign: 'v3:EV-0001', resultCode: 'SUCCESS',
+      mchId: '1900000100', appid: 'wxd678efh567hg6787', outTradeNo: 'T1', resultCode: 'SUCCESS',
       transactionId: '4200000000000000000000000000001', totalFee: 100, feeType: 'CNY', paidAt: new Date('2026-11-27T04:00:00Z'),
     });
     assert.equal(r.merchant.mchId, '1900000100');

@@ -99,7 +99,6 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
         mchId: owner.mchId,
         appid: t.appid,
         outTradeNo: t.outTradeNo,
-        sign: `v3:${notification.id}`,
         resultCode: 'SUCCESS',
         transactionId: t.transactionId,
         totalFee: t.amount.total,

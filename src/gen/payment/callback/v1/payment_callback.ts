@@ -355,6 +355,22 @@ export interface CreateOrderResponse {
     | undefined;
   /** False when an identical order already existed (an idempotent repeat). */
   created: boolean;
+  /**
+   * Payments WeChat notified before this order existed (answered ORDER_NOT_FOUND then), applied
+   * now, with what became of each: PAID, or why not (e.g. RETRY_LATER: the lock or database was
+   * unavailable; an identical CreateOrder, or reconciliation, applies it again). Empty when none
+   * was waiting or the order was already paid.
+   */
+  parkedPayments: ParkedPayment[];
+}
+
+/** A payment notification that arrived before its order. */
+export interface ParkedPayment {
+  transactionId: string;
+  outcome: NotifyOutcome;
+  /** As in HandleNotifyResponse.code. */
+  code: string;
+  message: string;
 }
 
 export interface GetOrderRequest {
@@ -1557,7 +1573,7 @@ export const CreateOrderRequest: MessageFns<CreateOrderRequest> = {
 };
 
 function createBaseCreateOrderResponse(): CreateOrderResponse {
-  return { order: undefined, created: false };
+  return { order: undefined, created: false, parkedPayments: [] };
 }
 
 export const CreateOrderResponse: MessageFns<CreateOrderResponse> = {
@@ -1567,6 +1583,9 @@ export const CreateOrderResponse: MessageFns<CreateOrderResponse> = {
     }
     if (message.created !== false) {
       writer.uint32(16).bool(message.created);
+    }
+    for (const v of message.parkedPayments) {
+      ParkedPayment.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1600,6 +1619,14 @@ export const CreateOrderResponse: MessageFns<CreateOrderResponse> = {
             message.created = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.parkedPayments.push(ParkedPayment.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1616,6 +1643,11 @@ export const CreateOrderResponse: MessageFns<CreateOrderResponse> = {
     return {
       order: isSet(object.order) ? Order.fromJSON(object.order) : undefined,
       created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+      parkedPayments: globalThis.Array.isArray(object?.parkedPayments)
+        ? object.parkedPayments.map((e: any) => ParkedPayment.fromJSON(e))
+        : globalThis.Array.isArray(object?.parked_payments)
+        ? object.parked_payments.map((e: any) => ParkedPayment.fromJSON(e))
+        : [],
     };
   },
 
@@ -1627,6 +1659,9 @@ export const CreateOrderResponse: MessageFns<CreateOrderResponse> = {
     if (message.created !== false) {
       obj.created = message.created;
     }
+    if (message.parkedPayments?.length) {
+      obj.parkedPayments = message.parkedPayments.map((e) => ParkedPayment.toJSON(e));
+    }
     return obj;
   },
 
@@ -1637,6 +1672,128 @@ export const CreateOrderResponse: MessageFns<CreateOrderResponse> = {
     const message = createBaseCreateOrderResponse();
     message.order = (object.order !== undefined && object.order !== null) ? Order.fromPartial(object.order) : undefined;
     message.created = object.created ?? false;
+    message.parkedPayments = object.parkedPayments?.map((e) => ParkedPayment.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseParkedPayment(): ParkedPayment {
+  return { transactionId: "", outcome: 0, code: "", message: "" };
+}
+
+export const ParkedPayment: MessageFns<ParkedPayment> = {
+  encode(message: ParkedPayment, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transactionId !== "") {
+      writer.uint32(10).string(message.transactionId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(16).int32(message.outcome);
+    }
+    if (message.code !== "") {
+      writer.uint32(26).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ParkedPayment {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseParkedPayment();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ParkedPayment {
+    return {
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      outcome: isSet(object.outcome) ? notifyOutcomeFromJSON(object.outcome) : 0,
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: ParkedPayment): unknown {
+    const obj: any = {};
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.outcome !== 0) {
+      obj.outcome = notifyOutcomeToJSON(message.outcome);
+    }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ParkedPayment>, I>>(base?: I): ParkedPayment {
+    return ParkedPayment.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ParkedPayment>, I>>(object: I): ParkedPayment {
+    const message = createBaseParkedPayment();
+    message.transactionId = object.transactionId ?? "";
+    message.outcome = object.outcome ?? 0;
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
     return message;
   },
 };
