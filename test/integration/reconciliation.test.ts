@@ -224,6 +224,22 @@ for (const kind of KINDS) {
       assert.deepEqual([trail.order?.['status'], trail.notifications.length, trail.events.length], ['NOTPAY', 0, 0]);
     });
 
+    test('REFUND (paid at WeChat, refunded, never confirmed here): one anomaly REFUNDED_BEFORE_PAID and its event, the order untouched', async () => {
+      const clock = new FakeClock();
+      const core = await reconcilingCore(await freshDatabase(), clock);
+      const tradeNo = newTradeNo('RR');
+      answers.set(tradeNo, () => ({ tradeState: 'REFUND' }));
+      await core.createOrder({ outTradeNo: tradeNo });
+      clock.advance(5 * MIN);
+      const state = await waitForState(core, tradeNo, (s) => s.state !== 'PENDING', 'a final state');
+      assert.deepEqual([state.state, state.lastResult], ['ANOMALY', 'REFUND']);
+      const trail = await orderTrail(core.db, tradeNo);
+      assert.equal(trail.order?.['status'], 'NOTPAY');
+      assert.deepEqual(trail.anomalies.map((a) => a['kind']), ['REFUNDED_BEFORE_PAID']);
+      assert.deepEqual(trail.events.map((e) => e['type']), ['ANOMALY_RAISED']);
+      assert.deepEqual(trail.notifications.map((n) => [n['source'], n['code']]), [['reconciliation', 'REFUNDED_BEFORE_PAID']]);
+    });
+
     test('still NOTPAY at the give-up age: given up after the last attempt, never asked again', async () => {
       const clock = new FakeClock();
       // Give up at 30 min: queries at 5, 10 and 20 min; the next (40 min) would be too late.
