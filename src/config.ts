@@ -424,6 +424,8 @@ function readMerchant(
   const previousApiKey = readPreviousApiKey(r, where, entry, env, readFile, apiKey);
   const v3 = readV3(r, where, entry, env, readFile, mode, now);
   const subMchIds = readSubMchIds(r, where, entry, typeof mchId === 'string' ? mchId : '');
+  const confirmRefunds = entry['confirm_refunds_with_query'] ?? false;
+  if (typeof confirmRefunds !== 'boolean') r.problem(`${where}: confirm_refunds_with_query must be true or false (a JSON boolean)`);
   if (r.problems.length > before || apiKey === undefined) return undefined;
   // Optional settings are left out when absent, so a v2-only merchant reads as it always did.
   return {
@@ -434,6 +436,7 @@ function readMerchant(
     ...(previousApiKey ? { previousApiKey } : {}),
     ...(v3 ? { apiV3Key: v3.apiV3Key, v3Keys: v3.keys } : {}),
     ...(subMchIds ? { subMchIds } : {}),
+    ...(confirmRefunds === true ? { confirmRefundsWithQuery: true } : {}),
   };
 }
 

@@ -22,7 +22,9 @@ import { OrderService } from './service/order-service';
 import { QueryService } from './service/query-service';
 import { HttpOrderQueryClient } from './reconcile/orderquery-client';
 import { Reconciler } from './reconcile/reconciler';
+import { HttpRefundQueryClient } from './reconcile/refundquery-client';
 import { PaymentConfirmer } from './service/payment-confirmer';
+import { RefundConfirmer } from './service/refund-confirmer';
 import { openDatabase } from './store/database';
 import { migrateToLatest } from './store/migrate';
 import { EventSequencer } from './store/event-sequencer';
@@ -97,6 +99,7 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     const orderQuery = new HttpOrderQueryClient({ apiBase: config.reconcile.apiBase, timeoutMs: config.reconcile.timeoutMs, clock });
     const notifyService = new NotifyService({
       merchants, lock, store, metrics, clock, localWaitMs: config.lock.waitMs, confirmer: new PaymentConfirmer(orderQuery),
+      refundConfirmer: new RefundConfirmer(new HttpRefundQueryClient({ apiBase: config.reconcile.apiBase, timeoutMs: config.reconcile.timeoutMs, clock })),
     });
     server.addService(PaymentCallbackService, paymentCallbackHandlers({
       notify: notifyService,

@@ -27,6 +27,12 @@ export interface Merchant {
    * refunds an order registered under the sub-merchant's mch_id.
    */
   readonly subMchIds?: readonly string[];
+  /**
+   * Confirm every v2 refund SUCCESS with a signed refundquery before crediting it
+   * (`confirm_refunds_with_query`; absent means false). A v2 refund notification is not signed:
+   * its req_info is AES-256-ECB without a MAC, so only WeChat's signed reply proves the facts.
+   */
+  readonly confirmRefundsWithQuery?: boolean;
 }
 
 /**

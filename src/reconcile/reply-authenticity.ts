@@ -2,14 +2,18 @@ import { v2KeysAt, type Merchant } from '../notify/merchant';
 import { result, type NotifyResult } from '../notify/outcome';
 import { isSignType, sign, signaturesEqual, type SignType } from '../notify/sign';
 import type { OrderQueryTarget } from './orderquery-request';
+import type { QueryParty } from './signed-query';
 
 export type ReplyAuthentication =
   | { readonly ok: true }
   | { readonly ok: false; readonly result: NotifyResult };
 
-/** What the reply to one request must prove. */
-export interface ExpectedReply {
-  readonly target: OrderQueryTarget;
+/**
+ * What the reply to one request must prove. `target` is what was asked about: an order for
+ * orderquery (the default), a refund for refundquery; only its mch_id and appid matter here.
+ */
+export interface ExpectedReply<Target extends QueryParty = OrderQueryTarget> {
+  readonly target: Target;
   /** The merchant whose key signed the request (a sub-merchant's service provider for its orders). */
   readonly merchant: Merchant;
   /** The sign_type the request named. */
@@ -19,12 +23,13 @@ export interface ExpectedReply {
 }
 
 /**
- * Proves an orderquery reply came from WeChat, by the rules src/notify/authenticate.ts applies
- * to a notification: the same signature function and constant-time comparison, the same keys
- * (the current one, and the previous one while its rotation overlap lasts), the merchant, appid
- * and sub-merchant must be ours (here: exactly the ones queried), the algorithm must be one the
- * merchant allows, and failures carry the same codes (UNKNOWN_MERCHANT, UNKNOWN_SUB_MERCHANT,
- * MISSING_SIGNATURE, UNKNOWN_SIGN_TYPE, SIGN_TYPE_NOT_ALLOWED, INVALID_SIGNATURE).
+ * Proves an orderquery (or refundquery) reply came from WeChat, by the rules
+ * src/notify/authenticate.ts applies to a notification: the same signature function and
+ * constant-time comparison, the same keys (the current one, and the previous one while its
+ * rotation overlap lasts), the merchant, appid and sub-merchant must be ours (here: exactly the
+ * ones queried), the algorithm must be one the merchant allows, and failures carry the same codes
+ * (UNKNOWN_MERCHANT, UNKNOWN_SUB_MERCHANT, MISSING_SIGNATURE, UNKNOWN_SIGN_TYPE,
+ * SIGN_TYPE_NOT_ALLOWED, INVALID_SIGNATURE).
  *
  * One difference, by WeChat's protocol: the reply is signed with the algorithm the request named
  * in `sign_type`, and need not repeat it. authenticate() reads an absent sign_type as MD5, which
@@ -32,7 +37,7 @@ export interface ExpectedReply {
  * algorithm is the one we sent, and a reply that declares a different one is refused.
  * Pure: nothing else is read.
  */
-export function authenticateQueryReply(fields: Readonly<Record<string, string>>, expected: ExpectedReply): ReplyAuthentication {
+export function authenticateQueryReply(fields: Readonly<Record<string, string>>, expected: ExpectedReply<QueryParty>): ReplyAuthentication {
   const { target, merchant, signType } = expected;
   const mchId = fields['mch_id'];
   const appid = fields['appid'];

@@ -67,7 +67,7 @@ function digestsOf(merchants: readonly Merchant[]): ReadonlyMap<string, string> 
     const v3Keys = [...(m.v3Keys?.byId.values() ?? [])].map((k) => [k.id, k.kind, k.key.export({ type: 'spki', format: 'der' }).toString('base64')]);
     const material = JSON.stringify([
       m.mchId, m.appids, m.apiKey, m.signTypes, m.previousApiKey?.key ?? null, m.previousApiKey?.validUntil.getTime() ?? null,
-      m.apiV3Key ?? null, v3Keys, m.subMchIds ?? null,
+      m.apiV3Key ?? null, v3Keys, m.subMchIds ?? null, m.confirmRefundsWithQuery ?? false,
     ]);
     return [m.mchId, createHash('sha256').update(material, 'utf8').digest('hex')];
   }));

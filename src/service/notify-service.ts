@@ -16,6 +16,7 @@ import type { Clock, PaymentStore } from '../store/payment-store';
 import { StoreError } from '../store/store-error';
 import { PaidOrderCache } from './paid-order-cache';
 import type { PaymentConfirmer } from './payment-confirmer';
+import type { RefundConfirmer } from './refund-confirmer';
 
 export interface NotifyServiceDeps {
   /** Read on every notification, so a reload (SIGHUP) applies to the next one. */
@@ -32,6 +33,8 @@ export interface NotifyServiceDeps {
    * orderquery. Without one, such notifications are answered RETRY_LATER.
    */
   readonly confirmer?: PaymentConfirmer;
+  /** Confirms a v2 refund SUCCESS with refundquery, for merchants with confirm_refunds_with_query. */
+  readonly refundConfirmer?: RefundConfirmer;
 }
 
 /** What became of a payment that arrived before its order, applied at CreateOrder. */
@@ -94,15 +97,31 @@ export class NotifyService {
     });
   }
 
-  /** A v2 refund notification: req_info decrypted with the merchant's key, then the refund applied. */
+  /**
+   * A v2 refund notification: req_info decrypted with the merchant's key, confirmed with
+   * refundquery when the merchant asks for it, then the refund applied. The reply never carries
+   * what was decrypted (the envelope is unsigned and AES-ECB has no MAC: an attacker re-cutting
+   * blocks must learn nothing from it); the log keeps the precise message.
+   */
   async handleRefund(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
     const logFields: Record<string, string | undefined> = { mch_id: received.fields['mch_id'], sub_mch_id: received.fields['sub_mch_id'] };
-    return this.observe(received, log, logFields, async () => {
+    const detailed = await this.observe(received, log, logFields, async () => {
       const read = readRefundNotification(received.fields, this.deps.merchants, this.now());
       if (!read.ok) return read.result;
       Object.assign(logFields, refundLogFields(read.change));
+      if (read.change.state === 'SUCCESS' && read.merchant.confirmRefundsWithQuery) {
+        const confirmed = this.deps.refundConfirmer
+          ? await this.deps.refundConfirmer.confirm(read.change, read.merchant, signal)
+          : { ok: false as const, result: result('RETRY_LATER', 'CONFIRMATION_UNAVAILABLE', 'no WeChat API is configured to confirm refunds; retry later'), detail: 'no refund confirmer' };
+        this.deps.metrics.confirmations.inc({ kind: 'refund', result: confirmed.ok ? 'CONFIRMED' : confirmed.result.code });
+        if (!confirmed.ok) {
+          logFields['confirmation'] = confirmed.detail;
+          return confirmed.result;
+        }
+      }
       return this.applySubject(refundSubject(read.change), { ...received, fields: read.fields }, log, signal);
     });
+    return result(detailed.outcome, detailed.code, refundReplyMessage(detailed));
   }
 
   /**
@@ -311,6 +330,14 @@ export class NotifyService {
       throw e;
     }
   }
+}
+
+/**
+ * What a v2 refund's sender is told: OK, or the code and where to look. Messages of the refund
+ * table quote decrypted values (order and refund numbers, amounts); they stay in the log.
+ */
+function refundReplyMessage(r: NotifyResult): string {
+  return r.message === 'OK' ? 'OK' : `${r.code}: see the merchant's payment-callback log`;
 }
 
 const QUIET: readonly NotifyOutcome[] = ['PAID', 'DUPLICATE', 'REFUNDED', 'REFUND_RECORDED'];

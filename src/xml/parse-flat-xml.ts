@@ -27,11 +27,12 @@ const parser = new XMLParser({
 });
 
 /**
- * Reads WeChat Pay's flat v2 XML into its fields: a notification body (root `<xml>`) or the
- * decrypted req_info of a refund notification (root `<root>`). Accepts exactly one flat root of
- * leaf elements, named `rootName`, in UTF-8; refuses what WeChat never sends and attackers like:
- * DOCTYPE and entity declarations, attributes, nesting, repeated tags, other encodings. Pure:
- * every value stays the string that was sent.
+ * Reads WeChat Pay's flat v2 XML into its fields: a notification body or an API reply (root
+ * `<xml>`). Its messages may quote the input, so it is not used on decrypted content: a refund's
+ * req_info has its own stricter reader (src/notify/v2-refund/req-info-document.ts). Accepts
+ * exactly one flat root of leaf elements, named `rootName`, in UTF-8; refuses what WeChat never
+ * sends and attackers like: DOCTYPE and entity declarations, attributes, nesting, repeated tags,
+ * other encodings. Pure: every value stays the string that was sent.
  *
  * parseFlatXml(Buffer.from('<xml><a><![CDATA[1]]></a></xml>'), 'xml') => { ok: true, fields: { a: '1' } }
  * parseFlatXml(Buffer.from('<root><a>1</a></root>'), 'xml')

@@ -12,14 +12,18 @@ import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../support/ba
 import { DEMO, newTradeNo, paidFields, signNotification, toNotifyXml } from '../support/sign-notification';
 import { orderTrail, startTestCore, tableCounts, type TestCore } from '../support/test-core';
 import { newV3Key, signV3, transactionResource, v3Body } from '../support/v3-notification';
-import { startOrderQueryStandIn, type OrderQueryStandIn, type ScriptedAnswer } from '../support/wechat-orderquery-stand-in';
+import { startOrderQueryStandIn, type OrderQueryStandIn, type RefundScriptedAnswer, type ScriptedAnswer } from '../support/wechat-orderquery-stand-in';
+import { refundEnvelope, refundInnerFields } from '../support/refund-notification';
 
 const O = NotifyOutcome;
 const V3_KEY = 'ApiV3Key0123456789abcdefghijklmn';
 const PUBKEY = newV3Key('PUB_KEY_ID_0114232134912410000000000777');
 const V3M = { mchId: '1900000100', appid: 'wxd678efh567hg6787', key: 'V2key0123456789abcdefghijklmnopq' };
+/** A merchant that has its v2 refunds confirmed with refundquery before they are credited. */
+const CAREFUL = { mchId: '10000300', appid: 'wx0000000000000300', key: 'Careful0123456789abcdefghijklmno' };
 const MERCHANTS = JSON.stringify([
   { mch_id: DEMO.mchId, appids: [DEMO.appid], api_key: DEMO.key, sign_types: ['MD5', 'HMAC-SHA256'] },
+  { mch_id: CAREFUL.mchId, appids: [CAREFUL.appid], api_key: CAREFUL.key, confirm_refunds_with_query: true },
   { mch_id: V3M.mchId, appids: [V3M.appid], api_key: V3M.key, apiv3_key: V3_KEY, wechatpay_public_keys: [{ id: PUBKEY.id, pem: PUBKEY.publicPem }] },
 ]);
 
@@ -36,11 +40,16 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
     let standIn: OrderQueryStandIn;
     let core: TestCore;
     const answers = new Map<string, ScriptedAnswer>();
+    const refundAnswers = new Map<string, RefundScriptedAnswer>();
 
     before(async () => {
       [backend, standIn] = await Promise.all([
         kind.start(),
-        startOrderQueryStandIn([{ mchId: DEMO.mchId, appid: DEMO.appid, key: DEMO.key }], (outTradeNo) => answers.get(outTradeNo) ?? { tradeState: 'NOTPAY' }),
+        startOrderQueryStandIn(
+          [{ mchId: DEMO.mchId, appid: DEMO.appid, key: DEMO.key }, { mchId: CAREFUL.mchId, appid: CAREFUL.appid, key: CAREFUL.key }],
+          (outTradeNo) => answers.get(outTradeNo) ?? { tradeState: 'NOTPAY' },
+          (outRefundNo) => refundAnswers.get(outRefundNo) ?? { errCode: 'REFUNDNOTEXIST' },
+        ),
       ]);
       core = await startTestCore({
         databaseUrl: backend.databaseUrl,
@@ -203,6 +212,30 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
           clients.forEach((c) => c.disconnect());
         }
       });
+    });
+
+    describe('a v2 refund SUCCESS of a merchant with confirm_refunds_with_query is credited only when refundquery confirms it', () => {
+      const cases: ReadonlyArray<{ name: string; answer: (r: { outTradeNo: string; outRefundNo: string }) => RefundScriptedAnswer; expect: [NotifyOutcome, string]; refunded: number }> = [
+        { name: 'confirmed with the same facts: refunded', answer: (r) => ({ refundStatus: 'SUCCESS', outTradeNo: r.outTradeNo, transactionId: tx(r.outTradeNo), refundFee: 30 }), expect: [O.NOTIFY_OUTCOME_REFUNDED, 'OK'], refunded: 30 },
+        { name: 'WeChat reports another amount: refused', answer: (r) => ({ refundStatus: 'SUCCESS', outTradeNo: r.outTradeNo, transactionId: tx(r.outTradeNo), refundFee: 29 }), expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'], refunded: 0 },
+        { name: 'WeChat knows no such refund: refused', answer: () => ({ errCode: 'REFUNDNOTEXIST' }), expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'], refunded: 0 },
+        { name: 'refundquery fails: FAIL, WeChat retries', answer: () => ({ httpStatus: 502 }), expect: [O.NOTIFY_OUTCOME_RETRY_LATER, 'CONFIRMATION_UNAVAILABLE'], refunded: 0 },
+      ];
+      for (const c of cases) {
+        test(c.name, async () => {
+          const outTradeNo = newTradeNo('RQ');
+          const outRefundNo = `R${outTradeNo}`;
+          await core.createOrder({ mchId: CAREFUL.mchId, appid: CAREFUL.appid, outTradeNo });
+          const pay = signNotification(paidFields(outTradeNo, { mch_id: CAREFUL.mchId, appid: CAREFUL.appid, transaction_id: tx(outTradeNo) }), CAREFUL.key);
+          assert.equal((await core.notify(pay)).outcome, O.NOTIFY_OUTCOME_PAID);
+          refundAnswers.set(outRefundNo, c.answer({ outTradeNo, outRefundNo }));
+          const inner = refundInnerFields({ outTradeNo, outRefundNo, refundFee: 30, transactionId: tx(outTradeNo) });
+          const r = await core.refundNotify(refundEnvelope(inner, CAREFUL.key, { mchId: CAREFUL.mchId, appid: CAREFUL.appid }));
+          assert.deepEqual([r.outcome, r.code], c.expect, r.message);
+          assert.ok(!r.message.includes(outRefundNo) && !r.message.includes(outTradeNo), `the reply quotes nothing decrypted: ${r.message}`);
+          assert.equal((await core.getOrder(outTradeNo, CAREFUL.mchId)).order?.refundedFee, c.refunded);
+        });
+      }
     });
 
     describe('replays of one captured notification do not fill the disk', () => {

@@ -1,8 +1,9 @@
-// A local stand-in for WeChat Pay's v2 `POST /pay/orderquery`, on 127.0.0.1 and a free port. It
-// checks each request's signature with the merchant's key (as WeChat does), counts the requests
-// per out_trade_no with their arrival times, and answers signed XML from a scripted table.
-// Written from WeChat's documented rules, sharing no code with src/, so the reconciler is never
-// checked against itself.
+// A local stand-in for WeChat Pay's v2 `POST /pay/orderquery` and `POST /pay/refundquery`, on
+// 127.0.0.1 and a free port. It checks each request's signature with the merchant's key (as
+// WeChat does), counts the requests per out_trade_no (per out_refund_no for refundquery) with
+// their arrival times, and answers signed XML from a scripted table (one per API).
+// Written from WeChat's documented rules, sharing no code with src/, so the reconciler and the
+// refund confirmation are never checked against themselves.
 
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -50,6 +51,40 @@ export type ScriptedAnswer =
 /** What to answer for the `attempt`-th request (1-based) about `outTradeNo`. */
 export type Script = (outTradeNo: string, attempt: number) => ScriptedAnswer;
 
+/** One scripted refundquery answer, as WeChat documents the reply (refund_count, *_$n fields). */
+export type RefundScriptedAnswer =
+  | {
+    /** refund_status_$n: SUCCESS, CHANGE (abnormal), REFUNDCLOSE or PROCESSING. */
+    readonly refundStatus: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE' | 'PROCESSING';
+    readonly outTradeNo: string;
+    readonly transactionId: string;
+    readonly refundFee: number;
+    /** Default 100. */
+    readonly totalFee?: number;
+    /** Default as test/support/refund-notification.ts makes it: 5030 + out_refund_no, cut to 32, other characters as 0. */
+    readonly refundId?: string;
+    /** Other refunds of the order listed before this one (so it is not out_refund_no_0). */
+    readonly otherRefundsFirst?: readonly string[];
+    /** Report these refunds instead of the one asked about (a misdirected or replayed reply). */
+    readonly onlyOtherRefunds?: boolean;
+    readonly forgedWithKey?: string;
+  }
+  | { readonly errCode: 'REFUNDNOTEXIST' | 'SYSTEMERROR' }
+  | { readonly returnFail: string }
+  | { readonly httpStatus: number };
+
+/** What to answer for the `attempt`-th refundquery (1-based) about `outRefundNo`. */
+export type RefundScript = (outRefundNo: string, attempt: number) => RefundScriptedAnswer;
+
+export interface RecordedRefundQuery {
+  readonly outRefundNo: string;
+  /** performance.now() at arrival. */
+  readonly at: number;
+  readonly signType: StandInSignType;
+  readonly signatureValid: boolean;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
 export interface RecordedQuery {
   readonly outTradeNo: string;
   /** performance.now() at arrival: real elapsed time, whatever clock the core was given. */
@@ -62,18 +97,30 @@ export interface RecordedQuery {
 export interface OrderQueryStandIn {
   /** The API base to configure as WECHATPAY_API_BASE, e.g. http://127.0.0.1:41234 */
   readonly url: string;
+  /** orderquery requests only. */
   readonly queries: readonly RecordedQuery[];
   countFor(outTradeNo: string): number;
   script: Script;
+  /** refundquery requests. */
+  readonly refundQueries: readonly RecordedRefundQuery[];
+  refundCountFor(outRefundNo: string): number;
+  refundScript: RefundScript;
   close(): Promise<void>;
 }
 
 /** Unscripted orders are simply not paid yet. */
 const NOT_PAID: Script = () => ({ tradeState: 'NOTPAY' });
+/** Unscripted refunds do not exist. */
+const NO_REFUND: RefundScript = () => ({ errCode: 'REFUNDNOTEXIST' });
 
-export async function startOrderQueryStandIn(merchants: readonly StandInMerchant[], script: Script = NOT_PAID): Promise<OrderQueryStandIn> {
+export async function startOrderQueryStandIn(
+  merchants: readonly StandInMerchant[],
+  script: Script = NOT_PAID,
+  refundScript: RefundScript = NO_REFUND,
+): Promise<OrderQueryStandIn> {
   const queries: RecordedQuery[] = [];
-  const state = { script };
+  const refundQueries: RecordedRefundQuery[] = [];
+  const state = { script, refundScript };
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
@@ -84,7 +131,7 @@ export async function startOrderQueryStandIn(merchants: readonly StandInMerchant
     const at = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    if (req.method !== 'POST' || req.url !== '/pay/orderquery') {
+    if (req.method !== 'POST' || (req.url !== '/pay/orderquery' && req.url !== '/pay/refundquery')) {
       res.writeHead(404).end();
       return;
     }
@@ -92,11 +139,22 @@ export async function startOrderQueryStandIn(merchants: readonly StandInMerchant
     const merchant = merchants.find((m) => m.mchId === fields['mch_id'] && m.appid === fields['appid']);
     const signType: StandInSignType = fields['sign_type'] === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
     const signatureValid = merchant !== undefined && fields['sign'] === signFields(fields, merchant.key, signType);
-    const outTradeNo = fields['out_trade_no'] ?? '';
-    queries.push({ outTradeNo, at, signType, signatureValid, fields });
     const reply = (body: Record<string, string>): void => {
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(toReplyXml(body));
     };
+    if (req.url === '/pay/refundquery') {
+      const outRefundNo = fields['out_refund_no'] ?? '';
+      refundQueries.push({ outRefundNo, at, signType, signatureValid, fields });
+      if (!merchant || !signatureValid) {
+        reply({ return_code: 'FAIL', return_msg: '签名错误' });
+        return;
+      }
+      const attempt = refundQueries.filter((q) => q.outRefundNo === outRefundNo && q.signatureValid).length;
+      answerRefundQuery(state.refundScript(outRefundNo, attempt), merchant, fields, signType, res, reply);
+      return;
+    }
+    const outTradeNo = fields['out_trade_no'] ?? '';
+    queries.push({ outTradeNo, at, signType, signatureValid, fields });
     if (!merchant || !signatureValid) {
       // What WeChat answers to a bad request signature: unsigned, return_code FAIL.
       reply({ return_code: 'FAIL', return_msg: '签名错误' });
@@ -157,11 +215,80 @@ export async function startOrderQueryStandIn(merchants: readonly StandInMerchant
     countFor: (outTradeNo) => queries.filter((q) => q.outTradeNo === outTradeNo).length,
     get script() { return state.script; },
     set script(s: Script) { state.script = s; },
+    refundQueries,
+    refundCountFor: (outRefundNo) => refundQueries.filter((q) => q.outRefundNo === outRefundNo).length,
+    get refundScript() { return state.refundScript; },
+    set refundScript(s: RefundScript) { state.refundScript = s; },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
+}
+
+/**
+ * A refundquery reply as WeChat documents it: the order's fields once, then refund_count refunds
+ * numbered from 0 (out_refund_no_$n, refund_id_$n, refund_fee_$n, refund_status_$n, ...). A
+ * sub-merchant's query gets its sub_mch_id back.
+ */
+function answerRefundQuery(
+  answer: RefundScriptedAnswer,
+  merchant: StandInMerchant,
+  request: Readonly<Record<string, string>>,
+  signType: StandInSignType,
+  res: ServerResponse,
+  reply: (body: Record<string, string>) => void,
+): void {
+  if ('httpStatus' in answer) {
+    res.writeHead(answer.httpStatus).end('busy');
+    return;
+  }
+  if ('returnFail' in answer) {
+    reply({ return_code: 'FAIL', return_msg: answer.returnFail });
+    return;
+  }
+  const common: Record<string, string> = {
+    return_code: 'SUCCESS',
+    return_msg: 'OK',
+    appid: merchant.appid,
+    mch_id: merchant.mchId,
+    ...(request['sub_mch_id'] ? { sub_mch_id: request['sub_mch_id'] } : {}),
+    nonce_str: randomBytes(8).toString('hex'),
+  };
+  if ('errCode' in answer) {
+    const body = { ...common, result_code: 'FAIL', err_code: answer.errCode, err_code_des: answer.errCode === 'REFUNDNOTEXIST' ? '退款订单查询失败' : '系统错误' };
+    reply({ ...body, sign: signFields(body, merchant.key, signType) });
+    return;
+  }
+  const asked = request['out_refund_no'] ?? '';
+  const refundNos = [...(answer.otherRefundsFirst ?? []), ...(answer.onlyOtherRefunds ? [] : [asked])];
+  const total = String(answer.totalFee ?? 100);
+  const body: Record<string, string> = {
+    ...common,
+    result_code: 'SUCCESS',
+    transaction_id: answer.transactionId,
+    out_trade_no: answer.outTradeNo,
+    total_fee: total,
+    cash_fee: total,
+    fee_type: 'CNY',
+    refund_count: String(refundNos.length),
+  };
+  refundNos.forEach((no, n) => {
+    const mine = no === asked;
+    const status = mine ? answer.refundStatus : 'SUCCESS';
+    Object.assign(body, {
+      [`out_refund_no_${n}`]: no,
+      [`refund_id_${n}`]: mine && answer.refundId !== undefined ? answer.refundId : `5030${no}`.slice(0, 32).replace(/[^A-Za-z0-9]/g, '0'),
+      [`refund_channel_${n}`]: 'ORIGINAL',
+      [`refund_fee_${n}`]: String(mine ? answer.refundFee : 1),
+      [`settlement_refund_fee_${n}`]: String(mine ? answer.refundFee : 1),
+      [`refund_status_${n}`]: status,
+      [`refund_account_${n}`]: 'REFUND_SOURCE_RECHARGE_FUNDS',
+      [`refund_recv_accout_${n}`]: '支付用户零钱',
+      ...(status === 'SUCCESS' ? { [`refund_success_time_${n}`]: '2026-11-28 10:00:00' } : {}),
+    });
+  });
+  reply({ ...body, sign: signFields(body, answer.forgedWithKey ?? merchant.key, signType) });
 }
 
 /** A request body as the stand-in reads it: flat <xml>, text or CDATA leaves, &amp; &lt; &gt; decoded. */

@@ -1,7 +1,8 @@
 // The merchant settings added for refunds, APIv3, service providers and key rotation
 // (src/config.ts readMerchant): apiv3_key, platform_certificates, wechatpay_public_keys,
-// sub_mch_ids, previous_api_key(+_valid_until), MERCHANTS_RELOAD_INTERVAL_MS, and
-// readMerchantsConfig, which a reload calls. Every problem reported, no secret echoed.
+// sub_mch_ids, previous_api_key(+_valid_until), confirm_refunds_with_query,
+// MERCHANTS_RELOAD_INTERVAL_MS, and readMerchantsConfig, which a reload calls. Every problem
+// reported, no secret echoed.
 
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -112,6 +113,9 @@ describe('accepted', () => {
       actual: (m) => m.subMchIds,
       expected: ['1900000109', '1900000110'],
     },
+    { name: 'confirm_refunds_with_query absent: off, and not set at all', entry: base, actual: (m) => 'confirmRefundsWithQuery' in m, expected: false },
+    { name: 'confirm_refunds_with_query false: off', entry: { ...base, confirm_refunds_with_query: false }, actual: (m) => m.confirmRefundsWithQuery ?? false, expected: false },
+    { name: 'confirm_refunds_with_query true', entry: { ...base, confirm_refunds_with_query: true }, actual: (m) => m.confirmRefundsWithQuery, expected: true },
   ];
   for (const c of cases) test(c.name, () => assert.deepEqual(c.actual(merchantOf(c.entry, c.env)), c.expected));
 
@@ -163,6 +167,8 @@ describe('problems, all reported', () => {
       entries: [{ ...base, sub_mch_ids: ['1900000002'] }, { ...base, mch_id: '1900000002' }],
       problems: [/sub_mch_id 1900000002 of mch_id 1900000001 is also configured as a merchant of its own/],
     },
+    { name: 'confirm_refunds_with_query as a string', entries: [{ ...base, confirm_refunds_with_query: 'true' }], problems: [/confirm_refunds_with_query must be true or false/] },
+    { name: 'confirm_refunds_with_query as a number', entries: [{ ...base, confirm_refunds_with_query: 1 }], problems: [/confirm_refunds_with_query must be true or false/] },
     {
       name: 'two problems in one merchant -> both',
       entries: [{ ...base, apiv3_key: V3_KEY, sub_mch_ids: [] }],

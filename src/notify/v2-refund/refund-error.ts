@@ -9,7 +9,11 @@ export type RefundErrorCode =
   | 'INVALID_FIELD'
   /** The configured API key is unusable (empty): a configuration problem, not a bad notification. */
   | 'INVALID_API_KEY'
-  /** req_info is not base64, truncated, or does not decrypt under this merchant's API key. */
+  /**
+   * req_info is not base64, truncated, does not decrypt under this merchant's API key, or decrypts
+   * to something other than WeChat's refund document (a re-cut of ECB blocks, see
+   * req-info-document.ts).
+   */
   | 'REFUND_UNDECRYPTABLE';
 
 /**

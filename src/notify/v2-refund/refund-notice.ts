@@ -41,10 +41,12 @@ const REQUIRED = [
   'refund_status', 'refund_recv_accout', 'refund_account', 'refund_request_source',
 ] as const;
 const OPTIONAL_AMOUNTS = ['settlement_total_fee', 'settlement_refund_fee'] as const;
-const CANONICAL_INTEGER = /^(0|[1-9][0-9]{0,14})$/;
+/** An amount in fen as WeChat writes it: no sign, no leading zeros, no decimals. */
+export const CANONICAL_INTEGER = /^(0|[1-9][0-9]{0,14})$/;
 /** WeChat's rule for out_refund_no: at most 64 of digits, letters and _-|*@. */
-const OUT_REFUND_NO = /^[A-Za-z0-9_\-|*@]{1,64}$/;
-const WECHAT_ID = /^[A-Za-z0-9_-]{1,32}$/;
+export const OUT_REFUND_NO = /^[A-Za-z0-9_\-|*@]{1,64}$/;
+/** transaction_id, refund_id: WeChat's own identifiers. */
+export const WECHAT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /**
@@ -76,7 +78,8 @@ export function parseRefundNotice(fields: Readonly<Record<string, string>>): Ref
   const totalFee = Number(get('total_fee'));
   const refundFee = Number(get('refund_fee'));
   // WeChat never refunds more than was paid; a notice that says so is not one to act on.
-  if (refundFee > totalFee) return invalid(`refund_fee (${refundFee}) must not exceed total_fee (${totalFee})`);
+  // No values in messages: they are decrypted content, and go back to an unauthenticated sender.
+  if (refundFee > totalFee) return invalid('refund_fee must not exceed total_fee');
 
   const refundStatus = get('refund_status');
   if (!isRefundStatus(refundStatus)) return invalid('refund_status must be SUCCESS, CHANGE or REFUNDCLOSE');
