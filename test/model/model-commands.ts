@@ -104,7 +104,13 @@ async function runDelivery(m: MoneyModel, r: ModelSystem, note: Note, copies: nu
   const got = replies.map(describeReply).sort();
   const context = `${name}: replies ${JSON.stringify(got)}${retried.length ? `, after ${retried.length} retried (${[...new Set(retried.map(describeReply))].join('; ')})` : ''}`
     + `${fault ? `, ${terminated} sessions terminated` : ''}; messages: ${[...new Set(replies.map((x) => (x.kind === 'verdict' ? x.message : x.details)))].join(' | ')}`;
-  assert.ok(fault || copies > 1 || retried.length === 0, `${context}: a lone delivery with no fault must not be told to retry`);
+  // Right after a fault the core's pool may still hand out a session the fault ended (pg flags
+  // it only when its socket's end event arrives): that delivery fails, unwritten, and is retried.
+  const poolRecovering = r.recovering && retried.every((x) => x.kind === 'verdict' && x.code === 'STORE_UNAVAILABLE');
+  if (!fault && copies === 1 && retried.length > 0 && poolRecovering) r.count('after a fault: retried while the pool recovers');
+  assert.ok(fault || copies > 1 || retried.length === 0 || poolRecovering, `${context}: a lone delivery with no fault must not be told to retry`);
+  if (fault) r.recovering = true;
+  else if (retried.length === 0) r.recovering = false;
   const wanted = shown(expected);
   const ambiguous = fault && retried.length > 0 ? shown(expected.map(() => repeat)) : undefined;
   assert.ok(isDeepStrictEqual(got, wanted) || (ambiguous !== undefined && isDeepStrictEqual(got, ambiguous)),
@@ -300,6 +306,78 @@ class RedeliverCommand implements MoneyCommand {
   }
 }
 
+/**
+ * Two different notifications about one order at once (say a payment and a second payment, or
+ * two refunds that together exceed it): the core may apply them in either order, but in one of
+ * the two, exactly as the model does.
+ */
+class RaceCommand implements MoneyCommand {
+  constructor(readonly first: PaymentCommand | RefundCommand, readonly second: PaymentCommand | RefundCommand) {}
+  private notes(m: Readonly<MoneyModel>): [Note, Note] | undefined {
+    const a = this.first.note(m);
+    const b = this.second.note(m);
+    return a && b ? [a, b] : undefined;
+  }
+  check(m: Readonly<MoneyModel>): boolean {
+    const notes = this.notes(m);
+    // Only about orders that exist: with none, two different payments would both wait for it.
+    return notes !== undefined && notes.every((n) => m.orders[n.slot] !== undefined);
+  }
+  async run(m: MoneyModel, r: ModelSystem): Promise<void> {
+    const started = Date.now();
+    const name = this.toString();
+    const notes = this.notes(m);
+    if (!notes) throw new Error(`${name} ran although its check failed`);
+    const [a, b] = notes;
+    // The verdicts of a and b, for each order of applying them.
+    const orders = [[a, b], [b, a]].map(([x, y]) => {
+      const c = m.clone();
+      const vx = c.deliver(x as Note);
+      const vy = c.deliver(y as Note);
+      return (x === a ? [vx, vy] : [vy, vx]).map((v) => `${v.outcome}/${v.code}`);
+    });
+    const retried: Reply[] = [];
+    const once = async (note: Note): Promise<Reply> => {
+      for (let attempt = 1; ; attempt++) {
+        const reply = await deliver(r, m.slot(note.slot), note);
+        if (!(reply.kind === 'verdict' && reply.outcome === 'RETRY_LATER') || attempt >= MAX_ATTEMPTS) return reply;
+        retried.push(reply);
+        await sleep(10 + Math.floor(Math.random() * 40));
+      }
+    };
+    const replies = await Promise.all([once(a), once(b)]);
+    const got = replies.map(describeReply);
+    const fitting = [0, 1].filter((i) => isDeepStrictEqual(orders[i], got));
+    assert.ok(fitting.length > 0, `${name}: replies ${JSON.stringify(got)}${retried.length ? ` after ${retried.length} retried` : ''}; `
+      + `the model expects ${JSON.stringify(orders[0])} (in this order) or ${JSON.stringify(orders[1])} (the other way round)`);
+    for (const reply of replies) {
+      if (reply.kind === 'verdict') assert.equal(reply.acknowledge, acknowledged(reply.outcome as Verdict['outcome']), `${name}: acknowledge of ${reply.outcome}`);
+    }
+    // Two notes whose verdicts do not depend on their order may still have written their events
+    // either way round: the tables tell which.
+    let applied = fitting[0] ?? 0;
+    if (fitting.length > 1) {
+      const observed = (await observeMoney(r.observer, m.slots, m.rules)).view;
+      applied = fitting.find((i) => {
+        const c = m.clone();
+        for (const note of i === 0 ? [a, b] : [b, a]) c.deliver(note);
+        return isDeepStrictEqual(observed, c.view());
+      }) ?? applied;
+    }
+    for (const note of applied === 0 ? [a, b] : [b, a]) {
+      const v = m.deliver(note);
+      r.count(`${v.outcome}/${v.code}`);
+    }
+    r.count(`race: applied ${applied === 0 ? 'as sent' : 'the other way round'}`);
+    m.sent.push(a, b);
+    r.timed(name, started);
+    await assertMatchesModel(m, r, name);
+  }
+  toString(): string {
+    return `Race(${this.first.toString()}, ${this.second.toString()})`;
+  }
+}
+
 class RestartCoreCommand implements MoneyCommand {
   check(): boolean {
     return true;
@@ -315,6 +393,7 @@ class RestartCoreCommand implements MoneyCommand {
   }
 }
 
+const refundAmountArb = fc.constantFrom<RefundAmount>('a third', 'the rest', 'the total', 'one fen', 'the rest + 1');
 const slotArb = fc.integer({ min: 0, max: SLOT_LABELS.length - 1 });
 const copiesArb = fc.oneof({ weight: 5, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.integer({ min: 2, max: 6 }) });
 
@@ -328,14 +407,23 @@ export function moneyCommandArb(options: { readonly faults: boolean }): fc.Arbit
     ...(['other-transaction', 'wrong-amount', 'wrong-appid', 'forged', 'reused-transaction'] as const)
       .map((v) => ({ weight: 1, arbitrary: fc.constant<PaymentVariant>(v) })),
   );
+  const paymentOf = (slot: number): fc.Arbitrary<PaymentCommand> => fc.tuple(fc.constantFrom<PaymentApi>('v2-MD5', 'v2-HMAC', 'v3'), variantArb)
+    .map(([api, variant]) => new PaymentCommand(slot, api, variant, 1, undefined));
+  const refundOf = (slot: number): fc.Arbitrary<RefundCommand> => fc.tuple(
+    fc.constantFrom<RefundApi>('v2', 'v3'), fc.integer({ min: 0, max: 2 }), refundAmountArb,
+    fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  ).map(([api, no, amount, other]) => new RefundCommand(slot, api, no, amount, other, false, 1, undefined));
+  const eitherOf = (slot: number): fc.Arbitrary<PaymentCommand | RefundCommand> => fc.oneof(paymentOf(slot), refundOf(slot));
   return fc.oneof(
+    { weight: 2, arbitrary: slotArb.chain((slot) => fc.tuple(eitherOf(slot), eitherOf(slot)))
+      .map(([first, second]): MoneyCommand => new RaceCommand(first, second)) },
     { weight: 2, arbitrary: fc.tuple(slotArb, fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }))
       .map(([slot, conflicting]): MoneyCommand => new CreateOrderCommand(slot, conflicting)) },
     { weight: 6, arbitrary: fc.tuple(slotArb, fc.constantFrom<PaymentApi>('v2-MD5', 'v2-HMAC', 'v3'), variantArb, copiesArb, faultArb)
       .map(([slot, api, variant, copies, fault]): MoneyCommand => new PaymentCommand(slot, api, variant, copies, fault)) },
     { weight: 5, arbitrary: fc.tuple(
       slotArb, fc.constantFrom<RefundApi>('v2', 'v3'), fc.integer({ min: 0, max: 2 }),
-      fc.constantFrom<RefundAmount>('a third', 'the rest', 'the total', 'one fen', 'the rest + 1'),
+      refundAmountArb,
       fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       copiesArb, faultArb,

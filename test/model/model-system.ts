@@ -17,6 +17,8 @@ export class ModelSystem {
   /** APIv3 bodies by note identity: a redelivery carries the same body, signed anew. */
   readonly v3Bodies = new Map<string, string>();
   restarts = 0;
+  /** A fault ended the core's sessions and no delivery has since gone through without a retry. */
+  recovering = false;
   /** Commands run (each ends comparing the tables with the model), for the test's summary. */
   commandsRun = 0;
   /** How often each verdict was expected (and each fault retried), to show what the runs covered. */
@@ -90,6 +92,7 @@ export class ModelSystem {
     this.current = undefined;
     await old?.stop();
     this.restarts += 1;
+    this.recovering = false;
     await this.ensureCore();
   }
 

@@ -10,7 +10,7 @@
 //   MODEL_BACKENDS  sqlite,postgres,mariadb (default sqlite,postgres)
 //   MODEL_RUNS      runs per backend (default 20)     MODEL_COMMANDS  commands per run at most (default 12)
 //   MODEL_SEED, MODEL_PATH, MODEL_REPLAY_PATH         replay a failure (the failure prints them)
-//   MODEL_SHRINK_MS time spent shrinking a failure (default 20000)
+//   MODEL_SHRINK_MS time spent shrinking a failure (default 10000; make model: 60000)
 //   MODEL_TODAY     model today's behaviour for NEW rules: transaction-reuse, parked-v3
 
 import { after, before, describe, test } from 'node:test';
@@ -51,7 +51,7 @@ function readSettings(env: NodeJS.ProcessEnv): {
     seed: seedText ? int('MODEL_SEED', 0, -(2 ** 31)) : Math.floor(Math.random() * 2 ** 31),
     path: env['MODEL_PATH'] || undefined,
     replayPath: env['MODEL_REPLAY_PATH'] || undefined,
-    shrinkMs: int('MODEL_SHRINK_MS', 20_000, 0),
+    shrinkMs: int('MODEL_SHRINK_MS', 10_000, 0),
     today: list('MODEL_TODAY', '', Object.keys(TODAY_RULES)),
     rules: RULES_AS_SPECIFIED,
   };
@@ -83,7 +83,7 @@ for (const name of settings.backends) {
       await system?.close();
     });
 
-    test(`${settings.path ? 'the replayed failure' : `${settings.runs} random sequences of up to ${settings.commands} commands`} keep the core equal to the model`, async (t) => {
+    test(`${settings.path ? 'the replayed failure leaves' : `${settings.runs} random sequences of up to ${settings.commands} commands leave`} the core equal to the model`, async (t) => {
       const sys = system;
       if (!sys) throw new Error(`${kind.name} did not start`);
       const started = Date.now();
