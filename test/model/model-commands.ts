@@ -127,16 +127,29 @@ async function runDelivery(m: MoneyModel, r: ModelSystem, note: Note, copies: nu
 const copiesText = (copies: number): string => (copies > 1 ? ` x${copies} at once` : '');
 const faultText = (fault: Fault | undefined): string => (fault ? ` [sessions terminated after ${fault.terminateAfterMs} ms]` : '');
 
+/** An order of the pool, or (resolved when the command runs) the first one a payment waits for. */
+export type OrderPick = number | 'waited for';
+
+function waitedFor(m: Readonly<MoneyModel>): number | undefined {
+  const i = m.parked.findIndex((p, slot) => p.length > 0 && m.orders[slot]?.status !== 'PAID');
+  return i < 0 ? undefined : i;
+}
+
 class CreateOrderCommand implements MoneyCommand {
-  constructor(readonly slot: number, readonly conflicting: boolean) {}
-  check(): boolean {
-    return true;
+  constructor(readonly pick: OrderPick, readonly conflicting: boolean) {}
+  private slot(m: Readonly<MoneyModel>): number | undefined {
+    return this.pick === 'waited for' ? waitedFor(m) : this.pick;
+  }
+  check(m: Readonly<MoneyModel>): boolean {
+    return this.slot(m) !== undefined;
   }
   async run(m: MoneyModel, r: ModelSystem): Promise<void> {
-    const s = m.slot(this.slot);
+    const slot = this.slot(m);
+    if (slot === undefined) throw new Error(`${this.toString()} ran although its check failed`);
+    const s = m.slot(slot);
     const totalFee = s.plannedFee + (this.conflicting ? 1 : 0);
-    const expected = m.createOrder(this.slot, totalFee);
-    const name = this.toString();
+    const expected = m.createOrder(slot, totalFee);
+    const name = `${this.toString()}${this.pick === 'waited for' ? ` = ${s.label}` : ''}`;
     const started = Date.now();
     let retries = 0;
     for (;;) {
@@ -172,7 +185,8 @@ class CreateOrderCommand implements MoneyCommand {
     await assertMatchesModel(m, r, name);
   }
   toString(): string {
-    return `CreateOrder(${SLOT_LABELS[this.slot]}${this.conflicting ? ', amount + 1' : ''})`;
+    const which = this.pick === 'waited for' ? 'the order a payment waits for' : SLOT_LABELS[this.pick];
+    return `CreateOrder(${which}${this.conflicting ? ', amount + 1' : ''})`;
   }
 }
 
@@ -417,8 +431,10 @@ export function moneyCommandArb(options: { readonly faults: boolean }): fc.Arbit
   return fc.oneof(
     { weight: 2, arbitrary: slotArb.chain((slot) => fc.tuple(eitherOf(slot), eitherOf(slot)))
       .map(([first, second]): MoneyCommand => new RaceCommand(first, second)) },
-    { weight: 2, arbitrary: fc.tuple(slotArb, fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }))
-      .map(([slot, conflicting]): MoneyCommand => new CreateOrderCommand(slot, conflicting)) },
+    { weight: 3, arbitrary: fc.tuple(
+      fc.oneof({ weight: 3, arbitrary: slotArb }, { weight: 2, arbitrary: fc.constant<OrderPick>('waited for') }),
+      fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    ).map(([pick, conflicting]): MoneyCommand => new CreateOrderCommand(pick, conflicting)) },
     { weight: 6, arbitrary: fc.tuple(slotArb, fc.constantFrom<PaymentApi>('v2-MD5', 'v2-HMAC', 'v3'), variantArb, copiesArb, faultArb)
       .map(([slot, api, variant, copies, fault]): MoneyCommand => new PaymentCommand(slot, api, variant, copies, fault)) },
     { weight: 5, arbitrary: fc.tuple(
