@@ -58,6 +58,26 @@ async function assertMatchesModel(m: MoneyModel, r: ModelSystem, after: string):
   const observed = await observeMoney(r.observer, m.slots, m.rules);
   assert.deepEqual(observed.broken, [], `after ${after}: money rules broken in the core's tables`);
   assert.deepStrictEqual(observed.view, m.view(), `after ${after}: the core's orders, events, anomalies or refunds differ from the model`);
+  // What the merchant's services read (GetOrder) must be the same.
+  const api = await Promise.all(m.slots.map(async (s) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const o = (await r.core.getOrder(s.outTradeNo, s.mchId)).order;
+        return o ? { status: OrderStatus[o.status], transactionId: o.transactionId || null, totalFee: o.totalFee, refundedFee: o.refundedFee } : 'no order';
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (code === status.NOT_FOUND) return null;
+        // A session a fault ended may still be in the core's pool: retry, as the API asks.
+        if (code !== status.UNAVAILABLE || attempt >= 5) throw e;
+        await sleep(20);
+      }
+    }
+  }));
+  const wanted = m.slots.map((_, i) => {
+    const o = m.orders[i];
+    return o ? { status: `ORDER_STATUS_${o.status}`, transactionId: o.transactionId, totalFee: o.totalFee, refundedFee: o.refundedFee } : null;
+  });
+  assert.deepStrictEqual(api, wanted, `after ${after}: GetOrder differs from the model (orders ${m.slots.map((s) => s.label).join(', ')})`);
   const { notifications, notificationSlack } = m;
   assert.ok(observed.notifications >= notifications && observed.notifications <= notifications + notificationSlack,
     `after ${after}: ${observed.notifications} notifications stored, expected ${notifications}${notificationSlack ? ` to ${notifications + notificationSlack}` : ''} (one per authenticated delivery)`);
