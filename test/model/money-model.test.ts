@@ -97,7 +97,7 @@ for (const name of settings.backends) {
         fc.array(fc.record({
           fee: fc.integer({ min: 1, max: 300 }),
           first: fc.constantFrom<'absent' | 'created' | 'paid'>('absent', 'created', 'paid'),
-        }), { minLength: 4, maxLength: 4 }),
+        }, { noNullPrototype: true }), { minLength: 4, maxLength: 4 }),
         fc.commands([moneyCommandArb({ faults: sys.canTerminateSessions })], {
           maxCommands: settings.commands,
           // Lengths spread up to maxCommands: the default favours very short sequences.
