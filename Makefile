@@ -43,10 +43,18 @@ reliability: build ## the full fault-and-load suite, ~10 minutes (see RELIABILIT
 	test/support/ensure-binaries.sh
 	node --test --test-timeout=900000 dist/test/reliability/full.suite.js
 
+# `make model MODEL_RUNS=500`; a failure prints the MODEL_SEED, MODEL_PATH and MODEL_REPLAY_PATH that replay it.
+MODEL_ALL_BACKENDS := sqlite,postgres,mariadb
+model: build ## the model-based test, longer (MODEL_RUNS, MODEL_SEED to replay)
+	test/support/ensure-binaries.sh
+	MODEL_RUNS='$(or $(MODEL_RUNS),150)' MODEL_COMMANDS='$(or $(MODEL_COMMANDS),25)' \
+	MODEL_BACKENDS='$(or $(MODEL_BACKENDS),$(MODEL_ALL_BACKENDS))' MODEL_SHRINK_MS='$(or $(MODEL_SHRINK_MS),60000)' \
+	  node --test --test-timeout=7200000 dist/test/model/money-model.test.js
+
 bench: build ## run the benchmark (see bench/README.md)
 	node dist/bench/run.js
 
 clean: ## remove build output
 	rm -rf dist
 
-.PHONY: help deps build proto proto-check run migrate notify test reliability bench clean
+.PHONY: help deps build proto proto-check run migrate notify test reliability model bench clean
