@@ -9,7 +9,7 @@ export type AnomalyKind = 'AMOUNT_MISMATCH' | 'FEE_TYPE_MISMATCH' | 'APPID_MISMA
   // orderquery: paid at WeChat and already refunded, never confirmed here.
   | 'REFUNDED_BEFORE_PAID'
   // Refunds (src/notify/refund-decide.ts).
-  | 'OVER_REFUND' | 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION';
+  | 'OVER_REFUND' | 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION' | 'REFUND_ID_REUSED';
 
 export interface Anomaly {
   readonly kind: AnomalyKind;

@@ -54,6 +54,7 @@ export type NotifyCode =
   | 'REFUND_STATUS_CONFLICT'
   | 'REFUND_AMOUNT_CONFLICT'
   | 'REFUND_OTHER_TRANSACTION'
+  | 'REFUND_ID_REUSED'
   | 'REFUND_ABNORMAL'
   | 'REFUND_CLOSED'
   // API v3.
@@ -97,4 +98,30 @@ export function acknowledges(outcome: NotifyOutcome): boolean {
 
 export function result(outcome: NotifyOutcome, code: NotifyCode, message: string): NotifyResult {
   return Object.freeze({ outcome, code, message });
+}
+
+/**
+ * What the sender of a notification is told: nothing it did not send, and nothing that helps a
+ * forger. The message of a result names orders, amounts and decrypted fields (for the log); the
+ * reply says only what kind of thing happened. Authentication failures all read the same:
+ * WeChat does not read them, and operators have the log and the metrics, which keep the code.
+ *
+ * publicMessage(result('ORDER_MISMATCH', 'AMOUNT_MISMATCH', 'total_fee 1 differs from the order\'s 100; ...'))
+ *   => 'the notification does not match the order; held for review'
+ */
+export function publicMessage(r: NotifyResult): string {
+  switch (r.outcome) {
+    case 'PAID':
+    case 'DUPLICATE':
+    case 'CONFLICTING_PAYMENT':
+    case 'PAYMENT_FAILED':
+    case 'REFUNDED':
+    case 'REFUND_RECORDED':
+      return 'OK';
+    case 'REJECTED': return 'signature verification failed';
+    case 'MALFORMED': return 'the notification is malformed';
+    case 'ORDER_MISMATCH': return 'the notification does not match the order; held for review';
+    case 'ORDER_NOT_FOUND': return 'the order is not registered or not paid yet; retry later';
+    case 'RETRY_LATER': return 'temporarily unable to record the notification; retry later';
+  }
 }

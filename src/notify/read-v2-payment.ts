@@ -1,6 +1,7 @@
 import { authenticate } from './authenticate';
 import type { Merchant, MerchantDirectory } from './merchant';
-import type { NotifyResult } from './outcome';
+import { invalidFieldName } from './field-names';
+import { result, type NotifyResult } from './outcome';
 import { parsePaymentNotice, type PaymentNotice } from './payment-notice';
 import { recutSuspicion, type RecutSuspicion } from './recut-suspicion';
 
@@ -19,6 +20,8 @@ export type V2PaymentRead =
  * (parsePaymentNotice) and says whether its signed text is ambiguous (recutSuspicion). Pure.
  */
 export function readV2Payment(fields: Readonly<Record<string, string>>, merchants: MerchantDirectory, now: Date): V2PaymentRead {
+  const badName = invalidFieldName(fields);
+  if (badName !== undefined) return { ok: false, result: result('MALFORMED', 'INVALID_FIELD', `field name ${JSON.stringify(badName)} is not letters, digits and underscores`) };
   const auth = authenticate(fields, merchants, now);
   if (!auth.ok) return auth;
   const parsed = parsePaymentNotice(fields);

@@ -54,11 +54,26 @@ export type RefundDecision =
 const FINAL: readonly RefundState[] = ['SUCCESS', 'CLOSED'];
 
 /** The refund table (README "Refunds and API v3"), as a function. */
-export function decideRefund(change: RefundChange, order: StoredOrder | undefined, existing: RefundRecord | undefined): RefundDecision {
+export function decideRefund(
+  change: RefundChange,
+  order: StoredOrder | undefined,
+  existing: RefundRecord | undefined,
+  /** Another out_refund_no of the merchant already stored with this refund_id, if any. */
+  refundIdUsedBy?: string,
+): RefundDecision {
   if (!order) {
     return { action: 'RECORD', result: result('ORDER_NOT_FOUND', 'ORDER_NOT_FOUND', `order ${change.outTradeNo} is not registered; retry later`) };
   }
   const refund = `refund ${change.outRefundNo}`;
+  // WeChat's refund_id names one refund, and out_refund_no names it too: a notification that
+  // pairs either with another is a re-cut of req_info (AES-ECB blocks dropped or repeated inside
+  // one of them), never WeChat. The unique (mch_id, refund_id) index says the same.
+  if (refundIdUsedBy !== undefined) {
+    return conflict('REFUND_ID_REUSED', `${refund} reports refund_id ${change.refundId}, already stored for refund ${refundIdUsedBy}; nothing was credited`);
+  }
+  if (existing && existing.refundId !== change.refundId) {
+    return conflict('REFUND_ID_REUSED', `${refund} was recorded with refund_id ${existing.refundId}, now reported with ${change.refundId}; nothing was credited`);
+  }
   if (existing) {
     // The same out_refund_no must keep describing the same refund of the same payment.
     if (existing.transactionId !== change.transactionId) {
@@ -123,7 +138,7 @@ export function decideRefund(change: RefundChange, order: StoredOrder | undefine
 }
 
 /** Stored for a person; no retry can change it, so it is acknowledged (like a second payment). */
-function conflict(kind: 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION', detail: string): RefundDecision {
+function conflict(kind: 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION' | 'REFUND_ID_REUSED', detail: string): RefundDecision {
   return {
     action: 'RAISE_ANOMALY',
     anomaly: { kind, detail },

@@ -14,6 +14,8 @@ export interface StoredView {
   readonly order: StoredOrder | undefined;
   /** A refund subject: the refund stored under its (mch_id, out_refund_no). */
   readonly refund?: RefundRecord;
+  /** A refund subject: another out_refund_no of the merchant stored with the same refund_id. */
+  readonly refundIdUsedBy?: string;
   /**
    * A successful payment of an unpaid order: the other order of the merchant that its
    * transaction already pays. Absent when there is none, or when it was not looked up (a read
@@ -145,7 +147,7 @@ const REFUND_EVENT: Readonly<Record<RefundState, PaymentEventType>> = {
 };
 
 function planRefund(change: RefundChange, identity: string, view: StoredView): WritePlan {
-  const decision = decideRefund(change, view.order, view.refund);
+  const decision = decideRefund(change, view.order, view.refund, view.refundIdUsedBy);
   switch (decision.action) {
     case 'APPLY_SUCCESS':
     case 'RECORD_STATE': {

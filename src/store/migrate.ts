@@ -28,6 +28,17 @@ const source: Knex.MigrationSource<string> = {
   },
 };
 
+/**
+ * Applies pending migrations up to and including `last` only: how an upgrade from an older
+ * version is rehearsed (a database as that version left it, then migrateToLatest).
+ */
+export async function migrateUpTo(db: Knex, last: string): Promise<void> {
+  if (!Object.hasOwn(MIGRATIONS, last)) throw new Error(`unknown migration ${last}`);
+  for (const name of Object.keys(MIGRATIONS).sort().filter((n) => n <= last)) {
+    await db.migrate.up({ migrationSource: source, name });
+  }
+}
+
 /** Applies pending migrations; Knex's lock table keeps replicas starting together from racing. */
 export async function migrateToLatest(db: Knex): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];

@@ -11,7 +11,7 @@ import type { OutboxSignal } from './outbox-signal';
 import { addRefund, findOrder, findOrderPaidBy, insertOrder, markPaid, type NewOrder } from './orders-table';
 import { appendEvent, eventOf } from './payment-events-table';
 import { payInOneStatement } from './pay-in-one-statement';
-import { findRefund, saveRefundState } from './refunds-table';
+import { findRefund, findRefundIdOwner, saveRefundState } from './refunds-table';
 import { classifyStoreError, StoreError, violatesIndex } from './store-error';
 
 export type Clock = () => Date;
@@ -105,7 +105,10 @@ export class PaymentStore {
     const order = subjectOrder(subject);
     if (seen) {
       const guess = planner(seen);
-      if (recordsOnly(guess) && seen.order?.status === 'PAID') {
+      // Only a plan that keeps no body: one that does keeps it once per fact, which the
+      // transaction checks (a replayed failure notification of a paid order must not store its
+      // padded body again and again).
+      if (recordsOnly(guess) && !guess.keepsBody && seen.order?.status === 'PAID') {
         await this.settledNotifications.insert(notificationRow(received, subject, guess.result, guess.keepsBody), signal);
         return guess.result;
       }
@@ -118,9 +121,9 @@ export class PaymentStore {
       try {
         return await this.db.transaction((trx) => this.applyInTransaction(trx, subject, received, planner));
       } catch (e) {
-        // Two transactions paid two orders with one transaction id at once; the index let one
-        // through. Plan again: the read now sees the other order paid.
-        if (attempt < REPLANS && violatesIndex(e, 'orders_merchant_transaction')) continue;
+        // Two transactions paid two orders with one transaction id (or stored two refunds with one
+        // refund_id) at once; the index let one through. Plan again: the read now sees the other.
+        if (attempt < REPLANS && (violatesIndex(e, 'orders_merchant_transaction') || violatesIndex(e, 'refunds_merchant_refund_id'))) continue;
         throw e;
       }
     }
@@ -179,8 +182,10 @@ async function readView(db: Knex | Knex.Transaction, subject: MoneySubject, opti
   // read after it, so it sees the other's commit. SQLite's single writer does the same.
   const order = await findOrder(db, key.mchId, key.outTradeNo, { forUpdate: options.forUpdate });
   if (subject.kind === 'REFUND') {
-    const refund = await findRefund(db, subject.change.mchId, subject.change.outRefundNo);
-    return refund ? { order, refund } : { order };
+    const { mchId, outRefundNo, refundId } = subject.change;
+    const refund = await findRefund(db, mchId, outRefundNo);
+    const refundIdUsedBy = await findRefundIdOwner(db, mchId, refundId, outRefundNo);
+    return { order, ...(refund ? { refund } : {}), ...(refundIdUsedBy !== undefined ? { refundIdUsedBy } : {}) };
   }
   if (options.full && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS' && order?.status === 'NOTPAY') {
     const other = await findOrderPaidBy(db, key, subject.notice.transactionId);

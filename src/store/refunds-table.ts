@@ -27,6 +27,13 @@ export async function findRefund(db: Knex | Knex.Transaction, mchId: string, out
   };
 }
 
+/** Another out_refund_no of the merchant stored with `refundId`, if any. */
+export async function findRefundIdOwner(db: Knex | Knex.Transaction, mchId: string, refundId: string, outRefundNo: string): Promise<string | undefined> {
+  const row = (await db('refunds').select('out_refund_no').where({ mch_id: mchId, refund_id: refundId })
+    .whereNot({ out_refund_no: outRefundNo }).first()) as { out_refund_no: string } | undefined;
+  return row?.out_refund_no;
+}
+
 /**
  * Stores a refund's new state. A first notice inserts the row: the unique key (mch_id,
  * out_refund_no) refuses a concurrent second insert, which rolls its transaction back. A later

@@ -70,5 +70,6 @@ export function violatesIndex(e: unknown, index: keyof typeof INDEX_COLUMNS): bo
 
 const INDEX_COLUMNS = {
   orders_merchant_transaction: 'orders.mch_id, orders.transaction_id',
+  refunds_merchant_refund_id: 'refunds.mch_id, refunds.refund_id',
   payment_events_dedupe_key: 'payment_events.dedupe_key',
 } as const;

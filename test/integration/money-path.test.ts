@@ -153,6 +153,7 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         { name: 'a PAID order to another transaction', on: 'paid', change: () => ({ transaction_id: 'another' }) },
         { name: 'refunded_fee above total_fee', on: 'paid', change: () => ({ refunded_fee: 101 }) },
         { name: 'refunded_fee falling', on: 'paid', change: () => ({ refunded_fee: -1 }) },
+        { name: 'a PAID order to another currency or appid', on: 'paid', change: () => ({ fee_type: 'USD', appid: 'wxother' }) },
         { name: 'PAID without a transaction', on: 'other', change: () => ({ status: 'PAID', paid_at_ms: 1 }) },
       ];
       for (const c of cases) {
@@ -236,6 +237,58 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
           assert.equal((await core.getOrder(outTradeNo, CAREFUL.mchId)).order?.refundedFee, c.refunded);
         });
       }
+    });
+
+    describe('findings of the attack on the running stack, kept as tests', () => {
+      test('one captured v2 refund re-cut by dropping or repeating an AES-ECB block of out_refund_no is credited once', async () => {
+        const outTradeNo = newTradeNo('ECB');
+        await core.createOrder({ outTradeNo });
+        await core.notify(signed(paidFields(outTradeNo)));
+        // 31 bytes of "<root>\n<out_refund_no><![CDATA[" put a 32-character number's block 2 inside it.
+        const env = refundEnvelope(refundInnerFields({ outTradeNo, outRefundNo: 'R0123456789abcdefghijklmnopqrstu', refundFee: 20 }), DEMO.key, { mchId: DEMO.mchId, appid: DEMO.appid });
+        assert.equal((await core.refundNotify(env)).outcome, O.NOTIFY_OUTCOME_REFUNDED);
+        const ct = Buffer.from(env['req_info'] ?? '', 'base64');
+        const block = (i: number): Buffer => ct.subarray(16 * i, 16 * i + 16);
+        for (const blocks of [[ct.subarray(0, 32), ct.subarray(48)], [ct.subarray(0, 48), block(2), ct.subarray(48)], [ct.subarray(0, 48), block(2), block(2), ct.subarray(48)]]) {
+          const r = await core.refundNotify({ ...env, req_info: Buffer.concat(blocks).toString('base64') });
+          assert.notEqual(r.outcome, O.NOTIFY_OUTCOME_REFUNDED, r.code);
+        }
+        assert.equal((await core.getOrder(outTradeNo)).order?.refundedFee, 20);
+      });
+
+      test('replays of a genuine FAIL notification of a paid order, padded, keep its body once', async () => {
+        const outTradeNo = newTradeNo('FPAD');
+        await core.createOrder({ outTradeNo });
+        await core.notify(signed(paidFields(outTradeNo)));
+        const fail = signed({ appid: DEMO.appid, mch_id: DEMO.mchId, nonce_str: 'n', out_trade_no: outTradeNo, result_code: 'FAIL', err_code: 'NOTENOUGH', return_code: 'SUCCESS' });
+        for (let i = 0; i < 10; i++) await core.notify(fail, `${toNotifyXml(fail)}${' '.repeat(60_000)}`);
+        const bodies = (await core.db('notifications').where({ out_trade_no: outTradeNo, result_code: 'FAIL' }).select('raw_body')) as Array<{ raw_body: string }>;
+        assert.deepEqual([bodies.length, bodies.filter((b) => b.raw_body.length > 0).length], [10, 1]);
+      });
+
+      test('a field name holding "&" or "=" (a re-cut no value shows) is refused by the core itself', async () => {
+        const outTradeNo = newTradeNo('NAME');
+        await core.createOrder({ outTradeNo });
+        const fields = signed(paidFields(outTradeNo));
+        const r = await core.notify({ ...fields, 'zz&total_fee': '1' });
+        assert.deepEqual([r.outcome, r.code], [O.NOTIFY_OUTCOME_MALFORMED, 'INVALID_FIELD']);
+      });
+
+      test('replies quote nothing decrypted or stored: a replayed v3 payment of an unknown order, a v2 amount mismatch, a forgery', async () => {
+        const secret = newTradeNo('SECRET');
+        const body = v3Body(`EV-${secret}`, 'TRANSACTION.SUCCESS',
+          transactionResource({ mchid: V3M.mchId, appid: V3M.appid, outTradeNo: secret, transactionId: tx(secret), total: 777 }), V3_KEY);
+        const v3 = await core.v3Notify(signV3(body, PUBKEY, Math.floor(Date.now() / 1000)), body);
+        assert.equal(v3.outcome, O.NOTIFY_OUTCOME_ORDER_NOT_FOUND);
+        assert.ok(!v3.message.includes(secret) && !v3.message.includes('777'), v3.message);
+        const mismatch = newTradeNo('MM');
+        await core.createOrder({ outTradeNo: mismatch, totalFee: 4321 });
+        const m = await core.notify(signed(paidFields(mismatch)));
+        assert.equal(m.code, 'AMOUNT_MISMATCH');
+        assert.ok(!m.message.includes('4321'), m.message);
+        const forged = await core.notify(signNotification(paidFields(mismatch), 'NotTheKey0123456789abcdefghijklm'));
+        assert.deepEqual([forged.outcome, forged.message], [O.NOTIFY_OUTCOME_REJECTED, 'signature verification failed']);
+      });
     });
 
     describe('replays of one captured notification do not fill the disk', () => {

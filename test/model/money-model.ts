@@ -195,7 +195,9 @@ export class MoneyModel {
   /** The notify table for an authenticated SUCCESS and an existing order. */
   private decidePayment(note: PaymentNote, order: OrderState): Verdict {
     const anomaly = (kind: string, outcome: Outcome): Verdict => {
-      this.raise(note.slot, kind, note.transactionId, `${kind}|${note.identity}`);
+      // One discrepancy is one anomaly: keyed by the money facts, so v2 and v3, MD5 and HMAC
+      // deliveries of one payment raise it once.
+      this.raise(note.slot, kind, note.transactionId, `${kind}|${note.appid}|${note.transactionId}|${note.totalFee}`);
       return { outcome, code: kind };
     };
     if (note.appid !== order.appid) return anomaly('APPID_MISMATCH', 'ORDER_MISMATCH');
@@ -223,8 +225,10 @@ export class MoneyModel {
 
   private deliverRefund(note: RefundNote): Verdict {
     if (note.forged) return { outcome: 'REJECTED', code: note.api === 'v2' ? 'REFUND_UNDECRYPTABLE' : 'INVALID_SIGNATURE' };
-    // WeChat never refunds more than the payment: such a notification is not one to act on.
-    if (note.refundFee > note.totalFee) return { outcome: 'MALFORMED', code: 'INVALID_FIELD' };
+    // WeChat never refunds more than the payment: such a notification is not one to act on. A v2
+    // refund's decrypted values are judged like its decryption (one answer for every bad
+    // document, so a block re-cutter learns nothing); v3 resources are authenticated by GCM.
+    if (note.refundFee > note.totalFee) return note.api === 'v2' ? { outcome: 'REJECTED', code: 'REFUND_UNDECRYPTABLE' } : { outcome: 'MALFORMED', code: 'INVALID_FIELD' };
     this.notifications += 1;
     const order = this.orders[note.slot];
     if (!order) return { outcome: 'ORDER_NOT_FOUND', code: 'ORDER_NOT_FOUND' };

@@ -1,3 +1,4 @@
+import { invalidFieldName } from '../field-names';
 import { v2KeysAt, type Merchant, type MerchantDirectory } from '../merchant';
 import { result, type NotifyResult } from '../outcome';
 import { refundStateOfV2, type RefundChange } from '../refund-decide';
@@ -44,6 +45,9 @@ export function readRefundNotification(
   merchants: MerchantDirectory,
   now: Date | undefined,
 ): RefundNotificationRead {
+  // The envelope's fields are stored with the refund: the same names as anywhere else.
+  const badName = invalidFieldName(fields);
+  if (badName !== undefined) return fail(result('MALFORMED', 'INVALID_FIELD', 'a field name is not letters, digits and underscores'));
   const envelope = parseRefundEnvelope(fields);
   if (!envelope.ok) return refused(envelope.error);
   const { mchId, appid, subMchId, reqInfo } = envelope.envelope;

@@ -4,10 +4,12 @@ import type { Knex } from 'knex';
  * The money rules in the schema, so that no code path can skip them (every dialect):
  * - one paid order per (mch_id, transaction_id): a unique index (NULLs, the unpaid orders, are
  *   distinct in SQLite, PostgreSQL and MariaDB alike);
+ * - one refund per (mch_id, refund_id), as per (mch_id, out_refund_no): WeChat's id of a refund
+ *   names one refund, so a re-cut req_info cannot count one refund under two numbers;
  * - refunded_fee stays within 0 and total_fee, and an order is NOTPAY with no transaction and
  *   nothing refunded, or PAID with its transaction and time: CHECK constraints (SQLite cannot add
  *   one to an existing table: triggers there);
- * - PAID is final: its status, transaction, time and amount never change again and its refunded
+ * - PAID is final: its status, transaction, time, amount, currency and appid never change again and its refunded
  *   total never falls (a trigger; to correct a row by hand, an operator must drop it knowingly);
  * - one ORDER_PAID per order and one refund per (mch_id, out_refund_no) were unique keys already
  *   (payment_events_dedupe_key, refunds_merchant_refund_no).
@@ -28,6 +30,9 @@ export async function up(db: Knex): Promise<void> {
   await db.schema.alterTable('orders', (t) => {
     t.unique(['mch_id', 'transaction_id'], { indexName: 'orders_merchant_transaction' });
   });
+  await db.schema.alterTable('refunds', (t) => {
+    t.unique(['mch_id', 'refund_id'], { indexName: 'refunds_merchant_refund_id' });
+  });
   switch (db.client.config.client) {
     case 'pg':
       await db.raw(`ALTER TABLE orders ADD CONSTRAINT orders_refunds_within_payment CHECK (${WITHIN_PAYMENT})`);
@@ -35,7 +40,7 @@ export async function up(db: Knex): Promise<void> {
       await db.raw(`CREATE FUNCTION orders_paid_is_final() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF OLD.status = 'PAID' AND (${CHANGES_PAID.replace(/<=>/g, 'IS NOT DISTINCT FROM')}) THEN
-            RAISE EXCEPTION 'order %: a PAID order never changes status, transaction, time or amount, and its refunded total never falls', OLD.out_trade_no
+            RAISE EXCEPTION 'order %: a PAID order never changes status, transaction, time, amount, currency or appid, and its refunded total never falls', OLD.out_trade_no
               USING ERRCODE = '23514';
           END IF;
           RETURN NEW;
@@ -49,7 +54,7 @@ export async function up(db: Knex): Promise<void> {
       // (README "Databases").
       await db.raw(`CREATE TRIGGER orders_paid_is_final BEFORE UPDATE ON orders FOR EACH ROW BEGIN
           IF OLD.status = 'PAID' AND (${CHANGES_PAID}) THEN
-            SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = 'a PAID order never changes status, transaction, time or amount, and its refunded total never falls';
+            SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = 'a PAID order never changes status, transaction, time, amount, currency or appid, and its refunded total never falls';
           END IF;
         END`);
       return;
@@ -61,7 +66,7 @@ export async function up(db: Knex): Promise<void> {
       }
       await db.raw(`CREATE TRIGGER orders_paid_is_final BEFORE UPDATE ON orders FOR EACH ROW
         WHEN OLD.status = 'PAID' AND (${CHANGES_PAID.replace(/<=>/g, 'IS')})
-        BEGIN SELECT RAISE(ABORT, 'orders: a PAID order never changes status, transaction, time or amount, and its refunded total never falls'); END`);
+        BEGIN SELECT RAISE(ABORT, 'orders: a PAID order never changes status, transaction, time, amount, currency or appid, and its refunded total never falls'); END`);
   }
 }
 
@@ -73,7 +78,7 @@ const WITHIN_PAYMENT = withinPayment();
 const CONSISTENT = consistent();
 /** `<=>` is MySQL's null-safe equality; each dialect gets its own spelling. */
 const CHANGES_PAID = "NEW.status <> 'PAID' OR NOT (NEW.transaction_id <=> OLD.transaction_id) OR NOT (NEW.paid_at_ms <=> OLD.paid_at_ms) "
-  + 'OR NEW.total_fee <> OLD.total_fee OR NEW.refunded_fee < OLD.refunded_fee';
+  + "OR NEW.total_fee <> OLD.total_fee OR NEW.fee_type <> OLD.fee_type OR NEW.appid <> OLD.appid OR NEW.refunded_fee < OLD.refunded_fee";
 
 /** Refuses, naming the rows, when existing data breaks a rule the constraints would enforce. */
 async function refuseViolations(db: Knex): Promise<void> {
@@ -89,6 +94,13 @@ async function refuseViolations(db: Knex): Promise<void> {
   for (const row of bad) {
     problems.push(`order ${String(row['out_trade_no'])} of mch_id ${String(row['mch_id'])} is ${String(row['status'])} with transaction ${String(row['transaction_id'] ?? 'none')}, `
       + `total_fee ${String(row['total_fee'])} and refunded_fee ${String(row['refunded_fee'])}: correct it`);
+  }
+  const refundIds = (await db('refunds').select('mch_id', 'refund_id').count({ n: '*' })
+    .groupBy('mch_id', 'refund_id').havingRaw('count(*) > 1').limit(20)) as Array<Record<string, unknown>>;
+  for (const row of refundIds) {
+    const refunds = (await db('refunds').select('out_refund_no').where({ mch_id: row['mch_id'], refund_id: row['refund_id'] })) as Array<{ out_refund_no: string }>;
+    problems.push(`refund_id ${String(row['refund_id'])} of mch_id ${String(row['mch_id'])} is stored under ${refunds.length} refund numbers (${refunds.map((r) => r.out_refund_no).join(', ')}): `
+      + 'keep the one WeChat reports (refundquery) and lower refunded_fee by the others');
   }
   if (problems.length > 0) {
     throw new Error(`migration 007-money-invariants refused: existing rows break the money rules it adds, and nothing was changed:\n- ${problems.join('\n- ')}`);
@@ -109,6 +121,9 @@ export async function down(db: Knex): Promise<void> {
     default:
       for (const name of ['orders_checks_on_insert', 'orders_checks_on_update', 'orders_paid_is_final']) await db.raw(`DROP TRIGGER IF EXISTS ${name}`);
   }
+  await db.schema.alterTable('refunds', (t) => {
+    t.dropUnique(['mch_id', 'refund_id'], 'refunds_merchant_refund_id');
+  });
   await db.schema.alterTable('orders', (t) => {
     t.dropUnique(['mch_id', 'transaction_id'], 'orders_merchant_transaction');
   });
