@@ -24,6 +24,9 @@ proto: deps ## regenerate src/gen/ from proto/ (needs protoc: Debian packages pr
 proto-check: deps ## fail when src/gen/ is not what proto/ generates
 	scripts/gen-proto.sh --check $(GEN_DIR)
 
+config-schemas: build ## regenerate config/*.schema.json (the merchants and callers files' JSON Schemas) from src/config/
+	node dist/test/support/config-schemas.js
+
 run: build ## run the core and the gateway on the embedded defaults (SQLite, in-process lock, demo merchant)
 	node dist/src/cli/run-local.js
 
@@ -57,4 +60,4 @@ bench: build ## run the benchmark (see bench/README.md)
 clean: ## remove build output
 	rm -rf dist
 
-.PHONY: help deps build proto proto-check run migrate notify test reliability model bench clean
+.PHONY: help deps build proto proto-check config-schemas run migrate notify test reliability model bench clean

@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, EnvReader, type ListenAddress } from './env-reader';
-import { isScope, SCOPES, type Caller, type Scope } from './auth/scopes';
+import type { Caller } from './auth/scopes';
 import type { Merchant } from './notify/merchant';
-import { isSignType, SIGN_TYPES, type SignType } from './notify/sign';
-import { v3PlatformKeys } from './notify/v3/platform-keys';
+import { readCallers } from './config/callers';
+import { unknownOwnVariables } from './config/env-names';
+import { readMerchants } from './config/merchants';
+import type { Env, ReadFile, Sources } from './config/sources';
+
+export { callerMerchantProblems } from './config/callers';
+export { MAX_PREVIOUS_KEY_OVERLAP_MS } from './config/merchants';
+export { DEMO_MERCHANT } from './config/public-keys';
 
 /**
  * The core's configuration, read once at start-up from the environment (and the merchants file
@@ -29,11 +35,20 @@ export interface CoreConfig {
   readonly publicServices: readonly string[];
   /** TLS for the gRPC port; with clientCaPem, clients must present a certificate (mTLS). */
   readonly tls: TlsConfig | undefined;
-  readonly events: { readonly pollMs: number; readonly batchSize: number };
+  readonly events: EventsConfig;
   /** Re-read the merchants (and their key files) this often; 0: only on SIGHUP. */
   readonly merchantsReloadIntervalMs: number;
   /** Querying WeChat about orders whose notification never came (README "Reconciliation"). */
   readonly reconcile: ReconcileConfig;
+}
+
+export interface EventsConfig {
+  /** How often event streams look for events committed by other replicas. */
+  readonly pollMs: number;
+  /** Events read per query, and at most buffered per stream. */
+  readonly batchSize: number;
+  /** WatchPaymentEvents streams one caller may hold open at once (EVENTS_MAX_STREAMS_PER_CALLER). */
+  readonly maxStreamsPerCaller: number;
 }
 
 export interface TlsConfig {
@@ -65,13 +80,6 @@ export interface LockConfig {
   readonly retryDelayMs: number;
 }
 
-/** The merchant in WeChat Pay's documentation example: good for trying things, never for money. */
-export const DEMO_MERCHANT = Object.freeze({
-  mchId: '10000100',
-  appid: 'wxd930ea5d5a258f4f',
-  apiKey: '192006250b4c09247ec02edce69f6a2d',
-});
-
 export const DEFAULTS = Object.freeze({
   GRPC_LISTEN: '127.0.0.1:50051',
   METRICS_LISTEN: '127.0.0.1:9464',
@@ -91,22 +99,29 @@ export const CORE_ENV_VARS = Object.freeze([
   'REDIS_URLS', 'LOCK_TTL_MS', 'LOCK_WAIT_MS', 'LOCK_RETRY_DELAY_MS', 'MERCHANTS_FILE', 'MERCHANTS_JSON',
   'LOG_LEVEL', 'SHUTDOWN_GRACE_MS', 'CALLERS_FILE', 'CALLERS_JSON', 'AUTH_PUBLIC_SERVICES',
   'GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CLIENT_CA_FILE', 'EVENTS_POLL_MS', 'EVENTS_BATCH_SIZE',
+  'EVENTS_MAX_STREAMS_PER_CALLER',
   'AUTH_DISABLED',
   'MERCHANTS_RELOAD_INTERVAL_MS',
   ...RECONCILE_ENV_VARS,
 ] as const);
 
-type ReadFile = (path: string) => string;
-
+/**
+ * The whole configuration, as start-up reads it. Unknown keys in the merchants and callers files
+ * and unknown PAYMENT_CALLBACK_* variables are refused (README "Configuration").
+ *
+ * `now` is start-up time: certificates already expired at `now` are refused, and a
+ * previous_api_key_valid_until must be at most 7 days after it.
+ */
 export function readCoreConfig(
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
-  /** Certificates already expired at `now` are refused. */
   now: Date = new Date(),
 ): CoreConfig {
   const r = new EnvReader(env);
   const mode = r.oneOf('PAYMENT_CALLBACK_ENV', ['development', 'production'] as const, 'development');
+  const sources: Sources = { r, env, readFile, mode, envNamesRead: new Set() };
   const metricsRaw = r.string('METRICS_LISTEN', DEFAULTS.METRICS_LISTEN);
+  const { merchants, configuredIds } = readMerchants(sources, now);
   const config: CoreConfig = {
     env: mode,
     grpcListen: r.listenAddress('GRPC_LISTEN', DEFAULTS.GRPC_LISTEN),
@@ -118,16 +133,17 @@ export function readCoreConfig(
       waitMs: r.integer('LOCK_WAIT_MS', 2_000, 0, 60_000),
       retryDelayMs: r.integer('LOCK_RETRY_DELAY_MS', 25, 1, 10_000),
     },
-    merchants: readMerchants(r, env, readFile, mode, now),
+    merchants,
     merchantsReloadIntervalMs: readReloadInterval(r),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
-    callers: readCallers(r, env, readFile),
+    callers: readCallers(sources, configuredIds),
     publicServices: readPublicServices(r),
     tls: readTls(r, readFile),
     events: {
       pollMs: r.integer('EVENTS_POLL_MS', 500, 10, 60_000),
       batchSize: r.integer('EVENTS_BATCH_SIZE', 100, 1, 1_000),
+      maxStreamsPerCaller: r.integer('EVENTS_MAX_STREAMS_PER_CALLER', 16, 1, 10_000),
     },
     reconcile: readReconcile(r, mode),
   };
@@ -140,12 +156,13 @@ export function readCoreConfig(
   if (config.lock.waitMs >= config.lock.ttlMs) {
     r.problem(`LOCK_WAIT_MS (${config.lock.waitMs}) must be below LOCK_TTL_MS (${config.lock.ttlMs})`);
   }
+  for (const p of unknownOwnVariables(env, new Set([...CORE_ENV_VARS, ...sources.envNamesRead]))) r.problem(p);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(config);
 }
 
 /** Only the database settings: what `make migrate` needs, without merchants. */
-export function readDatabaseConfig(env: Readonly<Record<string, string | undefined>>): DatabaseConfig {
+export function readDatabaseConfig(env: Env): DatabaseConfig {
   const r = new EnvReader(env);
   const database = readDatabase(r);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
@@ -191,39 +208,6 @@ function readPublicServices(r: EnvReader): string[] {
     }
   }
   return listed.length > 0 ? listed.filter((n) => OPENABLE_SERVICES.has(n)) : [...DEFAULT_PUBLIC_SERVICES];
-}
-
-function readCallers(r: EnvReader, env: Readonly<Record<string, string | undefined>>, readFile: ReadFile): Caller[] {
-  const callers: Caller[] = [];
-  for (const { where, entry } of readJsonList(r, 'CALLERS_FILE', 'CALLERS_JSON', 'callers', readFile) ?? []) {
-    if (!isRecord(entry)) {
-      r.problem(`${where} must be an object`);
-      continue;
-    }
-    const before = r.problems.length;
-    const name = entry['name'];
-    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(name)) r.problem(`${where}: name must be 1 to 64 of letters, digits and ._-`);
-    const token = readSecret(r, where, entry, env, readFile, {
-      field: 'token',
-      pattern: /^[\x21-\x7e]{24,256}$/,
-      shape: 'the token must be 24 to 256 printable characters without spaces',
-    });
-    const scopesRaw = entry['scopes'];
-    const scopes: Scope[] = [];
-    if (!Array.isArray(scopesRaw) || scopesRaw.length === 0) {
-      r.problem(`${where}: scopes must be a non-empty array of ${Object.keys(SCOPES).join(', ')}`);
-    } else {
-      for (const s of scopesRaw) {
-        if (typeof s === 'string' && isScope(s)) scopes.push(s);
-        else r.problem(`${where}: scope ${JSON.stringify(s)} must be one of ${Object.keys(SCOPES).join(', ')}`);
-      }
-    }
-    if (r.problems.length === before && token !== undefined) callers.push({ name: name as string, token, scopes });
-  }
-  const names = callers.map((c) => c.name);
-  if (new Set(names).size !== names.length) r.problem('two callers have the same name');
-  if (new Set(callers.map((c) => c.token)).size !== callers.length) r.problem('two callers share a token; give each service its own');
-  return callers;
 }
 
 function readTls(r: EnvReader, readFile: ReadFile): TlsConfig | undefined {
@@ -329,17 +313,20 @@ function readReconcile(r: EnvReader, mode: CoreConfig['env']): ReconcileConfig {
 
 /**
  * Only the merchants, as start-up reads them: what a reload (SIGHUP, MERCHANTS_RELOAD_INTERVAL_MS)
- * re-reads from MERCHANTS_FILE / MERCHANTS_JSON and the key files they name. Throws a ConfigError
- * listing every problem; the caller keeps the merchants it has.
+ * re-reads from MERCHANTS_FILE / MERCHANTS_JSON and the key files they name, with the same rules
+ * (unknown keys, public keys in production, a previous key at most 7 days after `now`, the reload
+ * time). Throws a ConfigError listing every problem; the caller keeps the merchants it has.
+ * Callers are not read again: callerMerchantProblems() says which of their mch_ids the new
+ * merchants no longer configure.
  */
 export function readMerchantsConfig(
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
   now: Date = new Date(),
 ): readonly Merchant[] {
   const r = new EnvReader(env);
   const mode = r.oneOf('PAYMENT_CALLBACK_ENV', ['development', 'production'] as const, 'development');
-  const merchants = readMerchants(r, env, readFile, mode, now);
+  const { merchants } = readMerchants({ r, env, readFile, mode, envNamesRead: new Set() }, now);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return deepFreeze(merchants);
 }
@@ -348,332 +335,6 @@ function readReloadInterval(r: EnvReader): number {
   const ms = r.integer('MERCHANTS_RELOAD_INTERVAL_MS', 0, 0, 86_400_000);
   if (ms > 0 && ms < 1_000) r.problem(`MERCHANTS_RELOAD_INTERVAL_MS=${ms} must be 0 (off) or at least 1000`);
   return ms;
-}
-
-function readMerchants(
-  r: EnvReader,
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadFile,
-  mode: CoreConfig['env'],
-  now: Date,
-): Merchant[] {
-  const entries = readJsonList(r, 'MERCHANTS_FILE', 'MERCHANTS_JSON', 'merchants', readFile);
-  if (entries === undefined) {
-    r.problem('no merchants configured: set MERCHANTS_FILE or MERCHANTS_JSON (see README "Configuration")');
-  }
-  const merchants: Merchant[] = [];
-  for (const { where, entry } of entries ?? []) {
-    const m = readMerchant(r, where, entry, env, readFile, mode, now);
-    if (m) merchants.push(m);
-  }
-
-  const seen = new Set<string>();
-  for (const m of merchants) {
-    if (seen.has(m.mchId)) r.problem(`mch_id ${m.mchId} is configured twice`);
-    seen.add(m.mchId);
-    if (mode === 'production' && m.apiKey === DEMO_MERCHANT.apiKey) {
-      r.problem(`mch_id ${m.mchId} uses the public demo API key from WeChat's documentation; `
-        + 'it cannot be used with PAYMENT_CALLBACK_ENV=production');
-    }
-  }
-  // An order's mch_id must name one merchant configuration, or its notifications could be
-  // authenticated with two different keys.
-  const providerOf = new Map<string, string>();
-  for (const m of merchants) {
-    for (const sub of m.subMchIds ?? []) {
-      if (seen.has(sub)) r.problem(`sub_mch_id ${sub} of mch_id ${m.mchId} is also configured as a merchant of its own`);
-      const other = providerOf.get(sub);
-      if (other !== undefined) r.problem(`sub_mch_id ${sub} is listed by both mch_id ${other} and mch_id ${m.mchId}`);
-      providerOf.set(sub, m.mchId);
-    }
-  }
-  return merchants;
-}
-
-function readMerchant(
-  r: EnvReader,
-  where: string,
-  entry: unknown,
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadFile,
-  mode: CoreConfig['env'],
-  now: Date,
-): Merchant | undefined {
-  if (!isRecord(entry)) {
-    r.problem(`${where} must be an object`);
-    return undefined;
-  }
-  const before = r.problems.length;
-  const mchId = entry['mch_id'];
-  if (typeof mchId !== 'string' || !/^\d{1,32}$/.test(mchId)) r.problem(`${where}: mch_id must be a string of digits`);
-  const appids = entry['appids'];
-  if (!Array.isArray(appids) || appids.length === 0 || !appids.every((a) => typeof a === 'string' && /^[A-Za-z0-9_]{1,32}$/.test(a))) {
-    r.problem(`${where}: appids must be a non-empty array of app ids such as "wxd930ea5d5a258f4f"`);
-  }
-  const apiKey = readSecret(r, where, entry, env, readFile);
-  const signTypesRaw = entry['sign_types'] ?? ['MD5', 'HMAC-SHA256'];
-  const signTypes: SignType[] = [];
-  if (!Array.isArray(signTypesRaw) || signTypesRaw.length === 0) {
-    r.problem(`${where}: sign_types must be a non-empty array of ${SIGN_TYPES.join(', ')}`);
-  } else {
-    for (const t of signTypesRaw) {
-      if (typeof t === 'string' && isSignType(t)) signTypes.push(t);
-      else r.problem(`${where}: sign_types entry ${JSON.stringify(t)} must be one of ${SIGN_TYPES.join(', ')}`);
-    }
-  }
-  const previousApiKey = readPreviousApiKey(r, where, entry, env, readFile, apiKey);
-  const v3 = readV3(r, where, entry, env, readFile, mode, now);
-  const subMchIds = readSubMchIds(r, where, entry, typeof mchId === 'string' ? mchId : '');
-  const confirmRefunds = entry['confirm_refunds_with_query'] ?? false;
-  if (typeof confirmRefunds !== 'boolean') r.problem(`${where}: confirm_refunds_with_query must be true or false (a JSON boolean)`);
-  if (r.problems.length > before || apiKey === undefined) return undefined;
-  // Optional settings are left out when absent, so a v2-only merchant reads as it always did.
-  return {
-    mchId: mchId as string,
-    appids: appids as string[],
-    apiKey,
-    signTypes,
-    ...(previousApiKey ? { previousApiKey } : {}),
-    ...(v3 ? { apiV3Key: v3.apiV3Key, v3Keys: v3.keys } : {}),
-    ...(subMchIds ? { subMchIds } : {}),
-    ...(confirmRefunds === true ? { confirmRefundsWithQuery: true } : {}),
-  };
-}
-
-const V2_KEY_RULE = { field: 'api_key', pattern: /^[A-Za-z0-9]{32}$/, shape: 'the API key must be 32 letters or digits' } as const;
-/** An offset is required: a rotation deadline in "local time" depends on the server's zone. */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Key rotation: the old v2 key and the instant after which it no longer verifies. */
-function readPreviousApiKey(
-  r: EnvReader,
-  where: string,
-  entry: Record<string, unknown>,
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadFile,
-  apiKey: string | undefined,
-): Merchant['previousApiKey'] | undefined {
-  const rule = { ...V2_KEY_RULE, field: 'previous_api_key', shape: 'the previous API key must be 32 letters or digits' };
-  const key = readOptionalSecret(r, where, entry, env, readFile, rule);
-  const until = entry['previous_api_key_valid_until'];
-  if (key === undefined && until === undefined) return undefined;
-  if (key === undefined || until === undefined) {
-    if (!hasSecret(entry, 'previous_api_key') || until === undefined) {
-      r.problem(`${where}: previous_api_key (or _env, _file) and previous_api_key_valid_until go together`);
-    }
-    return undefined;
-  }
-  const validUntil = typeof until === 'string' && ISO_INSTANT.test(until) ? new Date(until) : undefined;
-  if (!validUntil || Number.isNaN(validUntil.getTime())) {
-    r.problem(`${where}: previous_api_key_valid_until must be an ISO 8601 time with an offset, e.g. "2026-03-01T00:00:00+08:00"`);
-    return undefined;
-  }
-  if (key === apiKey) r.problem(`${where}: previous_api_key is the same as the current key; remove it, or set the new key as api_key`);
-  return { key, validUntil };
-}
-
-/** APIv3: the key that decrypts resources and the keys that verify signatures, or neither. */
-function readV3(
-  r: EnvReader,
-  where: string,
-  entry: Record<string, unknown>,
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadFile,
-  mode: CoreConfig['env'],
-  now: Date,
-): { apiV3Key: string; keys: NonNullable<Merchant['v3Keys']> } | undefined {
-  // AES-256: 32 bytes. WeChat's own public test vector (wechatpay-go) uses a 16-byte key, which
-  // development accepts so the vector can be replayed through the real service.
-  const lengths = mode === 'production' ? '32' : '32 (16 in development, for the public test vector)';
-  const apiV3Key = readOptionalSecret(r, where, entry, env, readFile, {
-    field: 'apiv3_key',
-    pattern: mode === 'production' ? /^[\x21-\x7e]{32}$/ : /^(?:[\x21-\x7e]{32}|[\x21-\x7e]{16})$/,
-    shape: `the APIv3 key must be ${lengths} printable ASCII characters`,
-  });
-  const certificates: string[] = [];
-  const certsRaw = entry['platform_certificates'];
-  if (certsRaw !== undefined) {
-    if (!Array.isArray(certsRaw) || !certsRaw.every((c) => typeof c === 'string' && c !== '')) {
-      r.problem(`${where}: platform_certificates must be an array of PEM file paths or inline PEM certificates`);
-    } else {
-      for (const [i, c] of (certsRaw as string[]).entries()) {
-        const pem = readPem(r, `${where}: platform_certificates[${i}]`, c, readFile);
-        if (pem !== undefined) certificates.push(pem);
-      }
-    }
-  }
-  const publicKeys: Array<{ id: string; pem: string }> = [];
-  const keysRaw = entry['wechatpay_public_keys'];
-  if (keysRaw !== undefined) {
-    if (!Array.isArray(keysRaw)) {
-      r.problem(`${where}: wechatpay_public_keys must be an array of {"id": "PUB_KEY_ID_...", "pem" or "pem_file": ...}`);
-    } else {
-      for (const [i, k] of (keysRaw as unknown[]).entries()) {
-        const at = `${where}: wechatpay_public_keys[${i}]`;
-        if (!isRecord(k) || typeof k['id'] !== 'string' || (k['pem'] === undefined) === (k['pem_file'] === undefined)) {
-          r.problem(`${at} must be {"id": "PUB_KEY_ID_...", and exactly one of "pem", "pem_file"}`);
-          continue;
-        }
-        const given = k['pem'] ?? k['pem_file'];
-        if (typeof given !== 'string') {
-          r.problem(`${at}: pem and pem_file must be strings`);
-          continue;
-        }
-        const pem = k['pem'] !== undefined ? given : readPem(r, at, given, readFile);
-        if (pem !== undefined) publicKeys.push({ id: k['id'], pem });
-      }
-    }
-  }
-  const anyKeys = certsRaw !== undefined || keysRaw !== undefined;
-  if (apiV3Key === undefined && !anyKeys) return undefined;
-  if (apiV3Key === undefined) {
-    if (!hasSecret(entry, 'apiv3_key')) r.problem(`${where}: platform_certificates / wechatpay_public_keys need apiv3_key (or _env, _file) to decrypt APIv3 notifications`);
-    return undefined;
-  }
-  if (!anyKeys) {
-    r.problem(`${where}: apiv3_key needs platform_certificates or wechatpay_public_keys to verify APIv3 notifications`);
-    return undefined;
-  }
-  const built = v3PlatformKeys({ certificates, publicKeys }, now);
-  if (!built.ok) {
-    r.problem(`${where}: ${built.error.message}`);
-    return undefined;
-  }
-  return { apiV3Key, keys: built.keys };
-}
-
-/** A PEM given inline, or the path of a file holding it. */
-function readPem(r: EnvReader, where: string, value: string, readFile: ReadFile): string | undefined {
-  if (value.includes('-----BEGIN')) return value;
-  try {
-    return readFile(value);
-  } catch {
-    r.problem(`${where}: ${value} cannot be read (give a PEM file path, or the PEM itself)`);
-    return undefined;
-  }
-}
-
-function readSubMchIds(r: EnvReader, where: string, entry: Record<string, unknown>, mchId: string): string[] | undefined {
-  const raw = entry['sub_mch_ids'];
-  if (raw === undefined) return undefined;
-  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((s) => typeof s === 'string' && /^\d{1,32}$/.test(s))) {
-    r.problem(`${where}: sub_mch_ids must be a non-empty array of mch_id strings (digits)`);
-    return undefined;
-  }
-  const ids = raw as string[];
-  if (new Set(ids).size !== ids.length) r.problem(`${where}: sub_mch_ids lists the same sub-merchant twice`);
-  if (ids.includes(mchId)) r.problem(`${where}: sub_mch_ids must not list the provider's own mch_id ${mchId}`);
-  return ids;
-}
-
-interface SecretRule {
-  /** The entry's field prefix: `api_key` reads api_key, api_key_env or api_key_file. */
-  readonly field: string;
-  readonly pattern: RegExp;
-  /** What the value must look like, for the error (the value itself is never echoed). */
-  readonly shape: string;
-}
-
-/** A secret comes inline, from a named environment variable, or from a file (a mounted Secret). */
-function readSecret(
-  r: EnvReader,
-  where: string,
-  entry: Record<string, unknown>,
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadFile,
-  rule: SecretRule = V2_KEY_RULE,
-): string | undefined {
-  const { field } = rule;
-  const given = [field, `${field}_env`, `${field}_file`].filter((k) => entry[k] !== undefined);
-  if (given.length !== 1) {
-    r.problem(`${where}: set exactly one of ${field}, ${field}_env, ${field}_file`);
-    return undefined;
-  }
-  let value: string | undefined;
-  const inline = entry[field];
-  const envName = entry[`${field}_env`];
-  const file = entry[`${field}_file`];
-  if (typeof inline === 'string') value = inline;
-  else if (typeof envName === 'string') {
-    value = env[envName];
-    if (value === undefined) r.problem(`${where}: ${field}_env names ${envName}, which is not set`);
-  } else if (typeof file === 'string') {
-    try {
-      value = readFile(file).trim();
-    } catch {
-      r.problem(`${where}: ${field}_file ${file} cannot be read`);
-    }
-  } else {
-    r.problem(`${where}: ${given[0] ?? field} must be a string`);
-  }
-  if (value !== undefined && !rule.pattern.test(value)) {
-    r.problem(`${where}: ${rule.shape} (it has ${value.length} characters)`);
-    return undefined;
-  }
-  return value;
-}
-
-/** The same, for a secret that may be left out: undefined when none of its three fields is set. */
-function readOptionalSecret(
-  r: EnvReader,
-  where: string,
-  entry: Record<string, unknown>,
-  env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadFile,
-  rule: SecretRule,
-): string | undefined {
-  return hasSecret(entry, rule.field) ? readSecret(r, where, entry, env, readFile, rule) : undefined;
-}
-
-function hasSecret(entry: Record<string, unknown>, field: string): boolean {
-  return [field, `${field}_env`, `${field}_file`].some((k) => entry[k] !== undefined);
-}
-
-/**
- * Entries of a JSON list given as a file and/or inline: an array, or {"<key>": [...]}.
- * undefined when neither variable is set.
- */
-function readJsonList(
-  r: EnvReader,
-  fileVar: string,
-  inlineVar: string,
-  key: string,
-  readFile: ReadFile,
-): Array<{ where: string; entry: unknown }> | undefined {
-  const file = r.optional(fileVar);
-  const inline = r.optional(inlineVar);
-  if (!file && !inline) return undefined;
-  const sources: Array<{ name: string; text: string }> = [];
-  if (file) {
-    try {
-      sources.push({ name: `${fileVar} ${file}`, text: readFile(file) });
-    } catch (e) {
-      r.problem(`${fileVar} ${file} cannot be read: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (inline) sources.push({ name: inlineVar, text: inline });
-  const entries: Array<{ where: string; entry: unknown }> = [];
-  for (const source of sources) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(source.text);
-    } catch {
-      // JSON.parse quotes the text around the error, which may be a secret: say only where to look.
-      r.problem(`${source.name} is not valid JSON (are all strings, including keys, in double quotes?)`);
-      continue;
-    }
-    const list = Array.isArray(parsed) ? parsed : isRecord(parsed) && Array.isArray(parsed[key]) ? parsed[key] : undefined;
-    if (!list) {
-      r.problem(`${source.name} must be a JSON array or {"${key}": [...]}`);
-      continue;
-    }
-    list.forEach((entry: unknown, i: number) => entries.push({ where: `${source.name} entry #${i + 1}`, entry }));
-  }
-  return entries;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -23,4 +23,10 @@ export interface Caller {
   /** Never logged. */
   readonly token: string;
   readonly scopes: readonly Scope[];
+  /**
+   * The merchants this caller may see and change; absent means all merchants. Each is a
+   * configured mch_id, or a sub_mch_id of a configured service provider (CALLERS_FILE "mch_ids",
+   * e.g. ["1230000109"]).
+   */
+  readonly mchIds?: readonly string[];
 }

@@ -61,10 +61,17 @@ export class MerchantRegistry implements MerchantDirectory {
   }
 }
 
-/** One digest per merchant over everything that decides a notification, keys included. */
+/**
+ * One digest per merchant over everything that decides a notification, keys included. A
+ * certificate counts with its validity period: a renewed certificate may keep its serial and key
+ * but not its dates, and the dates decide whether it verifies.
+ */
 function digestsOf(merchants: readonly Merchant[]): ReadonlyMap<string, string> {
   return new Map(merchants.map((m) => {
-    const v3Keys = [...(m.v3Keys?.byId.values() ?? [])].map((k) => [k.id, k.kind, k.key.export({ type: 'spki', format: 'der' }).toString('base64')]);
+    const v3Keys = [...(m.v3Keys?.byId.values() ?? [])].map((k) => [
+      k.id, k.kind, k.key.export({ type: 'spki', format: 'der' }).toString('base64'),
+      k.notBefore?.getTime() ?? null, k.notAfter?.getTime() ?? null,
+    ]);
     const material = JSON.stringify([
       m.mchId, m.appids, m.apiKey, m.signTypes, m.previousApiKey?.key ?? null, m.previousApiKey?.validUntil.getTime() ?? null,
       m.apiV3Key ?? null, v3Keys, m.subMchIds ?? null, m.confirmRefundsWithQuery ?? false,

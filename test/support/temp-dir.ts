@@ -3,7 +3,7 @@
 // Every directory is named `payment-callback-*` under os.tmpdir(), so leftovers
 // from a crashed run are easy to recognise and delete by hand. Directories that
 // are still registered when the process exits are removed then, unless
-// PAYMENT_CALLBACK_KEEP_TEMP=1 is set to keep them for post-mortem debugging.
+// TEST_KEEP_TEMP=1 is set to keep them for post-mortem debugging.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import { onExitCleanup } from './exit-cleanup';
 
 export const TEMP_DIR_PREFIX = 'payment-callback-';
 
-const keepOnExit = process.env['PAYMENT_CALLBACK_KEEP_TEMP'] === '1';
+const keepOnExit = process.env['TEST_KEEP_TEMP'] === '1';
 const unregisterByDir = new Map<string, () => void>();
 
 /**

@@ -190,7 +190,7 @@ describe('readCoreConfig: problems, all reported at once', () => {
     {
       name: 'production + the public demo key is refused',
       env: { PAYMENT_CALLBACK_ENV: 'production', MERCHANTS_JSON: demoMerchant, CALLERS_JSON },
-      problems: [/mch_id 10000100 uses the public demo API key.*PAYMENT_CALLBACK_ENV=production/],
+      problems: [/^MERCHANTS_JSON entry #1 \(mch_id 10000100\): api_key is the public demo API key from WeChat Pay's v2 documentation.*PAYMENT_CALLBACK_ENV=production/],
     },
     { name: 'PAYMENT_CALLBACK_ENV=staging', env: { PAYMENT_CALLBACK_ENV: 'staging', MERCHANTS_JSON }, problems: [/^PAYMENT_CALLBACK_ENV=staging must be one of development, production/] },
     {
@@ -201,7 +201,7 @@ describe('readCoreConfig: problems, all reported at once', () => {
     {
       name: 'a 31-character key',
       env: { MERCHANTS_JSON: JSON.stringify([{ ...merchantA, api_key: KEY_A.slice(1) }]) },
-      problems: [/entry #1: the API key must be 32 letters or digits \(it has 31 characters\)/],
+      problems: [/entry #1 \(mch_id 1900000001\): the API key must be 32 letters or digits \(it has 31 characters\)/],
     },
     {
       name: 'a 33-character key',

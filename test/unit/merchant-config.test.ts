@@ -1,5 +1,5 @@
 // The merchant settings added for refunds, APIv3, service providers and key rotation
-// (src/config.ts readMerchant): apiv3_key, platform_certificates, wechatpay_public_keys,
+// (src/config/merchants.ts readMerchant): apiv3_key, platform_certificates, wechatpay_public_keys,
 // sub_mch_ids, previous_api_key(+_valid_until), confirm_refunds_with_query,
 // MERCHANTS_RELOAD_INTERVAL_MS, and readMerchantsConfig, which a reload calls. Every problem
 // reported, no secret echoed.
