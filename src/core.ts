@@ -2,8 +2,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { AddressInfo } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createAuthorizer } from './auth/authorize';
+import { merchantScope } from './auth/merchant-scope';
 import type { Knex } from 'knex';
-import type { CoreConfig, TlsConfig } from './config';
+import { callerMerchantProblems, type CoreConfig, type TlsConfig } from './config';
 import { formatListenAddress, type ListenAddress } from './env-reader';
 import { PaymentCallbackService } from './gen/payment/callback/v1/payment_callback';
 import { InProcessLock } from './lock/in-process-lock';
@@ -94,6 +95,7 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       'grpc.keepalive_timeout_ms': 20_000,
     });
     const shuttingDown = new AbortController();
+    const callersByName = new Map(config.callers.map((c) => [c.name, c]));
     // Confirmations ask WeChat whatever RECONCILE_ENABLED says: a suspicious notification is
     // answered FAIL until they can.
     const orderQuery = new HttpOrderQueryClient({ apiBase: config.reconcile.apiBase, timeoutMs: config.reconcile.timeoutMs, clock });
@@ -110,6 +112,8 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       clock,
       log,
       shutdown: shuttingDown.signal,
+      scopeOf: (name) => merchantScope(callersByName.get(name), merchants),
+      maxStreamsPerCaller: config.events.maxStreamsPerCaller,
     }));
     const { health, setServing } = createHealth();
     health.addToServer(server);
@@ -133,9 +137,14 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       env: config.env,
     }, 'payment-callback core listening');
 
-    const reloadMerchants = (trigger: string): MerchantReload => (options.loadMerchants
-      ? merchants.reload(options.loadMerchants, log, trigger)
-      : { status: 'failed', problems: ['this core was started without a merchant loader; restart it to change merchants'] });
+    const reloadMerchants = (trigger: string): MerchantReload => {
+      if (!options.loadMerchants) return { status: 'failed', problems: ['this core was started without a merchant loader; restart it to change merchants'] };
+      const reloaded = merchants.reload(options.loadMerchants, log, trigger);
+      // Callers are read at start-up only; one bound to a merchant the reload removed simply
+      // sees nothing of it (never more), which an operator should know about.
+      for (const problem of callerMerchantProblems(config.callers, [...merchants.values()])) log.warn({ trigger }, `merchant reload: ${problem}`);
+      return reloaded;
+    };
     const reloadTimer = config.merchantsReloadIntervalMs > 0 && options.loadMerchants
       ? setInterval(() => reloadMerchants('MERCHANTS_RELOAD_INTERVAL_MS'), config.merchantsReloadIntervalMs).unref()
       : undefined;

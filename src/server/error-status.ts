@@ -32,6 +32,8 @@ function apiStatus(code: ApiErrorCode): status {
     case 'NOT_FOUND': return status.NOT_FOUND; // nothing under that key
     case 'ALREADY_EXISTS': return status.ALREADY_EXISTS; // same key, different values
     case 'FAILED_PRECONDITION': return status.FAILED_PRECONDITION; // configure the service first
+    case 'PERMISSION_DENIED': return status.PERMISSION_DENIED; // another merchant's data
+    case 'RESOURCE_EXHAUSTED': return status.RESOURCE_EXHAUSTED; // release some, or raise the limit
   }
 }
 

@@ -28,6 +28,9 @@ import type { PaymentEventType, StoredPaymentEvent } from '../store/payment-even
 import type { PaymentQueries } from '../store/payment-queries';
 import type { Clock } from '../store/payment-store';
 import { toServiceError } from './error-status';
+import { scopeFilter, type MerchantScope } from '../auth/merchant-scope';
+import { ApiError } from '../service/api-error';
+import { requireMerchant } from '../service/query-service';
 import { CALLER_METADATA, REQUEST_ID_METADATA } from './interceptors';
 
 export interface HandlerDeps {
@@ -45,10 +48,15 @@ export interface HandlerDeps {
   readonly log: Logger;
   /** Aborts when the server starts shutting down: open event streams end so the drain can. */
   readonly shutdown: AbortSignal;
+  /** The merchants an authenticated caller (by name) may see and change (its mch_ids). */
+  readonly scopeOf: (caller: string) => MerchantScope;
+  /** EVENTS_MAX_STREAMS_PER_CALLER: concurrent WatchPaymentEvents streams per caller. */
+  readonly maxStreamsPerCaller: number;
 }
 
 /** The PaymentCallback service: protobuf in, service call, protobuf out. No decisions here. */
 export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServer {
+  const openStreams = new Map<string, number>();
   return {
     handleNotify: unary(deps.log, async (req, ctx) =>
       toProtoResponse(await deps.notify.handle({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal))),
@@ -56,7 +64,8 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
       toProtoResponse(await deps.notify.handleRefund({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal))),
     handleV3Notify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleV3(
       { headers: req.headers, body: req.rawBody }, arrival(req, ctx, deps.clock), ctx.log, ctx.signal))),
-    createOrder: unary(deps.log, async (req) => {
+    createOrder: unary(deps.log, async (req, ctx) => {
+      requireMerchant(deps.scopeOf(ctx.caller), req.mchId);
       const { order, created, parked } = await deps.orders.create({
         mchId: req.mchId, appid: req.appid, outTradeNo: req.outTradeNo, totalFee: req.totalFee, feeType: req.feeType,
       });
@@ -66,19 +75,37 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
         parkedPayments: parked.map((p) => ({ transactionId: p.transactionId, outcome: toProtoOutcome(p.result.outcome), code: p.result.code, message: p.result.message })),
       };
     }),
-    getOrder: unary(deps.log, async (req) => ({ order: toProtoOrder(await deps.orders.get(req.mchId, req.outTradeNo)) })),
-    listNotifications: unary(deps.log, async (req) => {
-      const page = await deps.queries.listNotifications(req);
+    getOrder: unary(deps.log, async (req, ctx) => {
+      requireMerchant(deps.scopeOf(ctx.caller), req.mchId);
+      return { order: toProtoOrder(await deps.orders.get(req.mchId, req.outTradeNo)) };
+    }),
+    listNotifications: unary(deps.log, async (req, ctx) => {
+      const page = await deps.queries.listNotifications(req, deps.scopeOf(ctx.caller));
       return { notifications: page.items.map(toProtoNotification), nextPageToken: page.nextPageToken };
     }),
-    listAnomalies: unary(deps.log, async (req) => {
-      const page = await deps.queries.listAnomalies(req);
+    listAnomalies: unary(deps.log, async (req, ctx) => {
+      const page = await deps.queries.listAnomalies(req, deps.scopeOf(ctx.caller));
       return { anomalies: page.items.map(toProtoAnomaly), nextPageToken: page.nextPageToken };
     }),
-    resolveAnomaly: unary(deps.log, async (req, ctx) => ({ anomaly: toProtoAnomaly(await deps.queries.resolveAnomaly(req, ctx.caller)) })),
+    resolveAnomaly: unary(deps.log, async (req, ctx) => ({ anomaly: toProtoAnomaly(await deps.queries.resolveAnomaly(req, ctx.caller, deps.scopeOf(ctx.caller))) })),
     watchPaymentEvents: (call: ServerWritableStream<WatchPaymentEventsRequest, PaymentEvent>) => {
       const ctx = callContext(deps.log, call.metadata, call);
       const caller = ctx.caller;
+      // A caller's streams each hold a database poll and a batch of events: bounded per caller,
+      // so one misbehaving service cannot starve the others (the gateway opens none).
+      const open = openStreams.get(caller) ?? 0;
+      let mchIds: readonly string[];
+      try {
+        if (open >= deps.maxStreamsPerCaller) {
+          throw new ApiError('RESOURCE_EXHAUSTED', `caller ${caller} already has ${open} open WatchPaymentEvents streams, the most `
+            + `EVENTS_MAX_STREAMS_PER_CALLER (${deps.maxStreamsPerCaller}) allows: close streams it no longer reads, or raise the limit`);
+        }
+        mchIds = streamMerchants(deps.scopeOf(caller), call.request.mchIds);
+      } catch (e) {
+        call.emit('error', toServiceError(e, ctx.log, ctx.requestId));
+        return;
+      }
+      openStreams.set(caller, open + 1);
       deps.metrics.streamConsumers.inc({ caller });
       const sink = {
         write: (event: StoredPaymentEvent) => new Promise<void>((resolve, reject) => {
@@ -107,7 +134,7 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
         progress: (cursor: number, latest: number) => deps.metrics.streamLagEvents.set({ caller }, latest - cursor),
       };
       const stop = AbortSignal.any([ctx.signal, deps.shutdown]);
-      streamEvents(deps.events, { afterCursor: call.request.afterCursor, mchIds: call.request.mchIds, fromNow: call.request.fromNow }, sink, stop)
+      streamEvents(deps.events, { afterCursor: call.request.afterCursor, mchIds, fromNow: call.request.fromNow }, sink, stop)
         .then(() => {
           // A stream never ends on its own: it ended because this replica is stopping.
           if (deps.shutdown.aborted && !call.cancelled) {
@@ -120,9 +147,27 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
           // grpc-js ends a server stream with this status when 'error' is emitted on it.
           call.emit('error', toServiceError(e, ctx.log, ctx.requestId));
         })
-        .finally(() => deps.metrics.streamConsumers.dec({ caller }));
+        .finally(() => {
+          deps.metrics.streamConsumers.dec({ caller });
+          const left = (openStreams.get(caller) ?? 1) - 1;
+          if (left > 0) openStreams.set(caller, left);
+          else openStreams.delete(caller);
+        });
     },
   };
+}
+
+/**
+ * The merchants a stream follows: those asked for, each of which the caller must be allowed; or,
+ * when none is asked for, every merchant the caller may see (never all for a caller with mch_ids).
+ */
+function streamMerchants(scope: MerchantScope, asked: readonly string[]): readonly string[] {
+  for (const mchId of asked) requireMerchant(scope, mchId);
+  if (asked.length > 0) return asked;
+  const mine = scopeFilter(scope);
+  // An empty filter means every merchant to the event query: a caller bound to none gets none.
+  if (mine !== undefined && mine.length === 0) throw new ApiError('PERMISSION_DENIED', 'this caller is bound to no merchant');
+  return mine ?? [];
 }
 
 /** How a notification reached us, for the audit trail: the same for every kind. */

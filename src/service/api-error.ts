@@ -6,7 +6,11 @@ export type ApiErrorCode =
   /** The key exists with different values; CreateOrder is idempotent only for identical orders. */
   | 'ALREADY_EXISTS'
   /** The request is well-formed but the system is not set up for it (e.g. unknown merchant). */
-  | 'FAILED_PRECONDITION';
+  | 'FAILED_PRECONDITION'
+  /** The caller may not act on this merchant (its caller entry's mch_ids). */
+  | 'PERMISSION_DENIED'
+  /** The caller holds as much of a bounded resource as it may (e.g. event streams). */
+  | 'RESOURCE_EXHAUSTED';
 
 export class ApiError extends Error {
   constructor(readonly code: ApiErrorCode, message: string) {

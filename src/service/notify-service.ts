@@ -4,7 +4,7 @@ import { LockError, orderLockKey, type OrderLock } from '../lock/order-lock';
 import type { CoreMetrics } from '../metrics';
 import type { MerchantDirectory } from '../notify/merchant';
 import { paymentSubject, refundSubject, subjectOrder, type MoneySubject } from '../notify/money-subject';
-import { result, type NotifyOutcome, type NotifyResult } from '../notify/outcome';
+import { publicMessage, result, type NotifyOutcome, type NotifyResult } from '../notify/outcome';
 import type { PaidNotice } from '../notify/payment-notice';
 import { readV2Payment } from '../notify/read-v2-payment';
 import type { RefundChange } from '../notify/refund-decide';
@@ -99,13 +99,13 @@ export class NotifyService {
 
   /**
    * A v2 refund notification: req_info decrypted with the merchant's key, confirmed with
-   * refundquery when the merchant asks for it, then the refund applied. The reply never carries
-   * what was decrypted (the envelope is unsigned and AES-ECB has no MAC: an attacker re-cutting
-   * blocks must learn nothing from it); the log keeps the precise message.
+   * refundquery when the merchant asks for it, then the refund applied. Like every reply (see
+   * observe), it never carries what was decrypted (the envelope is unsigned and AES-ECB has no
+   * MAC: an attacker re-cutting blocks must learn nothing from it).
    */
   async handleRefund(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
     const logFields: Record<string, string | undefined> = { mch_id: received.fields['mch_id'], sub_mch_id: received.fields['sub_mch_id'] };
-    const detailed = await this.observe(received, log, logFields, async () => {
+    return this.observe(received, log, logFields, async () => {
       const read = readRefundNotification(received.fields, this.deps.merchants, this.now());
       if (!read.ok) return read.result;
       Object.assign(logFields, refundLogFields(read.change));
@@ -121,7 +121,6 @@ export class NotifyService {
       }
       return this.applySubject(refundSubject(read.change), { ...received, fields: read.fields }, log, signal);
     });
-    return result(detailed.outcome, detailed.code, refundReplyMessage(detailed));
   }
 
   /**
@@ -160,14 +159,17 @@ export class NotifyService {
       mch_id: outcome.outcome === 'REJECTED' || outcome.outcome === 'MALFORMED' ? '' : fields['mch_id'] ?? '',
     });
     const quiet = QUIET.includes(outcome.outcome);
+    // Values may come from anyone who can POST: each is cut, so a log line stays a log line.
+    const cut = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v?.slice(0, LOG_VALUE_MAX)]));
     log[quiet ? 'info' : 'warn']({
       outcome: outcome.outcome,
       code: outcome.code,
-      ...fields,
+      ...cut,
       api: received.api ?? 'v2',
-      client_ip: received.clientIp,
-    }, `notification ${outcome.outcome}: ${outcome.message}`);
-    return outcome;
+      client_ip: received.clientIp.slice(0, LOG_VALUE_MAX),
+    }, `notification ${outcome.outcome}: ${outcome.message.slice(0, LOG_MESSAGE_MAX)}`);
+    // The log keeps the detail; the sender learns only what kind of thing happened.
+    return result(outcome.outcome, outcome.code, publicMessage(outcome));
   }
 
   /**
@@ -192,7 +194,10 @@ export class NotifyService {
         this.paidOrders.remember(key, view.order);
         return view;
       },
-      (view) => view.order?.status === 'PAID' && recordsOnly(plan(view)),
+      (view) => {
+        const guess = plan(view);
+        return view.order?.status === 'PAID' && recordsOnly(guess) && !guess.keepsBody;
+      },
       async (view) => {
         const outcome = await store.apply(subject, received, plan, view, signal);
         // This notification paid it: the order is now what it was plus the payment.
@@ -332,13 +337,9 @@ export class NotifyService {
   }
 }
 
-/**
- * What a v2 refund's sender is told: OK, or the code and where to look. Messages of the refund
- * table quote decrypted values (order and refund numbers, amounts); they stay in the log.
- */
-function refundReplyMessage(r: NotifyResult): string {
-  return r.message === 'OK' ? 'OK' : `${r.code}: see the merchant's payment-callback log`;
-}
+/** How much of an unauthenticated value, and of a result's message, a log line keeps (README "Logs"). */
+const LOG_VALUE_MAX = 128;
+const LOG_MESSAGE_MAX = 512;
 
 const QUIET: readonly NotifyOutcome[] = ['PAID', 'DUPLICATE', 'REFUNDED', 'REFUND_RECORDED'];
 

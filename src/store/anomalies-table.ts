@@ -49,12 +49,13 @@ const ANOMALY_COLUMNS = ['id', 'kind', 'mch_id', 'out_trade_no', 'transaction_id
 /** Newest first, ids below `beforeId`. */
 export async function listAnomalies(
   db: Knex,
-  filter: { mchId: string; includeResolved: boolean },
+  /** mchIds: these merchants only; undefined for all. */
+  filter: { mchIds: readonly string[] | undefined; includeResolved: boolean },
   limit: number,
   beforeId: number | undefined,
 ): Promise<AnomalyRow[]> {
   let q = db('anomalies').select(ANOMALY_COLUMNS).orderBy('id', 'desc').limit(limit);
-  if (filter.mchId !== '') q = q.where({ mch_id: filter.mchId });
+  if (filter.mchIds !== undefined) q = q.whereIn('mch_id', filter.mchIds);
   if (!filter.includeResolved) q = q.whereNull('resolved_at_ms');
   if (beforeId !== undefined) q = q.where('id', '<', beforeId);
   return ((await q) as Array<Record<string, unknown>>).map(toAnomaly);

@@ -21,7 +21,7 @@ export class PaymentQueries {
     return this.run(() => listNotifications(this.db, key, limit, beforeId));
   }
 
-  listAnomalies(filter: { mchId: string; includeResolved: boolean }, limit: number, beforeId: number | undefined): Promise<AnomalyRow[]> {
+  listAnomalies(filter: { mchIds: readonly string[] | undefined; includeResolved: boolean }, limit: number, beforeId: number | undefined): Promise<AnomalyRow[]> {
     return this.run(() => listAnomalies(this.db, filter, limit, beforeId));
   }
 
