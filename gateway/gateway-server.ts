@@ -7,6 +7,7 @@ import type { Logger } from '../src/logger';
 import type { GatewayConfig } from './config';
 import { handleNotify, handleRefundNotify, handleV3Notify, type CoreCall } from './core-client';
 import { GatewayMetrics } from './gateway-metrics';
+import { logValue } from './log-value';
 import { parseNotifyXml } from './parse-notify-xml';
 import { replyFor, replyXml, v3Fail, v3ReplyFor, type Reply } from './reply';
 
@@ -15,6 +16,16 @@ type Route = 'notify' | 'refund' | 'v3';
 
 /** The headers that authenticate an APIv3 notification; the only ones passed to the core. */
 const V3_HEADERS = ['Wechatpay-Timestamp', 'Wechatpay-Nonce', 'Wechatpay-Serial', 'Wechatpay-Signature'] as const;
+
+/**
+ * How long a client may take to send its request before the gateway answers 408 and closes the
+ * connection: the headers within 5 s of the request's first byte, the whole request (headers and
+ * body) within 10 s. WeChat sends a notification in one go; only a slow or hostile client, which
+ * would otherwise hold a connection (and nginx's in front) open, ever meets them. Node checks
+ * these every `checkIntervalMs`; its default of 30 s let a client that trickles a byte every
+ * 500 ms live for 30 s or more whatever the timeouts said, now it is ended within a second of them.
+ */
+export const SLOW_CLIENT_LIMITS = Object.freeze({ headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, checkIntervalMs: 1_000 });
 
 export interface RunningGateway {
   readonly port: number;
@@ -33,10 +44,16 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
   let inFlight = 0;
   let draining = false;
   const metrics = new GatewayMetrics();
-  const server = createServer((req, res) => {
+  const server = createServer({
+    headersTimeout: SLOW_CLIENT_LIMITS.headersTimeoutMs,
+    requestTimeout: SLOW_CLIENT_LIMITS.requestTimeoutMs,
+    connectionsCheckingInterval: SLOW_CLIENT_LIMITS.checkIntervalMs,
+  }, (req, res) => {
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
     const reqLog = log.child({ request_id: requestId });
+    // Read now: a socket that Node closes for a slow client no longer knows its peer.
+    const ip = clientIp(req, config);
     const started = process.hrtime.bigint();
     const done = (reply: Reply, note: Record<string, unknown> = {}): void => {
       // While draining, every answer closes its connection, so busy keep-alive connections end
@@ -45,7 +62,7 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       send(res, reply);
       metrics.requests.inc({ route: route ?? 'other', status: String(reply.status) });
       reqLog.info({
-        method: req.method, path: req.url, status: reply.status, client_ip: clientIp(req, config),
+        method: req.method, path: logValue(req.url ?? ''), status: reply.status, client_ip: ip,
         ms: Number(process.hrtime.bigint() - started) / 1e6, ...note,
       }, 'request');
     };
@@ -74,19 +91,21 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       return;
     }
     inFlight++;
-    void handle(req, requestId, route)
+    void handle(req, { clientIp: ip, requestId }, route)
       .then((r) => done(r.reply, r.note), (e: unknown) => {
         reqLog.error({ err: e }, 'unexpected gateway error');
         done(failure(route, 500, 'internal error; retry later'));
       })
       .finally(() => { inFlight--; });
   });
-  server.headersTimeout = 5_000;
-  server.requestTimeout = 10_000;
   // Above nginx's upstream keepalive_timeout, so the proxy closes idle connections first.
   server.keepAliveTimeout = 75_000;
 
-  async function handle(req: IncomingMessage, requestId: string, route: Route): Promise<{ reply: Reply; note?: Record<string, unknown> }> {
+  async function handle(
+    req: IncomingMessage,
+    caller: { readonly clientIp: string; readonly requestId: string },
+    route: Route,
+  ): Promise<{ reply: Reply; note?: Record<string, unknown> }> {
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
       req.resume();
@@ -96,8 +115,13 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
     if (body === 'too-large') {
       return { reply: failure(route, 413, `the body exceeds ${config.bodyLimitBytes} bytes`) };
     }
-    const caller = { clientIp: clientIp(req, config), requestId };
-    const options = { requestId, deadlineMs: config.coreDeadlineMs, token: config.coreToken };
+    if (body === 'incomplete') {
+      // Nobody is left to answer: Node has already sent 408 (SLOW_CLIENT_LIMITS) or the client
+      // hung up. The status is for the log and the metrics: 408, or nginx's 499 for a client gone.
+      const timedOut = (req.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      return { reply: failure(route, timedOut ? 408 : 499, 'the request body did not arrive in time'), note: { incomplete_body: true } };
+    }
+    const options = { requestId: caller.requestId, deadlineMs: config.coreDeadlineMs, token: config.coreToken };
     const callStarted = process.hrtime.bigint();
     let call: CoreCall;
     if (route === 'v3') {
@@ -110,7 +134,7 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       call = await handleV3Notify(client, { headers, rawBody: body, caller }, options);
     } else {
       const parsed = parseNotifyXml(body);
-      if (!parsed.ok) return { reply: failure(route, 400, parsed.message), note: { rejected: parsed.message } };
+      if (!parsed.ok) return { reply: failure(route, 400, parsed.message), note: { rejected: logValue(parsed.message) } };
       const request = { fields: parsed.fields, rawBody: body, caller };
       call = route === 'notify' ? await handleNotify(client, request, options) : await handleRefundNotify(client, request, options);
     }
@@ -121,7 +145,7 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       const unreachable = call.code === status.UNAVAILABLE || call.code === status.DEADLINE_EXCEEDED;
       return {
         reply: failure(route, unreachable ? 503 : 502, unreachable ? 'the service is temporarily unavailable; retry later' : 'internal error; retry later'),
-        note: { grpc_code: call.code, grpc_details: call.details },
+        note: { grpc_code: call.code, grpc_details: logValue(call.details) },
       };
     }
     const reply = route === 'v3' ? v3ReplyFor(call.response) : replyFor(call.response);
@@ -175,14 +199,18 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(reply.body);
 }
 
-/** Reads at most `limit` bytes; a larger body is refused without buffering the rest. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
+/**
+ * Reads at most `limit` bytes; a larger body is refused without buffering the rest. 'incomplete'
+ * when the connection ends before the body does (a slow client cut by SLOW_CLIENT_LIMITS, or one
+ * that hung up): an expected end, not an error of the gateway.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'incomplete'> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume();
     return Promise.resolve('too-large');
   }
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
@@ -198,7 +226,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
       chunks.push(chunk);
     });
     req.on('end', () => { if (!over) resolve(Buffer.concat(chunks)); });
-    req.on('error', reject);
+    // A promise settles once: after 'end' or 'too-large' these change nothing.
+    req.on('error', () => resolve('incomplete'));
+    req.on('close', () => resolve('incomplete'));
   });
 }
 
@@ -207,13 +237,16 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
-/** The client's address: the proxy's word for it only when the proxy is one we trust. */
+/**
+ * The client's address: the proxy's word for it only when the proxy is one we trust. Cut to
+ * MAX_LOGGED_VALUE_CHARS (log-value.ts): it is logged here and by the core, which also stores it.
+ */
 export function clientIp(req: IncomingMessage, config: GatewayConfig): string {
   const peer = req.socket.remoteAddress ?? '';
   if (!config.trustedProxies.includes(peer)) return peer;
   const realIp = req.headers['x-real-ip'];
-  if (typeof realIp === 'string' && realIp.trim() !== '') return realIp.trim();
+  if (typeof realIp === 'string' && realIp.trim() !== '') return logValue(realIp.trim());
   const xff = req.headers['x-forwarded-for'];
   const last = typeof xff === 'string' ? xff.split(',').map((s) => s.trim()).filter(Boolean).pop() : undefined;
-  return last ?? peer;
+  return logValue(last ?? peer);
 }

@@ -23,7 +23,19 @@ export function replyXml(success: boolean, message: string): string {
  * only helps people reading access logs (WeChat retries on anything but SUCCESS either way).
  */
 export function replyFor(res: HandleNotifyResponse): Reply {
-  return { status: httpStatus(res.outcome), body: replyXml(res.acknowledge, res.acknowledge ? 'OK' : `${res.code}: ${res.message}`) };
+  return { status: httpStatus(res.outcome), body: replyXml(res.acknowledge, res.acknowledge ? 'OK' : failureMessage(res)) };
+}
+
+/**
+ * `<code>: <message>`, except for authentication failures: which check failed (the merchant, the
+ * sign_type, the key, the serial, the timestamp) would teach a forger what to fix next. WeChat
+ * does not read replies; the core's log and metrics keep the precise code for operators.
+ *
+ * failureMessage({ outcome: REJECTED, code: 'INVALID_SIGNATURE', message: 'signature verification failed' })
+ *   => 'signature verification failed'
+ */
+function failureMessage(res: HandleNotifyResponse): string {
+  return res.outcome === NotifyOutcome.NOTIFY_OUTCOME_REJECTED ? 'signature verification failed' : `${res.code}: ${res.message}`;
 }
 
 export function httpStatus(outcome: NotifyOutcome): number {
@@ -51,7 +63,7 @@ export function httpStatus(outcome: NotifyOutcome): number {
  */
 export function v3ReplyFor(res: HandleNotifyResponse): Reply {
   if (res.acknowledge) return { status: 204, body: '' };
-  return v3Fail(v3FailureStatus(res.outcome), `${res.code}: ${res.message}`);
+  return v3Fail(v3FailureStatus(res.outcome), failureMessage(res));
 }
 
 /** {"code":"FAIL","message":...} with `status`; the message is kept short and single-line. */

@@ -14,7 +14,7 @@ export function openDatabase(config: DatabaseConfig, log?: Logger): Knex {
     debug: (m: unknown) => log.debug({ knex: m }, 'knex debug'),
   };
   return knex({
-    ...settings(config),
+    ...knexSettings(config),
     // Errors must not carry the SQL with its bindings: they hold raw bodies and signatures,
     // and pino's redaction cannot reach inside a message string.
     compileSqlOnError: false,
@@ -31,7 +31,30 @@ const LOCK_TIMEOUT_MS = 3_000;
 const STATEMENT_TIMEOUT_MS = 5_000;
 const IDLE_IN_TRANSACTION_MS = 10_000;
 
-function settings(config: DatabaseConfig): Knex.Config {
+/**
+ * A database that vanishes without a word (a black-holed route, a host that lost power, a
+ * firewall that forgot the connection) must be noticed in seconds, not after the kernel's
+ * defaults (keepalive after 2 h idle; a query in flight retransmits for ~15 min).
+ *
+ * - Idle connections: TCP keepalive after this much silence. Node (libuv >= 1.46, Node 20) then
+ *   probes every second and gives up after 10 unanswered probes, so a dead idle pool connection
+ *   errors about 15 s after it went quiet, and Knex drops it instead of handing it to a query.
+ *   Idle connections live at most 30 s (tarn's idleTimeoutMillis), so the probes cost little.
+ * - A query in flight is not idle (keepalive stays silent while data is unacknowledged): for
+ *   pg the client-side QUERY_TIMEOUT_MS ends it. statement_timeout is the server's limit and
+ *   cannot fire on a server we no longer reach; one second after it, no answer means no server.
+ */
+const KEEPALIVE_INITIAL_DELAY_MS = 5_000;
+const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 1_000;
+
+/**
+ * The Knex configuration of a dialect: driver options, pool, timeouts. Exported for its test;
+ * openDatabase() is the way to open a database.
+ *
+ * knexSettings({ client: 'pg', connection: 'postgres://u@db/pc', poolMax: 10, redactedUrl: '...' }).connection
+ *   => { connectionString: 'postgres://u@db/pc', keepAlive: true, keepAliveInitialDelayMillis: 5000, query_timeout: 6000, ... }
+ */
+export function knexSettings(config: DatabaseConfig): Knex.Config {
   switch (config.client) {
     case 'better-sqlite3':
       if (config.connection !== ':memory:') mkdirSync(dirname(config.connection), { recursive: true });
@@ -62,10 +85,21 @@ function settings(config: DatabaseConfig): Knex.Config {
           lock_timeout: LOCK_TIMEOUT_MS,
           statement_timeout: STATEMENT_TIMEOUT_MS,
           idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
-          // Without keepalive a vanished peer is noticed only after the kernel's ~2 h default.
+          // A vanished server, idle or mid-query: KEEPALIVE_INITIAL_DELAY_MS, QUERY_TIMEOUT_MS.
+          // A COMMIT cut this way may still have landed; the notify path is idempotent, and
+          // WeChat's retry finds it done.
           keepAlive: true,
+          keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+          query_timeout: QUERY_TIMEOUT_MS,
         } as Knex.PgConnectionConfig,
-        pool: { min: 0, max: config.poolMax },
+        pool: {
+          min: 0,
+          max: config.poolMax,
+          // After a query timeout pg keeps the connection, its dead query still first in line:
+          // every later query on it would time out too. Not ready for a query when taken from
+          // the pool means it is one of those (a healthy connection is released ready).
+          validate: (conn: { readyForQuery?: boolean }) => conn.readyForQuery === true,
+        },
         // Bounded so a dead database turns into a quick FAIL (WeChat retries) rather than a hang.
         acquireConnectionTimeout: 3_000,
       };
@@ -74,7 +108,10 @@ function settings(config: DatabaseConfig): Knex.Config {
         client: 'mysql2',
         connection: {
           uri: config.connection, connectTimeout: 2_000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false,
+          // An idle connection to a vanished server: see KEEPALIVE_INITIAL_DELAY_MS. mysql2 has
+          // no per-connection query timeout; Knex drops a connection once the driver errors it.
           enableKeepAlive: true,
+          keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
         } as Knex.MySql2ConnectionConfig,
         pool: {
           min: 0,

@@ -1,6 +1,7 @@
 // End to end as WeChat sees it: HTTP into the production gateway/nginx.conf, through the gateway
 // process, over gRPC to the core process, into PostgreSQL with a Redis lock. Only the ports and
-// the file paths of nginx.conf are changed for the test.
+// the file paths of nginx.conf are changed for the test. Also what nginx answers itself (in the
+// reply format of the path) and how long it lets a slow client live.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import knex, { type Knex } from 'knex';
 import { credentials, Metadata } from '@grpc/grpc-js';
+import { SLOW_CLIENT_LIMITS } from '../../gateway/gateway-server';
+import { replyXml, v3Fail } from '../../gateway/reply';
 import { OrderStatus, PaymentCallbackClient, type Order } from '../../src/gen/payment/callback/v1/payment_callback';
 import { freePort } from '../support/free-port';
 import { startNginx, type NginxServer } from '../support/nginx-server';
@@ -15,6 +18,7 @@ import { startPostgres, type PostgresServer } from '../support/postgres-server';
 import { startRedis, type RedisServer } from '../support/redis-server';
 import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../support/service-processes';
 import { DEMO, newTradeNo, paidFields, signNotification, TEST_MERCHANTS_JSON, toNotifyXml } from '../support/sign-notification';
+import { rawRequest, trickle } from '../support/trickle-client';
 
 const NGINX_CONF = path.join(__dirname, '..', '..', '..', 'gateway', 'nginx.conf');
 
@@ -43,6 +47,7 @@ let nginx: NginxServer;
 let db: Knex;
 let client: PaymentCallbackClient;
 let notifyUrl: string;
+let nginxPort: number;
 
 before(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
@@ -51,6 +56,7 @@ before(async () => {
   gateway = await startGatewayProcess(core.port);
   const port = await freePort();
   nginx = await startNginx((paths) => testNginxConf(paths.dir, port, gateway.port), { port });
+  nginxPort = port;
   notifyUrl = `http://127.0.0.1:${port}/wxpay/notify`;
   db = knex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 2 } });
   client = new PaymentCallbackClient(`127.0.0.1:${core.port}`, credentials.createInsecure());
@@ -83,6 +89,37 @@ async function post(body: string | Buffer, headers: Record<string, string> = {})
 
 const SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 const isFail = (text: string): boolean => text.startsWith('<xml><return_code><![CDATA[FAIL]]></return_code>');
+
+/** The three notify paths and the format of every reply on them, the gateway's and nginx's own. */
+const PATHS = [
+  { path: '/wxpay/notify', format: 'xml' },
+  { path: '/wxpay/refund/notify', format: 'xml' },
+  { path: '/wxpay/v3/notify', format: 'json' },
+] as const;
+
+/**
+ * Asserts a FAIL reply exactly as the gateway would write it on a path of this format (gateway/reply.ts):
+ * v2's XML, or API v3's {"code":"FAIL","message":...} as application/json.
+ */
+function assertFailReply(format: 'xml' | 'json', res: { status: number; contentType: string; text: string }, status: number, message: string): void {
+  const what = `${res.status} ${res.contentType} ${res.text}`;
+  assert.equal(res.status, status, what);
+  if (format === 'json') {
+    const expected = v3Fail(status, message);
+    assert.equal(res.contentType, expected.contentType, what);
+    assert.deepEqual(JSON.parse(res.text), JSON.parse(expected.body), what);
+  } else {
+    assert.match(res.contentType, /^application\/xml/, what);
+    assert.equal(res.text, replyXml(false, message), what);
+  }
+}
+
+/** The timeouts nginx.conf sets, in ms, read from the file the test runs. */
+function nginxTimeoutMs(directive: string): number {
+  const value = new RegExp(`^\\s*${directive}\\s+(\\d+)s;`, 'm').exec(readFileSync(NGINX_CONF, 'utf8'))?.[1];
+  assert.ok(value, `nginx.conf sets no ${directive} in seconds: update this test`);
+  return Number(value) * 1_000;
+}
 
 describe('through nginx', () => {
   test('a signed notification for a registered order: HTTP 200 SUCCESS and the order is PAID', async () => {
@@ -151,6 +188,67 @@ describe('through nginx', () => {
   });
 });
 
+describe('errors nginx answers itself speak the path\'s format: v2 XML, API v3 JSON', () => {
+  const url = (path: string): string => `http://127.0.0.1:${nginxPort}${path}`;
+  const viaFetch = async (path: string, init: RequestInit): Promise<{ status: number; contentType: string; text: string }> => {
+    const res = await fetch(url(path), { ...init, signal: AbortSignal.timeout(10_000) });
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
+  };
+  for (const { path, format } of PATHS) {
+    test(`${path}: a body over 64 KiB is 413 in ${format}`, async () => {
+      const body = format === 'json' ? JSON.stringify({ id: 'x', pad: 'a'.repeat(70_000) }) : `<xml><attach>${'a'.repeat(70_000)}</attach></xml>`;
+      const res = await viaFetch(path, { method: 'POST', headers: { 'content-type': format === 'json' ? 'application/json' : 'text/xml' }, body });
+      assertFailReply(format, res, 413, 'the body exceeds 65536 bytes');
+    });
+
+    test(`${path}: a request header too large for nginx is 400 in ${format}`, async () => {
+      const res = await rawRequest(nginxPort, `POST ${path} HTTP/1.1\r\nHost: wechat\r\nX-Pad: ${'p'.repeat(10_000)}\r\nContent-Length: 0\r\n\r\n`);
+      const contentType = /\r\ncontent-type: *([^\r]*)/i.exec(res.headers)?.[1] ?? '';
+      assertFailReply(format, { status: res.status ?? 0, contentType, text: res.body }, 400, 'malformed request');
+    });
+
+    test(`${path}: a malformed chunked body is 400 in ${format}`, async () => {
+      const res = await rawRequest(nginxPort, `POST ${path} HTTP/1.1\r\nHost: wechat\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
+      const contentType = /\r\ncontent-type: *([^\r]*)/i.exec(res.headers)?.[1] ?? '';
+      assertFailReply(format, { status: res.status ?? 0, contentType, text: res.body }, 400, 'malformed request');
+    });
+
+    test(`${path}: GET is 403 in ${format}`, async () => {
+      assertFailReply(format, await viaFetch(path, { method: 'GET' }), 403, 'use POST');
+    });
+  }
+});
+
+describe('a slow client through nginx is ended', { concurrency: true }, () => {
+  // nginx checks its timers to the millisecond; the gateway once a second. Plus a loaded CI runner.
+  const slackMs = SLOW_CLIENT_LIMITS.checkIntervalMs + 2_000;
+
+  test('trickling its headers: closed by nginx at client_header_timeout, without an answer', async () => {
+    const limitMs = nginxTimeoutMs('client_header_timeout');
+    const r = await trickle({ port: nginxPort, head: 'POST /wxpay/v3/notify HTTP/1.1\r\nHost: wechat\r\nX-Slow: ', intervalMs: 500, giveUpMs: limitMs + 20_000 });
+    assert.ok(r.closedByServer, `still open after ${r.ms} ms`);
+    assert.ok(r.ms >= limitMs - 100 && r.ms <= limitMs + slackMs, `closed after ${r.ms} ms; the limit is ${limitMs} ms`);
+    // nginx logs 408 and closes: a client that cannot send its headers gets no reply to read.
+    assert.equal(r.response, '');
+  });
+
+  test('trickling its body: streamed to the gateway, which ends it at its requestTimeout', async () => {
+    // client_body_timeout (5 s) is a gap between reads, which a byte every 500 ms never reaches:
+    // only the gateway's total request limit ends this one.
+    assert.ok(nginxTimeoutMs('client_body_timeout') > 500);
+    const limitMs = SLOW_CLIENT_LIMITS.requestTimeoutMs;
+    const r = await trickle({
+      port: nginxPort,
+      head: 'POST /wxpay/v3/notify HTTP/1.1\r\nHost: wechat\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n{',
+      intervalMs: 500,
+      giveUpMs: limitMs + 20_000,
+    });
+    assert.ok(r.closedByServer, `still open after ${r.ms} ms`);
+    assert.ok(r.ms >= limitMs - 100 && r.ms <= limitMs + slackMs, `closed after ${r.ms} ms; the limit is ${limitMs} ms`);
+    assert.equal(r.status, 408, r.response);
+  });
+});
+
 describe('when parts are down', () => {
   test('core stopped: the gateway answers 503 FAIL (WeChat retries); core back: SUCCESS', async () => {
     const tradeNo = newTradeNo('S');
@@ -167,12 +265,15 @@ describe('when parts are down', () => {
     assert.deepEqual([up.status, up.text], [200, SUCCESS]);
   });
 
-  test('gateway stopped: nginx itself answers 503 FAIL in WeChat\'s format', async () => {
+  test('gateway stopped: nginx itself answers 503 FAIL, XML on the v2 paths and JSON on v3', async () => {
     await gateway.stop();
     try {
-      const res = await post(toNotifyXml(signNotification(paidFields(newTradeNo('S')), DEMO.key)));
-      assert.equal(res.status, 503);
-      assert.ok(isFail(res.text), res.text);
+      for (const { path, format } of PATHS) {
+        const body = format === 'json' ? '{"id":"EV-1","event_type":"TRANSACTION.SUCCESS"}' : toNotifyXml(paidFields(newTradeNo('S')));
+        const down = await fetch(`http://127.0.0.1:${nginxPort}${path}`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
+        assertFailReply(format, { status: down.status, contentType: down.headers.get('content-type') ?? '', text: await down.text() },
+          503, 'the service is temporarily unavailable; retry later');
+      }
     } finally {
       await gateway.restart();
     }

@@ -93,9 +93,9 @@ describe('replyFor: SUCCESS/OK exactly when the core acknowledged', () => {
       status: 200, returnCode: 'SUCCESS', returnMsg: 'OK',
     },
     {
-      name: 'REJECTED, not acknowledged -> FAIL / "code: message"',
-      response: response(NotifyOutcome.NOTIFY_OUTCOME_REJECTED, false, 'INVALID_SIGNATURE', 'the signature does not match'),
-      status: 401, returnCode: 'FAIL', returnMsg: 'INVALID_SIGNATURE: the signature does not match',
+      name: 'REJECTED, not acknowledged -> FAIL / "signature verification failed", whichever check failed',
+      response: response(NotifyOutcome.NOTIFY_OUTCOME_REJECTED, false, 'UNKNOWN_MERCHANT', 'mch_id 1 is not configured here'),
+      status: 401, returnCode: 'FAIL', returnMsg: 'signature verification failed',
     },
     {
       name: 'ORDER_NOT_FOUND, not acknowledged -> FAIL',
@@ -167,9 +167,9 @@ describe('v3ReplyFor: 204 without a body exactly when the core acknowledged, els
       status: 400, json: { code: 'FAIL', message: 'UNSUPPORTED_EVENT_TYPE: not handled here' },
     },
     {
-      name: 'SIGNATURE_PROBE (REJECTED) -> 401',
+      name: 'SIGNATURE_PROBE (REJECTED) -> 401, naming no check',
       response: { outcome: O.NOTIFY_OUTCOME_REJECTED, acknowledge: false, code: 'SIGNATURE_PROBE', message: 'a probe' },
-      status: 401, json: { code: 'FAIL', message: 'SIGNATURE_PROBE: a probe' },
+      status: 401, json: { code: 'FAIL', message: 'signature verification failed' },
     },
     {
       name: 'ORDER_NOT_FOUND -> 503 (retry)',
