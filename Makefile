@@ -24,6 +24,13 @@ proto: deps ## regenerate src/gen/ from proto/ (needs protoc: Debian packages pr
 proto-check: deps ## fail when src/gen/ is not what proto/ generates
 	scripts/gen-proto.sh --check $(GEN_DIR)
 
+contract-check: deps ## buf lint the contract, and fail on a breaking change against the released one (proto/released.binpb)
+	npx buf lint
+	npx buf breaking --against proto/released.binpb
+
+contract-release: deps ## record proto/ as the released contract that later changes must stay compatible with
+	npx buf build -o proto/released.binpb
+
 config-schemas: build ## regenerate config/*.schema.json (the merchants and callers files' JSON Schemas) from src/config/
 	node dist/test/support/config-schemas.js
 
@@ -38,7 +45,7 @@ notify: build ## create an order and send a signed notification to a running gat
 
 test: deps ## run every test against throwaway real servers (installs missing Debian packages when root)
 	test/support/ensure-binaries.sh
-	$(MAKE) --no-print-directory proto-check
+	$(MAKE) --no-print-directory proto-check contract-check
 	npx tsc -p tsconfig.json
 	node --test --test-timeout=180000 $$(find dist/test -name '*.test.js' | sort)
 
@@ -60,4 +67,4 @@ bench: build ## run the benchmark (see bench/README.md)
 clean: ## remove build output
 	rm -rf dist
 
-.PHONY: help deps build proto proto-check config-schemas run migrate notify test reliability model bench clean
+.PHONY: help deps build proto proto-check contract-check contract-release config-schemas run migrate notify test reliability model bench clean
