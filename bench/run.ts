@@ -340,7 +340,6 @@ let interruptedBy: string | undefined;
 async function waitForQuiet(observed: Observed, maxMs: number, cores = 0.25): Promise<{ waitedS: number; foreign: number }> {
   const t0 = performance.now();
   const limit = Math.min(maxMs, quietBudgetMs);
-  let foreign = 0;
   for (;;) {
     const a = cpuSnapshot(observed.groups);
     const ma = machineCpuSeconds();
@@ -348,7 +347,7 @@ async function waitForQuiet(observed: Observed, maxMs: number, cores = 0.25): Pr
     await sleep(1000);
     const ours = Object.values(cpuSecondsBetween(a, cpuSnapshot(observed.groups))).reduce((x, y) => x + y, 0);
     const h = process.cpuUsage(ha);
-    foreign = Math.max(0, machineCpuSeconds().busy - ma.busy - ours - (h.user + h.system) / 1e6);
+    const foreign = Math.max(0, machineCpuSeconds().busy - ma.busy - ours - (h.user + h.system) / 1e6);
     const waited = performance.now() - t0;
     if (foreign < cores || waited >= limit) {
       quietBudgetMs = Math.max(0, quietBudgetMs - waited);

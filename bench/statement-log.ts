@@ -10,7 +10,7 @@ export interface LoggedStatement {
   text: string;
 }
 
-const LINE = /^.*? \[(\d+)\] app=(\S*) ([A-Z]+):  (.*)$/;
+const LINE = /^.*? \[(\d+)\] app=(\S*) ([A-Z]+): {2}(.*)$/;
 
 export function parseStatementLog(log: string): LoggedStatement[] {
   const out: LoggedStatement[] = [];

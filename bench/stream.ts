@@ -33,7 +33,7 @@ async function main(): Promise<void> {
           resolve();
         }
       });
-      s.on('error', (e: { code?: number }) => (e.code === 1 ? undefined : reject(e)));
+      s.on('error', (e: Error & { code?: number }) => (e.code === 1 ? undefined : reject(e)));
     });
     const drainSeconds = Number(process.hrtime.bigint() - drainStart) / 1e9;
 

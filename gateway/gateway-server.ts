@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { status } from '@grpc/grpc-js';
 import type { PaymentCallbackClient } from '../src/gen/payment/callback/v1/payment_callback';
@@ -118,7 +118,8 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
     if (body === 'incomplete') {
       // Nobody is left to answer: Node has already sent 408 (SLOW_CLIENT_LIMITS) or the client
       // hung up. The status is for the log and the metrics: 408, or nginx's 499 for a client gone.
-      const timedOut = (req.socket.errored as NodeJS.ErrnoException | null)?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const errored: NodeJS.ErrnoException | null = req.socket.errored;
+      const timedOut = errored?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
       return { reply: failure(route, timedOut ? 408 : 499, 'the request body did not arrive in time'), note: { incomplete_body: true } };
     }
     const options = { requestId: caller.requestId, deadlineMs: config.coreDeadlineMs, token: config.coreToken };

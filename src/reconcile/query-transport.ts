@@ -67,7 +67,7 @@ async function readLimited(res: Response): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (!res.body) return new Uint8Array();
-  const reader = res.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;

@@ -112,7 +112,7 @@ export function knexSettings(config: DatabaseConfig): Knex.Config {
           // no per-connection query timeout; Knex drops a connection once the driver errors it.
           enableKeepAlive: true,
           keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
-        } as Knex.MySql2ConnectionConfig,
+        },
         pool: {
           min: 0,
           max: config.poolMax,
@@ -127,6 +127,16 @@ export function knexSettings(config: DatabaseConfig): Knex.Config {
   }
 }
 
+/** The SQL dialect behind a Knex instance or transaction: the one place that asks. */
+export type Dialect = 'pg' | 'mysql2' | 'better-sqlite3';
+
+export function dialectOf(db: Knex | Knex.Transaction): Dialect {
+  // Knex types its client as any; the config is what openDatabase (or a test) gave it.
+  const client = (db.client as { config: { client: unknown } }).config.client;
+  if (client === 'pg' || client === 'mysql2' || client === 'better-sqlite3') return client;
+  throw new Error(`unsupported Knex client ${String(client)}`);
+}
+
 export function isSqlite(db: Knex): boolean {
-  return db.client.config.client === 'better-sqlite3';
+  return dialectOf(db) === 'better-sqlite3';
 }

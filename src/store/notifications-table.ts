@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import { dialectOf } from './database';
 import { parkedPaymentFromJson, parkedPaymentJson, subjectOrder, subjectTransaction, type MoneySubject } from '../notify/money-subject';
 import type { NotifyResult } from '../notify/outcome';
 import type { PaidNotice } from '../notify/payment-notice';
@@ -86,7 +87,7 @@ function subjectResultCode(subject: MoneySubject): string {
 /** Inserts a row built by notificationRow; returns its id. */
 export async function insertNotification(trx: Knex.Transaction, row: Readonly<Record<string, string | number | null>>): Promise<number> {
   // Only PostgreSQL needs RETURNING to hand back the id; MySQL and SQLite return it anyway.
-  const rows: unknown = trx.client.config.client === 'pg'
+  const rows: unknown = dialectOf(trx) === 'pg'
     ? await trx('notifications').insert(row, ['id'])
     : await trx('notifications').insert(row);
   return insertedId(rows);
@@ -106,7 +107,7 @@ export async function hasBodyOf(trx: Knex.Transaction, order: { mchId: string; o
  */
 export function insertedId(rows: unknown): number {
   const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
-  const id = typeof first === 'object' && first !== null && 'id' in first ? (first as { id: unknown }).id : first;
+  const id = typeof first === 'object' && first !== null && 'id' in first ? (first).id : first;
   const n = Number(id);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`insert returned no id (${JSON.stringify(rows)})`);
   return n;

@@ -60,7 +60,7 @@ export async function payInOneStatement(
     returning "id"`.replace(/\s+/g, ' ').trim();
   let written: { rows: unknown[] };
   try {
-    written = (await db.raw(sql, bindings)) as { rows: unknown[] };
+    written = await db.raw<{ rows: unknown[] }>(sql, bindings);
   } catch (e) {
     if (violatesIndex(e, 'orders_merchant_transaction')) return false;
     // The order was NOTPAY yet has an ORDER_PAID event: corrupt state, not contention. Say so,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dialectOf } from './database';
 import type { PaymentEventType, PlannedEvent } from '../notify/write-plan';
 
 export type { PaymentEventType } from '../notify/write-plan';
@@ -31,7 +32,7 @@ export interface StoredPaymentEvent {
  */
 export async function appendEvent(trx: Knex.Transaction, event: NewPaymentEvent, now: Date): Promise<boolean> {
   const row = paymentEventRow(event, now);
-  const client: unknown = trx.client.config.client;
+  const client = dialectOf(trx);
   if (client === 'pg' || client === 'better-sqlite3') {
     // One round trip: the unique dedupe key decides, and a conflict writes nothing.
     const inserted: unknown = await trx('payment_events').insert(row, ['id']).onConflict('dedupe_key').ignore();

@@ -4,7 +4,7 @@ import type { StoredOrder } from '../notify/order';
 import type { NotifyResult } from '../notify/outcome';
 import { recordsOnly, type StoredView, type Transition, type WritePlan } from '../notify/write-plan';
 import { insertAnomaly } from './anomalies-table';
-import { isSqlite } from './database';
+import { dialectOf, isSqlite } from './database';
 import { NotificationBatcher } from './notification-batcher';
 import { findParkedPayments, hasBodyOf, insertNotification, notificationRow, subjectDigest, type ParkedPayment, type ReceivedNotification } from './notifications-table';
 import type { OutboxSignal } from './outbox-signal';
@@ -41,7 +41,7 @@ export class PaymentStore {
   constructor(private readonly db: Knex, private readonly clock: Clock, private readonly outbox?: OutboxSignal) {
     this.rowLocks = !isSqlite(db);
     // Only PostgreSQL has data-modifying WITH clauses.
-    this.oneStatementPay = db.client.config.client === 'pg';
+    this.oneStatementPay = dialectOf(db) === 'pg';
     this.settledNotifications = new NotificationBatcher(db);
   }
 

@@ -76,7 +76,7 @@ test('a query to a server gone silent fails within query_timeout; the next one g
   // Without the pool's check the silenced connection, idle again, would be taken first and
   // this query would wait behind the dead one for another query_timeout.
   const again = Date.now();
-  const rows = (await db.raw('select 3 as n')) as { rows: Array<{ n: number }> };
+  const rows = await db.raw<{ rows: Array<{ n: number }> }>('select 3 as n');
   assert.deepEqual(rows.rows, [{ n: 3 }]);
   assert.ok(Date.now() - again < 3_000, `took ${Date.now() - again} ms`);
 });

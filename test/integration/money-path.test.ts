@@ -262,7 +262,7 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         await core.notify(signed(paidFields(outTradeNo)));
         const fail = signed({ appid: DEMO.appid, mch_id: DEMO.mchId, nonce_str: 'n', out_trade_no: outTradeNo, result_code: 'FAIL', err_code: 'NOTENOUGH', return_code: 'SUCCESS' });
         for (let i = 0; i < 10; i++) await core.notify(fail, `${toNotifyXml(fail)}${' '.repeat(60_000)}`);
-        const bodies = (await core.db('notifications').where({ out_trade_no: outTradeNo, result_code: 'FAIL' }).select('raw_body')) as Array<{ raw_body: string }>;
+        const bodies: Array<{ raw_body: string }> = await core.db('notifications').where({ out_trade_no: outTradeNo, result_code: 'FAIL' }).select('raw_body');
         assert.deepEqual([bodies.length, bodies.filter((b) => b.raw_body.length > 0).length], [10, 1]);
       });
 
@@ -303,7 +303,7 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
           const replies = await Promise.all(Array.from({ length: 30 }, () => core.notify(fields, padded)));
           assert.ok(replies.every((r) => r.outcome === O.NOTIFY_OUTCOME_DUPLICATE));
         }
-        const rows = (await core.db('notifications').where({ out_trade_no: tradeNo }).select('raw_body', 'fields_json', 'body_sha256')) as Array<Record<string, string>>;
+        const rows: Array<Record<string, string>> = await core.db('notifications').where({ out_trade_no: tradeNo }).select('raw_body', 'fields_json', 'body_sha256');
         const stored = rows.reduce((n, r) => n + String(r['raw_body']).length + String(r['fields_json']).length, 0);
         assert.equal(rows.length, 301);
         assert.ok(stored < 2 * (xml.length + JSON.stringify(fields).length), `${stored} bytes of bodies stored for 301 deliveries`);

@@ -71,7 +71,7 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]
       gone.abort();
       const outcomes = await Promise.allSettled([first, cancelled, kept]);
       assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
-      assert.equal((outcomes[1] as PromiseRejectedResult).reason.code, 'STORE_CANCELLED');
+      assert.equal(((outcomes[1] as PromiseRejectedResult).reason as { code?: unknown }).code, 'STORE_CANCELLED');
       assert.deepEqual(await stored('C'), ['C000', 'C002']);
     });
 

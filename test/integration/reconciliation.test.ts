@@ -98,7 +98,11 @@ for (const kind of KINDS) {
       if (backend.postgres) return backend.postgres.createDatabase(`reconcile_${databases}`);
       if (backend.mariadb) {
         const admin = knex({ client: 'mysql2', connection: backend.mariadb.url });
-        await admin.raw(`CREATE DATABASE reconcile_${databases}`).finally(() => admin.destroy());
+        try {
+          await admin.raw(`CREATE DATABASE reconcile_${databases}`);
+        } finally {
+          await admin.destroy();
+        }
         return backend.mariadb.url.replace(/[^/]+$/, `reconcile_${databases}`);
       }
       return backend.databaseUrl.replace(/[^/]+$/, `reconcile-${databases}.sqlite`);

@@ -31,7 +31,7 @@ before(async () => {
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
   };
-  reflectionClient = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${core.port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, unknown>;
+  reflectionClient = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${core.port}`, grpc.credentials.createInsecure());
 });
 
 after(async () => {
@@ -80,7 +80,7 @@ function varint(n: number): Buffer {
 function dynamicClient(descriptorSet: Buffer, service: string): grpc.Client & Record<string, unknown> {
   const def = protoLoader.loadFileDescriptorSetFromBuffer(descriptorSet, { keepCase: true, enums: String, longs: String, defaults: true });
   const ctor = service.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], grpc.loadPackageDefinition(def));
-  return new (ctor as grpc.ServiceClientConstructor)(`127.0.0.1:${core.port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, unknown>;
+  return new (ctor as grpc.ServiceClientConstructor)(`127.0.0.1:${core.port}`, grpc.credentials.createInsecure());
 }
 
 function unary(client: grpc.Client & Record<string, unknown>, method: string, request: unknown): Promise<Record<string, unknown>> {

@@ -189,7 +189,7 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
         const t = await paidOrder(core, 'L');
         await core.refundNotify(refund({ outTradeNo: t, outRefundNo: `${t}l`, refundFee: 5 }));
         const page = await new Promise<ListNotificationsResponse>((resolve, reject) => core.client.listNotifications(
-          { mchId: DEMO.mchId, outTradeNo: t, pageSize: 10, pageToken: '' }, (err, res) => (err || !res ? reject(err) : resolve(res))));
+          { mchId: DEMO.mchId, outTradeNo: t, pageSize: 10, pageToken: '' }, (err, res) => (err || !res ? reject(err ?? new Error('no response')) : resolve(res))));
         assert.deepEqual(page.notifications.map((n) => [n.kind, n.outRefundNo, n.outcome, n.resultCode]), [
           ['REFUND_V2', `${t}l`, O.NOTIFY_OUTCOME_REFUNDED, 'SUCCESS'],
           ['PAYMENT_V2', '', O.NOTIFY_OUTCOME_PAID, 'SUCCESS'],

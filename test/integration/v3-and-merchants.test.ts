@@ -138,7 +138,7 @@ describe('the official APIv3 vector through the real server, clock frozen at its
   test('the same vector with the real clock: 401, and the reply names no check (the core counts TIMESTAMP_OUT_OF_WINDOW)', async () => {
     const res = await post('/wxpay/v3/notify', vector.body, vector.headers);
     assert.equal(res.status, 401);
-    assert.equal(JSON.parse(res.text).message, 'signature verification failed');
+    assert.equal((JSON.parse(res.text) as { message: string }).message, 'signature verification failed');
     assert.ok(await countedCode('TIMESTAMP_OUT_OF_WINDOW'));
   });
 });
@@ -197,11 +197,11 @@ describe('APIv3 payments: the same exactly-once path as v2', () => {
     const body = payment(o, 'EV-PAY-5');
     const probe = await post('/wxpay/v3/notify', body, { ...signV3(body, PUBKEY, seconds()), 'Wechatpay-Signature': 'WECHATPAY/SIGNTEST/x' });
     assert.equal(probe.status, 401);
-    assert.equal(JSON.parse(probe.text).message, 'signature verification failed');
+    assert.equal((JSON.parse(probe.text) as { message: string }).message, 'signature verification failed');
     assert.ok(await countedCode('SIGNATURE_PROBE'));
     const unknown = await post('/wxpay/v3/notify', body, signV3(body, { ...PUBKEY, id: 'PUB_KEY_ID_0000000000000000000000000009' }, seconds()));
     assert.equal(unknown.status, 401);
-    assert.equal(JSON.parse(unknown.text).message, 'signature verification failed');
+    assert.equal((JSON.parse(unknown.text) as { message: string }).message, 'signature verification failed');
     assert.ok(await countedCode('UNKNOWN_SERIAL'));
     const bare = await post('/wxpay/v3/notify', body, { 'content-type': 'application/json' });
     assert.equal(bare.status, 400);

@@ -2,7 +2,7 @@
 // signers of test/support, and sends one delivery to the core over gRPC.
 
 import { createHash } from 'node:crypto';
-import type { ServiceError } from '@grpc/grpc-js';
+import { type ServiceError, type status } from '@grpc/grpc-js';
 import { NotifyOutcome, type HandleNotifyResponse } from '../../src/gen/payment/callback/v1/payment_callback';
 import { refundEnvelope, refundInnerFields } from '../support/refund-notification';
 import { paidFields, signNotification } from '../support/sign-notification';
@@ -14,7 +14,7 @@ import type { Note, OrderSlot, PaymentNote, RefundNote } from './money-model';
 /** The core's answer to one delivery: a verdict, or a gRPC error (what the gateway turns into a 5xx). */
 export type Reply =
   | { readonly kind: 'verdict'; readonly outcome: string; readonly code: string; readonly acknowledge: boolean; readonly message: string }
-  | { readonly kind: 'error'; readonly status: number; readonly details: string };
+  | { readonly kind: 'error'; readonly status: status; readonly details: string };
 
 export function describeReply(r: Reply): string {
   return r.kind === 'verdict' ? `${r.outcome}/${r.code}` : `gRPC status ${r.status}: ${r.details}`;

@@ -58,7 +58,7 @@ function readSettings(env: NodeJS.ProcessEnv): {
   if (settings.path && !seedText) problems.push('MODEL_PATH replays a failure only together with its MODEL_SEED');
   if (settings.backends.length === 0) problems.push('MODEL_BACKENDS names no backend');
   if (problems.length > 0) throw new Error(`money model settings: ${problems.join('; ')}`);
-  settings.rules = Object.freeze(Object.assign({}, RULES_AS_SPECIFIED, ...settings.today.map((t) => TODAY_RULES[t])));
+  settings.rules = Object.freeze(settings.today.reduce<typeof RULES_AS_SPECIFIED>((rules, t) => ({ ...rules, ...TODAY_RULES[t] }), RULES_AS_SPECIFIED));
   return settings;
 }
 

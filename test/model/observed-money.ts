@@ -24,7 +24,7 @@ export async function observeMoney(db: Knex, slots: readonly OrderSlot[], rules:
   const mchIds = [...new Set(slots.map((s) => s.mchId))];
   const tradeNos = [...new Set(slots.map((s) => s.outTradeNo))];
   const ofRun = <T extends object>(table: string): Knex.QueryBuilder<T> =>
-    db<T>(table).whereIn('mch_id', mchIds).whereIn('out_trade_no', tradeNos) as unknown as Knex.QueryBuilder<T>;
+    db<T>(table).whereIn('mch_id', mchIds).whereIn('out_trade_no', tradeNos);
   const [orders, events, anomalies, refunds, counted] = await Promise.all([
     ofRun<OrderRow>('orders').select('mch_id', 'out_trade_no', 'appid', 'total_fee', 'status', 'transaction_id', 'refunded_fee') as Promise<OrderRow[]>,
     ofRun<EventRow>('payment_events').select('id', 'mch_id', 'out_trade_no', 'type', 'transaction_id').orderBy('id') as Promise<EventRow[]>,

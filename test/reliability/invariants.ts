@@ -54,9 +54,10 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
     if (violations.length < 50) violations.push(`${counter}: ${message}`);
   };
 
-  const orders = new Map(((await db('orders').select('out_trade_no', 'status', 'transaction_id')) as OrderRow[]).map((o) => [o.out_trade_no, o]));
+  const orderRows: OrderRow[] = await db('orders').select('out_trade_no', 'status', 'transaction_id');
+  const orders = new Map(orderRows.map((o) => [o.out_trade_no, o]));
   const grouped = async (table: string, column: string): Promise<Map<string, Record<string, number>>> => {
-    const rows = (await db(table).select('out_trade_no', column).count({ n: '*' }).groupBy('out_trade_no', column)) as CountRow[];
+    const rows: CountRow[] = await db(table).select('out_trade_no', column).count({ n: '*' }).groupBy('out_trade_no', column);
     const map = new Map<string, Record<string, number>>();
     for (const r of rows) {
       const key = String((r as unknown as Record<string, unknown>)[column]);

@@ -36,9 +36,9 @@ export interface FaultContext {
   readonly plan: Plan;
   readonly size: Size;
   /** Resolves `ms` after the storm started. */
-  at(ms: number): Promise<void>;
+  readonly at: (ms: number) => Promise<void>;
   /** A line for the fault timeline. */
-  note(text: string): void;
+  readonly note: (text: string) => void;
 }
 
 export interface Fault {
@@ -402,7 +402,7 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
 
 /** For each holder pid, how many other backends wait on it, directly or through another waiter. */
 async function blockedBehind(stack: Stack, holders: readonly number[]): Promise<Map<number, number>> {
-  const rows = (await stack.db.raw('SELECT pid, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity WHERE datname = current_database()')) as { rows: Array<{ pid: number; blockers: number[] }> };
+  const rows = await stack.db.raw<{ rows: Array<{ pid: number; blockers: number[] }> }>('SELECT pid, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity WHERE datname = current_database()');
   const out = new Map<number, number>();
   for (const holder of holders) {
     const behind = new Set<number>([holder]);

@@ -124,7 +124,8 @@ export function rawRequest(
       clearTimeout(timer);
       clearTimeout(gap);
       socket.destroy();
-      const { complete: _, ...answer } = parse();
+      const { complete, ...answer } = parse();
+      void complete;
       resolve(answer);
     };
     socket.on('data', (chunk: Buffer) => {

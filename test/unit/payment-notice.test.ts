@@ -240,7 +240,7 @@ describe('transaction_id: 1 to 32 letters or digits', () => {
 });
 
 describe('fee_type: three upper-case letters; absent means CNY', () => {
-  const cases: ReadonlyArray<{ name: string; value: string | undefined; expected: string | NotifyCode }> = [
+  const cases: ReadonlyArray<{ name: string; value: string | undefined; expected: string }> = [
     { name: 'absent -> CNY', value: undefined, expected: 'CNY' },
     { name: 'empty -> CNY', value: '', expected: 'CNY' },
     { name: 'CNY', value: 'CNY', expected: 'CNY' },

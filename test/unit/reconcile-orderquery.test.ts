@@ -220,10 +220,10 @@ describe('HttpOrderQueryClient: one POST, the body read strictly, failures are N
       clock: () => NOW,
       nonce: () => 'C380BEC2BFD727A4B6845133519F3AD6',
       fetch: (async (url: string | URL | Request, init?: RequestInit) => {
-        const args = { url: String(url), init };
+        const args = { url: url instanceof Request ? url.url : url.toString(), init };
         calls.push(args);
         return respond(args);
-      }) as typeof fetch,
+      }),
     });
   const xmlResponse = (body: string, status = 200): Response => new Response(body, { status, headers: { 'content-type': 'text/xml' } });
 

@@ -249,9 +249,9 @@ describe('HttpRefundQueryClient: one POST to /pay/refundquery, failures are NO_A
   const client = (respond: () => Response, calls: FetchArgs[] = []): HttpRefundQueryClient => new HttpRefundQueryClient({
     apiBase: 'https://api.mch.weixin.qq.com', timeoutMs: 1_000, clock: () => NOW, nonce: () => NONCE,
     fetch: (async (url: string | URL | Request, init?: RequestInit) => {
-      calls.push({ url: String(url), init });
+      calls.push({ url: url instanceof Request ? url.url : url.toString(), init });
       return respond();
-    }) as typeof fetch,
+    }),
   });
   const xml = (body: string, status = 200): Response => new Response(body, { status, headers: { 'content-type': 'text/xml' } });
   const cases: ReadonlyArray<{ name: string; respond: () => Response; kind: string; label?: string }> = [

@@ -63,7 +63,7 @@ describe('documented example: a TRANSACTION.SUCCESS resource', () => {
     {
       name: 'without the optional trade_type and payer',
       json: withFields({ trade_type: undefined, payer: undefined }),
-      expected: (({ tradeType: _t, payerOpenid: _p, ...rest }) => rest)(DOC_EXPECTED),
+      expected: (({ tradeType, payerOpenid, ...rest }) => { void tradeType; void payerOpenid; return rest; })(DOC_EXPECTED),
     },
     {
       name: 'a discount: payer_total below total',

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dialectOf } from '../database';
 
 /**
  * MySQL and MariaDB compare strings case-insensitively by default, so "caseAbc1" and "CASEABC1"
@@ -9,7 +10,7 @@ import type { Knex } from 'knex';
 const TABLES = ['orders', 'notifications', 'anomalies', 'payment_events', 'refunds', 'reconcile_state', 'reconcile_lease'];
 
 export async function up(db: Knex): Promise<void> {
-  if (db.client.config.client !== 'mysql2') return;
+  if (dialectOf(db) !== 'mysql2') return;
   for (const table of TABLES) {
     if (await db.schema.hasTable(table)) {
       await db.raw('ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [table]);

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { dialectOf } from '../database';
 
 /**
  * The money rules in the schema, so that no code path can skip them (every dialect):
@@ -33,7 +34,7 @@ export async function up(db: Knex): Promise<void> {
   await db.schema.alterTable('refunds', (t) => {
     t.unique(['mch_id', 'refund_id'], { indexName: 'refunds_merchant_refund_id' });
   });
-  switch (db.client.config.client) {
+  switch (dialectOf(db)) {
     case 'pg':
       await db.raw(`ALTER TABLE orders ADD CONSTRAINT orders_refunds_within_payment CHECK (${WITHIN_PAYMENT})`);
       await db.raw(`ALTER TABLE orders ADD CONSTRAINT orders_status_consistent CHECK (${CONSISTENT})`);
@@ -92,7 +93,7 @@ async function refuseViolations(db: Knex): Promise<void> {
   const bad = (await db('orders').select('mch_id', 'out_trade_no', 'status', 'transaction_id', 'total_fee', 'refunded_fee')
     .whereRaw(`NOT (${WITHIN_PAYMENT}) OR NOT (${CONSISTENT})`).limit(20)) as Array<Record<string, unknown>>;
   for (const row of bad) {
-    problems.push(`order ${String(row['out_trade_no'])} of mch_id ${String(row['mch_id'])} is ${String(row['status'])} with transaction ${String(row['transaction_id'] ?? 'none')}, `
+    problems.push(`order ${String(row['out_trade_no'])} of mch_id ${String(row['mch_id'])} is ${String(row['status'])} with transaction ${typeof row['transaction_id'] === 'string' ? row['transaction_id'] : 'none'}, `
       + `total_fee ${String(row['total_fee'])} and refunded_fee ${String(row['refunded_fee'])}: correct it`);
   }
   const refundIds = (await db('refunds').select('mch_id', 'refund_id').count({ n: '*' })
@@ -108,7 +109,7 @@ async function refuseViolations(db: Knex): Promise<void> {
 }
 
 export async function down(db: Knex): Promise<void> {
-  switch (db.client.config.client) {
+  switch (dialectOf(db)) {
     case 'pg':
       await db.raw('DROP TRIGGER IF EXISTS orders_paid_is_final ON orders');
       await db.raw('DROP FUNCTION IF EXISTS orders_paid_is_final()');
