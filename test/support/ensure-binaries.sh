@@ -4,7 +4,8 @@
 # MariaDB (mariadbd + mariadb-install-db), nginx, protoc with the protobuf
 # well-known types (google/protobuf/timestamp.proto, from libprotobuf-dev: a
 # Recommends of protobuf-compiler that --no-install-recommends leaves out), and
-# the system python3 with grpc (Debian's python3-grpcio).
+# the system python3 with grpc (Debian's python3-grpcio), and promtool (Debian's
+# prometheus package) for the alert rules' unit tests in test/deploy/monitoring.test.ts.
 #
 # As root, missing ones are installed with apt-get (one `apt-get update`, one
 # `apt-get install`). Otherwise it names the missing binaries and the Debian
@@ -68,6 +69,7 @@ version_protoc() { protoc --version | awk '{print $2}'; }
 version_protobuf_wkt() { [[ -f /usr/include/google/protobuf/timestamp.proto ]] && echo /usr/include/google/protobuf; }
 # The Debian system python, not whatever python3 comes first on PATH (pyenv...).
 version_python_grpc() { /usr/bin/python3 -c 'import grpc; print(grpc.__version__)'; }
+version_promtool() { promtool --version 2>&1 | sed -n 's/^promtool, version \([^ ]*\).*/\1/p'; }
 
 run_checks() {
   missing_binaries=()
@@ -80,6 +82,7 @@ run_checks() {
   check protoc protobuf-compiler version_protoc
   check protobuf-well-known-types libprotobuf-dev version_protobuf_wkt
   check python3-grpc python3-grpcio version_python_grpc
+  check promtool prometheus version_promtool
 }
 
 run_checks
