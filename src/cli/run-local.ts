@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
- * `make run`: the core and the gateway side by side on the embedded defaults (SQLite file,
- * in-process lock) with the public demo merchant, unless the environment says otherwise.
- * Ctrl-C stops both gracefully.
+ * `make run`: the core, the gateway and the operators' console side by side on the embedded
+ * defaults (SQLite file, in-process lock) with the public demo merchant, unless the environment
+ * says otherwise.
+ * Ctrl-C stops them all gracefully.
  */
 const root = join(__dirname, '..', '..', '..');
 const env: NodeJS.ProcessEnv = {
@@ -18,7 +19,11 @@ if (!process.env['CALLERS_FILE'] && !process.env['CALLERS_JSON'] && process.env[
 if (!process.env['MERCHANTS_FILE'] && !process.env['MERCHANTS_JSON']) {
   env['MERCHANTS_FILE'] = join(root, 'config', 'demo-merchants.json');
   process.stderr.write('make run: using the DEMO merchant from config/demo-merchants.json (mch_id 10000100, public key: never for real money)\n');
+  // The console's search by out_trade_no tries the demo merchant.
+  env['CONSOLE_MCH_IDS'] ??= '10000100';
 }
+// The console talks to the core make run starts, wherever GRPC_LISTEN puts it.
+env['CONSOLE_CORE_TARGET'] ??= (process.env['GRPC_LISTEN'] ?? '127.0.0.1:50051').replace(/^0\.0\.0\.0:/, '127.0.0.1:');
 
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -46,5 +51,7 @@ function stop(code: number): void {
 
 start('core', 'src/main.js');
 start('gateway', 'gateway/main.js');
+start('console', 'src/console/main.js');
+process.stderr.write(`make run: operators' console at http://${env['CONSOLE_LISTEN'] ?? '127.0.0.1:8090'}/\n`);
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
