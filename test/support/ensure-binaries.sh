@@ -5,7 +5,9 @@
 # well-known types (google/protobuf/timestamp.proto, from libprotobuf-dev: a
 # Recommends of protobuf-compiler that --no-install-recommends leaves out), and
 # the system python3 with grpc (Debian's python3-grpcio), and promtool (Debian's
-# prometheus package) for the alert rules' unit tests in test/deploy/monitoring.test.ts.
+# prometheus package) for the alert rules' unit tests in test/deploy/monitoring.test.ts,
+# and Debian's chromium (driven headless by puppeteer-core in test/e2e/console.test.ts;
+# no browser is ever downloaded).
 #
 # As root, missing ones are installed with apt-get (one `apt-get update`, one
 # `apt-get install`). Otherwise it names the missing binaries and the Debian
@@ -69,6 +71,11 @@ version_protoc() { protoc --version | awk '{print $2}'; }
 version_protobuf_wkt() { [[ -f /usr/include/google/protobuf/timestamp.proto ]] && echo /usr/include/google/protobuf; }
 # The Debian system python, not whatever python3 comes first on PATH (pyenv...).
 version_python_grpc() { /usr/bin/python3 -c 'import grpc; print(grpc.__version__)'; }
+# The Debian wrapper script may complain on stderr; only its "Chromium <version> ..." line counts.
+version_chromium() { chromium --version 2>/dev/null | sed -n 's/^Chromium \([^ ]*\).*/\1/p'; }
+# A font for the screenshots the browser test saves (a Recommends of chromium that
+# --no-install-recommends leaves out; without any font, text renders as boxes).
+version_fonts() { [[ -d /usr/share/fonts/truetype/liberation ]] && echo liberation; }
 version_promtool() { promtool --version 2>&1 | sed -n 's/^promtool, version \([^ ]*\).*/\1/p'; }
 
 run_checks() {
@@ -83,6 +90,8 @@ run_checks() {
   check protobuf-well-known-types libprotobuf-dev version_protobuf_wkt
   check python3-grpc python3-grpcio version_python_grpc
   check promtool prometheus version_promtool
+  check chromium chromium version_chromium
+  check chromium-fonts fonts-liberation version_fonts
 }
 
 run_checks
