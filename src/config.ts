@@ -22,6 +22,11 @@ export interface CoreConfig {
   /** Prometheus text on http://host:port/metrics; undefined when METRICS_LISTEN=off. */
   readonly metricsListen: ListenAddress | undefined;
   readonly database: DatabaseConfig;
+  /**
+   * Apply pending migrations at start-up (MIGRATE_ON_START, default true). false lets the core
+   * run with a role that may only read and write rows, while the migrate Job owns the schema.
+   */
+  readonly migrateOnStart: boolean;
   /** Independent Redis nodes for Redlock; empty means the in-process lock (one replica only). */
   readonly redisUrls: readonly string[];
   readonly lock: LockConfig;
@@ -102,6 +107,7 @@ export const CORE_ENV_VARS = Object.freeze([
   'EVENTS_MAX_STREAMS_PER_CALLER',
   'AUTH_DISABLED',
   'MERCHANTS_RELOAD_INTERVAL_MS',
+  'MIGRATE_ON_START',
   ...RECONCILE_ENV_VARS,
 ] as const);
 
@@ -127,6 +133,7 @@ export function readCoreConfig(
     grpcListen: r.listenAddress('GRPC_LISTEN', DEFAULTS.GRPC_LISTEN),
     metricsListen: metricsRaw === 'off' ? undefined : r.listenAddress('METRICS_LISTEN', DEFAULTS.METRICS_LISTEN),
     database: readDatabase(r),
+    migrateOnStart: r.oneOf('MIGRATE_ON_START', ['true', 'false'] as const, 'true') === 'true',
     redisUrls: readRedisUrls(r),
     lock: {
       ttlMs: r.integer('LOCK_TTL_MS', 10_000, 1_000, 600_000),

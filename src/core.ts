@@ -58,7 +58,9 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
   const db = openDatabase(config.database, log);
   let lock: OrderLock | undefined;
   try {
-    const applied = await migrateToLatest(db);
+    // With MIGRATE_ON_START=false the migrate Job owns the schema, and the core's database role
+    // needs no DDL rights (docs/deploying.md, "Database roles").
+    const applied = config.migrateOnStart ? await migrateToLatest(db) : 'skipped (MIGRATE_ON_START=false)';
     log.info({ database: config.database.redactedUrl, applied }, 'database ready');
 
     lock = config.redisUrls.length > 0
