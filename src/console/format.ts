@@ -45,6 +45,8 @@ export interface EventView {
   readonly outTradeNo: string;
   readonly transactionId: string;
   readonly occurredAt: string;
+  /** The same to the millisecond, for ordering a timeline. */
+  readonly occurredAtIso: string;
   readonly summary: string;
   /** The order's timeline, a same-origin path. */
   readonly orderHref: string;
@@ -60,6 +62,7 @@ export function eventView(e: PaymentEvent): EventView {
     outTradeNo: e.outTradeNo,
     transactionId: e.transactionId,
     occurredAt: fmtTime(e.occurredAt),
+    occurredAtIso: e.occurredAt?.toISOString() ?? '',
     summary: eventSummary(type, e),
     orderHref: href(['orders', e.mchId, e.outTradeNo]),
   };

@@ -132,8 +132,10 @@ export function orderPage(frame: Frame, p: {
   const o = p.order;
   const moments: Moment[] = [];
   if (o) moments.push({ at: o.createdAt, what: html`<span class="tag muted">ORDER REGISTERED</span>`, detail: html`${fmtFen(o.totalFee, o.feeType)} for appid ${o.appid}` });
-  if (o?.paidAt) moments.push({ at: o.paidAt, what: html`<span class="tag ok">PAID (WeChat time_end)</span>`, detail: html`transaction <span class="mono">${o.transactionId}</span>` });
-  for (const n of p.notifications) {
+  // Oldest first, and in this order when times are equal (the sort is stable): what the core
+  // received, then the events it committed, then what people did about it. The order's paid_at
+  // is WeChat's clock (time_end), so it is in the card above, not among the core's times.
+  for (const n of [...p.notifications].reverse()) {
     const name = outcomeName(n.outcome);
     moments.push({
       at: n.receivedAt,
@@ -142,12 +144,12 @@ export function orderPage(frame: Frame, p: {
         <span class="hint">from ${n.clientIp || '?'}, request ${n.requestId || '?'}</span>`,
     });
   }
-  for (const a of p.anomalies) {
+  for (const e of [...p.events].reverse()) {
+    moments.push({ at: e.occurredAtIso ? new Date(e.occurredAtIso) : undefined, what: html`<span class="tag ${e.tone}">EVENT ${e.type}</span>`, detail: html`${e.summary} <span class="hint">cursor ${e.cursor}</span>` });
+  }
+  for (const a of [...p.anomalies].reverse()) {
     moments.push({ at: a.createdAt, what: html`<span class="tag warn">ANOMALY ${a.kind}</span>`, detail: html`#${a.id}: ${a.detail}` });
     if (a.resolved) moments.push({ at: a.resolvedAt, what: html`<span class="tag ok">ANOMALY RESOLVED</span>`, detail: html`#${a.id} ${resolution(a)}` });
-  }
-  for (const e of p.events) {
-    moments.push({ at: new Date(e.occurredAt.replace(' ', 'T')), what: html`<span class="tag ${e.tone}">EVENT ${e.type}</span>`, detail: html`${e.summary} <span class="hint">cursor ${e.cursor}</span>` });
   }
   moments.sort((a, b) => (a.at?.getTime() ?? 0) - (b.at?.getTime() ?? 0));
   const title = `Order ${p.outTradeNo}`;
