@@ -65,7 +65,7 @@ export function createCoreApi(config: Pick<ConsoleConfig, 'coreTarget' | 'coreTo
     'grpc.max_reconnect_backoff_ms': 5_000,
   };
   const client = new PaymentCallbackClient(config.coreTarget, channelCredentials(), options);
-  const HealthClientCtor = makeGenericClientConstructor(healthService as never, 'Health');
+  const HealthClientCtor = makeGenericClientConstructor(healthService, 'Health');
   const healthClient = new HealthClientCtor(config.coreTarget, channelCredentials(), options) as unknown as HealthClient;
 
   const metadata = (requestId: string | undefined): Metadata => {

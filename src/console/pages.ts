@@ -1,4 +1,4 @@
-import type { Anomaly, NotificationSummary, Order } from '../gen/payment/callback/v1/payment_callback';
+import { OrderStatus, type Anomaly, type NotificationSummary, type Order } from '../gen/payment/callback/v1/payment_callback';
 import type { HealthReport } from './core-api';
 import type { FeedState } from './event-feed';
 import { eventView, fmtFen, fmtTime, outcomeName, outcomeTone, statusName, type EventView } from './format';
@@ -155,7 +155,7 @@ export function orderPage(frame: Frame, p: {
   const title = `Order ${p.outTradeNo}`;
   return layout(title, { ...frame, active: 'order' }, html`
 ${o ? html`<dl class="order">
-  <dt>status</dt><dd><span class="tag ${o.status === 2 ? 'ok' : 'wait'}" id="order-status">${statusName(o.status)}</span></dd>
+  <dt>status</dt><dd><span class="tag ${o.status === OrderStatus.ORDER_STATUS_PAID ? 'ok' : 'wait'}" id="order-status">${statusName(o.status)}</span></dd>
   <dt>mch_id</dt><dd>${o.mchId}</dd><dt>appid</dt><dd>${o.appid}</dd>
   <dt>amount</dt><dd>${fmtFen(o.totalFee, o.feeType)} <span class="hint">(${o.totalFee} fen)</span></dd>
   <dt>refunded</dt><dd>${fmtFen(o.refundedFee, o.feeType)}</dd>

@@ -131,7 +131,8 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-const textOf = (selector: string): Promise<string> => page.$eval(selector, (el) => el.textContent ?? '');
+// Evaluated in the page, where `el` is a DOM element (tsconfig has no DOM types).
+const textOf = (selector: string): Promise<string> => page.$eval(selector, (el: { textContent: string | null }) => el.textContent ?? '');
 
 const url = (path: string): string => new URL(path, consoleServer.url).toString();
 
