@@ -15,8 +15,17 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 deps: $(NODE_MODULES_STAMP) ## install the locked npm dependencies
 
-build: deps ## compile TypeScript into dist/
-	npx tsc -p tsconfig.json
+# Incremental: make compares the sources' times with the stamp (nothing to do: no tsc at all), and
+# tsc --incremental (dist/.tsbuildinfo) re-checks only what a change can affect. The stamp is
+# touched only when tsc succeeds, so a failed build is tried again next time.
+TS_SOURCES := $(shell find src gateway test bench \( -name '*.ts' -o -name '*.json' \) -not -path 'bench/results/*')
+BUILD_STAMP := dist/.build-stamp
+
+$(BUILD_STAMP): $(NODE_MODULES_STAMP) tsconfig.json $(TS_SOURCES)
+	node_modules/.bin/tsc -p tsconfig.json
+	@touch $@
+
+build: $(BUILD_STAMP) ## compile TypeScript into dist/ (only when a source changed)
 
 proto: deps ## regenerate src/gen/ from proto/ (needs protoc: Debian packages protobuf-compiler, libprotobuf-dev)
 	scripts/gen-proto.sh $(GEN_DIR)
@@ -46,7 +55,7 @@ notify: build ## create an order and send a signed notification to a running gat
 test: deps ## run every test against throwaway real servers (installs missing Debian packages when root)
 	test/support/ensure-binaries.sh
 	$(MAKE) --no-print-directory proto-check contract-check
-	npx tsc -p tsconfig.json
+	$(MAKE) --no-print-directory build
 	node --test --test-timeout=180000 $$(find dist/test -name '*.test.js' | sort)
 
 reliability: build ## the full fault-and-load suite, ~10 minutes (see RELIABILITY.md)
