@@ -14,4 +14,6 @@ export * from './semaphore';
 export * from './sender';
 export * from './simulation';
 export * from './summary';
+export * from './v2-refund-notification';
 export * from './v2-signature';
+export * from './v3-notification';
