@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { DEMO_V3_KEY_DIR, ensureDemoV3Keys } from './demo-v3-merchant';
+import { prettyLogStream } from './pretty-log';
 
 /**
  * `make run`: the core, the gateway and the operators' console side by side on the embedded
@@ -18,7 +20,10 @@ if (!process.env['CALLERS_FILE'] && !process.env['CALLERS_JSON'] && process.env[
 }
 if (!process.env['MERCHANTS_FILE'] && !process.env['MERCHANTS_JSON']) {
   env['MERCHANTS_FILE'] = join(root, 'config', 'demo-merchants.json');
-  process.stderr.write('make run: using the DEMO merchant from config/demo-merchants.json (mch_id 10000100, public key: never for real money)\n');
+  process.stderr.write('make run: using the DEMO merchants from config/demo-merchants.json (mch_id 10000100, public key: never for real money)\n');
+  // The v3 demo merchant's keys are generated here, before the core reads the file that names them.
+  const v3 = ensureDemoV3Keys(join(root, DEMO_V3_KEY_DIR));
+  process.stderr.write(`make run: APIv3 demo merchant 1900000109, keys ${v3.created ? 'generated in' : 'from'} ${DEMO_V3_KEY_DIR}/ (make notify ARGS="--api v3")\n`);
   // The console's search by out_trade_no tries the demo merchant.
   env['CONSOLE_MCH_IDS'] ??= '10000100';
 }
@@ -26,10 +31,14 @@ if (!process.env['MERCHANTS_FILE'] && !process.env['MERCHANTS_JSON']) {
 env['CONSOLE_CORE_TARGET'] ??= (process.env['GRPC_LISTEN'] ?? '127.0.0.1:50051').replace(/^0\.0\.0\.0:/, '127.0.0.1:');
 
 const children: ChildProcess[] = [];
+const pretty = process.stdout.isTTY;
 let stopping = false;
 
 function start(name: string, script: string): ChildProcess {
-  const child = spawn(process.execPath, [join(root, 'dist', script)], { env, stdio: 'inherit' });
+  // cwd: the demo merchants' key files are relative to the repository root.
+  const child = spawn(process.execPath, [join(root, 'dist', script)], { env, cwd: root, stdio: pretty ? ['inherit', 'pipe', 'inherit'] : 'inherit' });
+  // On a terminal, readable lines; anywhere else (a file, a pipe, CI) the JSON lines as they are.
+  child.stdout?.pipe(prettyLogStream(process.stdout.hasColors?.() ?? false)).pipe(process.stdout, { end: false });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`make run: ${name} exited (${signal ?? code}); stopping\n`);
