@@ -20,8 +20,8 @@ every attempt to a JSONL delivery log and prints a summary.
 
 A reply acknowledges only when it is HTTP 2xx with return_code SUCCESS within 5 s.
 
-  --url URL              notify URL (default http://127.0.0.1:8081/wxpay/notify, nginx in front;
-                         the gateway alone listens on 8080)
+  --url URL              notify URL (default http://127.0.0.1:8080/wxpay/notify, the gateway that
+                         make run serves; nginx in front of it, as in k8s/, listens on 8081)
   --core HOST:PORT       core gRPC address for CreateOrder (default 127.0.0.1:50051)
   --token TOKEN          bearer token for CreateOrder when the core has callers configured
                          (default: the SIMULATE_CORE_TOKEN environment variable, else none)
@@ -49,12 +49,12 @@ Exit status: 0 when every valid notification was acknowledged and no invalid one
 2 for bad options.
 
 Example, a day of WeChat retries in about a minute and a half against make run:
-  node dist/src/cli/simulate.js --count 500 --time-scale 0.001 --url http://127.0.0.1:8080/wxpay/notify`;
+  node dist/src/cli/simulate.js --count 500 --time-scale 0.001`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      'url': { type: 'string', default: 'http://127.0.0.1:8081/wxpay/notify' },
+      'url': { type: 'string', default: 'http://127.0.0.1:8080/wxpay/notify' },
       'core': { type: 'string', default: '127.0.0.1:50051' },
       'token': { type: 'string' },
       'count': { type: 'string', default: '100' },
