@@ -94,13 +94,13 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
       // A caller's streams each hold a database poll and a batch of events: bounded per caller,
       // so one misbehaving service cannot starve the others (the gateway opens none).
       const open = openStreams.get(caller) ?? 0;
-      let mchIds: readonly string[];
+      const mchIds = (): readonly string[] => streamMerchants(deps.scopeOf(caller), call.request.mchIds);
       try {
         if (open >= deps.maxStreamsPerCaller) {
           throw new ApiError('RESOURCE_EXHAUSTED', `caller ${caller} already has ${open} open WatchPaymentEvents streams, the most `
             + `EVENTS_MAX_STREAMS_PER_CALLER (${deps.maxStreamsPerCaller}) allows: close streams it no longer reads, or raise the limit`);
         }
-        mchIds = streamMerchants(deps.scopeOf(caller), call.request.mchIds);
+        mchIds();
       } catch (e) {
         call.emit('error', toServiceError(e, ctx.log, ctx.requestId));
         return;

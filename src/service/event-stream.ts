@@ -20,7 +20,11 @@ export interface EventSink {
 
 export interface WatchRequest {
   readonly afterCursor: string;
-  readonly mchIds: readonly string[];
+  /**
+   * The merchants to follow (empty: all), asked again before every batch: a merchants reload
+   * can narrow what the caller may see while its stream is open. Throws to end the stream.
+   */
+  readonly mchIds: () => readonly string[];
   readonly fromNow: boolean;
 }
 
@@ -49,7 +53,7 @@ export async function streamEvents(
   while (!abort.aborted) {
     // Committed events get their positions first; only positioned events are read.
     await sequencer.run();
-    const batch = await queries.eventsAfter(cursor, options.batchSize, request.mchIds);
+    const batch = await queries.eventsAfter(cursor, options.batchSize, request.mchIds());
     for (const event of batch) {
       if (abort.aborted) return;
       await sink.write(event);
