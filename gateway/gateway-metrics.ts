@@ -25,9 +25,18 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Serves /metrics; resolves once listening. */
+  /**
+   * Serves /metrics, and /livez for kubelet's liveness probe: the notify port is on loopback,
+   * out of kubelet's reach, and this server runs on the same event loop, so an answer here
+   * means the process is alive (draining or not: readiness is /healthz, through nginx).
+   * Resolves once listening.
+   */
   serve(address: ListenAddress): Promise<Server> {
     const server = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/livez') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
       if (req.method !== 'GET' || req.url !== '/metrics') {
         res.writeHead(404).end();
         return;
