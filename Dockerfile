@@ -11,7 +11,15 @@
 # test/deploy/manifests.test.ts parses this file: COPY sources must exist, the entry points
 # must be compiled outputs of real sources, and USER must be a numeric non-root uid.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 ("Krypton"), the Active LTS line, supported until 2028-04-30 (Node 20 reached its end of
+# life on 2026-04-30 and gets no more security fixes). Pinned to a full version, so a rebuild
+# gets the same runtime until someone moves it; raise it with each Node security release.
+# Not pinned by digest: no digest of this tag could be verified when it was written, and an
+# invented one would only make the build fail. Where your registry mirrors it, pin it as
+#   ARG NODE_IMAGE=node:24.16.0-bookworm-slim@sha256:<digest from `docker buildx imagetools inspect`>
+# Both stages use the same image, so better-sqlite3's native addon is compiled (or its prebuilt
+# binary chosen) for exactly the Node that runs it (README "Deploying": which Node the tests ran on).
+ARG NODE_IMAGE=node:24.16.0-bookworm-slim
 
 # ---- build: compile TypeScript, then drop the dev dependencies ------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -6,9 +6,12 @@
 //   configMapGenerator name + files / envs / literals, with kustomize's content-hash suffix and
 //                      the pod specs' references to it rewritten
 //   patches            JSON 6902 patches from a file, targeted by kind and name
+//   components         directories whose kustomization is a `kind: Component` (resources and
+//                      patches only), applied to what the including kustomization has so far
 //   namespace, images, replicas
 //
-// Order within one kustomization: resources, generators, patches, namespace, images, replicas.
+// Order within one kustomization: resources, generators, components, patches, namespace,
+// images, replicas.
 // When kubectl is installed, manifests.test.ts also compares this output with
 // `kubectl kustomize` object for object.
 
@@ -36,8 +39,9 @@ export interface Rendered {
 }
 
 const KUSTOMIZATION_FIELDS = new Set([
-  'apiVersion', 'kind', 'resources', 'namespace', 'configMapGenerator', 'images', 'replicas', 'patches',
+  'apiVersion', 'kind', 'resources', 'namespace', 'configMapGenerator', 'images', 'replicas', 'patches', 'components',
 ]);
+const COMPONENT_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches']);
 
 /** Kinds that have no namespace; the namespace field leaves them alone. */
 const CLUSTER_SCOPED = new Set([
@@ -45,15 +49,20 @@ const CLUSTER_SCOPED = new Set([
   'StorageClass', 'IngressClass', 'PriorityClass',
 ]);
 
-export function build(dir: string): Rendered {
+/**
+ * Renders `dir`. `extraComponents` (paths relative to `dir`) are added to its `components`, as
+ * if uncommented there: how the tests render each optional component of an overlay.
+ */
+export function build(dir: string, extraComponents: readonly string[] = []): Rendered {
   const files = new Set<string>();
-  const objects = buildDir(resolve(dir), files);
+  const objects = buildDir(resolve(dir), files, extraComponents);
   return { objects, files };
 }
 
-function buildDir(dir: string, files: Set<string>): KObject[] {
+function buildDir(dir: string, files: Set<string>, extraComponents: readonly string[] = []): KObject[] {
   const kustomizationFile = join(dir, 'kustomization.yaml');
   const k = asRecord(readYaml(kustomizationFile, files)[0], kustomizationFile);
+  if (k['kind'] === 'Component') throw new Error(`${kustomizationFile}: a Component is listed under components, not resources`);
   for (const field of Object.keys(k)) {
     if (!KUSTOMIZATION_FIELDS.has(field)) throw new Error(`${kustomizationFile}: kustomize-lite does not support "${field}"`);
   }
@@ -68,6 +77,8 @@ function buildDir(dir: string, files: Set<string>): KObject[] {
 
   const generated = listOf(k['configMapGenerator']).map((g) => generateConfigMap(dir, asRecord(g, 'configMapGenerator'), files));
   objects.push(...generated.map((g) => g.object));
+
+  for (const c of [...stringList(k['components'], 'components'), ...extraComponents]) applyComponent(resolve(dir, c), objects, files);
 
   for (const p of listOf(k['patches'])) applyPatch(dir, asRecord(p, 'patches'), objects, files);
 
@@ -92,6 +103,24 @@ function buildDir(dir: string, files: Set<string>): KObject[] {
     if (pod) renameConfigMapRefs(pod, renamed);
   }
   return objects;
+}
+
+// ---- components ---------------------------------------------------------------------------
+
+function applyComponent(dir: string, objects: KObject[], files: Set<string>): void {
+  const file = join(dir, 'kustomization.yaml');
+  const c = asRecord(readYaml(file, files)[0], file);
+  if (c['kind'] !== 'Component' || c['apiVersion'] !== 'kustomize.config.k8s.io/v1alpha1') {
+    throw new Error(`${file}: a component needs apiVersion kustomize.config.k8s.io/v1alpha1 and kind Component`);
+  }
+  for (const field of Object.keys(c)) {
+    if (!COMPONENT_FIELDS.has(field)) throw new Error(`${file}: kustomize-lite components do not support "${field}"`);
+  }
+  for (const entry of stringList(c['resources'], 'resources')) {
+    const path = resolve(dir, entry);
+    objects.push(...readYaml(path, files).map((doc) => asObject(doc, path)));
+  }
+  for (const p of listOf(c['patches'])) applyPatch(dir, asRecord(p, 'patches'), objects, files);
 }
 
 // ---- configMapGenerator -------------------------------------------------------------------

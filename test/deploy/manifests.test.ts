@@ -7,11 +7,13 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
+import { createFileRegistry, fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { GATEWAY_ENV_VARS, readGatewayConfig } from '../../gateway/config';
 import { CORE_ENV_VARS, readCoreConfig } from '../../src/config';
 import { ConfigError } from '../../src/env-reader';
@@ -26,7 +28,13 @@ const at = (...parts: string[]): string => join(ROOT, ...parts);
 
 const PRODUCTION = 'k8s/overlays/production';
 const PRODUCTION_MIGRATE = 'k8s/overlays/production/migrate';
-const ALL_KUSTOMIZATIONS = [PRODUCTION, PRODUCTION_MIGRATE, 'k8s/base', 'k8s/jobs/migrate'];
+const NAMESPACE = 'k8s/namespace';
+const ALL_KUSTOMIZATIONS = [PRODUCTION, PRODUCTION_MIGRATE, NAMESPACE, 'k8s/base', 'k8s/jobs/migrate'];
+/** The overlay options under k8s/components/, each rendered on top of production. */
+const COMPONENTS = readdirSync(at('k8s/components')).filter((d) => existsSync(at('k8s/components', d, 'kustomization.yaml'))).sort();
+const withComponent = (name: string): KObject[] => [
+  ...build(at(PRODUCTION), [`../../components/${name}`]).objects, ...rendered(PRODUCTION_MIGRATE).objects,
+];
 
 /** The programs in the image: compiled entry point => its TypeScript source. */
 const ENTRY_POINTS: Readonly<Record<string, string>> = {
@@ -38,6 +46,17 @@ const CORE_PROGRAMS = new Set(['dist/src/main.js', 'dist/src/cli/migrate.js']);
 const OUR_IMAGE = 'payment-callback';
 /** WeChat Pay gives up on a notification reply after this long. */
 const WECHAT_TIMEOUT_MS = 5_000;
+/**
+ * How long ingress-nginx keeps an idle connection to a backend (its ConfigMap's
+ * upstream-keepalive-timeout, 60 s by default): the proxies behind it must keep theirs longer.
+ */
+const INGRESS_NGINX_UPSTREAM_KEEPALIVE_S = 60;
+/** The gateway's server.keepAliveTimeout (gateway/gateway-server.ts), read from its source. */
+const GATEWAY_KEEP_ALIVE_MS = ((): number => {
+  const m = /\.keepAliveTimeout\s*=\s*([\d_]+);/.exec(readFileSync(at('gateway/gateway-server.ts'), 'utf8'));
+  assert.ok(m, 'gateway/gateway-server.ts no longer sets server.keepAliveTimeout = <ms>: update this test');
+  return Number((m[1] as string).replace(/_/g, ''));
+})();
 
 const renders = new Map<string, Rendered>(ALL_KUSTOMIZATIONS.map((dir) => [dir, build(at(dir))]));
 const rendered = (dir: string): Rendered => renders.get(dir) as Rendered;
@@ -51,7 +70,7 @@ const secretExamples: KObject[] = readYaml(at('k8s/base/secret.example.yaml')) a
 const filledSecrets: KObject[] = secretExamples.map((secret) => ({
   ...secret,
   stringData: Object.fromEntries(Object.entries(get(secret, 'stringData') as Record<string, string>).map(([k, v]) => [
-    k, k === 'DATABASE_URL' ? v : createHash('sha256').update(`${secret.metadata.name}/${k}`).digest('hex').slice(0, 32),
+    k, ['DATABASE_URL', 'REDIS_URLS', 'ca.crt'].includes(k) ? v : createHash('sha256').update(`${secret.metadata.name}/${k}`).digest('hex').slice(0, 32),
   ])),
 }));
 
@@ -120,13 +139,26 @@ function declaredPort(container: Record<string, unknown>, port: unknown): number
   return typeof p?.['containerPort'] === 'number' ? p['containerPort'] : undefined;
 }
 
-/** The program a container runs: node + a script, from command/args or the image's defaults. */
+/**
+ * The program a container runs: node + a script, from command/args or the image's defaults.
+ * Node's own options (--max-old-space-size=...) are left out; nodeOptions() reads them.
+ */
 function argv(container: Record<string, unknown>, docker: Dockerfile): string[] {
+  const [node, ...rest] = fullArgv(container, docker);
+  return [node as string, ...rest.filter((a) => !a.startsWith('--'))];
+}
+function fullArgv(container: Record<string, unknown>, docker: Dockerfile): string[] {
   const command = container['command'];
   const args = container['args'];
   const entrypoint = Array.isArray(command) ? command : docker.entrypoint;
   const cmd = Array.isArray(args) ? args : Array.isArray(command) ? [] : docker.cmd;
   return [...entrypoint, ...cmd].map(String);
+}
+/** Mebibytes of a Kubernetes quantity such as 320Mi or 1Gi. */
+function mebibytes(quantity: unknown): number {
+  const m = /^(\d+)(Mi|Gi)$/.exec(str(quantity));
+  assert.ok(m, `quantity ${String(quantity)}: write it in Mi or Gi`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
 }
 
 function envOf(container: Record<string, unknown>, objects: KObject[], secrets: KObject[]): Map<string, string> {
@@ -152,17 +184,24 @@ function mountedFiles(w: Workload, container: Record<string, unknown>, objects: 
   for (const m of records(container['volumeMounts'])) {
     const volume = records(w.spec['volumes']).find((v) => v['name'] === m['name']);
     assert.ok(volume, `${id(w.owner)}: volumeMount ${String(m['name'])} has no volume`);
-    const cm = str(get(volume, 'configMap', 'name'));
-    const secret = str(get(volume, 'secret', 'secretName'));
-    const data = cm ? get(one(objects, 'ConfigMap', cm), 'data')
-      : secret ? get(one(secrets, 'Secret', secret), 'stringData') : undefined;
-    if (!isRecord(data)) continue;
-    // With `items`, only the listed keys appear, under the given paths.
-    const items = records(get(volume, cm ? 'configMap' : 'secret', 'items'));
-    const entries = items.length > 0 ? items.map((i) => [str(i['path']), data[str(i['key'])]] as const) : Object.entries(data);
-    for (const [k, v] of entries) {
-      assert.ok(v !== undefined, `${id(w.owner)}: volume ${str(volume['name'])} lists a key that does not exist`);
-      files.set(`${str(m['mountPath'])}/${k}`, String(v));
+    // A projected volume merges its sources into one directory; the others have one source.
+    const projected = records(get(volume, 'projected', 'sources'));
+    for (const source of projected.length > 0 ? projected : [{ configMap: volume['configMap'], secret: volume['secret'] }]) {
+      const cm = str(get(source, 'configMap', 'name'));
+      const secret = str(get(source, 'secret', 'secretName') ?? get(source, 'secret', 'name'));
+      const optional = get(source, cm ? 'configMap' : 'secret', 'optional') === true;
+      const found = cm ? objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === cm) : secret ? secrets.filter((o) => o.metadata.name === secret) : [];
+      if (found.length === 0 && optional) continue;
+      const data = cm ? get(one(objects, 'ConfigMap', cm), 'data')
+        : secret ? get(one(secrets, 'Secret', secret), 'stringData') : undefined;
+      if (!isRecord(data)) continue;
+      // With `items`, only the listed keys appear, under the given paths.
+      const items = records(get(source, cm ? 'configMap' : 'secret', 'items'));
+      const entries = items.length > 0 ? items.map((i) => [str(i['path']), data[str(i['key'])]] as const) : Object.entries(data);
+      for (const [k, v] of entries) {
+        assert.ok(v !== undefined, `${id(w.owner)}: volume ${str(volume['name'])} lists a key that does not exist`);
+        files.set(`${str(m['mountPath'])}/${k}`, String(v));
+      }
     }
   }
   return files;
@@ -182,20 +221,41 @@ function hostPort(url: string): { host: string; port: number } {
   return { host: m[1] as string, port: Number(m[2]) };
 }
 
-/** `<service>.<namespace>.svc.cluster.local:<port>` -> the Service, its pods and their port. */
-function resolveService(objects: KObject[], url: string): { service: KObject; pods: Workload[]; targetPort: number } {
+/**
+ * A name as a pod in the namespace resolves it through its DNS search list, with the port:
+ * `<service>[.<namespace>[.svc]]:<port>`, or a StatefulSet pod's `<pod>.<service>[...]:<port>`
+ * -> the Service, its pods and their port. Never the cluster domain: cluster.local is only a
+ * default, so a name that spells it out breaks on clusters with another one.
+ */
+function resolveService(objects: KObject[], url: string): { service: KObject; pods: Workload[]; targetPort: number; pod?: string } {
   const { host, port } = hostPort(url);
-  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(host);
-  assert.ok(m, `${host} is not a fully qualified Service name`);
-  const service = one(objects, 'Service', m[1] as string);
-  assert.equal(service.metadata.namespace, m[2], `${host}: the Service lives in ${service.metadata.namespace}`);
+  assert.doesNotMatch(host, /cluster\.local/, `${host}: no hard-coded cluster domain`);
+  const labels = host.split('.');
+  const namespaces = new Set(objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name));
+  // Strip an optional trailing `<namespace>.svc` or `<namespace>`.
+  if (labels[labels.length - 1] === 'svc') labels.pop();
+  if (labels.length > 1 && namespaces.has(labels[labels.length - 1] as string)) {
+    assert.equal(labels.pop(), 'payment-callback', `${host}: another namespace`);
+  }
+  assert.ok(labels.length === 1 || labels.length === 2, `${host} is not <service> or <pod>.<service>`);
+  const serviceName = labels[labels.length - 1] as string;
+  const podName = labels.length === 2 ? labels[0] : undefined;
+  const service = one(objects, 'Service', serviceName);
   const servicePort = records(get(service, 'spec', 'ports')).find((p) => p['port'] === port);
-  assert.ok(servicePort, `Service ${m[1]} has no port ${port}`);
-  const pods = workloads(objects).filter((w) => selectorMatches(get(service, 'spec', 'selector'), w.labels));
-  assert.ok(pods.length > 0, `Service ${m[1]} selects no pods`);
+  assert.ok(servicePort, `Service ${serviceName} has no port ${port}`);
+  let pods = workloads(objects).filter((w) => selectorMatches(get(service, 'spec', 'selector'), w.labels));
+  assert.ok(pods.length > 0, `Service ${serviceName} selects no pods`);
+  if (podName !== undefined) {
+    // Per-pod names exist for a StatefulSet's pods under its headless governing Service.
+    assert.equal(get(service, 'spec', 'clusterIP'), 'None', `${host}: pod names need a headless Service`);
+    const m = /^(.+)-(\d+)$/.exec(podName);
+    pods = pods.filter((w) => w.owner.kind === 'StatefulSet' && get(w.owner, 'spec', 'serviceName') === serviceName && m?.[1] === w.owner.metadata.name
+      && Number(m[2]) < (get(w.owner, 'spec', 'replicas') as number));
+    assert.equal(pods.length, 1, `${host}: no such StatefulSet pod behind ${serviceName}`);
+  }
   const targets = pods.map((w) => w.containers.map((c) => declaredPort(c, servicePort['targetPort'] ?? port)).find((p) => p !== undefined));
-  assert.ok(targets.every((t) => t === targets[0] && t !== undefined), `Service ${m[1]}: targetPort is not declared by every pod`);
-  return { service, pods, targetPort: targets[0] as number };
+  assert.ok(targets.every((t) => t === targets[0] && t !== undefined), `Service ${serviceName}: targetPort is not declared by every pod`);
+  return { service, pods, targetPort: targets[0] as number, ...(podName ? { pod: podName } : {}) };
 }
 
 function bytes(size: string): number {
@@ -480,7 +540,8 @@ test('every kustomization renders with kustomize-lite, and production has no dup
     const key = `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     assert.ok(!seen.has(key), `${key} twice`);
     seen.add(key);
-    if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, 'payment-callback', `${id(o)} namespace`);
+    if (o.kind === 'Namespace' || o.kind === 'PriorityClass') assert.equal(o.metadata.namespace, undefined, `${id(o)} is cluster-scoped`);
+    else assert.equal(o.metadata.namespace, 'payment-callback', `${id(o)} namespace`);
   }
 });
 
@@ -526,13 +587,28 @@ test('containers run as non-root on a read-only root filesystem, with resources'
       assert.equal(sc['allowPrivilegeEscalation'], false, `${where}: allowPrivilegeEscalation`);
       assert.deepEqual(get(sc, 'capabilities', 'drop'), ['ALL'], `${where}: capabilities drop ALL`);
       assert.equal(get(effective('seccompProfile'), 'type'), 'RuntimeDefault', `${where}: seccomp`);
-      for (const r of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory']) {
+      for (const r of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'requests.ephemeral-storage', 'limits.ephemeral-storage']) {
         assert.ok(get(c['resources'], ...r.split('.')), `${where}: resources.${r}`);
+      }
+      // Every emptyDir it writes fits in its ephemeral-storage limit (logs need room too).
+      const ephemeralLimit = mebibytes(get(c['resources'], 'limits', 'ephemeral-storage'));
+      for (const m of records(c['volumeMounts'])) {
+        const size = get(records(w.spec['volumes']).find((x) => x['name'] === m['name']), 'emptyDir', 'sizeLimit');
+        if (size !== undefined) assert.ok(mebibytes(size) < ephemeralLimit, `${where}: emptyDir ${String(m['name'])} (${JSON.stringify(size)}) must fit in the ephemeral-storage limit`);
+      }
+      // Node's heap is sized from the node's memory unless told: it must sit under the limit.
+      if (parseImage(str(c['image'])).name.endsWith(`/${OUR_IMAGE}`)) {
+        const flag = fullArgv(c, docker).find((a) => a.startsWith('--max-old-space-size='));
+        assert.ok(flag, `${where}: node --max-old-space-size=<MiB> matched to the memory limit`);
+        const heap = Number(flag.split('=')[1]);
+        const limit = mebibytes(get(c['resources'], 'limits', 'memory'));
+        assert.ok(heap >= limit * 0.5 && heap <= limit * 0.75, `${where}: heap ${heap} MiB should be 50-75 % of the ${limit} MiB limit (room for code, buffers, native memory)`);
       }
       // The only writable mounts are emptyDirs (ConfigMap and Secret volumes are read-only).
       for (const m of records(c['volumeMounts'])) {
         const v = records(w.spec['volumes']).find((x) => x['name'] === m['name']);
-        assert.ok(v && (v['emptyDir'] || v['configMap'] || v['secret']), `${where}: volume ${String(m['name'])} is an emptyDir, ConfigMap or Secret`);
+        const projectedOk = records(get(v, 'projected', 'sources')).every((src) => Object.keys(src).every((k) => k === 'configMap' || k === 'secret'));
+        assert.ok(v && (v['emptyDir'] || v['configMap'] || v['secret'] || (v['projected'] && projectedOk)), `${where}: volume ${String(m['name'])} is an emptyDir, ConfigMap or Secret`);
       }
     }
   }
@@ -590,9 +666,10 @@ test('selectors match: workloads, Services, PodDisruptionBudgets, HPAs, NetworkP
   }
   for (const hpa of prod.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
     const target = one(prod, str(get(hpa, 'spec', 'scaleTargetRef', 'kind')), str(get(hpa, 'spec', 'scaleTargetRef', 'name')));
-    const replicas = get(target, 'spec', 'replicas') as number;
-    const min = get(hpa, 'spec', 'minReplicas') as number;
-    assert.ok(min <= replicas && replicas <= (get(hpa, 'spec', 'maxReplicas') as number), `${id(hpa)}: ${id(target)} replicas ${replicas} outside min..max`);
+    // The HPA owns the count: a replicas field would be re-applied by every `kubectl apply -k`,
+    // scaling a busy workload back down.
+    assert.equal(get(target, 'spec', 'replicas'), undefined, `${id(target)}: no spec.replicas, ${id(hpa)} owns the count`);
+    assert.ok((get(hpa, 'spec', 'minReplicas') as number) >= 2, `${id(hpa)}: at least two replicas, so one node can go`);
     // CPU utilisation is measured against requests: every container needs one.
     for (const c of workload(prod, target.metadata.name).containers) assert.ok(get(c, 'resources', 'requests', 'cpu'), `${id(target)}/${str(c['name'])}: cpu request`);
   }
@@ -619,7 +696,7 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
   const core = podPeer(prod, 'payment-callback-core');
   const gateway = podPeer(prod, 'payment-callback-gateway');
   const migrate = podPeer(prod, 'payment-callback-migrate');
-  const redis = ['redis-0', 'redis-1', 'redis-2'].map((n) => podPeer(prod, n));
+  const redis = [podPeer(prod, 'redis')];
   const dns = outsidePeer('kube-system', { 'k8s-app': 'kube-dns' });
   const ingressController = outsidePeer('ingress-nginx', { 'app.kubernetes.io/name': 'ingress-nginx' });
   const prometheus = outsidePeer('monitoring', { 'app.kubernetes.io/name': 'prometheus' });
@@ -633,9 +710,9 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
   const gatewayMetricsPort = hostPort(str(gatewayEnv.get('GATEWAY_METRICS_LISTEN'))).port;
   const redisPorts = str(coreEnv.get('REDIS_URLS')).split(',').map((u) => resolveService(prod, u).targetPort);
   const dbPort = hostPort(str(coreEnv.get('DATABASE_URL'))).port;
-  const dbCidr = str(get(one(prod, 'NetworkPolicy', 'payment-callback-database-egress'), 'spec', 'egress', 1, 'to', 0, 'ipBlock', 'cidr'));
+  const dbCidr = str(get(one(prod, 'NetworkPolicy', 'payment-callback-database-egress'), 'spec', 'egress', 0, 'to', 0, 'ipBlock', 'cidr'));
   const database = { ip: dbCidr.split('/')[0] as string };
-  const edgePort = resolveService(prod, `payment-callback-gateway.payment-callback.svc.cluster.local:${String(get(one(prod, 'Service', 'payment-callback-gateway'), 'spec', 'ports', 0, 'port'))}`).targetPort;
+  const edgePort = resolveService(prod, `payment-callback-gateway:${String(get(one(prod, 'Service', 'payment-callback-gateway'), 'spec', 'ports', 0, 'port'))}`).targetPort;
 
   const must: Array<[string, Target, Target, number, string?]> = [
     ['ingress controller -> nginx', ingressController, gateway, edgePort],
@@ -643,7 +720,7 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
     ['internal client -> core gRPC', internalClient, core, grpcPort],
     ['prometheus -> core metrics', prometheus, core, metricsPort],
     ['prometheus -> gateway metrics', prometheus, gateway, gatewayMetricsPort],
-    ...redis.map((r, i): [string, Target, Target, number] => [`core -> redis-${i}`, core, r, redisPorts[i] as number]),
+    ...redisPorts.map((port, i): [string, Target, Target, number] => [`core -> redis-${i}`, core, redis[0] as Peer, port]),
     ['core -> database', core, database, dbPort],
     ['migrate -> database', migrate, database, dbPort],
     ...[core, gateway, migrate].flatMap((p, i): Array<[string, Target, Target, number, string]> => [
@@ -665,6 +742,51 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
   ];
   for (const [what, from, to, port, protocol] of must) assert.ok(allowed(policies, from, to, port, protocol), `must allow ${what} (${port})`);
   for (const [what, from, to, port] of mustNot) assert.ok(!allowed(policies, from, to, port), `must deny ${what} (${port})`);
+});
+
+test('overlay options (k8s/components): each renders on production, is offered there, and opens only its own path', () => {
+  assert.deepEqual(COMPONENTS, ['ingress-host-network', 'node-local-dns', 'wechat-egress']);
+  const overlay = readFileSync(at(PRODUCTION, 'kustomization.yaml'), 'utf8');
+  for (const name of COMPONENTS) assert.ok(overlay.includes(`../../components/${name}`), `${PRODUCTION}/kustomization.yaml offers components/${name}`);
+  const policiesWith = (name: string): KObject[] => withComponent(name).filter((o) => o.kind === 'NetworkPolicy');
+  const core = podPeer(prod, 'payment-callback-core');
+  const gateway = podPeer(prod, 'payment-callback-gateway');
+  const migrate = podPeer(prod, 'payment-callback-migrate');
+  const base = prod.filter((o) => o.kind === 'NetworkPolicy');
+  const nodeLocalDns = { ip: '169.254.20.10' };
+  const hostNetworkController = { ip: str(get(readYaml(at('k8s/components/ingress-host-network/gateway-ingress.patch.yaml'))[0], 0, 'value', 'ipBlock', 'cidr')).split('/')[0] as string };
+  const wechat = { ip: '101.226.90.1' };
+  const cases: Array<{ name: string; policies: KObject[]; from: Target; to: Target; port: number; protocol?: string; allowed: boolean }> = [
+    ...[core, gateway, migrate].flatMap((p) => ['UDP', 'TCP'].flatMap((protocol) => [
+      { name: 'NodeLocal DNSCache', policies: base, from: p, to: nodeLocalDns, port: 53, protocol, allowed: false },
+      { name: 'NodeLocal DNSCache', policies: policiesWith('node-local-dns'), from: p, to: nodeLocalDns, port: 53, protocol, allowed: true },
+    ])),
+    { name: 'host-network controller -> nginx', policies: base, from: hostNetworkController, to: gateway, port: 8081, allowed: false },
+    { name: 'host-network controller -> nginx', policies: policiesWith('ingress-host-network'), from: hostNetworkController, to: gateway, port: 8081, allowed: true },
+    { name: 'host-network controller -> gateway metrics', policies: policiesWith('ingress-host-network'), from: hostNetworkController, to: gateway, port: 9465, allowed: false },
+    { name: 'core -> WeChat', policies: base, from: core, to: wechat, port: 443, allowed: false },
+    { name: 'core -> WeChat', policies: policiesWith('wechat-egress'), from: core, to: wechat, port: 443, allowed: true },
+    { name: 'gateway -> WeChat', policies: policiesWith('wechat-egress'), from: gateway, to: wechat, port: 443, allowed: false },
+    { name: 'core -> cloud metadata', policies: policiesWith('wechat-egress'), from: core, to: { ip: '169.254.169.254' }, port: 443, allowed: false },
+    { name: 'core -> a private address', policies: policiesWith('wechat-egress'), from: core, to: { ip: '10.1.2.3' }, port: 443, allowed: false },
+    { name: 'core -> WeChat on port 80', policies: policiesWith('wechat-egress'), from: core, to: wechat, port: 80, allowed: false },
+  ];
+  for (const c of cases) {
+    assert.equal(allowed(c.policies, c.from, c.to, c.port, c.protocol), c.allowed, `${c.name} (${c.port}/${c.protocol ?? 'TCP'}) should be ${c.allowed ? 'allowed' : 'denied'}`);
+  }
+  for (const name of COMPONENTS) {
+    for (const o of withComponent(name)) {
+      validateSchema(o);
+      if (o.kind !== 'Namespace' && o.kind !== 'PriorityClass') assert.equal(o.metadata.namespace, 'payment-callback', `components/${name}: ${id(o)} namespace`);
+    }
+  }
+});
+
+test('nothing names the cluster domain: cluster.local is only a default', () => {
+  for (const dir of ALL_KUSTOMIZATIONS) {
+    assert.doesNotMatch(JSON.stringify(rendered(dir).objects), /cluster\.local/, `${dir} hard-codes cluster.local`);
+  }
+  assert.doesNotMatch(JSON.stringify(secretExamples), /cluster\.local/, 'secret.example.yaml hard-codes cluster.local');
 });
 
 test('env holds only variables the code reads, and the code accepts it', () => {
@@ -725,8 +847,10 @@ test('env holds only variables the code reads, and the code accepts it', () => {
   const gatewayMetrics = gatewayConfig.metricsListen;
   assert.ok(gatewayMetrics && declaredPort(gatewayC, 'metrics') === gatewayMetrics.port, 'GATEWAY_METRICS_LISTEN is the gateway\'s metrics port');
   assert.equal(gatewayW.annotations['prometheus.io/port'], String(gatewayMetrics.port));
-  const liveness = list(get(gatewayC, 'livenessProbe', 'exec', 'command')).join(' ');
-  assert.ok(liveness.includes(`http://127.0.0.1:${gatewayConfig.listen.port}/healthz`), 'the gateway liveness check calls GATEWAY_LISTEN');
+  // Liveness is an HTTP probe on the metrics server of the same process (the notify port is on
+  // loopback), not a second Node process started inside the container's memory limit.
+  assert.deepEqual(get(gatewayC, 'livenessProbe', 'httpGet'), { path: '/livez', port: 'metrics' });
+  assert.equal(get(gatewayC, 'livenessProbe', 'exec'), undefined);
 });
 
 test('Secrets come from secret.example.yaml, which no kustomization applies', () => {
@@ -773,30 +897,69 @@ test('the Ingress exposes only the notify paths (v2 payment, v2 refund, v3), wit
   assert.equal(bytes(str(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size'])), Number(gatewayEnv.get('BODY_LIMIT_BYTES')));
 });
 
-test('Redis for Redlock: three independent single-pod nodes that restart later than a lock lives', () => {
-  const coreEnv = envOf(workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>, prod, secretExamples);
+test('Redis for Redlock: one StatefulSet of three independent nodes, updated one at a time, spread, with a password', () => {
+  const coreC = workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>;
+  const coreEnv = envOf(coreC, prod, secretExamples);
+  // REDIS_URLS carries the password: it comes from a Secret, never from a ConfigMap.
+  const redisUrlsRef = get(records(coreC['env']).find((e) => e['name'] === 'REDIS_URLS'), 'valueFrom', 'secretKeyRef');
+  assert.deepEqual(redisUrlsRef, { name: 'payment-callback-redis', key: 'REDIS_URLS' });
+  for (const cm of prod.filter((o) => o.kind === 'ConfigMap')) assert.ok(!('REDIS_URLS' in (get(cm, 'data') as object)), `${id(cm)} must not hold REDIS_URLS`);
   const urls = str(coreEnv.get('REDIS_URLS')).split(',');
   assert.equal(urls.length, 3);
   const nodes = urls.map((u) => resolveService(prod, u));
-  const owners = new Set(nodes.flatMap((n) => n.pods.map((p) => p.owner.metadata.name)));
-  assert.equal(owners.size, 3, 'each URL reaches its own Deployment');
-  for (const n of nodes) {
-    assert.equal(n.pods.length, 1, `${id(n.service)} selects one workload`);
-    const d = (n.pods[0] as Workload).owner;
-    assert.equal(get(d, 'spec', 'replicas'), 1, `${id(d)}: one pod`);
-    assert.equal(get(d, 'spec', 'strategy', 'type'), 'Recreate', `${id(d)}: never two pods of one node`);
-    const script = list(get((n.pods[0] as Workload).containers[0], 'command')).join(' ');
-    assert.doesNotMatch(script, /--replicaof|--slaveof/, 'no replication');
-    const delay = Number(/sleep (\d+)/.exec(script)?.[1] ?? 0);
-    assert.ok(delay * 1000 > Number(coreEnv.get('LOCK_TTL_MS')), `${id(d)}: the start delay (${delay} s) must exceed LOCK_TTL_MS`);
+  assert.deepEqual(nodes.map((n) => n.pod), ['redis-0', 'redis-1', 'redis-2'], 'each URL names its own pod');
+  for (const u of urls) assert.match(u, /^redis:\/\/:[^@]+@/, 'each URL authenticates (requirepass)');
+  const sts = one(prod, 'StatefulSet', 'redis');
+  assert.equal(get(sts, 'spec', 'replicas'), 3);
+  assert.equal(get(sts, 'spec', 'podManagementPolicy'), 'OrderedReady');
+  assert.equal(get(sts, 'spec', 'updateStrategy', 'type'), 'RollingUpdate', 'a template change replaces one node at a time');
+  assert.ok([undefined, 1].includes(get(sts, 'spec', 'updateStrategy', 'rollingUpdate', 'maxUnavailable') as number | undefined), 'never two nodes down in an update');
+  assert.ok((get(sts, 'spec', 'minReadySeconds') as number) > 0);
+  assert.equal(get(sts, 'spec', 'volumeClaimTemplates'), undefined, 'no persistence: the delayed start makes a restart safe');
+  const pdb = prod.find((o) => o.kind === 'PodDisruptionBudget' && selectorMatches(get(o, 'spec', 'selector'), workload(prod, 'redis').labels));
+  assert.equal(get(pdb, 'spec', 'maxUnavailable'), 1, 'a drain takes at most one node');
+  const w = workload(prod, 'redis');
+  const spread = records(w.spec['topologySpreadConstraints']);
+  for (const key of ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']) {
+    assert.ok(spread.some((c) => c['topologyKey'] === key && c['maxSkew'] === 1 && c['whenUnsatisfiable'] === 'DoNotSchedule'), `redis spread over ${key}`);
   }
+  const c = w.containers[0] as Record<string, unknown>;
+  const script = list(c['command']).join(' ');
+  assert.doesNotMatch(script, /--replicaof|--slaveof/, 'no replication');
+  assert.match(script, /requirepass \$REDIS_PASSWORD/, 'requirepass from the Secret');
+  assert.match(script, /exec redis-server - /, 'the password arrives on stdin, not on the command line');
+  const delay = Number(/sleep (\d+)/.exec(script)?.[1] ?? 0);
+  assert.ok(delay * 1000 > Number(coreEnv.get('LOCK_TTL_MS')), `the start delay (${delay} s) must exceed LOCK_TTL_MS`);
+  const env = new Map(records(c['env']).map((e) => [str(e['name']), get(e, 'valueFrom', 'secretKeyRef')]));
+  assert.deepEqual(env.get('REDIS_PASSWORD'), { name: 'payment-callback-redis', key: 'password' });
+  assert.deepEqual(env.get('REDISCLI_AUTH'), { name: 'payment-callback-redis', key: 'password' }, 'the readiness probe authenticates');
+  // The pinned release fixes CVE-2025-21605 (7.4.3) and CVE-2025-49844 (7.4.6).
+  const [major, minor, patch] = (parseImage(str(c['image'])).tag ?? '').split('.').map(Number) as [number, number, number];
+  assert.ok(major === 7 && minor === 4 && patch >= 6, `redis ${str(c['image'])}: 7.4.6 or later`);
 });
 
 test('the migration Job runs migrate.js and is applied on its own, before the rollout', () => {
   assert.ok(!rendered(PRODUCTION).objects.some((o) => o.kind === 'Job'), 'the Job is not in the main overlay (its template is immutable)');
   const job = one(rendered(PRODUCTION_MIGRATE).objects, 'Job', 'payment-callback-migrate');
   assert.equal(get(job, 'spec', 'template', 'spec', 'restartPolicy'), 'Never');
-  assert.deepEqual(argv(workload([job], job.metadata.name).containers[0] as Record<string, unknown>, docker), ['node', 'dist/src/cli/migrate.js']);
+  const c = workload([job], job.metadata.name).containers[0] as Record<string, unknown>;
+  assert.deepEqual(argv(c, docker), ['node', 'dist/src/cli/migrate.js']);
+  // The Job migrates with the schema owner's credentials; the core with a DML-only role and
+  // MIGRATE_ON_START=false, so only the Job ever runs DDL.
+  const secretOf = (container: Record<string, unknown>): unknown => get(records(container['env']).find((e) => e['name'] === 'DATABASE_URL'), 'valueFrom', 'secretKeyRef', 'name');
+  const coreC = workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>;
+  assert.equal(secretOf(c), 'payment-callback-database-migrate');
+  assert.equal(secretOf(coreC), 'payment-callback-database');
+  assert.equal(envOf(coreC, prod, secretExamples).get('MIGRATE_ON_START'), 'false');
+  // Both verify the database server's certificate against the mounted CA.
+  for (const [who, container, w] of [['migrate', c, workload([job], job.metadata.name)], ['core', coreC, workload(prod, 'payment-callback-core')]] as const) {
+    const url = new URL(str(envOf(container, prod, secretExamples).get('DATABASE_URL')));
+    assert.equal(url.searchParams.get('sslmode'), 'verify-full', `${who}: sslmode=verify-full`);
+    const ca = str(url.searchParams.get('sslrootcert'));
+    assert.ok(mountedFiles(w, container, prod, secretExamples).has(ca), `${who}: sslrootcert ${ca} is mounted`);
+  }
+  // No priority class: a migration may wait for room and must never preempt anything.
+  assert.equal(get(job, 'spec', 'template', 'spec', 'priorityClassName'), undefined);
 });
 
 test('k8s/base/nginx.conf is a byte-for-byte copy of gateway/nginx.conf, and fits the pod', () => {
@@ -824,16 +987,52 @@ test('k8s/base/nginx.conf is a byte-for-byte copy of gateway/nginx.conf, and fit
   }
   const command = list(nginx['command']).map(String);
   const configFile = command[command.indexOf('-c') + 1] ?? '';
-  const mount = records(nginx['volumeMounts']).find((m) => m['mountPath'] === dirname(configFile));
-  const volume = records(w.spec['volumes']).find((v) => v['name'] === mount?.['name']);
-  const cm = one(prod, 'ConfigMap', str(get(volume, 'configMap', 'name')));
-  assert.equal(get(cm, 'data', 'nginx.conf'), readFileSync(at('gateway/nginx.conf'), 'utf8'), 'nginx runs the mounted nginx.conf');
+  const files = mountedFiles(w, nginx, prod, secretExamples);
+  assert.equal(files.get(configFile), readFileSync(at('gateway/nginx.conf'), 'utf8'), 'nginx runs the mounted nginx.conf');
+
+  // set_real_ip_from is the overlay's: the pattern nginx.conf includes finds its real-ip.conf.
+  const include = /^\s*include\s+(\S+real-ip\S*);/m.exec(conf)?.[1] ?? '';
+  assert.equal(dirname(include), dirname(configFile), 'real-ip.conf is included from beside nginx.conf');
+  const pattern = new RegExp(`^${include.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`);
+  const realIp = [...files.keys()].filter((f) => pattern.test(f));
+  assert.equal(realIp.length, 1, `the overlay mounts one ${include}`);
+  const realIpText = (files.get(realIp[0] as string) ?? '').replace(/#.*$/gm, '');
+  assert.match(realIpText, /^\s*set_real_ip_from\s+\d+\.\d+\.\d+\.\d+\/\d+;/m);
+  assert.doesNotMatch(conf, /set_real_ip_from\s+(?!127\.0\.0\.1;)/, 'nginx.conf itself trusts only loopback; networks are the overlay\'s');
+
+  // Worker count and keep-alives, set deliberately (the reasons are in nginx.conf).
+  const workers = /^\s*worker_processes\s+(\S+);/m.exec(conf)?.[1];
+  assert.match(workers ?? '', /^\d+$/, 'worker_processes is a number: "auto" follows the node\'s CPUs, not the container\'s limit');
+  const cpuLimit = Number(str(get(nginx, 'resources', 'limits', 'cpu')).replace(/m$/, '')) / (str(get(nginx, 'resources', 'limits', 'cpu')).endsWith('m') ? 1000 : 1);
+  assert.ok(Number(workers) <= Math.max(1, Math.ceil(cpuLimit)), `worker_processes ${String(workers)} for a ${cpuLimit} CPU limit`);
+  const seconds = (re: RegExp, what: string): number => {
+    const m = re.exec(conf);
+    assert.ok(m, `nginx.conf sets ${what} in seconds`);
+    return Number(m[1]);
+  };
+  const downstream = seconds(/\bserver \{[\s\S]*?\n\s*keepalive_timeout\s+(\d+)s;/, 'the server\'s keepalive_timeout');
+  assert.ok(downstream > INGRESS_NGINX_UPSTREAM_KEEPALIVE_S, `keepalive_timeout ${downstream} s must outlast ingress-nginx's upstream-keepalive-timeout (${INGRESS_NGINX_UPSTREAM_KEEPALIVE_S} s)`);
+  const upstream = seconds(/upstream payment_callback_gateway \{[^}]*keepalive_timeout\s+(\d+)s;/, 'the upstream keepalive_timeout');
+  assert.ok(upstream * 1000 < GATEWAY_KEEP_ALIVE_MS, `the upstream keepalive_timeout (${upstream} s) must end before the gateway's keepAliveTimeout (${GATEWAY_KEEP_ALIVE_MS} ms)`);
+  const shutdown = seconds(/^\s*worker_shutdown_timeout\s+(\d+)s;/m, 'worker_shutdown_timeout');
+  assert.ok(preStopSleepSeconds(nginx) + shutdown + 2 <= (w.spec['terminationGracePeriodSeconds'] as number), 'preStop + worker_shutdown_timeout fit in the grace period');
+  // The Ingress's X-Request-Id goes on to the gateway when well-formed (test/e2e checks it live).
+  assert.match(conf, /proxy_set_header X-Request-Id \$notify_request_id;/);
+  assert.match(conf, /map \$http_x_request_id \$notify_request_id/);
+  assert.doesNotMatch(conf, /\$request_uri|\$request\b|\$args|\$query_string/, 'no query strings in the log (or anywhere)');
 });
 
 test('Dockerfile: two stages, real COPY sources, non-root numeric USER, compiled entry points', () => {
   assert.equal(docker.stages.length, 2);
   const [buildStage, runtime] = docker.stages as [DockerStage, DockerStage];
-  for (const s of docker.stages) assert.equal(s.image, 'node:20-bookworm-slim');
+  // A maintained Node LTS, pinned to a full version (or a digest), the same in both stages, so
+  // better-sqlite3's native addon is built for the Node that runs it.
+  const images = new Set(docker.stages.map((s) => s.image));
+  assert.equal(images.size, 1, 'build and runtime use the same Node image');
+  const m = /^node:(\d+)\.(\d+)\.(\d+)-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/.exec([...images][0] as string);
+  assert.ok(m, `${[...images][0]}: node:<major.minor.patch>-<debian>-slim[@sha256:...]`);
+  const major = Number(m[1]);
+  assert.ok(major % 2 === 0 && major >= 22, `Node ${major}: an LTS line that is still supported (Node 20 ended 2026-04-30)`);
   assert.ok(buildStage.runs.some((r) => /apt-get install.*python3.*make.*g\+\+/.test(r)), 'build tools for better-sqlite3');
   const buildSteps = buildStage.runs.join('\n');
   for (const step of ['npm ci', 'npx tsc -p tsconfig.json', 'npm prune --omit=dev']) assert.ok(buildSteps.includes(step), `build stage runs ${step}`);
@@ -886,8 +1085,31 @@ test('Dockerfile: two stages, real COPY sources, non-root numeric USER, compiled
   assert.ok(!docker.healthcheck, 'no HEALTHCHECK: Kubernetes probes each program (see the Dockerfile comment)');
 });
 
-test('gateway/envoy.yaml: the notify route, the 64 KiB buffer, a timeout under 5 s, 404 elsewhere', () => {
+test('gateway/envoy.yaml is a valid Envoy v3 bootstrap, decoded strictly against Envoy\'s API', () => {
+  // test/deploy/fixtures/envoy-v3-api.pb: Envoy's v3 API protos as a FileDescriptorSet (the
+  // data-plane-api of January 2026: bootstrap, the HTTP connection manager, the router, buffer,
+  // health_check and local_ratelimit filters, the file and stream access loggers,
+  // req_without_query, tls and upstreams/http). Every field name, type, enum value and
+  // typed_config must be known; a typed_config of another extension is refused as unknown.
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(at('test/deploy/fixtures/envoy-v3-api.pb'))));
+  const bootstrap = registry.getMessage('envoy.config.bootstrap.v3.Bootstrap');
+  assert.ok(bootstrap);
+  const decode = (doc: unknown): void => { fromJson(bootstrap, doc as JsonValue, { registry, ignoreUnknownFields: false }); };
+  decode(readYaml(at('gateway/envoy.yaml'))[0]);
+  // The check must catch: a misspelt field, and a wrong enum value.
+  const typo = structuredClone(readYaml(at('gateway/envoy.yaml'))[0]) as Record<string, unknown>;
+  (get(typo, 'static_resources', 'clusters', 0) as Record<string, unknown>)['conect_timeout'] = '1s';
+  assert.throws(() => decode(typo), /conect_timeout/);
+  const badEnum = structuredClone(readYaml(at('gateway/envoy.yaml'))[0]) as Record<string, unknown>;
+  (get(badEnum, 'static_resources', 'clusters', 0) as Record<string, unknown>)['type'] = 'STATICK';
+  assert.throws(() => decode(badEnum));
+});
+
+test('gateway/envoy.yaml: the notify route, the 64 KiB buffer, nginx\'s 4 s timeout, 404 elsewhere, admin on loopback', () => {
   const envoy = readYaml(at('gateway/envoy.yaml'))[0];
+  // Admin only on loopback: the preStop drains through it; nothing outside the pod reaches it.
+  assert.equal(get(envoy, 'admin', 'address', 'socket_address', 'address'), '127.0.0.1');
+  assert.match(readFileSync(at('gateway/envoy.yaml'), 'utf8'), new RegExp(`drain_listeners\\?graceful.*127\\.0\\.0\\.1:${String(get(envoy, 'admin', 'address', 'socket_address', 'port_value'))}|127\\.0\\.0\\.1:${String(get(envoy, 'admin', 'address', 'socket_address', 'port_value'))}/drain_listeners\\?graceful`), 'the documented preStop drains through the admin port');
   const listener = get(envoy, 'static_resources', 'listeners', 0);
   const gatewayW = workload(prod, 'payment-callback-gateway');
   const nginx = gatewayW.containers.find((c) => c['name'] === 'nginx') as Record<string, unknown>;
@@ -909,6 +1131,13 @@ test('gateway/envoy.yaml: the notify route, the 64 KiB buffer, a timeout under 5
   assert.deepEqual(get(notify, 'match', 'headers'), [{ name: ':method', string_match: { exact: 'POST' } }]);
   const timeout = durationMs(get(notify, 'route', 'timeout'));
   assert.ok(timeout < WECHAT_TIMEOUT_MS, `route timeout ${timeout} ms must be under WeChat's 5 s`);
+  const nginxRead = Number(/proxy_read_timeout\s+(\d+)s;/.exec(readFileSync(at('gateway/nginx.conf'), 'utf8'))?.[1]) * 1000;
+  for (const r of routes.filter((x) => get(x, 'route', 'cluster') && get(x, 'match', 'path') !== '/healthz')) {
+    assert.equal(durationMs(get(r, 'route', 'timeout')), nginxRead, `${str(get(r, 'match', 'path'))}: the same budget as nginx's proxy_read_timeout`);
+  }
+  assert.equal(get(hcm, 'preserve_external_request_id'), true, 'the Ingress\'s X-Request-Id is kept');
+  const idle = durationMs(get(hcm, 'common_http_protocol_options', 'idle_timeout'));
+  assert.ok(idle > INGRESS_NGINX_UPSTREAM_KEEPALIVE_S * 1000, `downstream idle_timeout ${idle} ms must outlast ingress-nginx's keep-alive`);
   assert.ok(timeout > Number(gatewayEnv.get('CORE_DEADLINE_MS')), 'and above the gateway\'s core deadline, so its FAIL reply gets through');
   assert.equal(get(notify, 'route', 'retry_policy'), undefined, 'no proxy retries of a notification');
   assert.ok(routes.some((r) => get(r, 'match', 'path') === '/healthz' && get(r, 'route', 'cluster') === get(notify, 'route', 'cluster')));
@@ -919,7 +1148,26 @@ test('gateway/envoy.yaml: the notify route, the 64 KiB buffer, a timeout under 5
   const cluster = records(get(envoy, 'static_resources', 'clusters')).find((c) => c['name'] === get(notify, 'route', 'cluster'));
   const address = get(cluster, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address', 'socket_address');
   assert.equal(`${str(get(address, 'address'))}:${String(get(address, 'port_value'))}`, gatewayEnv.get('GATEWAY_LISTEN'));
+  const upstreamIdle = durationMs(get(cluster, 'typed_extension_protocol_options', 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', 'common_http_protocol_options', 'idle_timeout'));
+  assert.ok(upstreamIdle < GATEWAY_KEEP_ALIVE_MS, `upstream idle_timeout ${upstreamIdle} ms must end before the gateway's keepAliveTimeout`);
 
   const logFormat = JSON.stringify(get(hcm, 'access_log'));
   assert.doesNotMatch(logFormat, /BODY|REQ\(:PATH\)|DYNAMIC_METADATA/, 'the access log has no bodies and no query strings');
+});
+
+test('k8s/namespace: the Namespace pins its Pod Security version, and the PriorityClass the pods name', () => {
+  const objects = rendered(NAMESPACE).objects;
+  const ns = one(objects, 'Namespace', 'payment-callback');
+  const labels = ns.metadata.labels ?? {};
+  assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted');
+  assert.match(labels['pod-security.kubernetes.io/enforce-version'] ?? '', /^v1\.\d+$/, 'enforce a pinned version, not latest');
+  assert.equal(labels['pod-security.kubernetes.io/warn'], 'restricted');
+  // The base includes the same objects, so the main overlay keeps owning them.
+  for (const o of objects) assert.deepEqual(one(prod, o.kind, o.metadata.name), o, `${id(o)} is the same in production`);
+  const priority = one(objects, 'PriorityClass', 'payment-callback');
+  assert.ok((priority['value'] as number) > 0 && (priority['value'] as number) < 1_000_000_000, 'above ordinary pods, below the system classes');
+  assert.equal(priority['globalDefault'], false);
+  for (const name of ['payment-callback-core', 'payment-callback-gateway', 'redis']) {
+    assert.equal(workload(prod, name).spec['priorityClassName'], priority.metadata.name, `${name} uses the PriorityClass`);
+  }
 });

@@ -154,6 +154,22 @@ describe('through nginx', () => {
     assert.deepEqual([row['client_ip'], row['request_id']], ['198.51.100.9', requestId]);
   });
 
+  test('the Ingress\'s X-Request-Id is kept end to end; a malformed one is replaced', async () => {
+    for (const [sent, kept] of [['ingress-7f3a.42:x', true], ['two words', false], ['x'.repeat(129), false]] as const) {
+      const tradeNo = newTradeNo('E');
+      await createOrder(tradeNo);
+      const res = await post(toNotifyXml(signNotification(paidFields(tradeNo), DEMO.key)), { 'x-request-id': sent });
+      assert.equal(res.status, 200);
+      const requestId = res.headers.get('x-request-id') ?? '';
+      if (kept) assert.equal(requestId, sent);
+      else assert.match(requestId, /^[0-9a-f]{32}$/, 'nginx\'s own $request_id in place of a malformed one');
+      const row = (await db('notifications').where({ out_trade_no: tradeNo }).first()) as Record<string, unknown>;
+      assert.equal(row['request_id'], requestId);
+      const log = readFileSync(path.join(nginx.dir, 'access.log'), 'utf8');
+      assert.ok(log.includes(`"request_id":"${requestId}"`), 'the access log carries the same id');
+    }
+  });
+
   const refused: ReadonlyArray<{ name: string; body: () => string | Buffer; status: number }> = [
     { name: 'a forged signature', body: () => toNotifyXml(signNotification(paidFields(newTradeNo('F')), 'B'.repeat(32))), status: 401 },
     { name: 'a DOCTYPE with an external entity', body: () => '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><appid>&x;</appid></xml>', status: 400 },
