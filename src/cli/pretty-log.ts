@@ -23,15 +23,16 @@ export function prettyLine(line: string, colour = false): string {
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return line;
   const r = o as Record<string, unknown>;
-  const level = typeof r['level'] === 'number' ? LEVELS[r['level']] ?? String(r['level']) : String(r['level'] ?? '');
+  const text = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : v === undefined ? '' : JSON.stringify(v));
+  const level = typeof r['level'] === 'number' ? LEVELS[r['level']] ?? String(r['level']) : text(r['level']);
   const time = typeof r['time'] === 'string' ? r['time'].slice(11, 23) : '';
-  const service = String(r['service'] ?? r['name'] ?? '').replace(/^payment-callback-/, '');
+  const service = text(r['service'] ?? r['name']).replace(/^payment-callback-/, '');
   const rest = Object.entries(r).filter(([k, v]) => !SKIP.has(k) && v !== undefined && v !== '')
     .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`);
-  const head = `${time} ${level.padEnd(5)} ${service.padEnd(7)} ${String(r['msg'] ?? '')}`;
-  const text = rest.length > 0 ? `${head}  ${rest.join(' ')}` : head;
+  const head = `${time} ${level.padEnd(5)} ${service.padEnd(7)} ${text(r['msg'])}`;
+  const out = rest.length > 0 ? `${head}  ${rest.join(' ')}` : head;
   const c = colour ? COLOURS[level] : undefined;
-  return c ? `${c}${text}\x1b[0m` : text;
+  return c ? `${c}${out}\x1b[0m` : out;
 }
 
 /** A stream that turns JSON lines into prettyLine()s; a partial last line waits for its end. */

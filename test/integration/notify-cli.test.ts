@@ -35,7 +35,7 @@ function demoMerchantsIn(keyDir: string): string {
       assert.equal(path.dirname(value), DEMO_V3_KEY_DIR, `${value} is not where make run generates the demo keys`);
       return path.join(keyDir, path.basename(value));
     }
-    return value as unknown;
+    return value;
   }) as Record<string, unknown>;
   assert.ok(named.length >= 3, 'the demo config names the v3 merchant\'s generated key files');
   delete moved['$schema'];
