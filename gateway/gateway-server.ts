@@ -62,7 +62,8 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       send(res, reply);
       metrics.requests.inc({ route: route ?? 'other', status: String(reply.status) });
       reqLog.info({
-        method: req.method, path: logValue(req.url ?? ''), status: reply.status, client_ip: ip,
+        // Never the query string: whatever a sender puts there is not ours to keep.
+        method: req.method, path: logValue((req.url ?? '').split('?')[0] ?? ''), status: reply.status, client_ip: ip,
         ms: Number(process.hrtime.bigint() - started) / 1e6, ...note,
       }, 'request');
     };
