@@ -18,7 +18,7 @@ deps: $(NODE_MODULES_STAMP) ## install the locked npm dependencies
 # Incremental: make compares the sources' times with the stamp (nothing to do: no tsc at all), and
 # tsc --incremental (dist/.tsbuildinfo) re-checks only what a change can affect. The stamp is
 # touched only when tsc succeeds, so a failed build is tried again next time.
-TS_SOURCES := $(shell find src gateway test bench \( -name '*.ts' -o -name '*.json' \) -not -path 'bench/results/*')
+TS_SOURCES := $(shell find src gateway tools harness test bench \( -name '*.ts' -o -name '*.json' \) -not -path 'bench/results/*')
 BUILD_STAMP := dist/.build-stamp
 
 $(BUILD_STAMP): $(NODE_MODULES_STAMP) tsconfig.json $(TS_SOURCES)
@@ -41,31 +41,31 @@ contract-release: deps ## record proto/ as the released contract that later chan
 	npx buf build -o proto/released.binpb
 
 config-schemas: build ## regenerate config/*.schema.json (the merchants and callers files' JSON Schemas) from src/config/
-	node dist/test/support/config-schemas.js
+	node dist/tools/config-schemas.js
 
 run: build ## run the core and the gateway on the embedded defaults (SQLite, in-process lock, demo merchant)
-	node dist/src/cli/run-local.js
+	node dist/tools/cli/run-local.js
 
 migrate: build ## apply database migrations to DATABASE_URL and exit
 	node dist/src/cli/migrate.js
 
 notify: build ## create an order and send a signed notification to a running gateway (see README)
-	node dist/src/cli/notify.js $(ARGS)
+	node dist/tools/cli/notify.js $(ARGS)
 
 test: deps ## run every test against throwaway real servers (installs missing Debian packages when root)
-	test/support/ensure-binaries.sh
+	harness/ensure-binaries.sh
 	$(MAKE) --no-print-directory proto-check contract-check
 	$(MAKE) --no-print-directory build
 	node --test --test-timeout=180000 $$(find dist/test -name '*.test.js' | sort)
 
 reliability: build ## the full fault-and-load suite, ~10 minutes (see RELIABILITY.md)
-	test/support/ensure-binaries.sh
+	harness/ensure-binaries.sh
 	node --test --test-timeout=900000 dist/test/reliability/full.suite.js
 
 # `make model MODEL_RUNS=500`; a failure prints the MODEL_SEED, MODEL_PATH and MODEL_REPLAY_PATH that replay it.
 MODEL_ALL_BACKENDS := sqlite,postgres,mariadb
 model: build ## the model-based test, longer (MODEL_RUNS, MODEL_SEED to replay)
-	test/support/ensure-binaries.sh
+	harness/ensure-binaries.sh
 	MODEL_RUNS='$(or $(MODEL_RUNS),150)' MODEL_COMMANDS='$(or $(MODEL_COMMANDS),25)' \
 	MODEL_BACKENDS='$(or $(MODEL_BACKENDS),$(MODEL_ALL_BACKENDS))' MODEL_SHRINK_MS='$(or $(MODEL_SHRINK_MS),60000)' \
 	  node --test --test-timeout=7200000 dist/test/model/money-model.test.js

@@ -1,4 +1,4 @@
-// A throwaway PostgreSQL cluster for the benchmark. Unlike test/support/postgres-server.ts (which
+// A throwaway PostgreSQL cluster for the benchmark. Unlike harness/postgres-server.ts (which
 // runs with fsync=off for fast tests) this one is durable: fsync=on, synchronous_commit=on,
 // full_page_writes=on, so every COMMIT waits for its WAL to reach the disk, as in production.
 // Built from the same test-support pieces (temp dir, managed process, lifecycle, cleanup on exit).
@@ -9,12 +9,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { ManagedProcess, type SpawnOptions } from '../test/support/managed-process';
-import { findPostgresBinaries } from '../test/support/postgres-binaries';
-import { runCommand } from '../test/support/run-command';
-import { awaitReady, removingDirOnFailure, ServerLifecycle } from '../test/support/server-lifecycle';
-import { lookupUser, runningAsRoot } from '../test/support/system-user';
-import { makeTempDir } from '../test/support/temp-dir';
+import { ManagedProcess, type SpawnOptions } from '../harness/managed-process';
+import { findPostgresBinaries } from '../harness/postgres-binaries';
+import { runCommand } from '../harness/run-command';
+import { awaitReady, removingDirOnFailure, ServerLifecycle } from '../harness/server-lifecycle';
+import { lookupUser, runningAsRoot } from '../harness/system-user';
+import { makeTempDir } from '../harness/temp-dir';
 
 export interface DurablePostgres {
   readonly port: number;

@@ -2,7 +2,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { onExitCleanup } from '../test/support/exit-cleanup';
+import { onExitCleanup } from '../harness/exit-cleanup';
 import type { LoadgenEvent, LoadgenRequest, RunResult, RunSpec, Target } from './loadgen';
 import type { WorkloadSpec } from './workload';
 

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { ManagedProcess } from '../test/support/managed-process';
+import { ManagedProcess } from '../harness/managed-process';
 import type { LoggedStatement } from './statement-log';
 
 /** Trade numbers are `${PREFIX}${client_id * STRIDE + k}`, k = 1, 2, ... per client. */

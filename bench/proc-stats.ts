@@ -2,7 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { descendantPids } from '../test/support/process-tree';
+import { descendantPids } from '../harness/process-tree';
 
 let ticksPerSecond: number | undefined;
 

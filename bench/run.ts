@@ -20,13 +20,13 @@ import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
 import type { Client } from 'pg';
 import { PaymentCallbackClient } from '../src/gen/payment/callback/v1/payment_callback';
-import { freePort } from '../test/support/free-port';
-import { ManagedProcess } from '../test/support/managed-process';
-import { startNginx, type NginxServer } from '../test/support/nginx-server';
-import { startRedis, type RedisServer } from '../test/support/redis-server';
-import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../test/support/service-processes';
-import { DEMO, TEST_MERCHANTS_JSON } from '../test/support/sign-notification';
-import { waitUntil } from '../test/support/wait-until';
+import { freePort } from '../harness/free-port';
+import { ManagedProcess } from '../harness/managed-process';
+import { startNginx, type NginxServer } from '../harness/nginx-server';
+import { startRedis, type RedisServer } from '../harness/redis-server';
+import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../harness/service-processes';
+import { DEMO, TEST_MERCHANTS_JSON } from '../harness/sign-notification';
+import { waitUntil } from '../harness/wait-until';
 import { counterDelta, readCounters, type CounterDelta, type CounterSources, type Counters } from './counters';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './cpu-profile';
 import { startDurablePostgres, type DurablePostgres } from './durable-postgres';
@@ -430,7 +430,7 @@ async function measure(loadgen: LoadgenProcess, spec: RunSpec, observed: Observe
 // ---------------------------------------------------------------------------------------------
 // The stack
 
-/** A core or gateway process: from test/support's startCoreProcess/startGatewayProcess, or profiled. */
+/** A core or gateway process: from harness/'s startCoreProcess/startGatewayProcess, or profiled. */
 interface Service {
   readonly port: number;
   /** Date.now() when the process was spawned. */
@@ -461,7 +461,7 @@ function fromServiceProcess(p: ServiceProcess, startedAt: number): Service {
 
 /**
  * `node --cpu-prof <script>`: the flag is refused in NODE_OPTIONS, so the profiled core and
- * gateway are spawned here with the same environment test/support gives them.
+ * gateway are spawned here with the same environment harness/ gives them.
  */
 async function startProfiled(name: string, script: string, ready: string, env: Record<string, string>, port: number, profileDir: string): Promise<Service> {
   const startedAt = Date.now();
@@ -479,7 +479,7 @@ async function startStack(teardown: Teardown, databaseUrl: string, redisUrl: str
   const coreEnv = {
     DATABASE_URL: databaseUrl, REDIS_URLS: redisUrl, MERCHANTS_JSON: TEST_MERCHANTS_JSON,
     METRICS_LISTEN: `127.0.0.1:${metricsPort}`, LOG_LEVEL: 'info',
-    // As test/support/service-processes.ts does: no caller tokens between gateway and core.
+    // As harness/service-processes.ts does: no caller tokens between gateway and core.
     AUTH_DISABLED: 'true',
   };
   let core: Service;

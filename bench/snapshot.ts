@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeTempDir, removeTempDir } from '../test/support/temp-dir';
+import { makeTempDir, removeTempDir } from '../harness/temp-dir';
 
 export const SNAPSHOT_ENV = 'BENCH_SNAPSHOT_OF';
 

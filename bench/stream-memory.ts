@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { PaymentCallbackClient, WatchPaymentEventsRequest } from '../src/gen/payment/callback/v1/payment_callback';
-import { SQLITE_IN_PROCESS } from '../test/support/backends';
-import { freePort } from '../test/support/free-port';
-import { startCoreProcess } from '../test/support/service-processes';
-import { TEST_MERCHANTS_JSON } from '../test/support/sign-notification';
+import { SQLITE_IN_PROCESS } from '../harness/backends';
+import { freePort } from '../harness/free-port';
+import { startCoreProcess } from '../harness/service-processes';
+import { TEST_MERCHANTS_JSON } from '../harness/sign-notification';
 
 const STREAMS = Number(process.argv[2] ?? 1000);
 const PER_CALLER = 100;

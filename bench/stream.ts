@@ -5,9 +5,9 @@
 
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { PaymentCallbackClient, type PaymentEvent } from '../src/gen/payment/callback/v1/payment_callback';
-import { POSTGRES_REDLOCK } from '../test/support/backends';
-import { DEMO, newTradeNo, paidFields, signNotification } from '../test/support/sign-notification';
-import { startTestCore } from '../test/support/test-core';
+import { POSTGRES_REDLOCK } from '../harness/backends';
+import { DEMO, newTradeNo, paidFields, signNotification } from '../harness/sign-notification';
+import { startTestCore } from '../harness/test-core';
 
 async function main(): Promise<void> {
   const backlog = Number(process.argv[2] ?? 20_000);

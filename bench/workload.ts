@@ -2,7 +2,7 @@
 // inserts the orders) and the load generator (which signs and sends the bodies) agree without
 // shipping tens of thousands of bodies between processes.
 
-import { DEMO, paidFields, signNotification, toNotifyXml } from '../test/support/sign-notification';
+import { DEMO, paidFields, signNotification, toNotifyXml } from '../harness/sign-notification';
 
 /** What a request is, and so which reply is right for it. */
 export type ItemKind = 'paid' | 'dup' | 'forged' | 'wrong_amount';

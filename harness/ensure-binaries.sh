@@ -18,7 +18,7 @@ set -euo pipefail
 # /usr/sbin holds mariadbd and nginx on Debian but is not on a normal user's PATH.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-# Same search order as test/support/postgres-binaries.ts: pg_config's bindir
+# Same search order as harness/postgres-binaries.ts: pg_config's bindir
 # (it may belong to another major version, so verify it), then the highest
 # /usr/lib/postgresql/<major>/bin.
 postgres_bindir() {

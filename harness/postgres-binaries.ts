@@ -62,7 +62,7 @@ export function findPostgresBinaries(): Promise<PostgresBinaries> {
     }
     throw new Error(
       `PostgreSQL server binaries (initdb, postgres) not found in: ${candidates.join(', ') || '(no candidates)'}; ` +
-        'run test/support/ensure-binaries.sh',
+        'run harness/ensure-binaries.sh',
     );
   })();
   // Do not cache a failure: a later call may succeed after installation.

@@ -6,7 +6,7 @@ import { freePort } from './free-port';
 import { ManagedProcess, type ExitInfo } from './managed-process';
 import { waitUntil } from './wait-until';
 
-const DIST = path.join(__dirname, '..', '..');
+const DIST = path.join(__dirname, '..');
 
 export interface ServiceProcess {
   readonly port: number;

@@ -1,15 +1,15 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Knex } from 'knex';
-import { readCoreConfig } from '../../src/config';
-import { startCore, type RunningCore } from '../../src/core';
+import { readCoreConfig } from '../src/config';
+import { startCore, type RunningCore } from '../src/core';
 import {
   PaymentCallbackClient,
   type CreateOrderRequest,
   type CreateOrderResponse,
   type GetOrderResponse,
   type HandleNotifyResponse,
-} from '../../src/gen/payment/callback/v1/payment_callback';
-import { createLogger, type Logger } from '../../src/logger';
+} from '../src/gen/payment/callback/v1/payment_callback';
+import { createLogger, type Logger } from '../src/logger';
 import { TEST_MERCHANTS_JSON } from './sign-notification';
 
 export interface TestCoreOptions {

@@ -61,7 +61,7 @@ export type RefundScriptedAnswer =
     readonly refundFee: number;
     /** Default 100. */
     readonly totalFee?: number;
-    /** Default as test/support/refund-notification.ts makes it: 5030 + out_refund_no, cut to 32, other characters as 0. */
+    /** Default as harness/refund-notification.ts makes it: 5030 + out_refund_no, cut to 32, other characters as 0. */
     readonly refundId?: string;
     /** Other refunds of the order listed before this one (so it is not out_refund_no_0). */
     readonly otherRefundsFirst?: readonly string[];

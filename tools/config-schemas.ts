@@ -3,18 +3,18 @@
 // editors ("$schema") and for checking a file before deploying it. Never edit the .json files:
 // `make config-schemas` writes them; test/unit/config-schemas.test.ts fails when they differ.
 //
-//   node dist/test/support/config-schemas.js           write config/*.schema.json
-//   node dist/test/support/config-schemas.js --check   exit 1 when they are not what this generates
+//   node dist/tools/config-schemas.js           write config/*.schema.json
+//   node dist/tools/config-schemas.js --check   exit 1 when they are not what this generates
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ZodTypeAny } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
-import { callerEntrySchema } from '../../src/config/callers';
-import { listFileSchema } from '../../src/config/json-list';
-import { merchantEntrySchema } from '../../src/config/merchants';
+import { callerEntrySchema } from '../src/config/callers';
+import { listFileSchema } from '../src/config/json-list';
+import { merchantEntrySchema } from '../src/config/merchants';
 
-export const REPO_ROOT = join(__dirname, '../../..');
+export const REPO_ROOT = join(__dirname, '../..');
 
 type JsonObject = Record<string, unknown>;
 

@@ -4,7 +4,7 @@
 // every alert has a runbook in docs/operating.md, and every query of the rules and of the
 // Grafana dashboard parses and names only metrics the core and the gateway export (read from
 // their registries here, so a renamed metric fails this test instead of silencing an alert).
-// promtool comes from Debian's prometheus package (test/support/ensure-binaries.sh).
+// promtool comes from Debian's prometheus package (harness/ensure-binaries.sh).
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -37,7 +37,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 function promtool(args: string[], cwd = work): string {
   const r = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 60_000 });
   if (r.error && 'code' in r.error && r.error.code === 'ENOENT') {
-    assert.fail('promtool is not installed: sudo apt-get install prometheus (test/support/ensure-binaries.sh does it as root)');
+    assert.fail('promtool is not installed: sudo apt-get install prometheus (harness/ensure-binaries.sh does it as root)');
   }
   assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
   return r.stdout;

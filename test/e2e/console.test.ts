@@ -20,10 +20,10 @@ import { EventFeed } from '../../src/console/event-feed';
 import { startConsole, type RunningConsole } from '../../src/console/server';
 import { OrderStatus } from '../../src/gen/payment/callback/v1/payment_callback';
 import { createLogger } from '../../src/logger';
-import { SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification, toNotifyXml } from '../support/sign-notification';
-import { startTestCore, type TestCore } from '../support/test-core';
-import { waitUntil } from '../support/wait-until';
+import { SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification, toNotifyXml } from '../../harness/sign-notification';
+import { startTestCore, type TestCore } from '../../harness/test-core';
+import { waitUntil } from '../../harness/wait-until';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts', 'console');

@@ -12,13 +12,13 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { SLOW_CLIENT_LIMITS } from '../../gateway/gateway-server';
 import { replyXml, v3Fail } from '../../gateway/reply';
 import { OrderStatus, PaymentCallbackClient, type Order } from '../../src/gen/payment/callback/v1/payment_callback';
-import { freePort } from '../support/free-port';
-import { startNginx, type NginxServer } from '../support/nginx-server';
-import { startPostgres, type PostgresServer } from '../support/postgres-server';
-import { startRedis, type RedisServer } from '../support/redis-server';
-import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../support/service-processes';
-import { DEMO, newTradeNo, paidFields, signNotification, TEST_MERCHANTS_JSON, toNotifyXml } from '../support/sign-notification';
-import { rawRequest, trickle } from '../support/trickle-client';
+import { freePort } from '../../harness/free-port';
+import { startNginx, type NginxServer } from '../../harness/nginx-server';
+import { startPostgres, type PostgresServer } from '../../harness/postgres-server';
+import { startRedis, type RedisServer } from '../../harness/redis-server';
+import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../../harness/service-processes';
+import { DEMO, newTradeNo, paidFields, signNotification, TEST_MERCHANTS_JSON, toNotifyXml } from '../../harness/sign-notification';
+import { rawRequest, trickle } from '../../harness/trickle-client';
 
 const NGINX_CONF = path.join(__dirname, '..', '..', '..', 'gateway', 'nginx.conf');
 

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import knex, { type Knex } from 'knex';
 import { readDatabaseConfig } from '../../src/config';
 import { knexSettings } from '../../src/store/database';
-import { startPostgres, type PostgresServer } from '../support/postgres-server';
+import { startPostgres, type PostgresServer } from '../../harness/postgres-server';
 
 /** A TCP proxy whose existing connections can be silenced: bytes in either direction are dropped. */
 interface SilencingProxy {

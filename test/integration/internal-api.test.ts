@@ -22,11 +22,11 @@ import {
   WatchPaymentEventsRequest,
 } from '../../src/gen/payment/callback/v1/payment_callback';
 import { orderLockKey } from '../../src/lock/order-lock';
-import { POSTGRES_REDLOCK, type Backend } from '../support/backends';
-import { freePort } from '../support/free-port';
-import { startCoreProcess, type ServiceProcess } from '../support/service-processes';
-import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification, TEST_MERCHANTS_JSON } from '../support/sign-notification';
-import { orderTrail, startTestCore, type TestCore } from '../support/test-core';
+import { POSTGRES_REDLOCK, type Backend } from '../../harness/backends';
+import { freePort } from '../../harness/free-port';
+import { startCoreProcess, type ServiceProcess } from '../../harness/service-processes';
+import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification, TEST_MERCHANTS_JSON } from '../../harness/sign-notification';
+import { orderTrail, startTestCore, type TestCore } from '../../harness/test-core';
 
 const TOKENS = {
   gateway: 'gateway-token-0000000000000000000001',

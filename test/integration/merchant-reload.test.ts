@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { NotifyOutcome, PaymentCallbackClient, type HandleNotifyResponse } from '../../src/gen/payment/callback/v1/payment_callback';
-import { startCoreProcess, type ServiceProcess } from '../support/service-processes';
-import { DEMO, newTradeNo, paidFields, signNotification } from '../support/sign-notification';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
-import { waitUntil } from '../support/wait-until';
+import { startCoreProcess, type ServiceProcess } from '../../harness/service-processes';
+import { DEMO, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
+import { waitUntil } from '../../harness/wait-until';
 
 const O = NotifyOutcome;
 const NEW = { mchId: '1900000500', appid: 'wxreload000000001', key: 'Reload0hijklmnopqrstuvwxyz012345' };

@@ -8,9 +8,9 @@ import type { Knex } from 'knex';
 import { openDatabase } from '../../src/store/database';
 import { migrateToLatest, migrateUpTo } from '../../src/store/migrate';
 import { readCoreConfig } from '../../src/config';
-import { startPostgres, type PostgresServer } from '../support/postgres-server';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
-import { TEST_MERCHANTS_JSON } from '../support/sign-notification';
+import { startPostgres, type PostgresServer } from '../../harness/postgres-server';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
+import { TEST_MERCHANTS_JSON } from '../../harness/sign-notification';
 
 const order = (outTradeNo: string, changes: Record<string, unknown> = {}): Record<string, unknown> => ({
   mch_id: '10000100', appid: 'wxd930ea5d5a258f4f', out_trade_no: outTradeNo, total_fee: 100, fee_type: 'CNY', status: 'NOTPAY',

@@ -8,12 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { NotifyOutcome, OrderStatus } from '../../src/gen/payment/callback/v1/payment_callback';
 import { orderLockKey } from '../../src/lock/order-lock';
-import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { DEMO, newTradeNo, paidFields, signNotification, toNotifyXml } from '../support/sign-notification';
-import { orderTrail, startTestCore, tableCounts, type TestCore } from '../support/test-core';
-import { newV3Key, signV3, transactionResource, v3Body } from '../support/v3-notification';
-import { startOrderQueryStandIn, type OrderQueryStandIn, type RefundScriptedAnswer, type ScriptedAnswer } from '../support/wechat-orderquery-stand-in';
-import { refundEnvelope, refundInnerFields } from '../support/refund-notification';
+import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { DEMO, newTradeNo, paidFields, signNotification, toNotifyXml } from '../../harness/sign-notification';
+import { orderTrail, startTestCore, tableCounts, type TestCore } from '../../harness/test-core';
+import { newV3Key, signV3, transactionResource, v3Body } from '../../harness/v3-notification';
+import { startOrderQueryStandIn, type OrderQueryStandIn, type RefundScriptedAnswer, type ScriptedAnswer } from '../../harness/wechat-orderquery-stand-in';
+import { refundEnvelope, refundInnerFields } from '../../harness/refund-notification';
 
 const O = NotifyOutcome;
 const V3_KEY = 'ApiV3Key0123456789abcdefghijklmn';

@@ -11,7 +11,7 @@ import { migrateToLatest } from '../../src/store/migrate';
 import { NotificationBatcher } from '../../src/store/notification-batcher';
 import { paymentSubject } from '../../src/notify/money-subject';
 import { notificationRow } from '../../src/store/notifications-table';
-import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend, type BackendKind } from '../support/backends';
+import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend, type BackendKind } from '../../harness/backends';
 
 const row = (outTradeNo: string): Readonly<Record<string, string | number | null>> => notificationRow(
   { fields: { out_trade_no: outTradeNo }, rawBody: `<xml>${outTradeNo}</xml>`, clientIp: '203.0.113.7', requestId: outTradeNo, receivedAt: new Date(0) },

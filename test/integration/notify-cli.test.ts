@@ -7,12 +7,12 @@ import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DEMO_V3_KEY_DIR, DEMO_V3_MERCHANT, ensureDemoV3Keys } from '../../src/cli/demo-v3-merchant';
-import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../support/service-processes';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { DEMO_V3_KEY_DIR, DEMO_V3_MERCHANT, ensureDemoV3Keys } from '../../tools/cli/demo-v3-merchant';
+import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../../harness/service-processes';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
-const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'notify.js');
+const CLI = path.join(__dirname, '..', '..', 'tools', 'cli', 'notify.js');
 
 function run(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -42,7 +42,7 @@ function demoMerchantsIn(keyDir: string): string {
   return JSON.stringify(moved);
 }
 
-describe('node dist/src/cli/notify.js', () => {
+describe('node dist/tools/cli/notify.js', () => {
   test('--help describes --api and --refund', async () => {
     const r = await run(['--help']);
     assert.equal(r.code, 0);

@@ -9,9 +9,9 @@ import Redis from 'ioredis';
 import Redlock from 'redlock';
 import { NotifyOutcome, OrderStatus } from '../../src/gen/payment/callback/v1/payment_callback';
 import { orderLockKey } from '../../src/lock/order-lock';
-import { MARIADB_REDLOCK, POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../support/sign-notification';
-import { orderTrail, startTestCore, tableCounts, type TestCore } from '../support/test-core';
+import { MARIADB_REDLOCK, POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
+import { orderTrail, startTestCore, tableCounts, type TestCore } from '../../harness/test-core';
 
 const O = NotifyOutcome;
 

@@ -1,5 +1,5 @@
 // Reconciliation (src/reconcile/) through a real core, against a local stand-in of WeChat's
-// orderquery endpoint (test/support/wechat-orderquery-stand-in.ts) that checks every request's
+// orderquery endpoint (harness/wechat-orderquery-stand-in.ts) that checks every request's
 // signature and answers signed XML from a script. On SQLite with the in-process lock, and on
 // PostgreSQL with Redlock over three Redis nodes (MariaDB passes too: add MARIADB_REDLOCK to
 // KINDS; left out to keep this file near 20 s). The core runs on a fake wall clock the test moves
@@ -14,11 +14,11 @@ import type { Counter } from 'prom-client';
 import { NotifyOutcome, OrderStatus } from '../../src/gen/payment/callback/v1/payment_callback';
 import type { Logger } from '../../src/logger';
 import { findReconcileState, type ReconcileStateRow } from '../../src/reconcile/reconcile-state-table';
-import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../support/sign-notification';
-import { orderTrail, startTestCore, tableCounts, type TestCore } from '../support/test-core';
-import { waitUntil } from '../support/wait-until';
-import { startOrderQueryStandIn, type OrderQueryStandIn, type ScriptedAnswer } from '../support/wechat-orderquery-stand-in';
+import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
+import { orderTrail, startTestCore, tableCounts, type TestCore } from '../../harness/test-core';
+import { waitUntil } from '../../harness/wait-until';
+import { startOrderQueryStandIn, type OrderQueryStandIn, type ScriptedAnswer } from '../../harness/wechat-orderquery-stand-in';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

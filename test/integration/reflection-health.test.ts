@@ -7,9 +7,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { newTradeNo } from '../support/sign-notification';
-import { startTestCore, type TestCore } from '../support/test-core';
+import { SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { newTradeNo } from '../../harness/sign-notification';
+import { startTestCore, type TestCore } from '../../harness/test-core';
 
 // The reflection protocol's own published .proto (grpc/reflection/v1), shipped with the package.
 const REFLECTION_PROTO = path.join(path.dirname(require.resolve('@grpc/reflection/package.json')), 'build', 'proto');

@@ -1,5 +1,5 @@
 // HttpRefundQueryClient (src/reconcile/refundquery-client.ts) over real HTTP against the local
-// stand-in of WeChat's v2 API (test/support/wechat-orderquery-stand-in.ts), which checks every
+// stand-in of WeChat's v2 API (harness/wechat-orderquery-stand-in.ts), which checks every
 // request's signature with the merchant's key and answers signed refundquery replies from a
 // script, written from WeChat's documentation and sharing no code with src/.
 
@@ -11,8 +11,8 @@ import { HttpOrderQueryClient } from '../../src/reconcile/orderquery-client';
 import { HttpRefundQueryClient } from '../../src/reconcile/refundquery-client';
 import { confirmRefund } from '../../src/reconcile/refundquery-reply';
 import { refundQueryTargetOf, type RefundQueryTarget } from '../../src/reconcile/refundquery-request';
-import { DEMO, HMAC_ONLY } from '../support/sign-notification';
-import { startOrderQueryStandIn, type OrderQueryStandIn, type RefundScriptedAnswer } from '../support/wechat-orderquery-stand-in';
+import { DEMO, HMAC_ONLY } from '../../harness/sign-notification';
+import { startOrderQueryStandIn, type OrderQueryStandIn, type RefundScriptedAnswer } from '../../harness/wechat-orderquery-stand-in';
 
 const NOW = new Date('2026-11-28T04:10:00.000Z');
 const PROVIDER = { mchId: '1230000109', appid: 'wx8888888888888888', key: 'Provider0Provider1Provider2Provi' };

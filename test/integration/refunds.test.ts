@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { NotifyOutcome, PaymentEventType, type HandleNotifyResponse, type ListNotificationsResponse, type PaymentEvent } from '../../src/gen/payment/callback/v1/payment_callback';
-import { MARIADB_REDLOCK, POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { refundEnvelope, refundInnerFields, type RefundInput } from '../support/refund-notification';
-import { DEMO, newTradeNo, paidFields, signNotification } from '../support/sign-notification';
-import { orderTrail, startTestCore, tableCounts, type TestCore } from '../support/test-core';
+import { MARIADB_REDLOCK, POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { refundEnvelope, refundInnerFields, type RefundInput } from '../../harness/refund-notification';
+import { DEMO, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
+import { orderTrail, startTestCore, tableCounts, type TestCore } from '../../harness/test-core';
 
 const O = NotifyOutcome;
 

@@ -1,4 +1,4 @@
-// Proves that the throwaway-server helpers in test/support really start,
+// Proves that the throwaway-server helpers in harness/ really start,
 // stop, crash and restart their servers, on private ports and never on the
 // machine's shared services (5432, 3306, 6379).
 
@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Client } from 'pg';
 import mysql from 'mysql2/promise';
-import { freePort } from '../support/free-port';
-import { startMariaDb } from '../support/mariadb-server';
-import { nginxTempPaths, startNginx } from '../support/nginx-server';
-import { startPostgres } from '../support/postgres-server';
-import { isAlive } from '../support/process-tree';
-import { redisPing } from '../support/redis-ping';
-import { startRedis } from '../support/redis-server';
+import { freePort } from '../../harness/free-port';
+import { startMariaDb } from '../../harness/mariadb-server';
+import { nginxTempPaths, startNginx } from '../../harness/nginx-server';
+import { startPostgres } from '../../harness/postgres-server';
+import { isAlive } from '../../harness/process-tree';
+import { redisPing } from '../../harness/redis-ping';
+import { startRedis } from '../../harness/redis-server';
 
 const SHARED_PORTS = new Set([5432, 3306, 6379]);
 

@@ -16,8 +16,8 @@ import {
   type PaymentEvent,
 } from '../../src/gen/payment/callback/v1/payment_callback';
 import { createLogger } from '../../src/logger';
-import { newTradeNo, paidFields, signNotification } from '../support/sign-notification';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
 
 const P = { mchId: '1230000109', appid: 'wx1230000109aaaa', key: 'P1p2p3p4p5p6p7p8p9p0pApBpCpDpEpF' };
 const Q = { mchId: '1230000209', appid: 'wx1230000209aaaa', key: 'Q1q2q3q4q5q6q7q8q9q0qAqBqCqDqEqF' };

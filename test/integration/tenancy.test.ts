@@ -14,9 +14,9 @@ import {
   WatchPaymentEventsRequest,
   type PaymentEvent,
 } from '../../src/gen/payment/callback/v1/payment_callback';
-import { SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../support/sign-notification';
-import { startTestCore, type TestCore } from '../support/test-core';
+import { SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
+import { startTestCore, type TestCore } from '../../harness/test-core';
 
 const TOKENS = { gateway: 'gateway-token-tenancy-000000000000001', demo: 'demo-only-token-tenancy-00000000000002', all: 'all-merchants-token-tenancy-0000000003' } as const;
 const CALLERS_JSON = JSON.stringify([

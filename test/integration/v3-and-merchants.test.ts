@@ -14,13 +14,13 @@ import { createCoreClient } from '../../gateway/core-client';
 import { startGateway, type RunningGateway } from '../../gateway/gateway-server';
 import { NotifyOutcome, OrderStatus, type HandleNotifyResponse } from '../../src/gen/payment/callback/v1/payment_callback';
 import { createLogger } from '../../src/logger';
-import { SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { refundEnvelope, refundInnerFields } from '../support/refund-notification';
-import { runCommand } from '../support/run-command';
-import { newTradeNo, paidFields, signNotification, toNotifyXml } from '../support/sign-notification';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
-import { orderTrail, startTestCore, tableCounts, type TestCore } from '../support/test-core';
-import { newV3Key, refundResource, signV3, transactionResource, v3Body } from '../support/v3-notification';
+import { SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { refundEnvelope, refundInnerFields } from '../../harness/refund-notification';
+import { runCommand } from '../../harness/run-command';
+import { newTradeNo, paidFields, signNotification, toNotifyXml } from '../../harness/sign-notification';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
+import { orderTrail, startTestCore, tableCounts, type TestCore } from '../../harness/test-core';
+import { newV3Key, refundResource, signV3, transactionResource, v3Body } from '../../harness/v3-notification';
 
 const O = NotifyOutcome;
 const vector = JSON.parse(readFileSync(join(__dirname, '../../../test/fixtures/vectors/v3-notify.json'), 'utf8')) as {

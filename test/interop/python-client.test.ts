@@ -7,10 +7,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { SQLITE_IN_PROCESS, type Backend } from '../support/backends';
-import { DEMO, newTradeNo } from '../support/sign-notification';
-import { startTestCore, type TestCore } from '../support/test-core';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
+import { DEMO, newTradeNo } from '../../harness/sign-notification';
+import { startTestCore, type TestCore } from '../../harness/test-core';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const TOKEN = 'python-interop-token-000000000000000001';

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { OrderStatus } from '../../src/gen/payment/callback/v1/payment_callback';
-import { sleep } from '../support/wait-until';
+import { sleep } from '../../harness/wait-until';
 import { deliver, describeReply, type Reply } from './model-deliveries';
 import { MODEL_MERCHANTS } from './model-merchants';
 import type { ModelSystem } from './model-system';

@@ -1,12 +1,12 @@
 // Turns the model's notes into genuine (or forged) WeChat notifications with the independent
-// signers of test/support, and sends one delivery to the core over gRPC.
+// signers of harness/, and sends one delivery to the core over gRPC.
 
 import { createHash } from 'node:crypto';
 import { type ServiceError, type status } from '@grpc/grpc-js';
 import { NotifyOutcome, type HandleNotifyResponse } from '../../src/gen/payment/callback/v1/payment_callback';
-import { refundEnvelope, refundInnerFields } from '../support/refund-notification';
-import { paidFields, signNotification } from '../support/sign-notification';
-import { refundResource, signV3, transactionResource, v3Body } from '../support/v3-notification';
+import { refundEnvelope, refundInnerFields } from '../../harness/refund-notification';
+import { paidFields, signNotification } from '../../harness/sign-notification';
+import { refundResource, signV3, transactionResource, v3Body } from '../../harness/v3-notification';
 import { FORGER_V2_KEY, MODEL_MERCHANTS, type ModelMerchant } from './model-merchants';
 import type { ModelSystem } from './model-system';
 import type { Note, OrderSlot, PaymentNote, RefundNote } from './money-model';

@@ -2,7 +2,7 @@
 // APIv3, and each has two app ids, so a notification can name an app id the merchant owns but
 // the order does not (APPID_MISMATCH rather than a rejection).
 
-import { newV3Key, type V3TestKey } from '../support/v3-notification';
+import { newV3Key, type V3TestKey } from '../../harness/v3-notification';
 
 export interface ModelMerchant {
   readonly mchId: string;

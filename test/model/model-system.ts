@@ -4,8 +4,8 @@
 
 import knex, { type Knex } from 'knex';
 import { Client } from 'pg';
-import type { Backend, BackendKind } from '../support/backends';
-import { startTestCore, type TestCore } from '../support/test-core';
+import type { Backend, BackendKind } from '../../harness/backends';
+import { startTestCore, type TestCore } from '../../harness/test-core';
 import { MODEL_MERCHANTS_JSON } from './model-merchants';
 
 /** application_name of the test's own PostgreSQL sessions: never terminated by a fault. */

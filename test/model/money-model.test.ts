@@ -15,7 +15,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { MARIADB_REDLOCK, POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type BackendKind } from '../support/backends';
+import { MARIADB_REDLOCK, POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type BackendKind } from '../../harness/backends';
 import { createOrder, makeSlots, moneyCommandArb, payOrder } from './model-commands';
 import { ModelSystem } from './model-system';
 import { MoneyModel, RULES_AS_SPECIFIED, type ModelRules } from './money-model';

@@ -14,11 +14,11 @@ import { MAX_FIELDS, parseNotifyXml } from '../../gateway/parse-notify-xml';
 import { authenticate } from '../../src/notify/authenticate';
 import { merchantDirectory } from '../../src/notify/merchant';
 import { parsePaymentNotice } from '../../src/notify/payment-notice';
-import { checkReply } from '../../src/simulator/reply-check';
-import { createOrders, grpcOrderRegistrar } from '../../src/simulator/order-registrar';
-import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../support/service-processes';
-import { DEMO, HMAC_ONLY, paidFields, signNotification, TEST_MERCHANTS_JSON, toNotifyXml } from '../support/sign-notification';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { checkReply } from '../../tools/simulator/reply-check';
+import { createOrders, grpcOrderRegistrar } from '../../tools/simulator/order-registrar';
+import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../../harness/service-processes';
+import { DEMO, HMAC_ONLY, paidFields, signNotification, TEST_MERCHANTS_JSON, toNotifyXml } from '../../harness/sign-notification';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
 
 /** Inputs tried, by category; printed at the end. */
 const tried: Record<string, number> = {};

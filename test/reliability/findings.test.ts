@@ -6,10 +6,10 @@ import http from 'node:http';
 import { describe, test } from 'node:test';
 import { parseNotifyXml } from '../../gateway/parse-notify-xml';
 import { classifyStoreError, StoreError } from '../../src/store/store-error';
-import { freePort } from '../support/free-port';
-import { startNginx } from '../support/nginx-server';
-import { startGatewayProcess } from '../support/service-processes';
-import { DEMO, paidFields, signNotification, toNotifyXml } from '../support/sign-notification';
+import { freePort } from '../../harness/free-port';
+import { startNginx } from '../../harness/nginx-server';
+import { startGatewayProcess } from '../../harness/service-processes';
+import { DEMO, paidFields, signNotification, toNotifyXml } from '../../harness/sign-notification';
 import { reliabilityNginxConf } from './stack';
 
 describe('findings', () => {

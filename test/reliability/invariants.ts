@@ -2,10 +2,10 @@
 // delivery log. Each violation is counted under the name the RELIABILITY.md table uses.
 
 import type { Knex } from 'knex';
-import type { Plan, PlannedNotification } from '../../src/simulator/notification-mix';
-import { deliveryDeadlineMs, type RetrySchedule } from '../../src/simulator/retry-schedule';
-import type { AttemptRecord } from '../../src/simulator/sender';
-import type { SimulationReport } from '../../src/simulator/simulation';
+import type { Plan, PlannedNotification } from '../../tools/simulator/notification-mix';
+import { deliveryDeadlineMs, type RetrySchedule } from '../../tools/simulator/retry-schedule';
+import type { AttemptRecord } from '../../tools/simulator/sender';
+import type { SimulationReport } from '../../tools/simulator/simulation';
 
 export interface InvariantReport {
   /** Valid paid orders not PAID, or without their ORDER_PAID event. */

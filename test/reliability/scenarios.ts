@@ -4,17 +4,17 @@
 import assert from 'node:assert/strict';
 import knex from 'knex';
 import { Client } from 'pg';
-import { DeliveryLog } from '../../src/simulator/delivery-log';
-import { httpTransport } from '../../src/simulator/http-transport';
-import { newRunId, parseMix, planNotifications, type Mix, type Plan, type PlannedNotification } from '../../src/simulator/notification-mix';
-import { createOrders, grpcOrderRegistrar } from '../../src/simulator/order-registrar';
-import { REPLY_TIMEOUT_MS } from '../../src/simulator/reply-check';
-import { WECHAT_SCHEDULE } from '../../src/simulator/retry-schedule';
-import type { AttemptRecord } from '../../src/simulator/sender';
-import { runSimulation, type SimulationReport } from '../../src/simulator/simulation';
-import { formatSummary } from '../../src/simulator/summary';
-import { makeTempDir } from '../support/temp-dir';
-import { DEMO } from '../support/sign-notification';
+import { DeliveryLog } from '../../tools/simulator/delivery-log';
+import { httpTransport } from '../../tools/simulator/http-transport';
+import { newRunId, parseMix, planNotifications, type Mix, type Plan, type PlannedNotification } from '../../tools/simulator/notification-mix';
+import { createOrders, grpcOrderRegistrar } from '../../tools/simulator/order-registrar';
+import { REPLY_TIMEOUT_MS } from '../../tools/simulator/reply-check';
+import { WECHAT_SCHEDULE } from '../../tools/simulator/retry-schedule';
+import type { AttemptRecord } from '../../tools/simulator/sender';
+import { runSimulation, type SimulationReport } from '../../tools/simulator/simulation';
+import { formatSummary } from '../../tools/simulator/summary';
+import { makeTempDir } from '../../harness/temp-dir';
+import { DEMO } from '../../harness/sign-notification';
 import { checkInvariants, type InvariantReport } from './invariants';
 import { scrapeCounter, startStack, type Backends, type Stack, type StackOptions } from './stack';
 

@@ -1,4 +1,4 @@
-// The simulator's command line (src/cli/simulate.ts) against a real core and gateway (processes,
+// The simulator's command line (tools/cli/simulate.ts) against a real core and gateway (processes,
 // SQLite): it registers the orders over gRPC, sends the mix, writes the JSONL delivery log,
 // prints the summary and exits 0 only when every valid notification was acknowledged.
 
@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import knex, { type Knex } from 'knex';
-import { parseLogLines } from '../../src/simulator/delivery-log';
-import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../support/service-processes';
-import { TEST_MERCHANTS_JSON } from '../support/sign-notification';
-import { makeTempDir, removeTempDir } from '../support/temp-dir';
+import { parseLogLines } from '../../tools/simulator/delivery-log';
+import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../../harness/service-processes';
+import { TEST_MERCHANTS_JSON } from '../../harness/sign-notification';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
 
-const CLI = path.join(__dirname, '..', '..', 'src', 'cli', 'simulate.js');
+const CLI = path.join(__dirname, '..', '..', 'tools', 'cli', 'simulate.js');
 
 function run(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -24,7 +24,7 @@ function run(args: readonly string[]): Promise<{ code: number; stdout: string; s
   });
 }
 
-describe('node dist/src/cli/simulate.js', () => {
+describe('node dist/tools/cli/simulate.js', () => {
   test('--help describes the options and the exit status', async () => {
     const r = await run(['--help']);
     assert.equal(r.code, 0);

@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
-import { freePort } from '../support/free-port';
-import type { ManagedProcess } from '../support/managed-process';
-import { startNginx, type NginxServer } from '../support/nginx-server';
-import { startPostgres, type PostgresServer } from '../support/postgres-server';
-import { startRedis, type RedisServer } from '../support/redis-server';
-import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../support/service-processes';
-import { TEST_MERCHANTS_JSON } from '../support/sign-notification';
+import { freePort } from '../../harness/free-port';
+import type { ManagedProcess } from '../../harness/managed-process';
+import { startNginx, type NginxServer } from '../../harness/nginx-server';
+import { startPostgres, type PostgresServer } from '../../harness/postgres-server';
+import { startRedis, type RedisServer } from '../../harness/redis-server';
+import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../../harness/service-processes';
+import { TEST_MERCHANTS_JSON } from '../../harness/sign-notification';
 
 const NGINX_CONF = path.join(__dirname, '..', '..', '..', 'gateway', 'nginx.conf');
 

@@ -1,13 +1,13 @@
 // Who may send us a notification (src/notify/authenticate.ts): a configured merchant and appid,
 // a sign_type that merchant allows (absent means MD5), and a signature under its API key.
-// Fixtures are signed by test/support/sign-notification.ts, never by src/notify/sign.ts.
+// Fixtures are signed by harness/sign-notification.ts, never by src/notify/sign.ts.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { authenticate } from '../../src/notify/authenticate';
 import { merchantDirectory } from '../../src/notify/merchant';
 import type { NotifyCode, NotifyOutcome } from '../../src/notify/outcome';
-import { DEMO, HMAC_ONLY, signNotification } from '../support/sign-notification';
+import { DEMO, HMAC_ONLY, signNotification } from '../../harness/sign-notification';
 
 /** A merchant that accepts both algorithms, for the downgrade cases. */
 const BOTH = Object.freeze({ mchId: '10000300', appid: 'wx0000000000000300', key: 'Both0Both1Both2Both3Both4Both5Bo' });

@@ -8,8 +8,8 @@ import { describe, test } from 'node:test';
 import { authenticate } from '../../src/notify/authenticate';
 import { merchantDirectory, v2KeysAt, type Merchant } from '../../src/notify/merchant';
 import { readRefundNotification } from '../../src/notify/v2-refund/read-refund-notification';
-import { refundEnvelope, refundInnerFields } from '../support/refund-notification';
-import { paidFields, signNotification, type TestSignType } from '../support/sign-notification';
+import { refundEnvelope, refundInnerFields } from '../../harness/refund-notification';
+import { paidFields, signNotification, type TestSignType } from '../../harness/sign-notification';
 
 const OLD = 'OldKey0123456789abcdefghijklmnop';
 const NEW = 'NewKey0123456789abcdefghijklmnop';

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { prettyLine, prettyLogStream } from '../../src/cli/pretty-log';
+import { prettyLine, prettyLogStream } from '../../tools/cli/pretty-log';
 
 const cases: ReadonlyArray<readonly [string, string, string]> = [
   ['a warning with fields',

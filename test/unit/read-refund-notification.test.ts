@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { merchantDirectory, type Merchant } from '../../src/notify/merchant';
 import { readRefundNotification } from '../../src/notify/v2-refund/read-refund-notification';
-import { refundEnvelope, refundInnerFields } from '../support/refund-notification';
+import { refundEnvelope, refundInnerFields } from '../../harness/refund-notification';
 
 const vector = JSON.parse(
   readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-refund-req-info.json'), 'utf8'),

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { merchantDirectory, type Merchant } from '../../src/notify/merchant';
 import { readV3Notification, type V3Read } from '../../src/notify/v3/read-v3-notification';
 import { v3PlatformKeys, type V3PlatformKeys } from '../../src/notify/v3/platform-keys';
-import { newV3Key, refundResource, signV3, transactionResource, v3Body } from '../support/v3-notification';
+import { newV3Key, refundResource, signV3, transactionResource, v3Body } from '../../harness/v3-notification';
 
 interface V3Vector {
   readonly now_unix: number;

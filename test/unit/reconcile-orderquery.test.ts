@@ -1,7 +1,7 @@
 // The v2 orderquery call (src/reconcile/orderquery-*.ts, reply-authenticity.ts): the signed
 // request, and what a reply means. A reply is believed only when it is signed like a
 // notification must be; anything else is REJECTED (ignored) and changes nothing.
-// Fixtures are signed by test/support (signFields, signNotification), never by src/notify/sign.ts.
+// Fixtures are signed by harness/ (signFields, signNotification), never by src/notify/sign.ts.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -10,8 +10,8 @@ import { HttpOrderQueryClient } from '../../src/reconcile/orderquery-client';
 import { interpretOrderQueryReply } from '../../src/reconcile/orderquery-reply';
 import { buildOrderQuery, querySignType, type OrderQueryTarget } from '../../src/reconcile/orderquery-request';
 import { toRequestXml } from '../../src/reconcile/request-xml';
-import { DEMO, signNotification } from '../support/sign-notification';
-import { signFields, toReplyXml, type StandInSignType } from '../support/wechat-orderquery-stand-in';
+import { DEMO, signNotification } from '../../harness/sign-notification';
+import { signFields, toReplyXml, type StandInSignType } from '../../harness/wechat-orderquery-stand-in';
 
 const NOW = new Date('2026-11-27T04:10:00.000Z');
 const OTHER_KEY = 'wrongwrongwrongwrongwrongwrong00';

@@ -1,7 +1,7 @@
 // The v2 refundquery call (src/reconcile/refundquery-*.ts): the signed request, what a reply says
 // about one out_refund_no, and whether it confirms a refund notification (confirm_refunds_with_query).
 // A reply is believed only when signed like an orderquery reply must be. Fixtures are signed by
-// test/support (signFields), never by src/notify/sign.ts.
+// harness/ (signFields), never by src/notify/sign.ts.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -17,8 +17,8 @@ import {
 } from '../../src/reconcile/refundquery-reply';
 import { buildRefundQuery, refundQueryTargetOf, type RefundQueryTarget } from '../../src/reconcile/refundquery-request';
 import { toRequestXml } from '../../src/reconcile/request-xml';
-import { DEMO } from '../support/sign-notification';
-import { signFields, toReplyXml, type StandInSignType } from '../support/wechat-orderquery-stand-in';
+import { DEMO } from '../../harness/sign-notification';
+import { signFields, toReplyXml, type StandInSignType } from '../../harness/wechat-orderquery-stand-in';
 
 const vector = JSON.parse(
   readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-refund-req-info.json'), 'utf8'),

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { sign, signaturesEqual, signString, type SignType } from '../../src/notify/sign';
-import { signNotification } from '../support/sign-notification';
+import { signNotification } from '../../harness/sign-notification';
 
 interface SignVector {
   readonly key: string;
@@ -43,7 +43,7 @@ describe('official vector: the worked example in WeChat Pay v2 documentation', (
     { name: 'HMAC-SHA256', actual: () => sign(vector.fields, vector.key, 'HMAC-SHA256'), expected: vector.hmac_sha256 },
     {
       // The fixtures of the other tests come from this independent signer: it must agree too.
-      name: 'the test signer (test/support/sign-notification.ts) reproduces the MD5 vector',
+      name: 'the test signer (harness/sign-notification.ts) reproduces the MD5 vector',
       actual: () => signNotification(vector.fields, vector.key, 'MD5')['sign'] ?? '',
       expected: vector.md5,
     },

@@ -1,13 +1,13 @@
-// The simulator's HTTP transport (src/simulator/http-transport.ts) against a local server: what a
+// The simulator's HTTP transport (tools/simulator/http-transport.ts) against a local server: what a
 // reply, a refusal, a reset and a timeout each become, and a real retry loop over it.
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { httpTransport, TransportError } from '../../src/simulator/http-transport';
-import { parseSchedule } from '../../src/simulator/retry-schedule';
-import { deliver, type AttemptRecord } from '../../src/simulator/sender';
+import { httpTransport, TransportError } from '../../tools/simulator/http-transport';
+import { parseSchedule } from '../../tools/simulator/retry-schedule';
+import { deliver, type AttemptRecord } from '../../tools/simulator/sender';
 
 const SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 

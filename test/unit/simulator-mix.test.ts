@@ -1,4 +1,4 @@
-// Planning a simulated run (src/simulator/notification-mix.ts, bad-notifications.ts): how many of
+// Planning a simulated run (tools/simulator/notification-mix.ts, bad-notifications.ts): how many of
 // each kind, which orders to register, and that every bad kind really is refused by the service's
 // own pure core (parser, verifier, notice reader, decision).
 
@@ -10,13 +10,13 @@ import { authenticate } from '../../src/notify/authenticate';
 import { decide } from '../../src/notify/decide';
 import { merchantDirectory } from '../../src/notify/merchant';
 import { parsePaymentNotice } from '../../src/notify/payment-notice';
-import { forgedNotification, MALFORMED_VARIANTS, randomApiKey, wrongAmountNotification } from '../../src/simulator/bad-notifications';
+import { forgedNotification, MALFORMED_VARIANTS, randomApiKey, wrongAmountNotification } from '../../tools/simulator/bad-notifications';
 import {
   DEFAULT_MIX, isValidKind, kindCounts, NOTIFICATION_KINDS, parseMix, planNotifications, type Mix, type NotificationKind, type Plan,
-} from '../../src/simulator/notification-mix';
-import type { PaymentSpec } from '../../src/simulator/notification-builder';
-import { seededRandom } from '../../src/simulator/random';
-import { DEMO } from '../support/sign-notification';
+} from '../../tools/simulator/notification-mix';
+import type { PaymentSpec } from '../../tools/simulator/notification-builder';
+import { seededRandom } from '../../tools/simulator/random';
+import { DEMO } from '../../harness/sign-notification';
 
 const merchant = { mchId: DEMO.mchId, appid: DEMO.appid, apiKey: DEMO.key };
 const directory = merchantDirectory([{ mchId: DEMO.mchId, appids: [DEMO.appid], apiKey: DEMO.key, signTypes: ['MD5', 'HMAC-SHA256'] }]);

@@ -1,4 +1,4 @@
-// The notifications the simulator sends (src/simulator/notification-builder.ts, v2-signature.ts):
+// The notifications the simulator sends (tools/simulator/notification-builder.ts, v2-signature.ts):
 // signed as WeChat signs them, and accepted field for field by the service's own parser and
 // verifier, which were written separately.
 
@@ -11,9 +11,9 @@ import { parseNotifyXml } from '../../gateway/parse-notify-xml';
 import { authenticate } from '../../src/notify/authenticate';
 import { merchantDirectory } from '../../src/notify/merchant';
 import { parsePaymentNotice } from '../../src/notify/payment-notice';
-import { beijingTimeEnd, buildNotification, cdata, paymentFields, toNotifyXml, type PaymentSpec } from '../../src/simulator/notification-builder';
-import { signV2, stringToSign, v2Signature } from '../../src/simulator/v2-signature';
-import { DEMO, signNotification } from '../support/sign-notification';
+import { beijingTimeEnd, buildNotification, cdata, paymentFields, toNotifyXml, type PaymentSpec } from '../../tools/simulator/notification-builder';
+import { signV2, stringToSign, v2Signature } from '../../tools/simulator/v2-signature';
+import { DEMO, signNotification } from '../../harness/sign-notification';
 
 interface SignVector { key: string; fields: Record<string, string>; string_sign_temp: string; md5: string; hmac_sha256: string }
 const vector = JSON.parse(readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-sign.json'), 'utf8')) as SignVector;

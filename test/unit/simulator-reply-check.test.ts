@@ -1,9 +1,9 @@
-// What counts as an acknowledgement (src/simulator/reply-check.ts): HTTP 2xx AND return_code
+// What counts as an acknowledgement (tools/simulator/reply-check.ts): HTTP 2xx AND return_code
 // SUCCESS AND within 5 s. Anything else makes WeChat retry.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkReply, REPLY_TIMEOUT_MS, xmlField } from '../../src/simulator/reply-check';
+import { checkReply, REPLY_TIMEOUT_MS, xmlField } from '../../tools/simulator/reply-check';
 
 const SUCCESS = '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 const FAIL = '<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[INVALID_SIGNATURE: no]]></return_msg></xml>';

@@ -1,4 +1,4 @@
-// The simulator's retry schedules (src/simulator/retry-schedule.ts): WeChat's current and legacy
+// The simulator's retry schedules (tools/simulator/retry-schedule.ts): WeChat's current and legacy
 // schedules, time compression, and the duration notation the CLI accepts.
 
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import {
   attemptOffsetsMs, deliveryDeadlineMs, describeSchedule, formatDuration, LEGACY_SCHEDULE, maxAttempts, parseDuration,
   parseSchedule, retryDelayMs, scaleMs, totalDelayMs, WECHAT_SCHEDULE,
-} from '../../src/simulator/retry-schedule';
+} from '../../tools/simulator/retry-schedule';
 
 const S = 1000;
 const M = 60 * S;

@@ -1,15 +1,15 @@
-// The sender's retry loop (src/simulator/sender.ts) and the multi-server duplicate sender, with a
+// The sender's retry loop (tools/simulator/sender.ts) and the multi-server duplicate sender, with a
 // scripted transport and a fake clock: which attempts happen, after which pauses, and how a
 // delivery ends.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deliverFromSenders, senderOffsetsMs } from '../../src/simulator/duplicate-sender';
-import { TransportError, type HttpReply, type Transport } from '../../src/simulator/http-transport';
-import { seededRandom } from '../../src/simulator/random';
-import { LEGACY_SCHEDULE, parseSchedule, WECHAT_SCHEDULE } from '../../src/simulator/retry-schedule';
-import { semaphore } from '../../src/simulator/semaphore';
-import { deliver, type AttemptRecord, type SenderOptions } from '../../src/simulator/sender';
+import { deliverFromSenders, senderOffsetsMs } from '../../tools/simulator/duplicate-sender';
+import { TransportError, type HttpReply, type Transport } from '../../tools/simulator/http-transport';
+import { seededRandom } from '../../tools/simulator/random';
+import { LEGACY_SCHEDULE, parseSchedule, WECHAT_SCHEDULE } from '../../tools/simulator/retry-schedule';
+import { semaphore } from '../../tools/simulator/semaphore';
+import { deliver, type AttemptRecord, type SenderOptions } from '../../tools/simulator/sender';
 
 const OK: HttpReply = { status: 200, body: '<xml><return_code><![CDATA[SUCCESS]]></return_code></xml>' };
 const FAIL: HttpReply = { status: 503, body: '<xml><return_code><![CDATA[FAIL]]></return_code></xml>' };

@@ -1,13 +1,13 @@
-// The summary of a run and the delivery log (src/simulator/summary.ts, delivery-log.ts).
+// The summary of a run and the delivery log (tools/simulator/summary.ts, delivery-log.ts).
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { DeliveryLog, LOGGED_BODY_CHARS, parseLogLines } from '../../src/simulator/delivery-log';
-import type { AttemptRecord, DeliveryResult } from '../../src/simulator/sender';
-import { formatSummary, percentile, summarize } from '../../src/simulator/summary';
+import { DeliveryLog, LOGGED_BODY_CHARS, parseLogLines } from '../../tools/simulator/delivery-log';
+import type { AttemptRecord, DeliveryResult } from '../../tools/simulator/sender';
+import { formatSummary, percentile, summarize } from '../../tools/simulator/summary';
 
 const attempt = (id: string, kind: string, n: number, acknowledged: boolean, status: number | null, latencyMs = 10): AttemptRecord => ({
   type: 'attempt', id, kind, sender: 0, attempt: n, at: '2026-01-01T00:00:00.000Z', latencyMs, status, body: '',

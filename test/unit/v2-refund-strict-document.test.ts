@@ -3,7 +3,7 @@
 // documented fields, each at most once, values of WeChat's shapes. req_info is AES-256-ECB with no
 // MAC, so re-cut ciphertext blocks still decrypt; whatever is not WeChat's document is REJECTED
 // with REFUND_UNDECRYPTABLE and one fixed message that quotes nothing decrypted.
-// The public vector first; ciphertext is built by test/support (encryptReqInfo), not by src/.
+// The public vector first; ciphertext is built by harness/ (encryptReqInfo), not by src/.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { merchantDirectory, type Merchant } from '../../src/notify/merchant';
 import { readRefundNotification, type RefundNotificationRead } from '../../src/notify/v2-refund/read-refund-notification';
 import { NOT_A_REFUND_NOTIFICATION, readReqInfoDocument, REQ_INFO_FIELDS } from '../../src/notify/v2-refund/req-info-document';
-import { encryptReqInfo, refundInnerFields, rootXml } from '../support/refund-notification';
+import { encryptReqInfo, refundInnerFields, rootXml } from '../../harness/refund-notification';
 
 const vector = JSON.parse(
   readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-refund-req-info.json'), 'utf8'),

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { DEMO_MERCHANT } from '../config';
-import { OrderStatus, PaymentCallbackClient, type Order } from '../gen/payment/callback/v1/payment_callback';
-import { isSignType, sign } from '../notify/sign';
+import { DEMO_MERCHANT } from '../../src/config';
+import { OrderStatus, PaymentCallbackClient, type Order } from '../../src/gen/payment/callback/v1/payment_callback';
+import { isSignType, sign } from '../../src/notify/sign';
 import { v2RefundXml } from '../simulator/v2-refund-notification';
 import { v3Delivery, v3RefundResource, v3TransactionResource } from '../simulator/v3-notification';
 import { DEMO_V3_KEY_DIR, DEMO_V3_MERCHANT, readDemoV3Keys } from './demo-v3-merchant';
@@ -37,8 +37,8 @@ and prints each reply and the order's state (like 'stripe trigger').
   --result FAIL        v2: send a failed-payment notification
   --no-create          do not create the order first`;
 
-/** The repository root: this file runs as dist/src/cli/notify.js. */
-const ROOT = join(__dirname, '..', '..', '..');
+/** The repository root: this file runs as dist/tools/cli/notify.js. */
+const ROOT = join(__dirname, '..', '..');
 
 class UsageError extends Error {}
 

@@ -9,7 +9,7 @@ import { prettyLogStream } from './pretty-log';
  * says otherwise.
  * Ctrl-C stops them all gracefully.
  */
-const root = join(__dirname, '..', '..', '..');
+const root = join(__dirname, '..', '..');
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   DATABASE_URL: process.env['DATABASE_URL'] ?? `sqlite:${join(root, 'data', 'payment-callback.sqlite')}`,

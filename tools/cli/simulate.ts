@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEMO_MERCHANT } from '../config';
+import { DEMO_MERCHANT } from '../../src/config';
 import { DeliveryLog } from '../simulator/delivery-log';
 import { httpTransport } from '../simulator/http-transport';
 import { DEFAULT_MIX, NOTIFICATION_KINDS, newRunId, parseMix, planNotifications } from '../simulator/notification-mix';
@@ -11,7 +11,7 @@ import { runSimulation } from '../simulator/simulation';
 import { formatSummary } from '../simulator/summary';
 import { SIM_SIGN_TYPES, type SimSignType } from '../simulator/v2-signature';
 
-const USAGE = `usage: node dist/src/cli/simulate.js [options]
+const USAGE = `usage: node dist/tools/cli/simulate.js [options]
 
 The WeChat Pay side of payment notifications: registers orders with the core over gRPC
 (CreateOrder), then sends N signed v2 notifications to a notify URL the way WeChat does
@@ -49,7 +49,7 @@ Exit status: 0 when every valid notification was acknowledged and no invalid one
 2 for bad options.
 
 Example, a day of WeChat retries in about a minute and a half against make run:
-  node dist/src/cli/simulate.js --count 500 --time-scale 0.001`;
+  node dist/tools/cli/simulate.js --count 500 --time-scale 0.001`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

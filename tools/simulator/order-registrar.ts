@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { PaymentCallbackClient } from '../gen/payment/callback/v1/payment_callback';
+import { PaymentCallbackClient } from '../../src/gen/payment/callback/v1/payment_callback';
 import type { OrderToCreate } from './notification-mix';
 
 /** Registers orders with the core over gRPC (CreateOrder), as the merchant's order service does. */
