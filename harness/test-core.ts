@@ -10,6 +10,8 @@ import {
   type HandleNotifyResponse,
 } from '../src/gen/payment/callback/v1/payment_callback';
 import { createLogger, type Logger } from '../src/logger';
+import { CoreMetrics } from '../src/metrics';
+import { openDatabase } from '../src/store/database';
 import { TEST_MERCHANTS_JSON } from './sign-notification';
 
 export interface TestCoreOptions {
@@ -31,7 +33,10 @@ export interface TestCoreOptions {
 export interface TestCore {
   readonly port: number;
   readonly core: RunningCore;
+  /** A connection of the test's own to the core's database, for reading and arranging rows. */
   readonly db: Knex;
+  /** The registry the core records into. */
+  readonly metrics: CoreMetrics;
   readonly client: PaymentCallbackClient;
   notify(fields: Record<string, string>, rawBody?: string): Promise<HandleNotifyResponse>;
   refundNotify(fields: Record<string, string>): Promise<HandleNotifyResponse>;
@@ -53,7 +58,9 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
     AUTH_DISABLED: 'true',
     ...options.env,
   });
-  const core = await startCore(config, options.log ?? createLogger('test-core', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent'), options.clock);
+  const metrics = new CoreMetrics();
+  const core = await startCore(config, options.log ?? createLogger('test-core', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent'), options.clock, { metrics });
+  const db = openDatabase(config.database);
   const client = new PaymentCallbackClient(`127.0.0.1:${core.grpcPort}`, credentials.createInsecure());
   const call = <T>(invoke: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
     new Promise((resolve, reject) => invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))));
@@ -66,7 +73,8 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
   return {
     port: core.grpcPort,
     core,
-    db: core.db,
+    db,
+    metrics,
     client,
     notify: (fields, rawBody) => call((cb) => client.handleNotify(
       { fields, rawBody: Buffer.from(rawBody ?? JSON.stringify(fields)), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
@@ -83,6 +91,7 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
     getOrder: (outTradeNo, mchId = '10000100') => call((cb) => client.getOrder({ mchId, outTradeNo }, metadata(), deadline(), cb)),
     stop: async () => {
       client.close();
+      await db.destroy();
       await core.shutdown();
     },
   };

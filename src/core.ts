@@ -37,8 +37,6 @@ export interface RunningCore {
   /** The port gRPC listens on (useful when configured as port 0). */
   readonly grpcPort: number;
   readonly metricsPort: number | undefined;
-  readonly db: Knex;
-  readonly metrics: CoreMetrics;
   /**
    * Re-reads the merchants with the loader given to startCore and swaps them in at once; with
    * problems, keeps the current ones and logs every problem (main.ts calls it on SIGHUP).
@@ -51,6 +49,8 @@ export interface RunningCore {
 export interface CoreOptions {
   /** Reads the merchants again (files included) for reloadMerchants and MERCHANTS_RELOAD_INTERVAL_MS. */
   readonly loadMerchants?: () => readonly Merchant[];
+  /** The registry to record into (default: a new one); a caller that passes it can read it. */
+  readonly metrics?: CoreMetrics;
 }
 
 /** Wires config -> store -> lock -> gRPC server, and starts listening. */
@@ -74,7 +74,7 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
       log.warn('no REDIS_URLS: using the in-process lock, which is safe for a single replica only');
     }
 
-    const metrics = new CoreMetrics();
+    const metrics = options.metrics ?? new CoreMetrics();
     const outbox = new OutboxSignal();
     const store = new PaymentStore(db, clock, outbox);
     const queries = new PaymentQueries(db, clock);
@@ -156,8 +156,6 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     return {
       grpcPort,
       metricsPort: metricsServer ? (metricsServer.address() as AddressInfo).port : undefined,
-      db,
-      metrics,
       reloadMerchants,
       shutdown: () => {
         stopping ??= (async () => {

@@ -229,7 +229,7 @@ describe('WatchPaymentEvents', () => {
     }));
     for (let i = 0; i < rows.length; i += 500) await coreA.db('payment_events').insert(rows.slice(i, i + 500));
     const delivered = async (): Promise<number> =>
-      (await coreA.core.metrics.streamDelivered.get()).values.find((v) => v.labels['caller'] === 'orders-service')?.value ?? 0;
+      (await coreA.metrics.streamDelivered.get()).values.find((v) => v.labels['caller'] === 'orders-service')?.value ?? 0;
     const base = await delivered();
     // A raw HTTP/2 client that stops reading at the socket, so HTTP/2 flow control pushes back
     // on the server (a gRPC library would keep reading into its own buffer).

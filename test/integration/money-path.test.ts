@@ -190,7 +190,7 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         const created = await core.createOrder({ outTradeNo: tradeNo, totalFee: 100 });
         assert.equal(created.order?.status, OrderStatus.ORDER_STATUS_NOTPAY);
         assert.deepEqual(created.parkedPayments.map((p) => [p.outcome, p.code]), [[O.NOTIFY_OUTCOME_ORDER_MISMATCH, 'AMOUNT_MISMATCH']]);
-        const metric = await core.core.metrics.parkedReplays.get();
+        const metric = await core.metrics.parkedReplays.get();
         assert.ok(metric.values.some((v) => v.labels['outcome'] === 'ORDER_MISMATCH' && v.value >= 1));
       });
 

@@ -17,7 +17,7 @@ const O = NotifyOutcome;
 
 /** How many times the core obtained the order lock (its lock-wait histogram's count). */
 async function lockAcquisitions(core: TestCore): Promise<number> {
-  const metric = await core.core.metrics.lockWaitSeconds.get();
+  const metric = await core.metrics.lockWaitSeconds.get();
   return metric.values.find((v) => v.metricName === 'payment_callback_lock_wait_seconds_count')?.value ?? 0;
 }
 

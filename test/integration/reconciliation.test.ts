@@ -43,8 +43,8 @@ async function counted(counter: Counter<string>, labels: Record<string, string> 
 
 /** Returns once `n` more sweeps (as leader or standby) have completed: all of them saw the clock as it is now. */
 async function afterSweeps(core: TestCore, n = 2): Promise<void> {
-  const start = await counted(core.core.metrics.reconcileSweeps);
-  await waitUntil(`${n} more sweeps`, WAIT_MS, async () => (await counted(core.core.metrics.reconcileSweeps)) >= start + n + 1);
+  const start = await counted(core.metrics.reconcileSweeps);
+  await waitUntil(`${n} more sweeps`, WAIT_MS, async () => (await counted(core.metrics.reconcileSweeps)) >= start + n + 1);
 }
 
 /** A logger that keeps its JSON lines, to check what reconciliation reports. */
@@ -166,8 +166,8 @@ for (const kind of KINDS) {
       clock.advance(2 * HOUR);
       await afterSweeps(core);
       assert.equal(standIn.countFor(tradeNo), 1, 'a recovered order is never asked again');
-      assert.equal(await counted(core.core.metrics.reconcileOrders, { state: 'RECOVERED' }), 1);
-      assert.equal(await counted(core.core.metrics.reconcileQueries, { result: 'SUCCESS' }), 1);
+      assert.equal(await counted(core.metrics.reconcileOrders, { state: 'RECOVERED' }), 1);
+      assert.equal(await counted(core.metrics.reconcileQueries, { result: 'SUCCESS' }), 1);
     });
 
     test('an order paid by its notification is never queried', async () => {
@@ -261,7 +261,7 @@ for (const kind of KINDS) {
       clock.advance(24 * HOUR);
       await afterSweeps(core);
       assert.equal(standIn.countFor(tradeNo), 3);
-      assert.equal(await counted(core.core.metrics.reconcileOrders, { state: 'GAVE_UP' }), 1);
+      assert.equal(await counted(core.metrics.reconcileOrders, { state: 'GAVE_UP' }), 1);
     });
 
     test('a forged SUCCESS reply is ignored and logged: nothing changes; the genuine reply later pays', async () => {
@@ -284,7 +284,7 @@ for (const kind of KINDS) {
       assert.ok(warning, JSON.stringify(lines.slice(-5)));
       assert.equal(warning['level'], 40, 'logged as a warning');
       assert.match(String(warning['msg']), /orderquery reply ignored/);
-      assert.equal(await counted(core.core.metrics.reconcileQueries, { result: 'REJECTED' }), 1);
+      assert.equal(await counted(core.metrics.reconcileQueries, { result: 'REJECTED' }), 1);
 
       clock.advance(5 * MIN);
       await waitForState(core, tradeNo, (s) => s.state === 'RECOVERED', 'the genuine reply');
@@ -324,7 +324,7 @@ for (const kind of KINDS) {
       });
       await Promise.all([afterSweeps(a, 3), afterSweeps(b, 3)]);
       assert.deepEqual(tradeNos.map((t) => standIn.countFor(t)), tradeNos.map(() => 1));
-      const byCore = [await counted(a.core.metrics.reconcileQueries), await counted(b.core.metrics.reconcileQueries)];
+      const byCore = [await counted(a.metrics.reconcileQueries), await counted(b.metrics.reconcileQueries)];
       assert.deepEqual([...byCore].sort(), [0, 6], `only the lease holder queries: ${JSON.stringify(byCore)}`);
 
       const [holder, standby] = byCore[0] === 6 ? [a, b] : [b, a];
@@ -334,7 +334,7 @@ for (const kind of KINDS) {
         const states = await Promise.all(tradeNos.map((t) => stateOf(standby, t)));
         return states.every((s) => s?.attempts === 2 && s.lastResult === 'NOTPAY');
       });
-      assert.equal(await counted(standby.core.metrics.reconcileQueries), 6);
+      assert.equal(await counted(standby.metrics.reconcileQueries), 6);
       await afterSweeps(standby, 3);
       assert.deepEqual(tradeNos.map((t) => standIn.countFor(t)), tradeNos.map(() => 2));
     });
@@ -372,7 +372,7 @@ for (const kind of KINDS) {
       clock.advance(HOUR);
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(standIn.countFor(tradeNo), 0);
-      assert.equal(await counted(core.core.metrics.reconcileSweeps), 0);
+      assert.equal(await counted(core.metrics.reconcileSweeps), 0);
     });
   });
 }

@@ -104,7 +104,7 @@ function payment(o: { tradeNo: string; transactionId: string }, id: string, tota
 
 /** Whether the core counted a notification with this code: replies to forgeries name none. */
 async function countedCode(code: string): Promise<boolean> {
-  const { values } = await core.core.metrics.notifications.get();
+  const { values } = await core.metrics.notifications.get();
   return values.some((v) => v.labels['code'] === code && v.value > 0);
 }
 
