@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error';
+
 /**
  * Serialises work on one order across every core replica. It keeps concurrent copies of a
  * notification from racing each other, but it is an optimisation, not the guarantee: the
@@ -23,12 +25,7 @@ export type LockErrorCode =
   /** The caller cancelled (or its deadline passed) while waiting. */
   | 'LOCK_WAIT_CANCELLED';
 
-export class LockError extends Error {
-  constructor(readonly code: LockErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LockError';
-  }
-}
+export class LockError extends CodedError<LockErrorCode> {}
 
 /** The lock resource for an order; WeChat's out_trade_no is unique per merchant only. */
 export function orderLockKey(mchId: string, outTradeNo: string): string {

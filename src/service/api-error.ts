@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error';
+
 /** Errors an RPC caller can act on; server/error-status.ts maps each to one gRPC status. */
 export type ApiErrorCode =
   /** The request is wrong; fix it before retrying. */
@@ -12,9 +14,4 @@ export type ApiErrorCode =
   /** The caller holds as much of a bounded resource as it may (e.g. event streams). */
   | 'RESOURCE_EXHAUSTED';
 
-export class ApiError extends Error {
-  constructor(readonly code: ApiErrorCode, message: string) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+export class ApiError extends CodedError<ApiErrorCode> {}

@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error';
+
 /** Why a store call failed, in terms a caller can act on. */
 export type StoreErrorCode =
   /** The database could not be reached or is shutting down: try again later. */
@@ -7,12 +9,7 @@ export type StoreErrorCode =
   /** The caller went away before the write started; nothing was written. */
   | 'STORE_CANCELLED';
 
-export class StoreError extends Error {
-  constructor(readonly code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends CodedError<StoreErrorCode> {}
 
 /** Driver errors that mean "no database right now" rather than "this query is wrong". */
 const UNAVAILABLE_CODES = new Set([
