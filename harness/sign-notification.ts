@@ -1,23 +1,8 @@
-import { createHash, createHmac } from 'node:crypto';
+import { signV2, type V2SignType } from './v2-signature';
 
-/**
- * Builds signed v2 notifications for tests. Written from WeChat's documented rule, separately
- * from src/notify/sign.ts, so a test never checks our signer against itself.
- */
-export type TestSignType = 'MD5' | 'HMAC-SHA256';
-
-export function signNotification(fields: Record<string, string>, key: string, signType: TestSignType = 'MD5'): Record<string, string> {
-  const withType: Record<string, string> = signType === 'MD5' ? { ...fields } : { ...fields, sign_type: signType };
-  const text = Object.keys(withType)
-    .filter((k) => k !== 'sign' && withType[k] !== '')
-    .sort()
-    .map((k) => `${k}=${withType[k] ?? ''}`)
-    .concat(`key=${key}`)
-    .join('&');
-  const sign = signType === 'MD5'
-    ? createHash('md5').update(text).digest('hex').toUpperCase()
-    : createHmac('sha256', key).update(text).digest('hex').toUpperCase();
-  return { ...withType, sign };
+/** Fields signed the way WeChat signs a v2 notification (MD5 unless told), with `sign` added. */
+export function signNotification(fields: Record<string, string>, key: string, signType: V2SignType = 'MD5'): Record<string, string> {
+  return signV2(fields, key, signType);
 }
 
 /** The XML WeChat sends: every value in CDATA. */

@@ -5,29 +5,13 @@
 // Written from WeChat's documented rules, sharing no code with src/, so the reconciler and the
 // refund confirmation are never checked against themselves.
 
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { v2Signature, type V2SignType } from './v2-signature';
 
-export type StandInSignType = 'MD5' | 'HMAC-SHA256';
-
-/**
- * The v2 signature over `fields` exactly as given (sign left out, empty values left out, keys in
- * ASCII order, &key=... appended). Unlike signNotification it adds no sign_type field: WeChat's
- * replies are signed with the algorithm the request named, without repeating it.
- */
-export function signFields(fields: Readonly<Record<string, string>>, key: string, signType: StandInSignType): string {
-  const text = Object.keys(fields)
-    .filter((k) => k !== 'sign' && fields[k] !== '')
-    .sort()
-    .map((k) => `${k}=${fields[k] ?? ''}`)
-    .concat(`key=${key}`)
-    .join('&');
-  return signType === 'MD5'
-    ? createHash('md5').update(text).digest('hex').toUpperCase()
-    : createHmac('sha256', key).update(text).digest('hex').toUpperCase();
-}
+export type StandInSignType = V2SignType;
 
 /** The reply body: every value in CDATA, as WeChat writes it. */
 export function toReplyXml(fields: Readonly<Record<string, string>>): string {
@@ -138,7 +122,7 @@ export async function startOrderQueryStandIn(
     const fields = parseFlat(Buffer.concat(chunks).toString('utf8'));
     const merchant = merchants.find((m) => m.mchId === fields['mch_id'] && m.appid === fields['appid']);
     const signType: StandInSignType = fields['sign_type'] === 'HMAC-SHA256' ? 'HMAC-SHA256' : 'MD5';
-    const signatureValid = merchant !== undefined && fields['sign'] === signFields(fields, merchant.key, signType);
+    const signatureValid = merchant !== undefined && fields['sign'] === v2Signature(fields, merchant.key, signType);
     const reply = (body: Record<string, string>): void => {
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8' }).end(toReplyXml(body));
     };
@@ -202,7 +186,7 @@ export async function startOrderQueryStandIn(
         };
       }
     }
-    reply({ ...body, sign: signFields(body, key, signType) });
+    reply({ ...body, sign: v2Signature(body, key, signType) });
   };
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -257,7 +241,7 @@ function answerRefundQuery(
   };
   if ('errCode' in answer) {
     const body = { ...common, result_code: 'FAIL', err_code: answer.errCode, err_code_des: answer.errCode === 'REFUNDNOTEXIST' ? '退款订单查询失败' : '系统错误' };
-    reply({ ...body, sign: signFields(body, merchant.key, signType) });
+    reply({ ...body, sign: v2Signature(body, merchant.key, signType) });
     return;
   }
   const asked = request['out_refund_no'] ?? '';
@@ -288,7 +272,7 @@ function answerRefundQuery(
       ...(status === 'SUCCESS' ? { [`refund_success_time_${n}`]: '2026-11-28 10:00:00' } : {}),
     });
   });
-  reply({ ...body, sign: signFields(body, answer.forgedWithKey ?? merchant.key, signType) });
+  reply({ ...body, sign: v2Signature(body, answer.forgedWithKey ?? merchant.key, signType) });
 }
 
 /** A request body as the stand-in reads it: flat <xml>, text or CDATA leaves, &amp; &lt; &gt; decoded. */

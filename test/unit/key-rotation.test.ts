@@ -9,7 +9,8 @@ import { authenticate } from '../../src/notify/authenticate';
 import { merchantDirectory, v2KeysAt, type Merchant } from '../../src/notify/merchant';
 import { readRefundNotification } from '../../src/notify/v2-refund/read-refund-notification';
 import { refundEnvelope, refundInnerFields } from '../../harness/refund-notification';
-import { paidFields, signNotification, type TestSignType } from '../../harness/sign-notification';
+import { paidFields, signNotification } from '../../harness/sign-notification';
+import type { V2SignType } from '../../harness/v2-signature';
 
 const OLD = 'OldKey0123456789abcdefghijklmnop';
 const NEW = 'NewKey0123456789abcdefghijklmnop';
@@ -38,7 +39,7 @@ describe('v2KeysAt: the keys that verify at a moment', () => {
 });
 
 describe('authenticate during and after a rotation', () => {
-  const cases: ReadonlyArray<{ key: string; keyName: string; now: Date | undefined; when: string; signType?: TestSignType; ok: boolean }> = [
+  const cases: ReadonlyArray<{ key: string; keyName: string; now: Date | undefined; when: string; signType?: V2SignType; ok: boolean }> = [
     { key: NEW, keyName: 'new', now: ms(UNTIL, -60_000), when: 'during the overlap', ok: true },
     { key: OLD, keyName: 'old', now: ms(UNTIL, -60_000), when: 'during the overlap', ok: true },
     { key: OLD, keyName: 'old', now: ms(UNTIL, -60_000), when: 'during the overlap', signType: 'HMAC-SHA256', ok: true },

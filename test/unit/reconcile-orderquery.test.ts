@@ -11,7 +11,8 @@ import { interpretOrderQueryReply } from '../../src/reconcile/orderquery-reply';
 import { buildOrderQuery, querySignType, type OrderQueryTarget } from '../../src/reconcile/orderquery-request';
 import { toRequestXml } from '../../src/reconcile/request-xml';
 import { DEMO, signNotification } from '../../harness/sign-notification';
-import { signFields, toReplyXml, type StandInSignType } from '../../harness/wechat-orderquery-stand-in';
+import { v2Signature } from '../../harness/v2-signature';
+import { toReplyXml, type StandInSignType } from '../../harness/wechat-orderquery-stand-in';
 
 const NOW = new Date('2026-11-27T04:10:00.000Z');
 const OTHER_KEY = 'wrongwrongwrongwrongwrongwrong00';
@@ -31,8 +32,8 @@ const SUB_TARGET: OrderQueryTarget = { mchId: '1900000109', appid: 'wx8888888888
 
 describe('the fixture signer reproduces the official v2 vector (../shared/vectors/v2-sign.json)', () => {
   const fields = { appid: 'wxd930ea5d5a258f4f', mch_id: '10000100', device_info: '1000', body: 'test', nonce_str: 'ibuaiVcKdpRxkhJA' };
-  test('MD5', () => assert.equal(signFields(fields, '192006250b4c09247ec02edce69f6a2d', 'MD5'), '9A0A8659F005D6984697E2CA0A9CF3B7'));
-  test('HMAC-SHA256', () => assert.equal(signFields(fields, '192006250b4c09247ec02edce69f6a2d', 'HMAC-SHA256'),
+  test('MD5', () => assert.equal(v2Signature(fields, '192006250b4c09247ec02edce69f6a2d', 'MD5'), '9A0A8659F005D6984697E2CA0A9CF3B7'));
+  test('HMAC-SHA256', () => assert.equal(v2Signature(fields, '192006250b4c09247ec02edce69f6a2d', 'HMAC-SHA256'),
     '6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6'));
 });
 
@@ -61,7 +62,7 @@ describe('buildOrderQuery: the documented fields, signed with the merchant key b
         sign_type: c.signType,
         ...c.extra,
       });
-      assert.equal(sign, signFields(unsigned, c.key, c.signType));
+      assert.equal(sign, v2Signature(unsigned, c.key, c.signType));
       assert.equal(request.xml, toRequestXml(request.fields));
     });
   }
@@ -103,7 +104,7 @@ function replyFields(overrides: Record<string, string | undefined> = {}): Record
   return Object.fromEntries(Object.entries(base).filter((e): e is [string, string] => e[1] !== undefined));
 }
 const signed = (fields: Record<string, string>, key: string = DEMO.key, signType: StandInSignType = 'HMAC-SHA256'): Record<string, string> =>
-  ({ ...fields, sign: signFields(fields, key, signType) });
+  ({ ...fields, sign: v2Signature(fields, key, signType) });
 const notPaid = (state: string): Record<string, string> => replyFields({
   trade_state: state, openid: undefined, is_subscribe: undefined, trade_type: undefined, bank_type: undefined,
   total_fee: undefined, fee_type: undefined, cash_fee: undefined, transaction_id: undefined, time_end: undefined, attach: undefined,

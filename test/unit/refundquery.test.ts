@@ -18,7 +18,8 @@ import {
 import { buildRefundQuery, refundQueryTargetOf, type RefundQueryTarget } from '../../src/reconcile/refundquery-request';
 import { toRequestXml } from '../../src/reconcile/request-xml';
 import { DEMO } from '../../harness/sign-notification';
-import { signFields, toReplyXml, type StandInSignType } from '../../harness/wechat-orderquery-stand-in';
+import { v2Signature } from '../../harness/v2-signature';
+import { toReplyXml, type StandInSignType } from '../../harness/wechat-orderquery-stand-in';
 
 const vector = JSON.parse(
   readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-refund-req-info.json'), 'utf8'),
@@ -63,7 +64,7 @@ describe('buildRefundQuery: by out_refund_no, signed with the merchant key by th
       assert.deepEqual(unsigned, {
         appid: c.target.appid, mch_id: c.merchant.mchId, nonce_str: NONCE, out_refund_no: c.target.outRefundNo, sign_type: c.signType, ...c.extra,
       });
-      assert.equal(sign, signFields(unsigned, c.key, c.signType));
+      assert.equal(sign, v2Signature(unsigned, c.key, c.signType));
       assert.equal(request.xml, toRequestXml(request.fields));
     });
   }
@@ -95,7 +96,7 @@ const SECOND = replyFields({
   out_refund_no_1: CHANGE.outRefundNo, refund_id_1: CHANGE.refundId, refund_fee_1: '30', refund_status_1: 'SUCCESS',
 });
 const signed = (fields: Record<string, string>, key: string = DEMO.key, signType: StandInSignType = 'HMAC-SHA256'): Record<string, string> =>
-  ({ ...fields, sign: signFields(fields, key, signType) });
+  ({ ...fields, sign: v2Signature(fields, key, signType) });
 const failed = (errCode: string, description: string): Record<string, string> => ({
   return_code: 'SUCCESS', return_msg: 'OK', appid: DEMO.appid, mch_id: DEMO.mchId, nonce_str: 'Kj7YHQ0lKfYXtmmk',
   result_code: 'FAIL', err_code: errCode, err_code_des: description,

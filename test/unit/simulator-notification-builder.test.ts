@@ -12,7 +12,7 @@ import { authenticate } from '../../src/notify/authenticate';
 import { merchantDirectory } from '../../src/notify/merchant';
 import { parsePaymentNotice } from '../../src/notify/payment-notice';
 import { beijingTimeEnd, buildNotification, cdata, paymentFields, toNotifyXml, type PaymentSpec } from '../../tools/simulator/notification-builder';
-import { signV2, stringToSign, v2Signature } from '../../tools/simulator/v2-signature';
+import { signV2, stringToSign, v2Signature } from '../../harness/v2-signature';
 import { DEMO, signNotification } from '../../harness/sign-notification';
 
 interface SignVector { key: string; fields: Record<string, string>; string_sign_temp: string; md5: string; hmac_sha256: string }

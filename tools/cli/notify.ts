@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import { credentials, Metadata } from '@grpc/grpc-js';
 import { DEMO_MERCHANT } from '../../src/config';
 import { OrderStatus, PaymentCallbackClient, type Order } from '../../src/gen/payment/callback/v1/payment_callback';
-import { isSignType, sign } from '../../src/notify/sign';
+import { isSignType } from '../../src/notify/sign';
+import { v2Signature } from '../../harness/v2-signature';
 import { v2RefundXml } from '../simulator/v2-refund-notification';
 import { v3Delivery, v3RefundResource, v3TransactionResource } from '../simulator/v3-notification';
 import { DEMO_V3_KEY_DIR, DEMO_V3_MERCHANT, readDemoV3Keys } from './demo-v3-merchant';
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
           transaction_id: transactionId,
         };
         if (signType !== 'MD5') fields['sign_type'] = signType;
-        fields['sign'] = sign(fields, apiKey, signType);
+        fields['sign'] = v2Signature(fields, apiKey, signType);
         const body = `<xml>${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`;
         await post('payment', urls.v2, { 'content-type': 'text/xml' }, body);
       } else {

@@ -9,7 +9,7 @@ import { REPLY_TIMEOUT_MS } from '../simulator/reply-check';
 import { describeSchedule, parseSchedule } from '../simulator/retry-schedule';
 import { runSimulation } from '../simulator/simulation';
 import { formatSummary } from '../simulator/summary';
-import { SIM_SIGN_TYPES, type SimSignType } from '../simulator/v2-signature';
+import { V2_SIGN_TYPES, type V2SignType } from '../../harness/v2-signature';
 
 const USAGE = `usage: node dist/tools/cli/simulate.js [options]
 
@@ -86,7 +86,7 @@ async function main(): Promise<number> {
   const timeScale = Number(values['time-scale']);
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new UsageError('--time-scale must be a positive number');
   const signType = values['sign-type'];
-  if (signType !== 'mixed' && !(SIM_SIGN_TYPES as readonly string[]).includes(signType)) {
+  if (signType !== 'mixed' && !(V2_SIGN_TYPES as readonly string[]).includes(signType)) {
     throw new UsageError('--sign-type must be MD5, HMAC-SHA256 or mixed');
   }
   let schedule;
@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   const runId = values['run-id'] ?? newRunId();
   const seed = values.seed === undefined ? Date.now() : positiveInt(values.seed, '--seed', true);
   const plan = planNotifications({
-    count, mix, seed, runId, signType: signType as SimSignType | 'mixed',
+    count, mix, seed, runId, signType: signType as V2SignType | 'mixed',
     merchant: { mchId: values['mch-id'], appid: values.appid, apiKey: values.key },
     spreadMs: positiveInt(values['spread-ms'], '--spread-ms', true),
   });

@@ -1,6 +1,6 @@
 import { buildNotification, paymentFields, toNotifyXml, type BuiltNotification, type PaymentSpec } from './notification-builder';
 import type { Random } from './random';
-import { signV2 } from './v2-signature';
+import { signV2 } from '../../harness/v2-signature';
 
 /**
  * Notifications a notify URL must never acknowledge, and must never let change an order:

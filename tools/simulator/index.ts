@@ -15,5 +15,5 @@ export * from './sender';
 export * from './simulation';
 export * from './summary';
 export * from './v2-refund-notification';
-export * from './v2-signature';
+export * from '../../harness/v2-signature';
 export * from './v3-notification';

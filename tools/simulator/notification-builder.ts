@@ -1,4 +1,4 @@
-import { signV2, type SimSignType } from './v2-signature';
+import { signV2, type V2SignType } from '../../harness/v2-signature';
 
 /** A merchant as WeChat knows it: the key it signs notifications with. */
 export interface SimMerchant {
@@ -13,7 +13,7 @@ export interface PaymentSpec {
   readonly outTradeNo: string;
   readonly transactionId: string;
   readonly totalFee: number;
-  readonly signType: SimSignType;
+  readonly signType: V2SignType;
   readonly timeEnd: Date;
   readonly nonceStr: string;
   readonly resultCode?: 'SUCCESS' | 'FAIL';

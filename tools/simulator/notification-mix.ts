@@ -3,7 +3,7 @@ import { senderOffsetsMs } from './duplicate-sender';
 import { buildNotification, type PaymentSpec, type SimMerchant } from './notification-builder';
 import { seededRandom, type Random } from './random';
 import type { Deliverable } from './sender';
-import type { SimSignType } from './v2-signature';
+import type { V2SignType } from '../../harness/v2-signature';
 
 /**
  * What a simulated run sends, by kind:
@@ -88,7 +88,7 @@ export interface PlannedNotification extends Deliverable {
   /** total_fee it claims, and the registered order's amount (null: no order). */
   readonly totalFee: number;
   readonly orderFee: number | null;
-  readonly signType: SimSignType;
+  readonly signType: V2SignType;
   /** When its first sender starts, from the start of the run. */
   readonly startAtMs: number;
   /** One start offset per sender, from startAtMs; length 1 for a single sender. */
@@ -111,7 +111,7 @@ export interface PlanOptions {
   readonly merchant: SimMerchant;
   /** Prefix of every out_trade_no and transaction_id, so runs never collide (<= 12 characters). */
   readonly runId: string;
-  readonly signType: SimSignType | 'mixed';
+  readonly signType: V2SignType | 'mixed';
   /** First sends are spread evenly over this window (0: all at once). */
   readonly spreadMs: number;
   /** Gap between the two senders of a duplicate (default 500 to 3000 ms). */
@@ -156,7 +156,7 @@ export function planNotifications(options: PlanOptions): Plan {
   kinds.forEach((kind, i) => {
     const outTradeNo = `${options.runId}${KIND_LETTER[kind]}${i}`;
     const totalFee = random.int(1, 50_000);
-    const signType: SimSignType = options.signType === 'mixed' ? random.pick(['MD5', 'HMAC-SHA256'] as const) : options.signType;
+    const signType: V2SignType = options.signType === 'mixed' ? random.pick(['MD5', 'HMAC-SHA256'] as const) : options.signType;
     const spec: PaymentSpec = {
       merchant, outTradeNo, totalFee, signType, timeEnd,
       transactionId: `4200${options.runId}T${i}`,
