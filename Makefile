@@ -52,6 +52,10 @@ migrate: build ## apply database migrations to DATABASE_URL and exit
 notify: build ## create an order and send a signed notification to a running gateway (see README)
 	node dist/tools/cli/notify.js $(ARGS)
 
+lint: deps ## ESLint over every TypeScript folder, and knip: no unused file, export or exported type
+	npx eslint src gateway tools harness test bench
+	npx knip --include exports,types,files
+
 test: deps ## run every test against throwaway real servers (installs missing Debian packages when root)
 	harness/ensure-binaries.sh
 	$(MAKE) --no-print-directory proto-check contract-check
@@ -76,4 +80,4 @@ bench: build ## run the benchmark (see bench/README.md)
 clean: ## remove build output
 	rm -rf dist
 
-.PHONY: help deps build proto proto-check contract-check contract-release config-schemas run migrate notify test reliability model bench clean
+.PHONY: help deps build proto proto-check contract-check contract-release config-schemas run migrate notify lint test reliability model bench clean

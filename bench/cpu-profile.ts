@@ -23,7 +23,7 @@ interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
-export interface ProfileRow {
+interface ProfileRow {
   readonly name: string;
   readonly where: string;
   readonly area: string;
@@ -32,7 +32,7 @@ export interface ProfileRow {
   readonly pct: number;
 }
 
-export interface AreaRow {
+interface AreaRow {
   readonly area: string;
   /** Self time in this area, share of non-idle time. */
   readonly selfPct: number;
@@ -66,7 +66,7 @@ export interface ProfileSummary {
 const SPECIAL = new Set(['(garbage collector)', '(program)', '(idle)', '(root)']);
 
 /** The package or area a frame belongs to: an npm package, node internals, or our own code. */
-export function areaOf(frame: CallFrame): string {
+function areaOf(frame: CallFrame): string {
   if (SPECIAL.has(frame.functionName) && frame.url === '') return frame.functionName;
   const url = frame.url;
   if (url === '') return '(native / builtin)';

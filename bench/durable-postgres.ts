@@ -33,7 +33,7 @@ export interface DurablePostgres {
   dispose(): Promise<void>;
 }
 
-export const DURABLE_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+const DURABLE_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   fsync: 'on',
   synchronous_commit: 'on',
   full_page_writes: 'on',

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, removeTempDir } from '../harness/temp-dir';
 
-export const SNAPSHOT_ENV = 'BENCH_SNAPSHOT_OF';
+const SNAPSHOT_ENV = 'BENCH_SNAPSHOT_OF';
 
 /** The repository the results belong to (the original, also when running from the copy). */
 export function repositoryRoot(): string {

@@ -14,7 +14,7 @@ export const EXPECTED_STATUS: Readonly<Record<ItemKind, number>> = Object.freeze
   wrong_amount: 409, // authentic, but total_fee differs from the order: anomaly, FAIL
 });
 
-export type WorkloadType = 'unique' | 'duplicates' | 'mix' | 'forged' | 'wrong_amount';
+type WorkloadType = 'unique' | 'duplicates' | 'mix' | 'forged' | 'wrong_amount';
 
 export interface WorkloadSpec {
   readonly type: WorkloadType;
@@ -39,7 +39,7 @@ export function tradeNo(prefix: string, order: number): string {
 }
 
 /** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
+function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -21,7 +21,7 @@ export function looksLikePortInUse(output: string): boolean {
   return PORT_IN_USE.test(output);
 }
 
-export const DEFAULT_PORT_ATTEMPTS = 3;
+const DEFAULT_PORT_ATTEMPTS = 3;
 
 /**
  * Calls `start` with a fresh free port; if it throws PortInUseError, tries

@@ -1,5 +1,4 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { toNotifyXml } from './sign-notification';
 
 /**
  * Builds v2 refund notifications for tests, from WeChat's documented rule and separately from
@@ -64,4 +63,3 @@ export function refundEnvelope(
   };
 }
 
-export { toNotifyXml };

@@ -14,7 +14,7 @@ import { waitUntil } from './wait-until';
  * Must throw PortInUseError if the port could not be bound, and must not leave
  * the process running when it throws (see awaitReady).
  */
-export type Launch = (port: number) => Promise<ManagedProcess>;
+type Launch = (port: number) => Promise<ManagedProcess>;
 
 export interface LifecycleOptions {
   readonly name: string;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onExitCleanup } from './exit-cleanup';
 
-export const TEMP_DIR_PREFIX = 'payment-callback-';
+const TEMP_DIR_PREFIX = 'payment-callback-';
 
 const keepOnExit = process.env['TEST_KEEP_TEMP'] === '1';
 const unregisterByDir = new Map<string, () => void>();

@@ -18,7 +18,7 @@ export function newV3Key(id: string): V3TestKey {
   return { id, privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }
 
-export function encryptResource(plaintext: string, apiV3Key: string, associatedData: string): Record<string, string> {
+function encryptResource(plaintext: string, apiV3Key: string, associatedData: string): Record<string, string> {
   const nonce = randomBytes(9).toString('base64'); // 12 characters
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));

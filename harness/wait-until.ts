@@ -1,7 +1,7 @@
 // Bounded polling: every wait in the test support library goes through here,
 // so no test can hang forever on a server that never comes up or never dies.
 
-export class WaitTimeoutError extends Error {
+class WaitTimeoutError extends Error {
   override readonly name = 'WaitTimeoutError';
 }
 

@@ -60,7 +60,7 @@ export type RefundScriptedAnswer =
 /** What to answer for the `attempt`-th refundquery (1-based) about `outRefundNo`. */
 export type RefundScript = (outRefundNo: string, attempt: number) => RefundScriptedAnswer;
 
-export interface RecordedRefundQuery {
+interface RecordedRefundQuery {
   readonly outRefundNo: string;
   /** performance.now() at arrival. */
   readonly at: number;
@@ -69,7 +69,7 @@ export interface RecordedRefundQuery {
   readonly fields: Readonly<Record<string, string>>;
 }
 
-export interface RecordedQuery {
+interface RecordedQuery {
   readonly outTradeNo: string;
   /** performance.now() at arrival: real elapsed time, whatever clock the core was given. */
   readonly at: number;

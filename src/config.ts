@@ -47,7 +47,7 @@ export interface CoreConfig {
   readonly reconcile: ReconcileConfig;
 }
 
-export interface EventsConfig {
+interface EventsConfig {
   /** How often event streams look for events committed by other replicas. */
   readonly pollMs: number;
   /** Events read per query, and at most buffered per stream. */
@@ -85,7 +85,7 @@ export interface LockConfig {
   readonly retryDelayMs: number;
 }
 
-export const DEFAULTS = Object.freeze({
+const DEFAULTS = Object.freeze({
   GRPC_LISTEN: '127.0.0.1:50051',
   METRICS_LISTEN: '127.0.0.1:9464',
   DATABASE_URL: 'sqlite:data/payment-callback.sqlite',
@@ -197,7 +197,7 @@ function readDatabase(r: EnvReader): DatabaseConfig {
  * postgres://pay:p@ss@db/pay => postgres://pay:***@db/pay (the last @ ends the password), and
  * ?password=... or ?sslpassword=... in the query string likewise.
  */
-export function redactPassword(url: string): string {
+function redactPassword(url: string): string {
   return url
     .replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):.*@/i, '$1:***@')
     .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createAuthorizer } from './auth/authorize';
 import { merchantScope } from './auth/merchant-scope';
-import type { Knex } from 'knex';
 import { callerMerchantProblems, type CoreConfig, type TlsConfig } from './config';
 import { formatListenAddress, type ListenAddress } from './env-reader';
 import { PaymentCallbackService } from './gen/payment/callback/v1/payment_callback';

@@ -64,7 +64,7 @@ export interface ListenAddress {
   readonly port: number;
 }
 
-export function parseListenAddress(raw: string): ListenAddress | undefined {
+function parseListenAddress(raw: string): ListenAddress | undefined {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(raw);
   if (!m) return undefined;
   const port = Number(m[3]);

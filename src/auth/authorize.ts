@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SCOPES, type Caller } from './scopes';
 
-export const PAYMENT_CALLBACK_SERVICE_PATH = '/payment.callback.v1.PaymentCallback/';
+const PAYMENT_CALLBACK_SERVICE_PATH = '/payment.callback.v1.PaymentCallback/';
 
 export type Authorization =
   | { readonly ok: true; readonly caller: string }

@@ -8,7 +8,7 @@ import type { MerchantDirectory } from '../notify/merchant';
  */
 export type MerchantScope = { readonly all: true } | { readonly all: false; readonly mchIds: ReadonlySet<string> };
 
-export const ALL_MERCHANTS: MerchantScope = Object.freeze({ all: true });
+const ALL_MERCHANTS: MerchantScope = Object.freeze({ all: true });
 
 /**
  * merchantScope({ mchIds: ['1230000109'] }, directory with 1230000109 serving ['1900000109'])

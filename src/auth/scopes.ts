@@ -12,10 +12,6 @@ export const SCOPES = Object.freeze({
 
 export type Scope = keyof typeof SCOPES;
 
-export function isScope(value: string): value is Scope {
-  return Object.hasOwn(SCOPES, value);
-}
-
 /** A service allowed to call the core, identified by its bearer token. */
 export interface Caller {
   /** For logs and audit (e.g. who resolved an anomaly): "gateway", "order-service". */

@@ -1,7 +1,7 @@
 import { closest } from './closest';
 
 /** The prefix the core owns: every variable under it must be one the core reads. */
-export const OWN_PREFIX = 'PAYMENT_CALLBACK_';
+const OWN_PREFIX = 'PAYMENT_CALLBACK_';
 
 /**
  * The variables Kubernetes adds for every Service of the namespace (enableServiceLinks, on by

@@ -48,7 +48,7 @@ export function schemaProblems(where: string, issues: readonly ZodIssue[], schem
 }
 
 /** ['wechatpay_public_keys', 0, 'pem'] => 'wechatpay_public_keys[0].pem' */
-export function pathText(path: ReadonlyArray<string | number>): string {
+function pathText(path: ReadonlyArray<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
@@ -64,7 +64,7 @@ function objectPrefix(schema: ZodTypeAny, path: ReadonlyArray<string | number>):
 }
 
 /** The keys an object at `path` of `schema` takes. */
-export function keysAt(schema: ZodTypeAny, path: ReadonlyArray<string | number>): string[] {
+function keysAt(schema: ZodTypeAny, path: ReadonlyArray<string | number>): string[] {
   const node = unwrap(nodeAt(schema, path));
   return node instanceof z.ZodObject ? Object.keys(node.shape as Record<string, unknown>) : [];
 }

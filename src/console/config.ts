@@ -27,12 +27,12 @@ export interface ConsoleConfig {
   readonly logLevel: LogLevel;
 }
 
-export interface LocalIdentity {
+interface LocalIdentity {
   readonly kind: 'local';
   readonly localOperator: string;
 }
 
-export interface ProxyIdentity {
+interface ProxyIdentity {
   readonly kind: 'proxy';
   /** Lower-case header name, e.g. "x-forwarded-user". */
   readonly userHeader: string;

@@ -23,7 +23,7 @@ export function fmtFen(fen: number, feeType = 'CNY'): string {
 
 export const outcomeName = (o: NotifyOutcome): string => notifyOutcomeToJSON(o).replace(/^NOTIFY_OUTCOME_/, '');
 export const statusName = (s: OrderStatus): string => orderStatusToJSON(s).replace(/^ORDER_STATUS_/, '');
-export const eventTypeName = (t: PaymentEventType): string => paymentEventTypeToJSON(t).replace(/^PAYMENT_EVENT_TYPE_/, '');
+const eventTypeName = (t: PaymentEventType): string => paymentEventTypeToJSON(t).replace(/^PAYMENT_EVENT_TYPE_/, '');
 
 /** A CSS class per outcome: what an operator should look at stands out. */
 export function outcomeTone(name: string): 'ok' | 'muted' | 'warn' | 'bad' | 'wait' {

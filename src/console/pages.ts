@@ -1,7 +1,7 @@
 import { OrderStatus, type Anomaly, type NotificationSummary, type Order } from '../gen/payment/callback/v1/payment_callback';
 import type { HealthReport } from './core-api';
 import type { FeedState } from './event-feed';
-import { eventView, fmtFen, fmtTime, outcomeName, outcomeTone, statusName, type EventView } from './format';
+import { fmtFen, fmtTime, outcomeName, outcomeTone, statusName, type EventView } from './format';
 import { href, html, type Html } from './html';
 import { parseResolutionNote } from './operator';
 
@@ -12,7 +12,7 @@ export interface Frame {
   readonly active: 'overview' | 'anomalies' | 'feed' | 'health' | 'search' | 'order';
 }
 
-export function layout(title: string, frame: Frame, body: Html, page = ''): Html {
+function layout(title: string, frame: Frame, body: Html, page = ''): Html {
   const navLink = (key: Frame['active'], path: string, label: string): Html =>
     html`<a href="${path}"${key === frame.active ? html` aria-current="page"` : ''}>${label}</a>`;
   const healthy = frame.health.reachable && frame.health.paymentApi === 'SERVING';
@@ -185,7 +185,7 @@ ${eventTable(p.recent, 'No events yet: pay an order (make notify) and it appears
 `, 'feed');
 }
 
-export function eventTable(events: readonly EventView[], empty: string): Html {
+function eventTable(events: readonly EventView[], empty: string): Html {
   return html`<table class="list events">
 <thead><tr><th>time (UTC)</th><th>event</th><th>mch_id</th><th>out_trade_no</th><th>transaction_id</th><th>detail</th></tr></thead>
 <tbody id="events" data-empty="${empty}">${events.length > 0 ? events.map(eventRow) : html`<tr class="empty-row"><td colspan="6" class="empty">${empty}</td></tr>`}</tbody>
@@ -227,4 +227,3 @@ export function errorPage(frame: Frame, title: string, message: string): Html {
   return layout(title, frame, html`<p class="flash bad" role="alert">${message}</p><p><a href="/">Back to the overview</a></p>`);
 }
 
-export { eventView };

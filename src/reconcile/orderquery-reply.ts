@@ -2,26 +2,6 @@ import { parsePaymentNotice, type PaidNotice } from '../notify/payment-notice';
 import type { OrderQueryTarget } from './orderquery-request';
 import { authenticateQueryReply, type ExpectedReply } from './reply-authenticity';
 
-/** WeChat's trade_state values for a v2 orderquery, as documented. */
-export const TRADE_STATES = ['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR', 'ACCEPT'] as const;
-export type TradeState = (typeof TRADE_STATES)[number];
-
-/** What one query learned, as a bounded label (the `result` of the queries metric). */
-export type QueryResultLabel =
-  | TradeState
-  /** result_code FAIL with err_code ORDERNOTEXIST: WeChat has no such order (yet). */
-  | 'ORDERNOTEXIST'
-  /** return_code FAIL: the call itself failed (bad parameters, our signature refused...). */
-  | 'RETURN_FAIL'
-  /** result_code FAIL for another reason (SYSTEMERROR...). */
-  | 'RESULT_FAIL'
-  /** Signed, but fields missing or not canonical. */
-  | 'MALFORMED'
-  /** Not provably from WeChat for this order: ignored. */
-  | 'REJECTED'
-  /** No reply: timeout, connection refused, HTTP status other than 200, unparseable body. */
-  | 'TRANSPORT_ERROR';
-
 /**
  * What reconciliation does with an answer:
  * - PAID: WeChat confirms the payment; apply it like a notification.

@@ -5,7 +5,7 @@ import type { RefundQueryTarget } from './refundquery-request';
 import { authenticateQueryReply, type ExpectedReply } from './reply-authenticity';
 
 /** A refund's state as refundquery reports it: a notification's states, and PROCESSING (not final yet). */
-export type QueriedRefundState = RefundState | 'PROCESSING';
+type QueriedRefundState = RefundState | 'PROCESSING';
 
 /**
  * What an authentic refundquery reply says about ONE out_refund_no:

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../store/payment-store';
 
 /** The lease row migration 004 creates. */
-export const SWEEPER_LEASE = 'orderquery-sweeper';
+const SWEEPER_LEASE = 'orderquery-sweeper';
 
 /**
  * Only one replica sweeps at a time: the holder of an unexpired lease row, which it renews at

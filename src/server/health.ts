@@ -1,7 +1,7 @@
 import { HealthImplementation } from 'grpc-health-check';
 
 /** The service name health checks and Kubernetes probes ask about; "" means the whole server. */
-export const PAYMENT_CALLBACK_SERVICE = 'payment.callback.v1.PaymentCallback';
+const PAYMENT_CALLBACK_SERVICE = 'payment.callback.v1.PaymentCallback';
 
 /** grpc.health.v1: SERVING while the core accepts work, NOT_SERVING once shutdown begins. */
 export function createHealth(): { health: HealthImplementation; setServing: (serving: boolean) => void } {

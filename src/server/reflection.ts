@@ -5,7 +5,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 
 /** proto/ at the project root; this file runs from dist/src/server/. */
 export const PROTO_ROOT = join(__dirname, '..', '..', '..', 'proto');
-export const PAYMENT_CALLBACK_PROTO = 'payment/callback/v1/payment_callback.proto';
+const PAYMENT_CALLBACK_PROTO = 'payment/callback/v1/payment_callback.proto';
 
 /**
  * Server reflection (v1 and v1alpha) over our contract and the health service, so `grpcurl list`

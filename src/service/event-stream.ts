@@ -29,7 +29,7 @@ export interface WatchRequest {
 }
 
 /** A cursor is the event id in decimal; callers treat it as opaque. */
-export function parseCursor(cursor: string): number {
+function parseCursor(cursor: string): number {
   if (cursor === '') return 0;
   if (!/^(0|[1-9]\d{0,14})$/.test(cursor)) {
     throw new ApiError('INVALID_ARGUMENT', 'after_cursor must be a cursor from a PaymentEvent, or empty to start from the beginning');

@@ -105,7 +105,7 @@ export async function hasBodyOf(trx: Knex.Transaction, order: { mchId: string; o
 /**
  * PostgreSQL returns [{ id }] for `returning`; MySQL and SQLite return [id].
  */
-export function insertedId(rows: unknown): number {
+function insertedId(rows: unknown): number {
   const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
   const id = typeof first === 'object' && first !== null && 'id' in first ? (first).id : first;
   const n = Number(id);

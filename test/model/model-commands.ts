@@ -19,7 +19,7 @@ import { observeMoney } from './observed-money';
 
 export type MoneyCommand = fc.AsyncCommand<MoneyModel, ModelSystem>;
 
-export const SLOT_LABELS = ['A0', 'A1', 'B0', 'B1'] as const;
+const SLOT_LABELS = ['A0', 'A1', 'B0', 'B1'] as const;
 
 /**
  * The run's four orders: two per merchant, so one merchant's transaction can be reused for its
@@ -46,7 +46,7 @@ export function makeSlots(prefix: string, plannedFees: readonly number[]): Order
 }
 
 /** Terminate the core's database sessions this many ms after the delivery is sent (PostgreSQL). */
-export interface Fault {
+interface Fault {
   readonly terminateAfterMs: number;
 }
 
@@ -148,7 +148,7 @@ const copiesText = (copies: number): string => (copies > 1 ? ` x${copies} at onc
 const faultText = (fault: Fault | undefined): string => (fault ? ` [sessions terminated after ${fault.terminateAfterMs} ms]` : '');
 
 /** An order of the pool, or (resolved when the command runs) the first one a payment waits for. */
-export type OrderPick = number | 'waited for';
+type OrderPick = number | 'waited for';
 
 function waitedFor(m: Readonly<MoneyModel>): number | undefined {
   const i = m.parked.findIndex((p, slot) => p.length > 0 && m.orders[slot]?.status !== 'PAID');
@@ -220,7 +220,7 @@ export function payOrder(slot: number): MoneyCommand {
   return new PaymentCommand(slot, 'v2-MD5', 'genuine', 1, undefined);
 }
 
-export type PaymentVariant = 'genuine' | 'other-transaction' | 'wrong-amount' | 'wrong-appid' | 'forged' | 'reused-transaction';
+type PaymentVariant = 'genuine' | 'other-transaction' | 'wrong-amount' | 'wrong-appid' | 'forged' | 'reused-transaction';
 
 class PaymentCommand implements MoneyCommand {
   constructor(readonly slot: number, readonly api: PaymentApi, readonly variant: PaymentVariant, readonly copies: number, readonly fault: Fault | undefined) {}
@@ -274,7 +274,7 @@ class PaymentCommand implements MoneyCommand {
   }
 }
 
-export type RefundAmount = 'a third' | 'the rest' | 'the total' | 'one fen' | 'the rest + 1';
+type RefundAmount = 'a third' | 'the rest' | 'the total' | 'one fen' | 'the rest + 1';
 
 class RefundCommand implements MoneyCommand {
   constructor(

@@ -19,7 +19,7 @@ import { checkInvariants, type InvariantReport } from './invariants';
 import { scrapeCounter, startStack, type Backends, type Stack, type StackOptions } from './stack';
 
 /** The default storm mix: every kind the issue names, valid ones in the majority. */
-export const STORM_MIX: Mix = parseMix('unique=50,duplicate=12,concurrent-duplicate=15,forged=10,wrong-amount=7,unknown-order=3,malformed=3');
+const STORM_MIX: Mix = parseMix('unique=50,duplicate=12,concurrent-duplicate=15,forged=10,wrong-amount=7,unknown-order=3,malformed=3');
 
 export interface Size {
   /** Notifications in the storm (distinct; duplicates add deliveries). */
@@ -30,7 +30,7 @@ export interface Size {
   readonly faultMs: number;
 }
 
-export interface FaultContext {
+interface FaultContext {
   readonly stack: Stack;
   readonly backends: Backends;
   readonly plan: Plan;
@@ -41,7 +41,7 @@ export interface FaultContext {
   readonly note: (text: string) => void;
 }
 
-export interface Fault {
+interface Fault {
   readonly describe: string;
   /** Changes planned notifications before the storm (lock-expiry adds late senders). */
   readonly adjust?: (n: PlannedNotification) => PlannedNotification;
@@ -81,9 +81,9 @@ export interface ScenarioResult {
 }
 
 /** Time compression for every scenario: WeChat's 24h4m of retries in 86.64 s. */
-export const TIME_SCALE = 0.001;
+const TIME_SCALE = 0.001;
 /** Bad notifications are tried this often (a scaled day of retries would prove nothing more). */
-export const INVALID_ATTEMPTS = 3;
+const INVALID_ATTEMPTS = 3;
 
 let scenarioSeq = 0;
 
@@ -164,7 +164,7 @@ export async function runScenario(backends: Backends, scenario: Scenario, size: 
  * STORE_UNAVAILABLE, INVALID_SIGNATURE...), or the text of a reply the gateway or nginx made
  * itself ("the service is temporarily unavailable; retry later"); "no reply: CODE" for none.
  */
-export function failReasons(attempts: readonly AttemptRecord[]): Record<string, number> {
+function failReasons(attempts: readonly AttemptRecord[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const a of attempts) {
     if (a.acknowledged) continue;
@@ -444,5 +444,4 @@ export const TWO_CORES: Scenario = {
   }),
 };
 
-export const ALL_SCENARIOS: readonly Scenario[] = [POSTGRES_RESTART, REDIS_QUORUM, CORE_SIGKILL, GATEWAY_RESTART, lockExpiry(), TWO_CORES];
 

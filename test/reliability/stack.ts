@@ -35,7 +35,7 @@ export async function startBackends(redisNodes = 3): Promise<Backends> {
  * Every core and gateway process a scenario ran, so that "no process crashed on its own" can be
  * checked: each one is still running, or the test itself killed or stopped it.
  */
-export class ProcessWatch {
+class ProcessWatch {
   private readonly seen: Array<{ name: string; proc: ManagedProcess; byTest: string | undefined }> = [];
 
   track(name: string, svc: ServiceProcess): void {

@@ -2,16 +2,11 @@ import { buildNotification, paymentFields, toNotifyXml, type BuiltNotification, 
 import type { Random } from './random';
 import { signV2 } from '../../harness/v2-signature';
 
-/**
- * Notifications a notify URL must never acknowledge, and must never let change an order:
- * - forged: signed with a key that is not the merchant's (an attacker's, or a stale one);
- * - wrong-amount: correctly signed, but total_fee differs from the registered order's;
- * - unknown-order: correctly signed, for an out_trade_no that was never registered;
- * - malformed: not a well-formed notification at all (see MALFORMED_VARIANTS).
- */
-export type BadKind = 'forged' | 'wrong-amount' | 'unknown-order' | 'malformed';
-
-export const BAD_KINDS: readonly BadKind[] = Object.freeze(['forged', 'wrong-amount', 'unknown-order', 'malformed']);
+// Notifications a notify URL must never acknowledge, and must never let change an order:
+// - forged: signed with a key that is not the merchant's (an attacker's, or a stale one);
+// - wrong-amount: correctly signed, but total_fee differs from the registered order's;
+// - unknown-order: correctly signed, for an out_trade_no that was never registered;
+// - malformed: not a well-formed notification at all (see MALFORMED_VARIANTS).
 
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { AttemptRecord, DeliveryResult } from './sender';
 
 /** The first line of a log: what was run. */
-export interface RunRecord {
+interface RunRecord {
   readonly type: 'run';
   readonly at: string;
   readonly url: string;

@@ -124,12 +124,12 @@ export interface PlanOptions {
 }
 
 /** Unicode that real attach values carry: CJK, emoji (astral), right-to-left, combining marks, XML specials. */
-export const ATTACH_SAMPLES: readonly string[] = Object.freeze([
+const ATTACH_SAMPLES: readonly string[] = Object.freeze([
   '支付测试', '订单备注：早餐 🍜🥟', 'مرحبا بالعالم', 'e\u0301te\u0301 cafe\u0301', '<a href="x">&amp;</a>', '𠀋𡈽𡌛 (CJK Ext-B)', 'tab\tand\nnewline', ' padded ',
 ]);
 
 /** Fields a newer WeChat might add: signed over like the rest, otherwise ignored. */
-export const EXTRA_FIELD_SAMPLES: ReadonlyArray<Readonly<Record<string, string>>> = [
+const EXTRA_FIELD_SAMPLES: ReadonlyArray<Readonly<Record<string, string>>> = [
   { device_info: 'WEB', sub_mch_id: '' },
   { promotion_detail: '[{"promotion_id":"109519","scope":"SINGLE","type":"DISCOUNT","amount":5}]' },
   { future_field: '新字段', settlement_total_fee: '' },

@@ -24,7 +24,7 @@ export const LEGACY_SCHEDULE: RetrySchedule = Object.freeze({
   delaysMs: Object.freeze([15, 15, 30, 180, 1800, 1800, 1800, 1800, 3600].map((s) => s * S)),
 });
 
-export const NAMED_SCHEDULES: Readonly<Record<string, RetrySchedule>> = Object.freeze({
+const NAMED_SCHEDULES: Readonly<Record<string, RetrySchedule>> = Object.freeze({
   wechat: WECHAT_SCHEDULE,
   legacy: LEGACY_SCHEDULE,
 });

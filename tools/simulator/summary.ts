@@ -1,6 +1,6 @@
 import type { AttemptRecord, DeliveryResult } from './sender';
 
-export interface KindSummary {
+interface KindSummary {
   notifications: number;
   /** Sender-level deliveries (a duplicate from 3 senders is 3). */
   deliveries: number;

@@ -24,7 +24,7 @@ export interface V2RefundSpec {
 }
 
 /** encryptReqInfo('<root>...</root>', '192006250b4c09247ec02edce69f6a2d') => 'm3Kf...' (base64) */
-export function encryptReqInfo(plaintext: string, apiKey: string): string {
+function encryptReqInfo(plaintext: string, apiKey: string): string {
   const key = Buffer.from(createHash('md5').update(apiKey, 'utf8').digest('hex'), 'ascii');
   const cipher = createCipheriv('aes-256-ecb', key, null);
   return Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]).toString('base64');

@@ -19,11 +19,11 @@ export interface V3Delivery {
 }
 
 /** WeChat's RFC 3339 times are Beijing time: rfc3339Beijing(new Date(0)) => '1970-01-01T08:00:00+08:00' */
-export function rfc3339Beijing(d: Date): string {
+function rfc3339Beijing(d: Date): string {
   return `${new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 19)}+08:00`;
 }
 
-export function encryptResource(plaintext: string, apiV3Key: string, associatedData: string): Record<string, string> {
+function encryptResource(plaintext: string, apiV3Key: string, associatedData: string): Record<string, string> {
   const nonce = randomBytes(9).toString('base64'); // 12 characters
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));

@@ -8,7 +8,7 @@ import { parseRefundSuccessTime } from './success-time';
  */
 export type RefundStatus = 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE';
 
-export const REFUND_STATUSES: readonly RefundStatus[] = Object.freeze(['SUCCESS', 'CHANGE', 'REFUNDCLOSE']);
+const REFUND_STATUSES: readonly RefundStatus[] = Object.freeze(['SUCCESS', 'CHANGE', 'REFUNDCLOSE']);
 
 /** The decrypted content of a v2 refund notification; amounts are integers in fen. */
 export interface RefundNotice {
@@ -44,7 +44,7 @@ const OPTIONAL_AMOUNTS = ['settlement_total_fee', 'settlement_refund_fee'] as co
 /** An amount in fen as WeChat writes it: no sign, no leading zeros, no decimals. */
 export const CANONICAL_INTEGER = /^(0|[1-9][0-9]{0,14})$/;
 /** WeChat's rule for out_refund_no: at most 64 of digits, letters and _-|*@. */
-export const OUT_REFUND_NO = /^[A-Za-z0-9_\-|*@]{1,64}$/;
+const OUT_REFUND_NO = /^[A-Za-z0-9_\-|*@]{1,64}$/;
 /** transaction_id, refund_id: WeChat's own identifiers. */
 export const WECHAT_ID = /^[A-Za-z0-9_-]{1,32}$/;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;

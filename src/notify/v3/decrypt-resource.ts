@@ -23,7 +23,7 @@ export type V3DecryptErrorCode =
   | 'RESOURCE_UNDECRYPTABLE';
 
 /** { code: 'RESOURCE_UNDECRYPTABLE', message: 'the resource does not decrypt: ...' } */
-export interface V3DecryptError {
+interface V3DecryptError {
   readonly code: V3DecryptErrorCode;
   readonly message: string;
 }
@@ -32,7 +32,7 @@ export type V3Decryption =
   | { readonly ok: true; readonly plaintext: string }
   | { readonly ok: false; readonly error: V3DecryptError };
 
-export const V3_RESOURCE_ALGORITHM = 'AEAD_AES_256_GCM';
+const V3_RESOURCE_ALGORITHM = 'AEAD_AES_256_GCM';
 const TAG_BYTES = 16;
 const NONCE_BYTES = 12;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

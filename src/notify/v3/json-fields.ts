@@ -11,7 +11,7 @@ export type V3ParseErrorCode = 'INVALID_JSON' | 'MISSING_FIELD' | 'INVALID_FIELD
 /**
  * { code: 'INVALID_FIELD', message: 'amount.total must be a non-negative safe integer (fen), got a string' }
  */
-export interface V3ParseError {
+interface V3ParseError {
   readonly code: V3ParseErrorCode;
   readonly message: string;
 }

@@ -44,7 +44,7 @@ export type V3KeysErrorCode =
   | 'DUPLICATE_KEY_ID';
 
 /** { code: 'CERTIFICATE_EXPIRED', message: 'platform certificate 5157F09E... expired at ...' } */
-export interface V3KeysError {
+interface V3KeysError {
   readonly code: V3KeysErrorCode;
   readonly message: string;
 }

@@ -22,7 +22,7 @@ export type V3Read =
   | { readonly ok: false; readonly result: NotifyResult };
 
 /** The event types this service acts on; anything else is answered UNSUPPORTED_EVENT_TYPE. */
-export const V3_PAYMENT_EVENT = 'TRANSACTION.SUCCESS';
+const V3_PAYMENT_EVENT = 'TRANSACTION.SUCCESS';
 const REFUND_EVENTS: readonly string[] = Object.values(V3_REFUND_EVENTS);
 const NO_KEYS: V3PlatformKeys = Object.freeze({ byId: new Map() });
 

@@ -2,7 +2,7 @@ import { verify } from 'node:crypto';
 import { findV3Key, type V3PlatformKeys, type V3VerificationKey } from './platform-keys';
 
 /** The four headers that authenticate an APIv3 notification, spelled as WeChat sends them. */
-export type V3HeaderName = 'Wechatpay-Timestamp' | 'Wechatpay-Nonce' | 'Wechatpay-Signature' | 'Wechatpay-Serial';
+type V3HeaderName = 'Wechatpay-Timestamp' | 'Wechatpay-Nonce' | 'Wechatpay-Signature' | 'Wechatpay-Serial';
 
 /** A received notification as the HTTP layer hands it over; absent headers are undefined. */
 export interface V3SignedMessage {
@@ -39,12 +39,12 @@ export type V3Verification =
   | { readonly ok: true; readonly key: V3VerificationKey }
   | { readonly ok: false; readonly error: V3VerifyError };
 
-export const DEFAULT_WINDOW_SECONDS = 300;
+const DEFAULT_WINDOW_SECONDS = 300;
 /**
  * WeChat Pay sends probe traffic whose signature starts with this: merchants must reject it, and
  * it is reported apart so that monitoring does not count it as an attack.
  */
-export const SIGNATURE_PROBE_PREFIX = 'WECHATPAY/SIGNTEST/';
+const SIGNATURE_PROBE_PREFIX = 'WECHATPAY/SIGNTEST/';
 const TIMESTAMP = /^(0|[1-9][0-9]{0,11})$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
