@@ -160,7 +160,7 @@ function generateConfigMap(dir: string, g: Record<string, unknown>, files: Set<s
 }
 
 /** kustomize's .env reading: KEY=VALUE lines, # comments and blank lines skipped, values verbatim. */
-export function parseEnvFile(text: string, where: string): Array<[string, string]> {
+function parseEnvFile(text: string, where: string): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.replace(/\r$/, '').trimStart();
@@ -178,7 +178,7 @@ export function parseEnvFile(text: string, where: string): Array<[string, string
  * first ten hex digits, with 0 1 3 a e replaced so the suffix never spells a word. The name is
  * always "" there: kustomize looks it up with Lookup("metadata/name"), which finds no such field.
  */
-export function configMapHash(data: Record<string, string>): string {
+function configMapHash(data: Record<string, string>): string {
   const sortedData = Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]]));
   const json = JSON.stringify({ data: sortedData, kind: 'ConfigMap', name: '' })
     // Go's encoding/json escapes these; JSON.stringify does not.
@@ -292,7 +292,7 @@ function setImage(i: Record<string, unknown>, objects: KObject[]): void {
 // ---- pod specs ----------------------------------------------------------------------------
 
 /** The pod spec inside a workload (Pod, Deployment & co, Job, CronJob), if it has one. */
-export function podSpec(o: KObject): Record<string, unknown> | undefined {
+function podSpec(o: KObject): Record<string, unknown> | undefined {
   return podTemplate(o)?.spec;
 }
 
