@@ -43,7 +43,7 @@ export interface CoreConfig {
   readonly events: EventsConfig;
   /** Re-read the merchants (and their key files) this often; 0: only on SIGHUP. */
   readonly merchantsReloadIntervalMs: number;
-  /** Querying WeChat about orders whose notification never came (README "Reconciliation"). */
+  /** Querying WeChat about orders whose notification never came (docs/exactly-once.md "Reconciliation"). */
   readonly reconcile: ReconcileConfig;
 }
 
@@ -113,7 +113,7 @@ export const CORE_ENV_VARS = Object.freeze([
 
 /**
  * The whole configuration, as start-up reads it. Unknown keys in the merchants and callers files
- * and unknown PAYMENT_CALLBACK_* variables are refused (README "Configuration").
+ * and unknown PAYMENT_CALLBACK_* variables are refused (docs/configuration.md).
  *
  * `now` is start-up time: certificates already expired at `now` are refused, and a
  * previous_api_key_valid_until must be at most 7 days after it.

@@ -123,7 +123,7 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     const grpcPort = await bind(server, config.grpcListen, config.tls);
     const metricsServer = config.metricsListen ? await serveMetrics(metrics, config.metricsListen) : undefined;
     setServing(true);
-    // Off by default: it calls WeChat (README "Reconciliation").
+    // Off by default: it calls WeChat (docs/exactly-once.md "Reconciliation").
     const reconciler = config.reconcile.enabled
       ? new Reconciler({ db, apply: (subject, received) => notifyService.applySubject(subject, received, log.child({ source: 'reconciliation' })), merchants, clock, config: config.reconcile, metrics, log, client: orderQuery })
       : undefined;

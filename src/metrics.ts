@@ -85,7 +85,7 @@ export class CoreMetrics {
     registers: [this.registry],
   });
 
-  /** Payments that arrived before their order, applied at CreateOrder, by outcome (README "Exactly once"). */
+  /** Payments that arrived before their order, applied at CreateOrder, by outcome (docs/exactly-once.md). */
   readonly parkedReplays = new Counter({
     name: 'payment_callback_parked_replays_total',
     help: 'Parked payments applied at CreateOrder, by outcome: PAID, RETRY_LATER (applied again at the next identical CreateOrder or by reconciliation), ...',

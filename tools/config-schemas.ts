@@ -46,7 +46,7 @@ const toJsonSchema = zodToJsonSchema as unknown as (schema: ZodTypeAny, options:
 function fileJsonSchema(title: string, key: string, entryName: string, entry: ZodTypeAny, rules: (entry: JsonObject) => void): JsonObject {
   const schema = toJsonSchema(listFileSchema(key, entry), { target: 'jsonSchema7', definitions: { [entryName]: entry }, $refStrategy: 'root' });
   rules((schema['definitions'] as Record<string, JsonObject>)[entryName] as JsonObject);
-  return { $schema: schema['$schema'], title, description: `A ${key} file of payment-callback (README "Configuration"). Generated from src/config/ by make config-schemas; do not edit.`, ...schema };
+  return { $schema: schema['$schema'], title, description: `A ${key} file of payment-callback (docs/configuration.md). Generated from src/config/ by make config-schemas; do not edit.`, ...schema };
 }
 
 /** File name (under config/) => its text. */

@@ -65,7 +65,7 @@ export const merchantEntrySchema = z.object({
     .refine((ids) => new Set(ids).size === ids.length, 'sub_mch_ids lists the same sub-merchant twice').optional()
     .describe('service providers: the sub-merchants whose notifications this merchant\'s keys sign'),
   confirm_refunds_with_query: z.boolean(must('confirm_refunds_with_query must be true or false (a JSON boolean)')).optional()
-    .describe('confirm each v2 refund SUCCESS with a signed refundquery before crediting it; default false'),
+    .describe('confirm each v2 refund SUCCESS with a signed refundquery before crediting it; default true with PAYMENT_CALLBACK_ENV=production, false otherwise'),
 }, must('must be an object')).strict();
 
 type MerchantEntry = z.infer<typeof merchantEntrySchema>;
@@ -78,7 +78,7 @@ type MerchantEntry = z.infer<typeof merchantEntrySchema>;
 export function readMerchants(s: Sources, now: Date): { merchants: Merchant[]; configuredIds: ReadonlySet<string> | undefined } {
   const entries = readJsonList(s.r, 'MERCHANTS_FILE', 'MERCHANTS_JSON', 'merchants', s.readFile);
   if (entries === undefined) {
-    s.r.problem('no merchants configured: set MERCHANTS_FILE or MERCHANTS_JSON (see README "Configuration")');
+    s.r.problem('no merchants configured: set MERCHANTS_FILE or MERCHANTS_JSON (see docs/configuration.md)');
     return { merchants: [], configuredIds: undefined };
   }
   const merchants: Merchant[] = [];

@@ -6,7 +6,7 @@ import { createCoreApi } from './core-api';
 import { EventFeed } from './event-feed';
 import { startConsole } from './server';
 
-/** The operators' console: a client of the core's gRPC API that serves HTML (README "Console"). */
+/** The operators' console: a client of the core's gRPC API that serves HTML (docs/operating.md "Console"). */
 async function main(): Promise<void> {
   let config: ConsoleConfig;
   try {

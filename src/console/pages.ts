@@ -211,7 +211,7 @@ ${row('last event received', fmtTime(p.feed.lastEventAt))}
 ${row('console caller token', p.tokenConfigured ? 'configured' : 'none (the core must have AUTH_DISABLED=true)')}
 ${row('operators identified by', p.identity)}
 </table>
-<p class="hint">The core's metrics, alerts and logs say more: see README "Operating it".</p>
+<p class="hint">The core's metrics, alerts and logs say more: see docs/operating.md.</p>
 `, 'health');
 }
 

@@ -1,6 +1,6 @@
 /**
  * The core's decisions about a notification and the stable codes that explain them.
- * One outcome per rule of the notify table (README "What happens to a notification").
+ * One outcome per rule of the notify table (docs/exactly-once.md "What happens to a notification").
  */
 export type NotifyOutcome =
   | 'PAID'

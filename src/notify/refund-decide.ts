@@ -53,7 +53,7 @@ export type RefundDecision =
 
 const FINAL: readonly RefundState[] = ['SUCCESS', 'CLOSED'];
 
-/** The refund table (README "Refunds and API v3"), as a function. */
+/** The refund table (docs/exactly-once.md "Refunds and API v3"), as a function. */
 export function decideRefund(
   change: RefundChange,
   order: StoredOrder | undefined,

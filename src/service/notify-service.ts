@@ -337,7 +337,7 @@ export class NotifyService {
   }
 }
 
-/** How much of an unauthenticated value, and of a result's message, a log line keeps (README "Logs"). */
+/** How much of an unauthenticated value, and of a result's message, a log line keeps (docs/operating.md "Logs, metrics, health"). */
 const LOG_VALUE_MAX = 128;
 const LOG_MESSAGE_MAX = 512;
 

@@ -16,7 +16,7 @@ const CONFIRM_TIMEOUT_MS = 2_000;
 /**
  * Confirms a v2 refund SUCCESS with a signed refundquery before it is credited, for merchants
  * with `confirm_refunds_with_query`: the v2 refund envelope is unsigned, and its req_info is
- * AES-ECB without a MAC, so only WeChat's own signed answer proves the facts (README "Refunds").
+ * AES-ECB without a MAC, so only WeChat's own signed answer proves the facts (docs/exactly-once.md "Refunds and API v3").
  */
 export class RefundConfirmer {
   constructor(private readonly client: RefundQueryClient) {}

@@ -335,7 +335,8 @@ export function readYaml(file: string, files?: Set<string>): unknown[] {
         }
       },
     });
-    return doc.toJS({ maxAliasCount: -1 });
+    const value: unknown = doc.toJS({ maxAliasCount: -1 });
+    return value;
   }).filter((d) => d !== null && d !== undefined);
 }
 

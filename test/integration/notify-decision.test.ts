@@ -1,4 +1,4 @@
-// The notify table (README "What happens to a notification"), row by row, through a real gRPC
+// The notify table (docs/exactly-once.md "What happens to a notification"), row by row, through a real gRPC
 // server on a real socket, on each supported store: SQLite with the in-process lock, and
 // PostgreSQL and MariaDB with Redlock over three real Redis nodes.
 

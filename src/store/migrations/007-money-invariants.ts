@@ -52,7 +52,7 @@ export async function up(db: Knex): Promise<void> {
       await db.raw(`ALTER TABLE orders ADD CONSTRAINT orders_refunds_within_payment CHECK (${WITHIN_PAYMENT})`);
       await db.raw(`ALTER TABLE orders ADD CONSTRAINT orders_status_consistent CHECK (${CONSISTENT})`);
       // With binary logging on, creating a trigger needs SUPER or log_bin_trust_function_creators
-      // (README "Databases").
+      // (docs/exactly-once.md "The rules in the schema").
       await db.raw(`CREATE TRIGGER orders_paid_is_final BEFORE UPDATE ON orders FOR EACH ROW BEGIN
           IF OLD.status = 'PAID' AND (${CHANGES_PAID}) THEN
             SIGNAL SQLSTATE '23000' SET MESSAGE_TEXT = 'a PAID order never changes status, transaction, time, amount, currency or appid, and its refunded total never falls';
