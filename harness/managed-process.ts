@@ -64,7 +64,7 @@ export class ManagedProcess {
 
   private constructor(
     readonly name: string,
-    private readonly child: ChildProcess,
+    child: ChildProcess,
     pid: number,
     tailChars: number | undefined,
   ) {
