@@ -1,4 +1,4 @@
-// ESLint for the whole tree (src, gateway, test, bench): typescript-eslint's type-checked
+// ESLint for the whole tree (src, gateway, tools, harness, test, bench): typescript-eslint's type-checked
 // recommended rules. Formatting is Prettier's job (.prettierrc.json), not ESLint's.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -21,11 +21,23 @@ export default tseslint.config(
       // source, teardown hooks): a synchronous throw still becomes a rejection.
       '@typescript-eslint/require-await': 'off',
       // Abort reasons and driver errors are passed on as they came, whatever their type.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
       // node:test's test() and describe() return promises the runner itself awaits.
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -47,8 +47,13 @@ export async function readCounters(src: CounterSources): Promise<Counters> {
       `select pg_snapshot_xmax(pg_current_snapshot())::text as xid, pg_current_wal_lsn()::text as lsn,
         (select coalesce(sum(autovacuum_count), 0) from pg_stat_user_tables)::text as autovacuum,
         (select coalesce(sum(autoanalyze_count), 0) from pg_stat_user_tables)::text as autoanalyze,
-        (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::text as checkpoints`),
-    src.metricsUrl ? fetch(src.metricsUrl, { signal: AbortSignal.timeout(3_000) }).then((r) => r.text()).catch(() => '') : Promise.resolve(''),
+        (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::text as checkpoints`,
+    ),
+    src.metricsUrl
+      ? fetch(src.metricsUrl, { signal: AbortSignal.timeout(3_000) })
+          .then((r) => r.text())
+          .catch(() => '')
+      : Promise.resolve(''),
   ]);
   const redis: Record<string, number> = {};
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) redis[m[1] ?? '?'] = Number(m[2]);
@@ -60,15 +65,24 @@ export async function readCounters(src: CounterSources): Promise<Counters> {
     else h.count += Number(m[3]);
   }
   const buckets = new Map<number, number>();
-  for (const m of metrics.matchAll(/^payment_callback_handle_notify_seconds_bucket\{(?:[^}]*,)?le="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/gm)) {
+  for (const m of metrics.matchAll(
+    /^payment_callback_handle_notify_seconds_bucket\{(?:[^}]*,)?le="([^"]+)"[^}]*\} ([0-9.eE+-]+)$/gm,
+  )) {
     const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
     buckets.set(le, (buckets.get(le) ?? 0) + Number(m[2]));
   }
   const row = pgRow.rows[0];
   return {
     handleBuckets: [...buckets].sort((x, y) => x[0] - y[0]),
-    redis, nextXid: Number(row?.xid ?? 0), walLsn: row?.lsn ?? '0/0', histograms,
-    maintenance: { autovacuum: Number(row?.autovacuum ?? 0), autoanalyze: Number(row?.autoanalyze ?? 0), checkpoints: Number(row?.checkpoints ?? 0) },
+    redis,
+    nextXid: Number(row?.xid ?? 0),
+    walLsn: row?.lsn ?? '0/0',
+    histograms,
+    maintenance: {
+      autovacuum: Number(row?.autovacuum ?? 0),
+      autoanalyze: Number(row?.autoanalyze ?? 0),
+      checkpoints: Number(row?.checkpoints ?? 0),
+    },
   };
 }
 
@@ -97,7 +111,11 @@ export function counterDelta(a: Counters, b: Counters): CounterDelta {
     checkpoints: b.maintenance.checkpoints - a.maintenance.checkpoints,
   };
   return {
-    redis, writeXacts: b.nextXid - a.nextXid, walBytes: lsnToNumber(b.walLsn) - lsnToNumber(a.walLsn), histograms, maintenance,
+    redis,
+    writeXacts: b.nextXid - a.nextXid,
+    walBytes: lsnToNumber(b.walLsn) - lsnToNumber(a.walLsn),
+    histograms,
+    maintenance,
     coreHandleP99AtMostMs: bucketQuantile(a.handleBuckets, b.handleBuckets, 0.99),
   };
 }

@@ -149,10 +149,17 @@ export function summarizeProfile(file: string, topN = 20, window?: { fromS: numb
     for (const a of seen) areaOnStack.set(a, (areaOnStack.get(a) ?? 0) + dt);
   });
   const pct = (us: number): number => (busyUs === 0 ? 0 : Math.round((1000 * us) / busyUs) / 10);
-  const top = [...selfUs.values()].sort((a, b) => b.us - a.us).slice(0, topN)
+  const top = [...selfUs.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, topN)
     .map((r) => ({ name: r.name, where: r.where, area: r.area, ms: Math.round(r.us / 1000), pct: pct(r.us) }));
   const areas = [...new Set([...areaOnStack.keys(), ...areaCharged.keys()])]
-    .map((area) => ({ area, selfPct: pct(areaSelf.get(area) ?? 0), chargedPct: pct(areaCharged.get(area) ?? 0), onStackPct: pct(areaOnStack.get(area) ?? 0) }))
+    .map((area) => ({
+      area,
+      selfPct: pct(areaSelf.get(area) ?? 0),
+      chargedPct: pct(areaCharged.get(area) ?? 0),
+      onStackPct: pct(areaOnStack.get(area) ?? 0),
+    }))
     .sort((a, b) => b.chargedPct - a.chargedPct);
   const wallS = window ? Math.max(0, lastUs - firstUs) / 1e6 : (profile.endTime - profile.startTime) / 1e6;
   return { file, wallS, busyS: busyUs / 1e6, top, areas };
@@ -160,17 +167,28 @@ export function summarizeProfile(file: string, topN = 20, window?: { fromS: numb
 
 export function formatProfile(title: string, s: ProfileSummary, topAreas = 16): string {
   const cpuPerReq = s.procCpuMsPerReq ?? (s.requests ? (s.busyS * 1000) / s.requests : undefined);
-  const perReq = s.requests && cpuPerReq !== undefined
-    ? `; ${s.requests} requests, ${cpuPerReq.toFixed(2)} ms CPU per request${s.procCpuMsPerReq !== undefined ? ' (utime+stime from /proc)' : ''}` : '';
-  const msPerReq = (pct: number): string => (cpuPerReq !== undefined ? ((pct / 100) * cpuPerReq).toFixed(3).padStart(7) : '');
+  const perReq =
+    s.requests && cpuPerReq !== undefined
+      ? `; ${s.requests} requests, ${cpuPerReq.toFixed(2)} ms CPU per request${s.procCpuMsPerReq !== undefined ? ' (utime+stime from /proc)' : ''}`
+      : '';
+  const msPerReq = (pct: number): string =>
+    cpuPerReq !== undefined ? ((pct / 100) * cpuPerReq).toFixed(3).padStart(7) : '';
   const lines = [
     `${title}: ${s.busyS.toFixed(1)} s sampled not idle in ${s.wallS.toFixed(1)} s${perReq} (% of not-idle samples)`,
     '',
     '  self%  self ms  function (file:line) [area]',
-    ...s.top.map((r) => `  ${r.pct.toFixed(1).padStart(5)}  ${String(r.ms).padStart(7)}  ${r.name} ${r.where ? `(${r.where}) ` : ''}[${r.area}]`),
+    ...s.top.map(
+      (r) =>
+        `  ${r.pct.toFixed(1).padStart(5)}  ${String(r.ms).padStart(7)}  ${r.name} ${r.where ? `(${r.where}) ` : ''}[${r.area}]`,
+    ),
     '',
     `  by area                      charged%  self%  on-stack%${s.requests ? '  charged ms/req' : ''}`,
-    ...s.areas.slice(0, topAreas).map((a) => `  ${a.area.padEnd(28)} ${a.chargedPct.toFixed(1).padStart(8)}  ${a.selfPct.toFixed(1).padStart(5)}  ${a.onStackPct.toFixed(1).padStart(9)}  ${msPerReq(a.chargedPct)}`),
+    ...s.areas
+      .slice(0, topAreas)
+      .map(
+        (a) =>
+          `  ${a.area.padEnd(28)} ${a.chargedPct.toFixed(1).padStart(8)}  ${a.selfPct.toFixed(1).padStart(5)}  ${a.onStackPct.toFixed(1).padStart(9)}  ${msPerReq(a.chargedPct)}`,
+      ),
     '  (charged: time in native code and node: internals counted for the nearest library or our own code up the stack)',
   ];
   return lines.join('\n');

@@ -59,26 +59,44 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
       for (const d of [dir, socketDir, logDir]) await fs.promises.chown(d, user.uid, user.gid);
       runAs = { uid: user.uid, gid: user.gid };
     }
-    await runCommand(binaries.initdb, ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-instructions'],
-      { ...runAs, cwd: dir, timeoutMs: 120_000 });
+    await runCommand(
+      binaries.initdb,
+      ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-instructions'],
+      { ...runAs, cwd: dir, timeoutMs: 120_000 },
+    );
 
     const launch = async (port: number): Promise<ManagedProcess> => {
       const settings = Object.entries(DURABLE_SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
-      const proc = await ManagedProcess.spawn(`postgres :${port}`, binaries.postgres, [
-        '-D', dataDir,
-        '-k', socketDir,
-        '-p', String(port),
-        '-c', 'listen_addresses=127.0.0.1',
-        ...settings,
-        '-c', 'logging_collector=on',
-        '-c', `log_directory=${logDir}`,
-        '-c', 'log_filename=postgresql.log',
-        '-c', 'log_line_prefix=%m [%p] app=%a ',
-      ], { ...runAs, cwd: dir });
-      await awaitReady(proc, 30_000, () => query(port, 'postgres', async (c) => {
-        const r = await c.query<{ dir: string }>("select current_setting('data_directory') as dir");
-        return r.rows[0]?.dir === dataDir;
-      }).catch(() => false));
+      const proc = await ManagedProcess.spawn(
+        `postgres :${port}`,
+        binaries.postgres,
+        [
+          '-D',
+          dataDir,
+          '-k',
+          socketDir,
+          '-p',
+          String(port),
+          '-c',
+          'listen_addresses=127.0.0.1',
+          ...settings,
+          '-c',
+          'logging_collector=on',
+          '-c',
+          `log_directory=${logDir}`,
+          '-c',
+          'log_filename=postgresql.log',
+          '-c',
+          'log_line_prefix=%m [%p] app=%a ',
+        ],
+        { ...runAs, cwd: dir },
+      );
+      await awaitReady(proc, 30_000, () =>
+        query(port, 'postgres', async (c) => {
+          const r = await c.query<{ dir: string }>("select current_setting('data_directory') as dir");
+          return r.rows[0]?.dir === dataDir;
+        }).catch(() => false),
+      );
       return proc;
     };
     return await ServerLifecycle.start({ name: 'postgres', dir, stopSignal: 'SIGINT', stopTimeoutMs: 60_000, launch });
@@ -95,12 +113,15 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
     get pid() {
       return lifecycle.pid;
     },
-    settings: () => query(port, 'postgres', async (c) => {
-      const names = [...Object.keys(DURABLE_SETTINGS), 'server_version'];
-      const r = await c.query<{ name: string; setting: string }>(
-        'select name, current_setting(name) as setting from pg_settings where name = any($1) order by name', [names]);
-      return Object.fromEntries(r.rows.map((row) => [row.name, row.setting]));
-    }),
+    settings: () =>
+      query(port, 'postgres', async (c) => {
+        const names = [...Object.keys(DURABLE_SETTINGS), 'server_version'];
+        const r = await c.query<{ name: string; setting: string }>(
+          'select name, current_setting(name) as setting from pg_settings where name = any($1) order by name',
+          [names],
+        );
+        return Object.fromEntries(r.rows.map((row) => [row.name, row.setting]));
+      }),
     createDatabase: async (name) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name}`);
       await query(port, 'postgres', (c) => c.query(`CREATE DATABASE "${name}"`));
@@ -108,7 +129,15 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
     },
     url,
     connect: async (database) => {
-      const c = new Client({ host: '127.0.0.1', port, user: 'postgres', database, ssl: false, password: '', application_name: 'bench' });
+      const c = new Client({
+        host: '127.0.0.1',
+        port,
+        user: 'postgres',
+        database,
+        ssl: false,
+        password: '',
+        application_name: 'bench',
+      });
       c.on('error', () => undefined);
       await c.connect();
       return c;
@@ -118,7 +147,16 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
 }
 
 async function query<T>(port: number, database: string, body: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ host: '127.0.0.1', port, user: 'postgres', database, ssl: false, password: '', connectionTimeoutMillis: 1_000, application_name: 'bench' });
+  const c = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    database,
+    ssl: false,
+    password: '',
+    connectionTimeoutMillis: 1_000,
+    application_name: 'bench',
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();

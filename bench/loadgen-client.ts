@@ -37,7 +37,10 @@ export class LoadgenProcess {
   }
 
   static start(): LoadgenProcess {
-    const child = fork(path.join(__dirname, 'loadgen.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    const child = fork(path.join(__dirname, 'loadgen.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      execArgv: [],
+    });
     return new LoadgenProcess(child);
   }
 

@@ -99,8 +99,11 @@ function prepare(target: Target, workload: WorkloadSpec): Prepared {
     if (!req) {
       const body = Buffer.from(renderBody(workload.prefix, item), 'utf8');
       req = Buffer.concat([
-        Buffer.from(`POST ${target.path} HTTP/1.1\r\nHost: 127.0.0.1:${target.port}\r\n`
-          + `Content-Type: text/xml\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'),
+        Buffer.from(
+          `POST ${target.path} HTTP/1.1\r\nHost: 127.0.0.1:${target.port}\r\n` +
+            `Content-Type: text/xml\r\nContent-Length: ${body.length}\r\n\r\n`,
+          'latin1',
+        ),
         body,
       ]);
       if (cacheKey >= 0) cache.set(cacheKey, req);
@@ -428,7 +431,7 @@ process.on('message', (msg: LoadgenRequest) => {
           process.exit(0);
       }
     } catch (e) {
-      reply({ ev: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
+      reply({ ev: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     }
   })();
 });

@@ -31,7 +31,10 @@ import { PaymentStore } from '../src/store/payment-store';
 export class SetNxLock implements OrderLock {
   readonly description = 'redis SET NX PX (one node)';
 
-  constructor(private readonly redis: Redis, private readonly config: LockConfig) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: LockConfig,
+  ) {}
 
   async withLock<T>(key: string, routine: () => Promise<T>): Promise<T> {
     const token = randomBytes(16).toString('hex');
@@ -41,11 +44,14 @@ export class SetNxLock implements OrderLock {
       try {
         reply = await this.redis.set(key, token, 'PX', this.config.ttlMs, 'NX');
       } catch (e) {
-        throw new LockError('LOCK_UNAVAILABLE', `order lock ${key}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new LockError('LOCK_UNAVAILABLE', `order lock ${key}: ${e instanceof Error ? e.message : String(e)}`, {
+          cause: e,
+        });
       }
       if (reply === 'OK') break;
       const delay = this.config.retryDelayMs + Math.floor(Math.random() * Math.max(1, this.config.retryDelayMs / 2));
-      if (Date.now() + delay > deadline) throw new LockError('LOCK_BUSY', `order lock ${key} still held after ${attempt} attempts`);
+      if (Date.now() + delay > deadline)
+        throw new LockError('LOCK_BUSY', `order lock ${key} still held after ${attempt} attempts`);
       await new Promise((r) => setTimeout(r, delay));
     }
     try {
@@ -64,8 +70,15 @@ export class SetNxLock implements OrderLock {
 
 /** As gateway/reply.ts maps them; an outcome added later answers 200 when acknowledged, else 502. */
 const STATUS: Readonly<Partial<Record<NotifyOutcome, number>>> = {
-  PAID: 200, DUPLICATE: 200, CONFLICTING_PAYMENT: 200, PAYMENT_FAILED: 200,
-  REJECTED: 401, ORDER_MISMATCH: 409, ORDER_NOT_FOUND: 404, RETRY_LATER: 503, MALFORMED: 400,
+  PAID: 200,
+  DUPLICATE: 200,
+  CONFLICTING_PAYMENT: 200,
+  PAYMENT_FAILED: 200,
+  REJECTED: 401,
+  ORDER_MISMATCH: 409,
+  ORDER_NOT_FOUND: 404,
+  RETRY_LATER: 503,
+  MALFORMED: 400,
 };
 
 async function main(): Promise<void> {
@@ -76,11 +89,21 @@ async function main(): Promise<void> {
   const log = createLogger('payment-callback-monolith', config.logLevel);
   const db = openDatabase(config.database, log);
   await migrateToLatest(db);
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000, commandTimeout: 1_000 });
+  const redis = new Redis(redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1_000,
+    commandTimeout: 1_000,
+  });
   redis.on('error', () => undefined);
   await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
   const lock = new SetNxLock(redis, config.lock);
-  const notify = new NotifyService({ merchants: merchantDirectory(config.merchants), lock, store: new PaymentStore(db, () => new Date()), metrics: new CoreMetrics() });
+  const notify = new NotifyService({
+    merchants: merchantDirectory(config.merchants),
+    lock,
+    store: new PaymentStore(db, () => new Date()),
+    metrics: new CoreMetrics(),
+  });
 
   const server = createServer((req, res) => {
     const requestId = requestIdOf(req);
@@ -90,7 +113,16 @@ async function main(): Promise<void> {
     const send = (status: number, body: string): void => {
       res.writeHead(status, { 'content-type': 'application/xml; charset=utf-8' });
       res.end(body);
-      reqLog.info({ method: req.method, path: req.url, status, client_ip: clientIp(req, gatewayConfig), ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+      reqLog.info(
+        {
+          method: req.method,
+          path: req.url,
+          status,
+          client_ip: clientIp(req, gatewayConfig),
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request',
+      );
     };
     if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/wxpay/notify') {
       req.resume();
@@ -106,19 +138,27 @@ async function main(): Promise<void> {
         send(400, replyXml(false, parsed.message));
         return;
       }
-      notify.handle({
-        fields: parsed.fields,
-        rawBody: body.toString('utf8'),
-        clientIp: clientIp(req, gatewayConfig),
-        requestId,
-        receivedAt: new Date(),
-      }, reqLog).then((r) => {
-        const ack = acknowledges(r.outcome);
-        send(STATUS[r.outcome] ?? (ack ? 200 : 502), replyXml(ack, ack ? 'OK' : `${r.code}: ${r.message}`));
-      }, (e: unknown) => {
-        reqLog.error({ err: e }, 'unexpected error');
-        send(500, replyXml(false, 'internal error; retry later'));
-      });
+      notify
+        .handle(
+          {
+            fields: parsed.fields,
+            rawBody: body.toString('utf8'),
+            clientIp: clientIp(req, gatewayConfig),
+            requestId,
+            receivedAt: new Date(),
+          },
+          reqLog,
+        )
+        .then(
+          (r) => {
+            const ack = acknowledges(r.outcome);
+            send(STATUS[r.outcome] ?? (ack ? 200 : 502), replyXml(ack, ack ? 'OK' : `${r.code}: ${r.message}`));
+          },
+          (e: unknown) => {
+            reqLog.error({ err: e }, 'unexpected error');
+            send(500, replyXml(false, 'internal error; retry later'));
+          },
+        );
     });
   });
   server.keepAliveTimeout = 75_000;
@@ -140,6 +180,6 @@ function requestIdOf(req: IncomingMessage): string {
 }
 
 void main().catch((e: unknown) => {
-  process.stderr.write(`monolith: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`monolith: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -12,7 +12,8 @@ export function benchNginxConf(dir: string, listenPort: number, upstreamPort: nu
   const original = readFileSync(NGINX_CONF, 'utf8');
   const replace = (text: string, from: string | RegExp, to: string): string => {
     const out = text.replace(from, to);
-    if (out === text) throw new Error(`gateway/nginx.conf no longer contains ${String(from)}: update bench/nginx-conf.ts`);
+    if (out === text)
+      throw new Error(`gateway/nginx.conf no longer contains ${String(from)}: update bench/nginx-conf.ts`);
     return out;
   };
   let conf = replace(original, 'listen 8081;', `listen 127.0.0.1:${listenPort};`);

@@ -50,12 +50,37 @@ export async function runPgbench(options: {
 }): Promise<PgbenchResult> {
   const candidates = [path.join(options.bindir, 'pgbench'), '/usr/bin/pgbench', 'pgbench'];
   const exe = candidates.find((c) => !c.includes('/') || fs.existsSync(c)) ?? 'pgbench';
-  const proc = await ManagedProcess.spawn('pgbench', exe, [
-    '-n', '-M', 'simple', '-r',
-    '-c', String(options.clients), '-j', String(options.threads), '-T', String(options.seconds),
-    '-D', 'k=0', '-f', options.scriptFile,
-    '-h', '127.0.0.1', '-p', String(options.port), '-U', 'postgres', options.database,
-  ], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PGPASSWORD: '', PGSSLMODE: 'disable' }, tailChars: 256 * 1024 });
+  const proc = await ManagedProcess.spawn(
+    'pgbench',
+    exe,
+    [
+      '-n',
+      '-M',
+      'simple',
+      '-r',
+      '-c',
+      String(options.clients),
+      '-j',
+      String(options.threads),
+      '-T',
+      String(options.seconds),
+      '-D',
+      'k=0',
+      '-f',
+      options.scriptFile,
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(options.port),
+      '-U',
+      'postgres',
+      options.database,
+    ],
+    {
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PGPASSWORD: '', PGSSLMODE: 'disable' },
+      tailChars: 256 * 1024,
+    },
+  );
   options.onStarted?.(proc.pid);
   const exit = await proc.waitForExit((options.seconds + 60) * 1000);
   await Promise.race([proc.outputClosed, new Promise((r) => setTimeout(r, 1000))]);

@@ -37,7 +37,12 @@ function readTimes(pid: number): StatTimes | undefined {
   }
   // Fields after "pid (comm) ": state=0 ppid=1 ... utime=11 stime=12 cutime=13 cstime=14.
   const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-  return { self: Number(f[11]) + Number(f[12]), sys: Number(f[12]), children: Number(f[13]) + Number(f[14]), childrenSys: Number(f[14]) };
+  return {
+    self: Number(f[11]) + Number(f[12]),
+    sys: Number(f[12]),
+    children: Number(f[13]) + Number(f[14]),
+    childrenSys: Number(f[14]),
+  };
 }
 
 /** Busy and total CPU seconds of the whole machine since boot (all cores), from /proc/stat. */
@@ -138,7 +143,10 @@ export class RssSampler {
   private readonly peaks = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pids: () => Record<string, number | undefined>, private readonly intervalMs = 200) {}
+  constructor(
+    private readonly pids: () => Record<string, number | undefined>,
+    private readonly intervalMs = 200,
+  ) {}
 
   start(): void {
     this.peaks.clear();

@@ -35,7 +35,16 @@ import type { RunResult, RunSpec, Target } from './loadgen';
 import { LoadgenProcess } from './loadgen-client';
 import { benchNginxConf } from './nginx-conf';
 import { PGBENCH_PREFIX, PGBENCH_STRIDE, pgbenchScript, runPgbench, type PgbenchResult } from './pgbench';
-import { cpuSecondsBetween, cpuSnapshot, machineCpuSeconds, readMemory, reapedChildrenSeconds, RssSampler, type CpuSnapshot, type ProcessGroup } from './proc-stats';
+import {
+  cpuSecondsBetween,
+  cpuSnapshot,
+  machineCpuSeconds,
+  readMemory,
+  reapedChildrenSeconds,
+  RssSampler,
+  type CpuSnapshot,
+  type ProcessGroup,
+} from './proc-stats';
 import { compactSql, parseStatementLog, statementKind, statementsOf, type LoggedStatement } from './statement-log';
 import { inSnapshot, repositoryRoot, runFromSnapshot } from './snapshot';
 import { throughputLatencySvg } from './svg-chart';
@@ -65,14 +74,37 @@ interface Settings {
 }
 
 const FULL: Settings = {
-  name: 'full', connections: 32, openConnections: 64, warmupOrders: 2500, warmupS: 6, mainS: 25, sweepS: 12,
-  sweepFractions: [0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.15], pgbenchS: 20, pgbenchClients: 10, trivialS: 15, monolithS: 25,
-  profileS: 15, traceN: 20,
+  name: 'full',
+  connections: 32,
+  openConnections: 64,
+  warmupOrders: 2500,
+  warmupS: 6,
+  mainS: 25,
+  sweepS: 12,
+  sweepFractions: [0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 1.15],
+  pgbenchS: 20,
+  pgbenchClients: 10,
+  trivialS: 15,
+  monolithS: 25,
+  profileS: 15,
+  traceN: 20,
 };
 
 const QUICK: Settings = {
-  name: 'quick', connections: 32, openConnections: 64, warmupOrders: 500, warmupS: 3, mainS: 5, sweepS: 3,
-  sweepFractions: [0.4, 0.8, 1.0, 1.15], pgbenchS: 3, pgbenchClients: 10, trivialS: 4, monolithS: 5, profileS: 4, traceN: 10,
+  name: 'quick',
+  connections: 32,
+  openConnections: 64,
+  warmupOrders: 500,
+  warmupS: 3,
+  mainS: 5,
+  sweepS: 3,
+  sweepFractions: [0.4, 0.8, 1.0, 1.15],
+  pgbenchS: 3,
+  pgbenchClients: 10,
+  trivialS: 4,
+  monolithS: 5,
+  profileS: 4,
+  traceN: 10,
 };
 
 const ROOT = repositoryRoot();
@@ -179,7 +211,13 @@ interface SoakResult {
   readonly trends: Record<string, Trend>;
 }
 
-type PgbenchRun = PgbenchResult & { name: string; cpuS: Record<string, number>; cpuMsPerTx: number; paidRows: number; script: string };
+type PgbenchRun = PgbenchResult & {
+  name: string;
+  cpuS: Record<string, number>;
+  cpuMsPerTx: number;
+  paidRows: number;
+  script: string;
+};
 
 interface TraceBatch {
   readonly name: string;
@@ -261,7 +299,9 @@ function gitState(): { commit: string; dirty: boolean } {
   const commit = versionOf('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
   const status = (() => {
     try {
-      return execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'gateway', 'proto'], { encoding: 'utf8' });
+      return execFileSync('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src', 'gateway', 'proto'], {
+        encoding: 'utf8',
+      });
     } catch {
       return '';
     }
@@ -280,15 +320,21 @@ function gitState(): { commit: string; dirty: boolean } {
 class OrderFactory {
   private columns: string[] | undefined;
 
-  constructor(private readonly pg: Client, private readonly templateTradeNo: string) {}
+  constructor(
+    private readonly pg: Client,
+    private readonly templateTradeNo: string,
+  ) {}
 
   async create(prefix: string, count: number, from = 0): Promise<void> {
     if (count <= 0) return;
-    this.columns ??= (await this.pg.query<{ column_name: string }>(
-      `select column_name from information_schema.columns
+    this.columns ??= (
+      await this.pg.query<{ column_name: string }>(
+        `select column_name from information_schema.columns
         where table_schema = current_schema() and table_name = 'orders'
           and is_identity = 'NO' and coalesce(column_default, '') not like 'nextval(%'
-        order by ordinal_position`)).rows.map((r) => r.column_name);
+        order by ordinal_position`,
+      )
+    ).rows.map((r) => r.column_name);
     const cols = this.columns;
     const list = cols.map((c) => `"${c}"`).join(', ');
     const values = cols.map((c) => (c === 'out_trade_no' ? '$1 || g' : `t."${c}"`)).join(', ');
@@ -305,17 +351,28 @@ class OrderFactory {
 }
 
 function grpcCreateOrder(client: PaymentCallbackClient, outTradeNo: string): Promise<void> {
-  return new Promise((resolve, reject) => client.createOrder(
-    { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo, totalFee: ORDER_FEE, feeType: 'CNY' }, new Metadata(), { deadline: Date.now() + 10_000 },
-    (err) => (err ? reject(err) : resolve()),
-  ));
+  return new Promise((resolve, reject) =>
+    client.createOrder(
+      { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo, totalFee: ORDER_FEE, feeType: 'CNY' },
+      new Metadata(),
+      { deadline: Date.now() + 10_000 },
+      (err) => (err ? reject(err) : resolve()),
+    ),
+  );
 }
 
-async function grpcCreateOrders(client: PaymentCallbackClient, prefix: string, count: number, concurrency = 16): Promise<void> {
+async function grpcCreateOrders(
+  client: PaymentCallbackClient,
+  prefix: string,
+  count: number,
+  concurrency = 16,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await grpcCreateOrder(client, tradeNo(prefix, next++));
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await grpcCreateOrder(client, tradeNo(prefix, next++));
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,7 +394,11 @@ interface Observed {
 let quietBudgetMs = 0;
 /** Set on SIGINT/SIGTERM: the clean-up runs, and no new measurement starts. */
 let interruptedBy: string | undefined;
-async function waitForQuiet(observed: Observed, maxMs: number, cores = 0.25): Promise<{ waitedS: number; foreign: number }> {
+async function waitForQuiet(
+  observed: Observed,
+  maxMs: number,
+  cores = 0.25,
+): Promise<{ waitedS: number; foreign: number }> {
   const t0 = performance.now();
   const limit = Math.min(maxMs, quietBudgetMs);
   for (;;) {
@@ -356,7 +417,12 @@ async function waitForQuiet(observed: Observed, maxMs: number, cores = 0.25): Pr
   }
 }
 
-async function measure(loadgen: LoadgenProcess, spec: RunSpec, observed: Observed, quietMs = 15_000): Promise<Measured> {
+async function measure(
+  loadgen: LoadgenProcess,
+  spec: RunSpec,
+  observed: Observed,
+  quietMs = 15_000,
+): Promise<Measured> {
   if (interruptedBy) throw new Error(`interrupted by ${interruptedBy}`);
   const quiet = await waitForQuiet(observed, quietMs);
   if (interruptedBy) throw new Error(`interrupted by ${interruptedBy}`);
@@ -392,7 +458,9 @@ async function measure(loadgen: LoadgenProcess, spec: RunSpec, observed: Observe
   });
   const cpuS = cpuA && cpuB ? cpuSecondsBetween(cpuA, cpuB) : {};
   const sysS = cpuA && cpuB ? cpuSecondsBetween(cpuA, cpuB, 'sys') : {};
-  const sutSys = Object.entries(sysS).filter(([k]) => observed.sut.includes(k)).reduce((x, [, v]) => x + v, 0);
+  const sutSys = Object.entries(sysS)
+    .filter(([k]) => observed.sut.includes(k))
+    .reduce((x, [, v]) => x + v, 0);
   const perReq: Record<string, number> = {};
   let total = 0;
   for (const [name, s] of Object.entries(cpuS)) {
@@ -405,7 +473,8 @@ async function measure(loadgen: LoadgenProcess, spec: RunSpec, observed: Observe
   const machineBusyS = machineB.busy - machineA.busy;
   const foreignCores = Math.max(0, machineBusyS - ours) / result.windowS;
   let unexpected = result.errors;
-  const unexpectedDetail: Record<string, number> = result.errors > 0 ? { 'no reply (socket error)': result.errors } : {};
+  const unexpectedDetail: Record<string, number> =
+    result.errors > 0 ? { 'no reply (socket error)': result.errors } : {};
   for (const [kind, byStatus] of Object.entries(result.statusByKind)) {
     for (const [status, n] of Object.entries(byStatus)) {
       if (status !== 'error' && Number(status) !== EXPECTED_STATUS[kind as ItemKind]) {
@@ -416,14 +485,28 @@ async function measure(loadgen: LoadgenProcess, spec: RunSpec, observed: Observe
   }
   const { histogram, ...run } = result;
   const latency = LatencyHistogram.fromJSON(histogram).summary();
-  log(`${spec.label}: ${round(result.rps)} req/s over ${round(result.windowS)} s, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, `
-    + `p99.9 ${latency.p999Ms} ms, CPU ${perReq['total']} ms/req, unexpected ${unexpected}, other load ${round(foreignCores, 2)} cores`
-    + `${result.exhausted ? ' (ran out of requests)' : ''}${unexpected > 0 ? ` unexpected: ${JSON.stringify(unexpectedDetail)}` : ''}`);
+  log(
+    `${spec.label}: ${round(result.rps)} req/s over ${round(result.windowS)} s, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, ` +
+      `p99.9 ${latency.p999Ms} ms, CPU ${perReq['total']} ms/req, unexpected ${unexpected}, other load ${round(foreignCores, 2)} cores` +
+      `${result.exhausted ? ' (ran out of requests)' : ''}${unexpected > 0 ? ` unexpected: ${JSON.stringify(unexpectedDetail)}` : ''}`,
+  );
   return {
-    label: spec.label, run, latency, cpuS: Object.fromEntries(Object.entries(cpuS).map(([k, v]) => [k, round(v, 2)])),
-    cpuMsPerReq: perReq, loadgenCpuS: round(result.loadgenCpuS, 2), harnessCpuS: round(harnessS, 2),
-    foreignCores: round(foreignCores, 2), machineBusyCores: round(machineBusyS / result.windowS, 2),
-    sysShare: total > 0 ? round(sutSys / total, 3) : 0, windowAt, quietWaitS: quiet.waitedS, peakRssMb: peak, counters, unexpected, unexpectedDetail,
+    label: spec.label,
+    run,
+    latency,
+    cpuS: Object.fromEntries(Object.entries(cpuS).map(([k, v]) => [k, round(v, 2)])),
+    cpuMsPerReq: perReq,
+    loadgenCpuS: round(result.loadgenCpuS, 2),
+    harnessCpuS: round(harnessS, 2),
+    foreignCores: round(foreignCores, 2),
+    machineBusyCores: round(machineBusyS / result.windowS, 2),
+    sysShare: total > 0 ? round(sutSys / total, 3) : 0,
+    windowAt,
+    quietWaitS: quiet.waitedS,
+    peakRssMb: peak,
+    counters,
+    unexpected,
+    unexpectedDetail,
   };
 }
 
@@ -448,7 +531,10 @@ interface Stack {
   stop(): Promise<void>;
 }
 
-async function startNginxFor(teardown: Teardown, upstreamPort: number): Promise<{ nginx: NginxServer; target: Target; dispose: () => Promise<void> }> {
+async function startNginxFor(
+  teardown: Teardown,
+  upstreamPort: number,
+): Promise<{ nginx: NginxServer; target: Target; dispose: () => Promise<void> }> {
   const port = await freePort();
   const nginx = await startNginx((paths) => benchNginxConf(paths.dir, port, upstreamPort), { port });
   const dispose = teardown.add('nginx', () => nginx.dispose());
@@ -463,29 +549,65 @@ function fromServiceProcess(p: ServiceProcess, startedAt: number): Service {
  * `node --cpu-prof <script>`: the flag is refused in NODE_OPTIONS, so the profiled core and
  * gateway are spawned here with the same environment harness/ gives them.
  */
-async function startProfiled(name: string, script: string, ready: string, env: Record<string, string>, port: number, profileDir: string): Promise<Service> {
+async function startProfiled(
+  name: string,
+  script: string,
+  ready: string,
+  env: Record<string, string>,
+  port: number,
+  profileDir: string,
+): Promise<Service> {
   const startedAt = Date.now();
-  const proc = await ManagedProcess.spawn(name, process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, path.join(__dirname, '..', script)],
-    { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env } });
-  await waitUntil(`${name} to listen`, 20_000, () => {
-    if (!proc.running) throw new Error(`${name} exited during start-up:\n${proc.output()}`);
-    return proc.outputIncludes(ready);
-  }, { details: () => proc.output() });
-  return { port, startedAt, pid: () => (proc.running ? proc.pid : undefined), stop: () => proc.terminate('SIGTERM', 30_000) };
+  const proc = await ManagedProcess.spawn(
+    name,
+    process.execPath,
+    ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, path.join(__dirname, '..', script)],
+    { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env } },
+  );
+  await waitUntil(
+    `${name} to listen`,
+    20_000,
+    () => {
+      if (!proc.running) throw new Error(`${name} exited during start-up:\n${proc.output()}`);
+      return proc.outputIncludes(ready);
+    },
+    { details: () => proc.output() },
+  );
+  return {
+    port,
+    startedAt,
+    pid: () => (proc.running ? proc.pid : undefined),
+    stop: () => proc.terminate('SIGTERM', 30_000),
+  };
 }
 
-async function startStack(teardown: Teardown, databaseUrl: string, redisUrl: string, profileDirs?: { core: string; gateway: string }): Promise<Stack> {
+async function startStack(
+  teardown: Teardown,
+  databaseUrl: string,
+  redisUrl: string,
+  profileDirs?: { core: string; gateway: string },
+): Promise<Stack> {
   const metricsPort = await freePort();
   const coreEnv = {
-    DATABASE_URL: databaseUrl, REDIS_URLS: redisUrl, MERCHANTS_JSON: TEST_MERCHANTS_JSON,
-    METRICS_LISTEN: `127.0.0.1:${metricsPort}`, LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    REDIS_URLS: redisUrl,
+    MERCHANTS_JSON: TEST_MERCHANTS_JSON,
+    METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+    LOG_LEVEL: 'info',
     // As harness/service-processes.ts does: no caller tokens between gateway and core.
     AUTH_DISABLED: 'true',
   };
   let core: Service;
   if (profileDirs) {
     const port = await freePort();
-    core = await startProfiled('core (profiled)', 'src/main.js', 'payment-callback core listening', { ...coreEnv, GRPC_LISTEN: `127.0.0.1:${port}` }, port, profileDirs.core);
+    core = await startProfiled(
+      'core (profiled)',
+      'src/main.js',
+      'payment-callback core listening',
+      { ...coreEnv, GRPC_LISTEN: `127.0.0.1:${port}` },
+      port,
+      profileDirs.core,
+    );
   } else {
     core = fromServiceProcess(await startCoreProcess(coreEnv), Date.now());
   }
@@ -493,15 +615,25 @@ async function startStack(teardown: Teardown, databaseUrl: string, redisUrl: str
   let gateway: Service;
   if (profileDirs) {
     const port = await freePort();
-    gateway = await startProfiled('gateway (profiled)', 'gateway/main.js', 'payment-callback gateway listening',
-      { CORE_GRPC_TARGET: `127.0.0.1:${core.port}`, GATEWAY_LISTEN: `127.0.0.1:${port}` }, port, profileDirs.gateway);
+    gateway = await startProfiled(
+      'gateway (profiled)',
+      'gateway/main.js',
+      'payment-callback gateway listening',
+      { CORE_GRPC_TARGET: `127.0.0.1:${core.port}`, GATEWAY_LISTEN: `127.0.0.1:${port}` },
+      port,
+      profileDirs.gateway,
+    );
   } else {
     gateway = fromServiceProcess(await startGatewayProcess(core.port, { LOG_LEVEL: 'info' }), Date.now());
   }
   const stopGateway = teardown.add('gateway', () => gateway.stop());
   const { nginx, target, dispose } = await startNginxFor(teardown, gateway.port);
   return {
-    core, gateway, nginx, target, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    core,
+    gateway,
+    nginx,
+    target,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     stop: async () => {
       await dispose();
       await stopGateway();
@@ -528,14 +660,24 @@ async function main(): Promise<void> {
     return;
   }
   const settings = args.includes('--quick') ? QUICK : FULL;
-  const only = args.find((a) => a.startsWith('--phases='))?.slice('--phases='.length).split(',');
+  const only = args
+    .find((a) => a.startsWith('--phases='))
+    ?.slice('--phases='.length)
+    .split(',');
   // The long run only when asked for: it takes half an hour at this machine's rate.
   const want = (phase: string): boolean => phase !== 'soak' && (!only || only.includes(phase));
   const soakArg = args.find((a) => a.startsWith('--soak-notifications='))?.slice('--soak-notifications='.length);
   soakTarget = soakArg !== undefined ? Number(soakArg) : only?.includes('soak') ? 1_000_000 : 0;
-  if (!Number.isSafeInteger(soakTarget) || soakTarget < 0) throw new Error(`--soak-notifications must be a whole number, not ${soakArg ?? ''}`);
+  if (!Number.isSafeInteger(soakTarget) || soakTarget < 0)
+    throw new Error(`--soak-notifications must be a whole number, not ${soakArg ?? ''}`);
   // The long run writes its own report, beside the main one rather than over it.
-  const outDir = path.join(ROOT, 'bench', 'results', ...(settings.name === 'quick' ? ['quick'] : []), ...(soakTarget > 0 ? ['soak'] : []));
+  const outDir = path.join(
+    ROOT,
+    'bench',
+    'results',
+    ...(settings.name === 'quick' ? ['quick'] : []),
+    ...(soakTarget > 0 ? ['soak'] : []),
+  );
   fs.mkdirSync(outDir, { recursive: true });
 
   quietBudgetMs = settings.name === 'quick' ? 4_000 : 120_000;
@@ -550,14 +692,24 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   const results: Results = {
-    settings, startedAt: new Date().toISOString(), machine: machineFacts(), postgresSettings: {}, git: gitState(),
-    scenarios: {}, sweep: [], profiles: {}, errors: [], pgbenchWhatIf: [],
+    settings,
+    startedAt: new Date().toISOString(),
+    machine: machineFacts(),
+    postgresSettings: {},
+    git: gitState(),
+    scenarios: {},
+    sweep: [],
+    profiles: {},
+    errors: [],
+    pgbenchWhatIf: [],
   };
-  log(`${settings.name} run on ${results.machine['nproc']} x ${results.machine['cpuModel']}, ${results.machine['ramGiB']} GiB`);
+  log(
+    `${settings.name} run on ${results.machine['nproc']} x ${results.machine['cpuModel']}, ${results.machine['ramGiB']} GiB`,
+  );
   try {
     await runAll(settings, results, teardown, want, outDir);
   } catch (e) {
-    const message = e instanceof Error ? e.stack ?? e.message : String(e);
+    const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
     results.errors.push(message);
     log(`FAILED: ${message}`);
     process.exitCode = 1;
@@ -569,7 +721,13 @@ async function main(): Promise<void> {
   }
 }
 
-async function runAll(settings: Settings, results: Results, teardown: Teardown, want: (p: string) => boolean, outDir: string): Promise<void> {
+async function runAll(
+  settings: Settings,
+  results: Results,
+  teardown: Teardown,
+  want: (p: string) => boolean,
+  outDir: string,
+): Promise<void> {
   // --- servers
   const [pg, redisServer] = await Promise.all([startDurablePostgres(), startRedis()]);
   teardown.add('postgres', () => pg.dispose());
@@ -581,7 +739,9 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
   results.machine['redis'] = versionOf('redis-server', ['--version']);
   results.machine['nginx'] = versionOf(fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx', ['-v']);
   results.postgresSettings = await pg.settings();
-  log(`postgres ${JSON.stringify(results.postgresSettings)}; fdatasync median ${fsync.medianMs} ms, p99 ${fsync.p99Ms} ms`);
+  log(
+    `postgres ${JSON.stringify(results.postgresSettings)}; fdatasync median ${fsync.medianMs} ms, p99 ${fsync.p99Ms} ms`,
+  );
   const databaseUrl = await pg.createDatabase('payment_callback');
   const db = await pg.connect('payment_callback');
   teardown.add('bench db client', () => db.end());
@@ -603,7 +763,8 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
       { name: 'core', roots: () => [s.core.pid()] },
       { name: 'gateway', roots: () => [s.gateway.pid()] },
       { name: 'nginx', roots: () => [s.nginx.pid] },
-      pgGroup, redisGroup,
+      pgGroup,
+      redisGroup,
       { name: 'loadgen', roots: () => [loadgen.pid] },
     ],
     rss: () => ({ core: s.core.pid(), gateway: s.gateway.pid() }),
@@ -617,10 +778,17 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
   const orders = new OrderFactory(db, templateNo);
   const t0 = performance.now();
   await grpcCreateOrders(grpc, 'bW', settings.warmupOrders);
-  log(`${settings.warmupOrders} warm-up orders created through gRPC CreateOrder in ${round((performance.now() - t0) / 1000, 1)} s`);
+  log(
+    `${settings.warmupOrders} warm-up orders created through gRPC CreateOrder in ${round((performance.now() - t0) / 1000, 1)} s`,
+  );
 
-  const closed = (label: string, durationS: number, warmupS = 0, connections = settings.connections): RunSpec =>
-    ({ mode: 'closed', connections, warmupMs: warmupS * 1000, durationMs: durationS * 1000, label });
+  const closed = (label: string, durationS: number, warmupS = 0, connections = settings.connections): RunSpec => ({
+    mode: 'closed',
+    connections,
+    warmupMs: warmupS * 1000,
+    durationMs: durationS * 1000,
+    label,
+  });
 
   // --- warm-up: JIT, pools, connections; gives the first capacity estimate
   await loadgen.prepare(stack.target, { type: 'unique', prefix: 'bW', orders: settings.warmupOrders, seed: 1 });
@@ -655,23 +823,43 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
     return m;
   };
   if (want('scenarios')) {
-    const unique = await scenario('unique', { type: 'unique', prefix: 'bU', orders: 0, seed: 2 }, Math.ceil(capacity * 2 * settings.mainS) + 1000);
+    const unique = await scenario(
+      'unique',
+      { type: 'unique', prefix: 'bU', orders: 0, seed: 2 },
+      Math.ceil(capacity * 2 * settings.mainS) + 1000,
+    );
     capacity = unique.run.rps;
-    const storm = await scenario('duplicates', { type: 'duplicates', prefix: 'bD', orders: 0, seed: 3 }, Math.ceil((capacity * 4 * settings.mainS) / 5) + 500);
+    const storm = await scenario(
+      'duplicates',
+      { type: 'duplicates', prefix: 'bD', orders: 0, seed: 3 },
+      Math.ceil((capacity * 4 * settings.mainS) / 5) + 500,
+    );
     // The storm's latency at a fixed rate below its capacity: closed-loop latency is mostly queueing.
     {
       const rate = Math.max(10, Math.round(storm.run.rps * 0.8));
       const stormOrders = Math.ceil((rate * (settings.sweepS + 1)) / 7.5) + 300;
       await orders.create('bDo', stormOrders);
       await loadgen.prepare(stack.target, { type: 'duplicates', prefix: 'bDo', orders: stormOrders, seed: 5 });
-      const m = await measure(loadgen, {
-        mode: 'open', connections: settings.openConnections, rate, warmupMs: 1000, durationMs: settings.sweepS * 1000,
-        label: `duplicate storm, open loop at 80% (${rate} req/s offered)`,
-      }, stackObserved(stack));
+      const m = await measure(
+        loadgen,
+        {
+          mode: 'open',
+          connections: settings.openConnections,
+          rate,
+          warmupMs: 1000,
+          durationMs: settings.sweepS * 1000,
+          label: `duplicate storm, open loop at 80% (${rate} req/s offered)`,
+        },
+        stackObserved(stack),
+      );
       await check('bDo', m);
       results.scenarios['duplicatesOpen80'] = m;
     }
-    await scenario('mix', { type: 'mix', prefix: 'bM', orders: 0, seed: 4 }, Math.ceil(capacity * 2.5 * settings.mainS) + 1000);
+    await scenario(
+      'mix',
+      { type: 'mix', prefix: 'bM', orders: 0, seed: 4 },
+      Math.ceil(capacity * 2.5 * settings.mainS) + 1000,
+    );
   }
 
   // --- open-loop sweep of the unique scenario
@@ -682,10 +870,18 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
       const n = Math.ceil(rate * (settings.sweepS + 1)) + 50;
       await orders.create(prefix, n);
       await loadgen.prepare(stack.target, { type: 'unique', prefix, orders: n, seed: 10 + i });
-      const m = await measure(loadgen, {
-        mode: 'open', connections: settings.openConnections, rate, warmupMs: 1000, durationMs: settings.sweepS * 1000,
-        label: `open loop ${Math.round(fraction * 100)}% (${rate} req/s offered)`,
-      }, stackObserved(stack));
+      const m = await measure(
+        loadgen,
+        {
+          mode: 'open',
+          connections: settings.openConnections,
+          rate,
+          warmupMs: 1000,
+          durationMs: settings.sweepS * 1000,
+          label: `open loop ${Math.round(fraction * 100)}% (${rate} req/s offered)`,
+        },
+        stackObserved(stack),
+      );
       await check(prefix, m);
       results.sweep.push(m);
       await sleep(500);
@@ -700,12 +896,24 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
     // The one statement every paid notification's transaction queues on (see "Where the time goes").
     const hotRow = /update "outbox_head"/i;
     if (template.some((s) => hotRow.test(s.sql))) {
-      results.pgbenchWhatIf.push(await run('what-if: without UPDATE outbox_head', 'H', template.filter((s) => !hotRow.test(s.sql))));
+      results.pgbenchWhatIf.push(
+        await run(
+          'what-if: without UPDATE outbox_head',
+          'H',
+          template.filter((s) => !hotRow.test(s.sql)),
+        ),
+      );
     }
     // The write alone, without the unlocked read that comes first.
     const writes = template.filter((s) => !/^SELECT /.test(statementKind(s.sql)));
     if (writes.length > 0 && writes.length < template.length) {
-      results.pgbenchWhatIf.push(await run(`what-if: the write${writes.length > 1 ? 's' : ''} alone (${writes.map((s) => statementKind(s.sql)).join('; ')}), without the read before the lock`, 'J', writes));
+      results.pgbenchWhatIf.push(
+        await run(
+          `what-if: the write${writes.length > 1 ? 's' : ''} alone (${writes.map((s) => statementKind(s.sql)).join('; ')}), without the read before the lock`,
+          'J',
+          writes,
+        ),
+      );
     }
   }
 
@@ -718,10 +926,25 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
       // duplicates: 5-10 copies per order (7.5 on average); mix: one notification per slot.
       const ordersNeeded = workload === 'duplicates' ? Math.ceil(chunk / 7.5) : chunk;
       await orders.create(prefix, ordersNeeded);
-      const count = await loadgen.prepare(stack.target, { type: workload, prefix, orders: ordersNeeded, seed: 1000 + i });
-      const m = await measure(loadgen, closed(`soak chunk ${i + 1} (${workload}, ${count} notifications)`, 3_600), observed, 0);
+      const count = await loadgen.prepare(stack.target, {
+        type: workload,
+        prefix,
+        orders: ordersNeeded,
+        seed: 1000 + i,
+      });
+      const m = await measure(
+        loadgen,
+        closed(`soak chunk ${i + 1} (${workload}, ${count} notifications)`, 3_600),
+        observed,
+        0,
+      );
       await check(prefix, m);
-      return { m, count, rssMb: { core: mb(readMemory(stack.core.pid())?.rssKb), gateway: mb(readMemory(stack.gateway.pid())?.rssKb) }, coreHeapUsedMb: await coreHeapUsedMb(stack.metricsUrl) };
+      return {
+        m,
+        count,
+        rssMb: { core: mb(readMemory(stack.core.pid())?.rssKb), gateway: mb(readMemory(stack.gateway.pid())?.rssKb) },
+        coreHeapUsedMb: await coreHeapUsedMb(stack.metricsUrl),
+      };
     });
   }
 
@@ -730,14 +953,34 @@ async function runAll(settings: Settings, results: Results, teardown: Teardown, 
 
   // --- the monolith baseline (nginx in front, same PostgreSQL and Redis)
   if (want('monolith')) {
-    results.monolith = await monolithBaseline(settings, teardown, loadgen, databaseUrl, redisServer, orders, capacity,
-      { redis, pg: db }, pgGroup, redisGroup, check);
+    results.monolith = await monolithBaseline(
+      settings,
+      teardown,
+      loadgen,
+      databaseUrl,
+      redisServer,
+      orders,
+      capacity,
+      { redis, pg: db },
+      pgGroup,
+      redisGroup,
+      check,
+    );
   }
 
   // --- CPU profiles of the core and the gateway under the unique load
   if (want('profile')) {
     await stack.stop();
-    results.profiles = await profileRun(settings, teardown, loadgen, databaseUrl, redisServer.url, orders, capacity, outDir);
+    results.profiles = await profileRun(
+      settings,
+      teardown,
+      loadgen,
+      databaseUrl,
+      redisServer.url,
+      orders,
+      capacity,
+      outDir,
+    );
   }
 }
 
@@ -752,7 +995,9 @@ let soakTarget = 0;
 const mb = (kb: number | undefined): number => round((kb ?? 0) / 1024, 1);
 
 async function coreHeapUsedMb(metricsUrl: string): Promise<number | undefined> {
-  const text = await fetch(metricsUrl, { signal: AbortSignal.timeout(3_000) }).then((r) => r.text()).catch(() => '');
+  const text = await fetch(metricsUrl, { signal: AbortSignal.timeout(3_000) })
+    .then((r) => r.text())
+    .catch(() => '');
   const v = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.eE+]+)$/m.exec(text)?.[1];
   return v === undefined ? undefined : round(Number(v) / 2 ** 20, 1);
 }
@@ -764,7 +1009,10 @@ async function coreHeapUsedMb(metricsUrl: string): Promise<number | undefined> {
  */
 async function soakRun(
   target: number,
-  runChunk: (i: number, workload: 'duplicates' | 'mix') => Promise<{ m: Measured; count: number; rssMb: Record<string, number>; coreHeapUsedMb: number | undefined }>,
+  runChunk: (
+    i: number,
+    workload: 'duplicates' | 'mix',
+  ) => Promise<{ m: Measured; count: number; rssMb: Record<string, number>; coreHeapUsedMb: number | undefined }>,
 ): Promise<SoakResult> {
   const chunks: SoakChunk[] = [];
   let cumulative = 0;
@@ -773,10 +1021,21 @@ async function soakRun(
     const { m, count, rssMb, coreHeapUsedMb: heap } = await runChunk(i, workload);
     cumulative += m.run.completed;
     chunks.push({
-      workload, notifications: m.run.completed, cumulative, rps: round(m.run.rps), p99Ms: m.latency.p99Ms, unexpected: m.unexpected, unexpectedDetail: m.unexpectedDetail, maintenance: m.counters?.maintenance,
-      rssMb, coreHeapUsedMb: heap, exactlyOnce: m.check?.['exactlyOnce'] === undefined ? undefined : m.check['exactlyOnce'] === true,
+      workload,
+      notifications: m.run.completed,
+      cumulative,
+      rps: round(m.run.rps),
+      p99Ms: m.latency.p99Ms,
+      unexpected: m.unexpected,
+      unexpectedDetail: m.unexpectedDetail,
+      maintenance: m.counters?.maintenance,
+      rssMb,
+      coreHeapUsedMb: heap,
+      exactlyOnce: m.check?.['exactlyOnce'] === undefined ? undefined : m.check['exactlyOnce'] === true,
     });
-    log(`soak: ${cumulative} of ${target} notifications; RSS core ${rssMb['core']} MB, gateway ${rssMb['gateway']} MB, core heap ${heap ?? '?'} MB`);
+    log(
+      `soak: ${cumulative} of ${target} notifications; RSS core ${rssMb['core']} MB, gateway ${rssMb['gateway']} MB, core heap ${heap ?? '?'} MB`,
+    );
     if (count === 0 || m.run.completed === 0) throw new Error(`soak chunk ${i + 1} sent nothing`);
   }
   const settled = chunks.slice(Math.floor(chunks.length / 4));
@@ -785,9 +1044,12 @@ async function soakRun(
     trends[`${name} RSS`] = linearTrend(settled.map((c) => ({ x: c.cumulative, y: c.rssMb[name] ?? 0 })));
   }
   const heaps = settled.filter((c) => c.coreHeapUsedMb !== undefined);
-  if (heaps.length > 0) trends['core heap used'] = linearTrend(heaps.map((c) => ({ x: c.cumulative, y: c.coreHeapUsedMb ?? 0 })));
+  if (heaps.length > 0)
+    trends['core heap used'] = linearTrend(heaps.map((c) => ({ x: c.cumulative, y: c.coreHeapUsedMb ?? 0 })));
   for (const [name, t] of Object.entries(trends)) {
-    log(`soak trend ${name}: ${round(t.slopeMbPer100k, 2)} MB per 100k notifications (${t.firstMb} -> ${t.lastMb} MB, min ${t.minMb}, max ${t.maxMb})`);
+    log(
+      `soak trend ${name}: ${round(t.slopeMbPer100k, 2)} MB per 100k notifications (${t.firstMb} -> ${t.lastMb} MB, min ${t.minMb}, max ${t.maxMb})`,
+    );
   }
   return { target, chunks, trends };
 }
@@ -795,16 +1057,26 @@ async function soakRun(
 // ---------------------------------------------------------------------------------------------
 // Correctness: every acknowledged order is PAID, and each PAID order has exactly one ORDER_PAID event.
 
-async function checkScenario(db: Client, prefix: string, ackedOrders: number): Promise<Record<string, number | string | boolean>> {
+async function checkScenario(
+  db: Client,
+  prefix: string,
+  ackedOrders: number,
+): Promise<Record<string, number | string | boolean>> {
   const like = `${prefix}%`;
   const out: Record<string, number | string | boolean> = { ackedOrders };
   try {
-    const o = await db.query<{ paid: string }>("select count(*) filter (where status = 'PAID') as paid from orders where out_trade_no like $1", [like]);
+    const o = await db.query<{ paid: string }>(
+      "select count(*) filter (where status = 'PAID') as paid from orders where out_trade_no like $1",
+      [like],
+    );
     out['paidOrders'] = Number(o.rows[0]?.paid ?? 0);
     const e = await db.query<{ n: string; orders: string }>(
-      "select count(*) as n, count(distinct out_trade_no) as orders from payment_events where type = 'ORDER_PAID' and out_trade_no like $1", [like]);
+      "select count(*) as n, count(distinct out_trade_no) as orders from payment_events where type = 'ORDER_PAID' and out_trade_no like $1",
+      [like],
+    );
     out['orderPaidEvents'] = Number(e.rows[0]?.n ?? 0);
-    out['exactlyOnce'] = out['orderPaidEvents'] === out['paidOrders'] && Number(e.rows[0]?.orders ?? 0) === out['paidOrders'];
+    out['exactlyOnce'] =
+      out['orderPaidEvents'] === out['paidOrders'] && Number(e.rows[0]?.orders ?? 0) === out['paidOrders'];
     out['allAckedPaid'] = Number(out['paidOrders']) >= ackedOrders;
     const a = await db.query<{ n: string }>('select count(*) as n from anomalies where out_trade_no like $1', [like]);
     out['anomalies'] = Number(a.rows[0]?.n ?? 0);
@@ -818,7 +1090,13 @@ async function checkScenario(db: Client, prefix: string, ackedOrders: number): P
 // Trace
 
 async function traceNotifications(
-  settings: Settings, loadgen: LoadgenProcess, stack: Stack, pg: DurablePostgres, db: Client, redis: Redis, orders: OrderFactory,
+  settings: Settings,
+  loadgen: LoadgenProcess,
+  stack: Stack,
+  pg: DurablePostgres,
+  db: Client,
+  redis: Redis,
+  orders: OrderFactory,
 ): Promise<{ batches: TraceBatch[]; paidSequence: string[]; template: LoggedStatement[]; templateTradeNo: string }> {
   const n = settings.traceN;
   await orders.create('bTp', n);
@@ -839,7 +1117,10 @@ async function traceNotifications(
       if (step.workload) await loadgen.prepare(stack.target, step.workload);
       const offset = fs.statSync(pg.logFile).size;
       const before = await readCounters({ redis, pg: db });
-      const r = await loadgen.run({ mode: 'closed', connections: 1, warmupMs: 0, durationMs: 120_000, label: `trace ${step.name}` }, () => undefined);
+      const r = await loadgen.run(
+        { mode: 'closed', connections: 1, warmupMs: 0, durationMs: 120_000, label: `trace ${step.name}` },
+        () => undefined,
+      );
       await sleep(300);
       const after = await readCounters({ redis, pg: db });
       const text = readFrom(pg.logFile, offset);
@@ -860,7 +1141,9 @@ async function traceNotifications(
         writeXactsPerNotification: per(delta.writeXacts),
         walBytesPerNotification: Math.round(delta.walBytes / n),
       });
-      log(`trace ${step.name}: ${per(statements.length)} SQL statements, ${JSON.stringify(batches[batches.length - 1]?.redisPerNotification)} Redis calls per notification`);
+      log(
+        `trace ${step.name}: ${per(statements.length)} SQL statements, ${JSON.stringify(batches[batches.length - 1]?.redisPerNotification)} Redis calls per notification`,
+      );
     }
   } finally {
     await db.query('alter system reset log_statement');
@@ -887,8 +1170,17 @@ function readFrom(file: string, offset: number): string {
 // pgbench
 
 async function pgbenchCeiling(
-  settings: Settings, pg: DurablePostgres, db: Client, name: string, prefix: string, template: LoggedStatement[], templateTradeNo: string,
-  capacity: number, orders: OrderFactory, outDir: string, pgGroup: ProcessGroup,
+  settings: Settings,
+  pg: DurablePostgres,
+  db: Client,
+  name: string,
+  prefix: string,
+  template: LoggedStatement[],
+  templateTradeNo: string,
+  capacity: number,
+  orders: OrderFactory,
+  outDir: string,
+  pgGroup: ProcessGroup,
 ): Promise<PgbenchRun> {
   const clients = settings.pgbenchClients;
   const perClient = Math.ceil((Math.max(8000, capacity * 10) * settings.pgbenchS) / clients) + 500;
@@ -897,14 +1189,23 @@ async function pgbenchCeiling(
   const scriptFile = path.join(pg.dir, `notify-${prefix}.pgbench`);
   fs.writeFileSync(scriptFile, script);
   const shown = path.join(outDir, `pgbench-${prefix}.sql`);
-  fs.writeFileSync(shown, `-- pgbench script (${name}); raw XML bodies elided\n${script.replace(/'<xml>[^']*'/g, "'<xml>…</xml>'")}`);
+  fs.writeFileSync(
+    shown,
+    `-- pgbench script (${name}); raw XML bodies elided\n${script.replace(/'<xml>[^']*'/g, "'<xml>…</xml>'")}`,
+  );
   await db.query('checkpoint');
   const groups: ProcessGroup[] = [pgGroup];
   let a: CpuSnapshot | undefined;
   let reapedBefore = 0;
   log(`pgbench ${name}: ${clients} clients, ${settings.pgbenchS} s, ${template.length} statements per transaction`);
   const r = await runPgbench({
-    bindir: pg.bindir, port: pg.port, database: 'payment_callback', scriptFile, clients, threads: 2, seconds: settings.pgbenchS,
+    bindir: pg.bindir,
+    port: pg.port,
+    database: 'payment_callback',
+    scriptFile,
+    clients,
+    threads: 2,
+    seconds: settings.pgbenchS,
     onStarted: () => {
       a = cpuSnapshot(groups);
       reapedBefore = reapedChildrenSeconds();
@@ -915,13 +1216,26 @@ async function pgbenchCeiling(
   await sleep(1000);
   const b = cpuSnapshot(groups);
   // pgbench is our child: once reaped, its CPU shows in our own cutime/cstime.
-  const cpuS: Record<string, number> = { ...(a ? cpuSecondsBetween(a, b) : {}), pgbench: round(reapedChildrenSeconds() - reapedBefore, 2) };
-  const paid = await db.query<{ n: string }>("select count(*) as n from orders where out_trade_no like $1 and status = 'PAID'", [`${prefix}%`]);
+  const cpuS: Record<string, number> = {
+    ...(a ? cpuSecondsBetween(a, b) : {}),
+    pgbench: round(reapedChildrenSeconds() - reapedBefore, 2),
+  };
+  const paid = await db.query<{ n: string }>(
+    "select count(*) as n from orders where out_trade_no like $1 and status = 'PAID'",
+    [`${prefix}%`],
+  );
   const paidRows = Number(paid.rows[0]?.n ?? 0);
-  log(`pgbench ${name}: ${round(r.tps)} tps, latency ${r.latencyAvgMs} ms, ${paidRows} of ${r.transactions} transactions paid a fresh order`);
+  log(
+    `pgbench ${name}: ${round(r.tps)} tps, latency ${r.latencyAvgMs} ms, ${paidRows} of ${r.transactions} transactions paid a fresh order`,
+  );
   return {
-    ...r, name, output: r.output.slice(-4000), cpuS, cpuMsPerTx: round(((cpuS['postgres'] ?? 0) * 1000) / Math.max(1, r.transactions), 3),
-    paidRows, script: path.relative(outDir, shown),
+    ...r,
+    name,
+    output: r.output.slice(-4000),
+    cpuS,
+    cpuMsPerTx: round(((cpuS['postgres'] ?? 0) * 1000) / Math.max(1, r.transactions), 3),
+    paidRows,
+    script: path.relative(outDir, shown),
   };
 }
 
@@ -930,18 +1244,29 @@ async function pgbenchCeiling(
 
 async function waitForLine(proc: ManagedProcess, re: RegExp): Promise<RegExpExecArray> {
   let m: RegExpExecArray | null = null;
-  await waitUntil(`${proc.name} to start`, 30_000, () => {
-    if (!proc.running) throw new Error(proc.describe());
-    m = re.exec(proc.output());
-    return m !== null;
-  }, { details: () => proc.describe() });
+  await waitUntil(
+    `${proc.name} to start`,
+    30_000,
+    () => {
+      if (!proc.running) throw new Error(proc.describe());
+      m = re.exec(proc.output());
+      return m !== null;
+    },
+    { details: () => proc.describe() },
+  );
   if (!m) throw new Error('unreachable');
   return m;
 }
 
-async function trivialCeiling(settings: Settings, teardown: Teardown, loadgen: LoadgenProcess, capacity: number): Promise<Measured> {
-  const proc = await ManagedProcess.spawn('trivial core', process.execPath, [path.join(__dirname, 'trivial-core.js')],
-    { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TRIVIAL_CORE_LISTEN: '127.0.0.1:0' } });
+async function trivialCeiling(
+  settings: Settings,
+  teardown: Teardown,
+  loadgen: LoadgenProcess,
+  capacity: number,
+): Promise<Measured> {
+  const proc = await ManagedProcess.spawn('trivial core', process.execPath, [path.join(__dirname, 'trivial-core.js')], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', TRIVIAL_CORE_LISTEN: '127.0.0.1:0' },
+  });
   const stopCore = teardown.add('trivial core', () => proc.terminate('SIGTERM', 10_000));
   const port = Number((await waitForLine(proc, /trivial core listening on (\d+)/))[1]);
   const gateway = await startGatewayProcess(port, { LOG_LEVEL: 'info' });
@@ -950,16 +1275,20 @@ async function trivialCeiling(settings: Settings, teardown: Teardown, loadgen: L
   try {
     const n = Math.min(200_000, Math.ceil(Math.max(capacity * 6, 3000) * 4));
     await loadgen.prepare(target, { type: 'unique', prefix: 'bX', orders: n, seed: 20 });
-    return await measure(loadgen, { ...closedSpec(settings, 'trivial core (nginx -> gateway -> gRPC PAID)', settings.trivialS, 2), cycle: true }, {
-      groups: [
-        { name: 'core', roots: () => [proc.pid] },
-        { name: 'gateway', roots: () => [gateway.process?.pid] },
-        { name: 'nginx', roots: () => [nginx.pid] },
-        { name: 'loadgen', roots: () => [loadgen.pid] },
-      ],
-      rss: () => ({ core: proc.pid, gateway: gateway.process?.pid }),
-      sut: ['core', 'gateway', 'nginx'],
-    });
+    return await measure(
+      loadgen,
+      { ...closedSpec(settings, 'trivial core (nginx -> gateway -> gRPC PAID)', settings.trivialS, 2), cycle: true },
+      {
+        groups: [
+          { name: 'core', roots: () => [proc.pid] },
+          { name: 'gateway', roots: () => [gateway.process?.pid] },
+          { name: 'nginx', roots: () => [nginx.pid] },
+          { name: 'loadgen', roots: () => [loadgen.pid] },
+        ],
+        rss: () => ({ core: proc.pid, gateway: gateway.process?.pid }),
+        sut: ['core', 'gateway', 'nginx'],
+      },
+    );
   } finally {
     await dispose();
     await stopGateway();
@@ -968,21 +1297,40 @@ async function trivialCeiling(settings: Settings, teardown: Teardown, loadgen: L
 }
 
 function closedSpec(settings: Settings, label: string, durationS: number, warmupS = 0): RunSpec {
-  return { mode: 'closed', connections: settings.connections, warmupMs: warmupS * 1000, durationMs: durationS * 1000, label };
+  return {
+    mode: 'closed',
+    connections: settings.connections,
+    warmupMs: warmupS * 1000,
+    durationMs: durationS * 1000,
+    label,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Monolith
 
 async function monolithBaseline(
-  settings: Settings, teardown: Teardown, loadgen: LoadgenProcess, databaseUrl: string, redisServer: RedisServer,
-  orders: OrderFactory, capacity: number, counters: CounterSources, pgGroup: ProcessGroup, redisGroup: ProcessGroup,
+  settings: Settings,
+  teardown: Teardown,
+  loadgen: LoadgenProcess,
+  databaseUrl: string,
+  redisServer: RedisServer,
+  orders: OrderFactory,
+  capacity: number,
+  counters: CounterSources,
+  pgGroup: ProcessGroup,
+  redisGroup: ProcessGroup,
   check: (prefix: string, m: Measured) => Promise<void>,
 ): Promise<Measured> {
   const proc = await ManagedProcess.spawn('monolith', process.execPath, [path.join(__dirname, 'monolith.js')], {
     env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin', DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url,
-      MERCHANTS_JSON: TEST_MERCHANTS_JSON, MONOLITH_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', AUTH_DISABLED: 'true',
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisServer.url,
+      MERCHANTS_JSON: TEST_MERCHANTS_JSON,
+      MONOLITH_LISTEN: '127.0.0.1:0',
+      LOG_LEVEL: 'info',
+      AUTH_DISABLED: 'true',
     },
   });
   const stop = teardown.add('monolith', () => proc.terminate('SIGTERM', 10_000));
@@ -997,7 +1345,8 @@ async function monolithBaseline(
       groups: [
         { name: 'monolith', roots: () => [proc.pid] },
         { name: 'nginx', roots: () => [nginx.pid] },
-        pgGroup, redisGroup,
+        pgGroup,
+        redisGroup,
         { name: 'loadgen', roots: () => [loadgen.pid] },
       ],
       rss: () => ({ monolith: proc.pid }),
@@ -1020,8 +1369,14 @@ async function monolithBaseline(
 // Profiles
 
 async function profileRun(
-  settings: Settings, teardown: Teardown, loadgen: LoadgenProcess, databaseUrl: string, redisUrl: string,
-  orders: OrderFactory, capacity: number, outDir: string,
+  settings: Settings,
+  teardown: Teardown,
+  loadgen: LoadgenProcess,
+  databaseUrl: string,
+  redisUrl: string,
+  orders: OrderFactory,
+  capacity: number,
+  outDir: string,
 ): Promise<Record<string, ProfileSummary>> {
   const dirs = { core: path.join(outDir, 'profiles', 'core'), gateway: path.join(outDir, 'profiles', 'gateway') };
   for (const d of Object.values(dirs)) {
@@ -1035,7 +1390,10 @@ async function profileRun(
     await orders.create('bP', n);
     await loadgen.prepare(stack.target, { type: 'unique', prefix: 'bP', orders: n, seed: 40 });
     m = await measure(loadgen, closedSpec(settings, 'profiled unique run', settings.profileS, 2), {
-      groups: [{ name: 'core', roots: () => [stack.core.pid()] }, { name: 'gateway', roots: () => [stack.gateway.pid()] }],
+      groups: [
+        { name: 'core', roots: () => [stack.core.pid()] },
+        { name: 'gateway', roots: () => [stack.gateway.pid()] },
+      ],
       rss: () => ({}),
       sut: ['core', 'gateway'],
     });
@@ -1044,7 +1402,10 @@ async function profileRun(
   }
   const summaries: Record<string, ProfileSummary> = {};
   for (const [name, dir] of Object.entries(dirs)) {
-    const file = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f))[0];
+    const file = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(dir, f))[0];
     if (!file) {
       log(`no CPU profile written for ${name}`);
       continue;
@@ -1052,7 +1413,11 @@ async function profileRun(
     // Only the measured window: no start-up, warm-up or shutdown.
     const startedAt = name === 'core' ? stack.core.startedAt : stack.gateway.startedAt;
     const window = { fromS: (m.windowAt[0] - startedAt) / 1000, toS: (m.windowAt[1] - startedAt) / 1000 };
-    const summary = { ...summarizeProfile(file, 20, window), requests: m.run.completed, procCpuMsPerReq: m.cpuMsPerReq[name] };
+    const summary = {
+      ...summarizeProfile(file, 20, window),
+      requests: m.run.completed,
+      procCpuMsPerReq: m.cpuMsPerReq[name],
+    };
     summaries[name] = summary;
     log(`profile of ${name}: ${path.relative(ROOT, file)}`);
   }
@@ -1068,7 +1433,13 @@ function writeOutputs(results: Results, outDir: string): void {
   if (results.sweep.length > 0 && unique) {
     const svg = throughputLatencySvg(
       'payment-callback: unique paid notifications through nginx -> gateway -> core',
-      results.sweep.map((m) => ({ offered: m.run.offeredRate ?? 0, achieved: m.run.rps, p50Ms: m.latency.p50Ms, p99Ms: m.latency.p99Ms, otherLoad: m.foreignCores })),
+      results.sweep.map((m) => ({
+        offered: m.run.offeredRate ?? 0,
+        achieved: m.run.rps,
+        p50Ms: m.latency.p50Ms,
+        p99Ms: m.latency.p99Ms,
+        otherLoad: m.foreignCores,
+      })),
       unique.run.rps,
       `${results.machine['nproc']} x ${results.machine['cpuModel']}, PostgreSQL fsync=on synchronous_commit=on; ${results.settings.name} run ${results.startedAt.slice(0, 10)}`,
     );
@@ -1084,11 +1455,22 @@ function renderReport(r: Results): string {
   const L: string[] = [];
   const f = (v: number | undefined, d = 1): string => (v === undefined || Number.isNaN(v) ? '–' : String(round(v, d)));
   L.push(`# Benchmark report (${r.settings.name} run, ${r.startedAt})`, '');
-  L.push(`Machine: ${r.machine['nproc']} x ${r.machine['cpuModel']}, ${r.machine['ramGiB']} GiB RAM, Linux ${r.machine['kernel']}, Node ${r.machine['node']}; `
-    + `${r.machine['postgres']}, ${r.machine['redis']}, ${r.machine['nginx']}. fdatasync on the data directory's file system: `
-    + `median ${r.machine['fdatasyncMedianMs']} ms, p99 ${r.machine['fdatasyncP99Ms']} ms.`, '');
-  L.push(`PostgreSQL: ${Object.entries(r.postgresSettings).map(([k, v]) => `${k}=${v}`).join(', ')}.`, '');
-  L.push(`Code: commit ${r.git.commit}${r.git.dirty ? ' plus uncommitted changes in src/, gateway/ or proto/' : ''}. Duration ${r.durationS ?? '?'} s.`, '');
+  L.push(
+    `Machine: ${r.machine['nproc']} x ${r.machine['cpuModel']}, ${r.machine['ramGiB']} GiB RAM, Linux ${r.machine['kernel']}, Node ${r.machine['node']}; ` +
+      `${r.machine['postgres']}, ${r.machine['redis']}, ${r.machine['nginx']}. fdatasync on the data directory's file system: ` +
+      `median ${r.machine['fdatasyncMedianMs']} ms, p99 ${r.machine['fdatasyncP99Ms']} ms.`,
+    '',
+  );
+  L.push(
+    `PostgreSQL: ${Object.entries(r.postgresSettings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}.`,
+    '',
+  );
+  L.push(
+    `Code: commit ${r.git.commit}${r.git.dirty ? ' plus uncommitted changes in src/, gateway/ or proto/' : ''}. Duration ${r.durationS ?? '?'} s.`,
+    '',
+  );
   if (r.errors.length > 0) L.push('**Errors:**', '', ...r.errors.map((e) => `    ${e.split('\n')[0] ?? ''}`), '');
 
   const rows: Array<[string, Measured | undefined]> = [
@@ -1101,32 +1483,56 @@ function renderReport(r: Results): string {
   ];
   L.push('## Closed loop', '');
   L.push(`${r.settings.connections} keep-alive connections to nginx, ${r.settings.mainS} s windows.`, '');
-  L.push('| scenario | req/s | p50 ms | p99 ms | p99.9 ms | CPU ms/req | core | gateway | nginx | postgres | redis | kernel share | peak RSS MB | unexpected | other load |');
+  L.push(
+    '| scenario | req/s | p50 ms | p99 ms | p99.9 ms | CPU ms/req | core | gateway | nginx | postgres | redis | kernel share | peak RSS MB | unexpected | other load |',
+  );
   L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
   for (const [name, m] of rows) {
     if (!m) continue;
     const c = m.cpuMsPerReq;
-    L.push(`| ${name} | ${f(m.run.rps, 0)} | ${f(m.latency.p50Ms)} | ${f(m.latency.p99Ms)} | ${f(m.latency.p999Ms)} | ${f(c['total'], 2)} | `
-      + `${f(c['core'] ?? c['monolith'], 2)} | ${f(c['gateway'], 2)} | ${f(c['nginx'], 2)} | ${f(c['postgres'], 2)} | ${f(c['redis'], 2)} | `
-      + `${Math.round(m.sysShare * 100)}% | ${Object.entries(m.peakRssMb).map(([k, v]) => `${k} ${v}`).join(', ')} | ${m.unexpected} | ${m.foreignCores} |`);
+    L.push(
+      `| ${name} | ${f(m.run.rps, 0)} | ${f(m.latency.p50Ms)} | ${f(m.latency.p99Ms)} | ${f(m.latency.p999Ms)} | ${f(c['total'], 2)} | ` +
+        `${f(c['core'] ?? c['monolith'], 2)} | ${f(c['gateway'], 2)} | ${f(c['nginx'], 2)} | ${f(c['postgres'], 2)} | ${f(c['redis'], 2)} | ` +
+        `${Math.round(m.sysShare * 100)}% | ${Object.entries(m.peakRssMb)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')} | ${m.unexpected} | ${m.foreignCores} |`,
+    );
   }
-  L.push('', 'For the monolith, the "core" column is the monolith process. Kernel share: stime / (utime + stime) of the processes under test. '
-    + 'Other load: cores kept busy during the window by processes outside the benchmark (the machine is shared); before each run the bench '
-    + 'waits (within a budget) for a quiet second.', '');
-  L.push('CPU ms/req = (utime+stime of the processes under test over the window) / replies in the window; the load generator '
-    + 'and the harness are not included: ' + rows.filter(([, m]) => m).map(([n, m]) => `${n}: load generator ${m?.loadgenCpuS} s, harness ${m?.harnessCpuS} s`).join('; ') + '.', '');
+  L.push(
+    '',
+    'For the monolith, the "core" column is the monolith process. Kernel share: stime / (utime + stime) of the processes under test. ' +
+      'Other load: cores kept busy during the window by processes outside the benchmark (the machine is shared); before each run the bench ' +
+      'waits (within a budget) for a quiet second.',
+    '',
+  );
+  L.push(
+    'CPU ms/req = (utime+stime of the processes under test over the window) / replies in the window; the load generator ' +
+      'and the harness are not included: ' +
+      rows
+        .filter(([, m]) => m)
+        .map(([n, m]) => `${n}: load generator ${m?.loadgenCpuS} s, harness ${m?.harnessCpuS} s`)
+        .join('; ') +
+      '.',
+    '',
+  );
 
   const u = r.scenarios['unique'];
   const d = r.scenarios['duplicates'];
   const p80 = r.sweep.find((m) => m.label.startsWith('open loop 80%'));
   L.push('## References and ratios', '');
   if (r.pgbench) {
-    L.push(`pgbench (${r.pgbench.clients} clients, ${r.pgbench.seconds} s, the core's ${r.trace?.paidSequence.length ?? '?'} statements per paid notification, simple protocol): `
-      + `**${f(r.pgbench.tps, 0)} tps**, latency avg ${r.pgbench.latencyAvgMs} ms, postgres CPU ${r.pgbench.cpuMsPerTx} ms/tx `
-      + `(${r.pgbench.paidRows} of ${r.pgbench.transactions} transactions paid a fresh order; script: ${r.pgbench.script}).`, '');
+    L.push(
+      `pgbench (${r.pgbench.clients} clients, ${r.pgbench.seconds} s, the core's ${r.trace?.paidSequence.length ?? '?'} statements per paid notification, simple protocol): ` +
+        `**${f(r.pgbench.tps, 0)} tps**, latency avg ${r.pgbench.latencyAvgMs} ms, postgres CPU ${r.pgbench.cpuMsPerTx} ms/tx ` +
+        `(${r.pgbench.paidRows} of ${r.pgbench.transactions} transactions paid a fresh order; script: ${r.pgbench.script}).`,
+      '',
+    );
     for (const w of r.pgbenchWhatIf) {
-      L.push(`pgbench ${w.name}: **${f(w.tps, 0)} tps**, latency avg ${w.latencyAvgMs} ms, postgres CPU ${w.cpuMsPerTx} ms/tx `
-        + `(${w.paidRows} of ${w.transactions} paid a fresh order; script: ${w.script}).`, '');
+      L.push(
+        `pgbench ${w.name}: **${f(w.tps, 0)} tps**, latency avg ${w.latencyAvgMs} ms, postgres CPU ${w.cpuMsPerTx} ms/tx ` +
+          `(${w.paidRows} of ${w.transactions} paid a fresh order; script: ${w.script}).`,
+        '',
+      );
     }
   }
   L.push('| ratio | value |', '| --- | ---: |');
@@ -1135,81 +1541,169 @@ function renderReport(r: Results): string {
   if (u && r.monolith) L.push(`| unique / monolith | ${f(u.run.rps / r.monolith.run.rps, 3)} |`);
   if (u && d) L.push(`| duplicates / unique | ${f(d.run.rps / u.run.rps, 3)} |`);
   if (u && r.trivial) L.push(`| unique / trivial-core ceiling | ${f(u.run.rps / r.trivial.run.rps, 3)} |`);
-  if (u && r.monolith) L.push(`| CPU per request, stack / monolith | ${f((u.cpuMsPerReq['total'] ?? 0) / (r.monolith.cpuMsPerReq['total'] ?? 1), 2)} |`);
-  if (p80) L.push(`| p99 at ~80% of capacity (open loop, ${p80.run.offeredRate} req/s offered) | ${p80.latency.p99Ms} ms |`);
+  if (u && r.monolith)
+    L.push(
+      `| CPU per request, stack / monolith | ${f((u.cpuMsPerReq['total'] ?? 0) / (r.monolith.cpuMsPerReq['total'] ?? 1), 2)} |`,
+    );
+  if (p80)
+    L.push(`| p99 at ~80% of capacity (open loop, ${p80.run.offeredRate} req/s offered) | ${p80.latency.p99Ms} ms |`);
   const s80 = r.scenarios['duplicatesOpen80'];
-  if (s80) L.push(`| duplicate storm p99 at ~80% of its capacity (open loop, ${s80.run.offeredRate} req/s offered) | ${s80.latency.p99Ms} ms |`);
+  if (s80)
+    L.push(
+      `| duplicate storm p99 at ~80% of its capacity (open loop, ${s80.run.offeredRate} req/s offered) | ${s80.latency.p99Ms} ms |`,
+    );
   L.push('');
 
   if (r.sweep.length > 0) {
     L.push('## Open loop (unique)', '');
-    L.push(`Fixed arrival rate, up to ${r.settings.openConnections} connections, latency from the time each request was due; ${r.settings.sweepS} s per point.`, '');
-    L.push('| offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | CPU ms/req | unexpected | never sent | other load |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    L.push(
+      `Fixed arrival rate, up to ${r.settings.openConnections} connections, latency from the time each request was due; ${r.settings.sweepS} s per point.`,
+      '',
+    );
+    L.push(
+      '| offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | CPU ms/req | unexpected | never sent | other load |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
     for (const m of r.sweep) {
-      L.push(`| ${m.run.offeredRate} | ${f(m.run.rps, 0)} | ${m.latency.p50Ms} | ${m.latency.p99Ms} | ${m.latency.p999Ms} | ${f(m.cpuMsPerReq['total'], 2)} | ${m.unexpected} | ${m.run.unsent} | ${m.foreignCores} |`);
+      L.push(
+        `| ${m.run.offeredRate} | ${f(m.run.rps, 0)} | ${m.latency.p50Ms} | ${m.latency.p99Ms} | ${m.latency.p999Ms} | ${f(m.cpuMsPerReq['total'], 2)} | ${m.unexpected} | ${m.run.unsent} | ${m.foreignCores} |`,
+      );
     }
     L.push('', '![throughput and p99 against offered load](throughput-latency.svg)', '');
   }
 
   if (r.trace) {
     L.push('## Per notification (trace: one request at a time, log_statement=all)', '');
-    L.push('Redis: EVALSHA is the round trip; exists/set (acquire) and get/del (release) run inside those Lua scripts.', '');
-    L.push('| kind | SQL round trips | statements | Redis commands | write xacts | WAL bytes |', '| --- | ---: | --- | --- | ---: | ---: |');
+    L.push(
+      'Redis: EVALSHA is the round trip; exists/set (acquire) and get/del (release) run inside those Lua scripts.',
+      '',
+    );
+    L.push(
+      '| kind | SQL round trips | statements | Redis commands | write xacts | WAL bytes |',
+      '| --- | ---: | --- | --- | ---: | ---: |',
+    );
     for (const b of r.trace.batches) {
-      L.push(`| ${b.name} | ${b.statementsPerNotification} | ${Object.entries(b.statementKinds).map(([k, v]) => `${k} ×${v}`).join(', ')} | `
-        + `${Object.entries(b.redisPerNotification).map(([k, v]) => `${k} ×${v}`).join(', ') || '0'} | ${b.writeXactsPerNotification} | ${b.walBytesPerNotification} |`);
+      L.push(
+        `| ${b.name} | ${b.statementsPerNotification} | ${Object.entries(b.statementKinds)
+          .map(([k, v]) => `${k} ×${v}`)
+          .join(', ')} | ` +
+          `${
+            Object.entries(b.redisPerNotification)
+              .map(([k, v]) => `${k} ×${v}`)
+              .join(', ') || '0'
+          } | ${b.writeXactsPerNotification} | ${b.walBytesPerNotification} |`,
+      );
     }
     L.push('', 'The statements of one paid notification, in order:', '');
     r.trace.paidSequence.forEach((s, i) => L.push(`${i + 1}. \`${compactSql(s)}\``));
     L.push('');
   }
 
-  const withCounters = [...rows, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(([, m]) => m?.counters);
+  const withCounters = [...rows, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(
+    ([, m]) => m?.counters,
+  );
   if (withCounters.length > 0) {
     L.push('## Per request under load (counter deltas over the window)', '');
-    L.push('PostgreSQL maintenance: autovacuum / autoanalyze runs and checkpoints completed inside the window (they compete for the same two cores).', '');
-    L.push('| run | Redis cmds/req | write xacts/req | WAL bytes/req | core: handle ms | store ms | lock wait ms | GC ms (count) | PostgreSQL maintenance | p99 ms, end to end | p99 ms in the core, at most |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |');
+    L.push(
+      'PostgreSQL maintenance: autovacuum / autoanalyze runs and checkpoints completed inside the window (they compete for the same two cores).',
+      '',
+    );
+    L.push(
+      '| run | Redis cmds/req | write xacts/req | WAL bytes/req | core: handle ms | store ms | lock wait ms | GC ms (count) | PostgreSQL maintenance | p99 ms, end to end | p99 ms in the core, at most |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    );
     for (const [name, m] of withCounters) {
       if (!m?.counters) continue;
       const n = Math.max(1, m.run.completed);
       const h = m.counters.histograms;
       const mean = (k: string): string => (h[k] ? String(h[k].meanMs) : '–');
-      L.push(`| ${name} | ${Object.entries(m.counters.redis).map(([k, v]) => `${k} ${f(v / n, 2)}`).join(', ')} | ${f(m.counters.writeXacts / n, 2)} | `
-        + `${f(m.counters.walBytes / n, 0)} | ${mean('payment_callback_handle_notify_seconds')} | ${mean('payment_callback_store_seconds')} | ${mean('payment_callback_lock_wait_seconds')} | `
-        + `${h['nodejs_gc_duration_seconds'] ? `${h['nodejs_gc_duration_seconds'].meanMs} (${h['nodejs_gc_duration_seconds'].count})` : '–'} | `
-        + `${m.counters.maintenance ? Object.entries(m.counters.maintenance).map(([k, v]) => `${k} ${v}`).join(', ') : '–'} | ${m.latency.p99Ms} | ${m.counters.coreHandleP99AtMostMs ?? '–'} |`);
+      L.push(
+        `| ${name} | ${Object.entries(m.counters.redis)
+          .map(([k, v]) => `${k} ${f(v / n, 2)}`)
+          .join(', ')} | ${f(m.counters.writeXacts / n, 2)} | ` +
+          `${f(m.counters.walBytes / n, 0)} | ${mean('payment_callback_handle_notify_seconds')} | ${mean('payment_callback_store_seconds')} | ${mean('payment_callback_lock_wait_seconds')} | ` +
+          `${h['nodejs_gc_duration_seconds'] ? `${h['nodejs_gc_duration_seconds'].meanMs} (${h['nodejs_gc_duration_seconds'].count})` : '–'} | ` +
+          `${
+            m.counters.maintenance
+              ? Object.entries(m.counters.maintenance)
+                  .map(([k, v]) => `${k} ${v}`)
+                  .join(', ')
+              : '–'
+          } | ${m.latency.p99Ms} | ${m.counters.coreHandleP99AtMostMs ?? '–'} |`,
+      );
     }
     L.push('');
   }
 
   if (r.soak) {
     const k = r.soak;
-    L.push(`## Memory over a long run (${f(k.chunks.at(-1)?.cumulative ?? 0, 0)} notifications)`, '',
-      `Chunks of about ${f(soakChunk(k.target), 0)} notifications, alternately a duplicate storm and the mix, closed loop at full speed, fresh orders each chunk; memory read after each chunk. `
-      + 'Trend: least-squares line over the chunks after the first quarter (warm-up).', '',
-      '| trend | MB per 100k notifications | predicted growth over the span, MB | first → last MB | min–max MB | chunks |', '| --- | ---: | ---: | --- | --- | ---: |');
+    L.push(
+      `## Memory over a long run (${f(k.chunks.at(-1)?.cumulative ?? 0, 0)} notifications)`,
+      '',
+      `Chunks of about ${f(soakChunk(k.target), 0)} notifications, alternately a duplicate storm and the mix, closed loop at full speed, fresh orders each chunk; memory read after each chunk. ` +
+        'Trend: least-squares line over the chunks after the first quarter (warm-up).',
+      '',
+      '| trend | MB per 100k notifications | predicted growth over the span, MB | first → last MB | min–max MB | chunks |',
+      '| --- | ---: | ---: | --- | --- | ---: |',
+    );
     for (const [name, t] of Object.entries(k.trends)) {
-      L.push(`| ${name} | ${f(t.slopeMbPer100k, 2)} | ${f(t.growthOverSpanMb, 1)} | ${t.firstMb} → ${t.lastMb} | ${t.minMb}–${t.maxMb} | ${t.samples} |`);
+      L.push(
+        `| ${name} | ${f(t.slopeMbPer100k, 2)} | ${f(t.growthOverSpanMb, 1)} | ${t.firstMb} → ${t.lastMb} | ${t.minMb}–${t.maxMb} | ${t.samples} |`,
+      );
     }
-    L.push('', '| chunk | workload | notifications | after | req/s | p99 ms | unexpected | exactly once | PostgreSQL maintenance | core RSS MB | gateway RSS MB | core heap MB |',
-      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |');
-    k.chunks.forEach((c, i) => L.push(`| ${i + 1} | ${c.workload} | ${f(c.notifications, 0)} | ${f(c.cumulative, 0)} | ${c.rps} | ${c.p99Ms} | ${c.unexpected}${c.unexpected > 0 && c.unexpectedDetail ? ` (${Object.entries(c.unexpectedDetail).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''} | ${c.exactlyOnce ?? '–'} | ${c.maintenance ? Object.entries(c.maintenance).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none' : '–'} | ${c.rssMb['core'] ?? '–'} | ${c.rssMb['gateway'] ?? '–'} | ${c.coreHeapUsedMb ?? '–'} |`));
+    L.push(
+      '',
+      '| chunk | workload | notifications | after | req/s | p99 ms | unexpected | exactly once | PostgreSQL maintenance | core RSS MB | gateway RSS MB | core heap MB |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |',
+    );
+    k.chunks.forEach((c, i) =>
+      L.push(
+        `| ${i + 1} | ${c.workload} | ${f(c.notifications, 0)} | ${f(c.cumulative, 0)} | ${c.rps} | ${c.p99Ms} | ${c.unexpected}${
+          c.unexpected > 0 && c.unexpectedDetail
+            ? ` (${Object.entries(c.unexpectedDetail)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(', ')})`
+            : ''
+        } | ${c.exactlyOnce ?? '–'} | ${
+          c.maintenance
+            ? Object.entries(c.maintenance)
+                .filter(([, v]) => v > 0)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ') || 'none'
+            : '–'
+        } | ${c.rssMb['core'] ?? '–'} | ${c.rssMb['gateway'] ?? '–'} | ${c.coreHeapUsedMb ?? '–'} |`,
+      ),
+    );
     L.push('');
   }
 
   const checks = [...rows, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(([, m]) => m?.check);
   if (checks.length > 0) {
-    L.push('## Correctness after each run', '', '| run | acked orders | PAID orders | ORDER_PAID events | exactly once | anomalies |', '| --- | ---: | ---: | ---: | --- | ---: |');
+    L.push(
+      '## Correctness after each run',
+      '',
+      '| run | acked orders | PAID orders | ORDER_PAID events | exactly once | anomalies |',
+      '| --- | ---: | ---: | ---: | --- | ---: |',
+    );
     for (const [name, m] of checks) {
       const c = m?.check ?? {};
-      L.push(`| ${name} | ${c['ackedOrders']} | ${c['paidOrders']} | ${c['orderPaidEvents']} | ${c['exactlyOnce']} | ${c['anomalies']} |`);
+      L.push(
+        `| ${name} | ${c['ackedOrders']} | ${c['paidOrders']} | ${c['orderPaidEvents']} | ${c['exactlyOnce']} | ${c['anomalies']} |`,
+      );
     }
     L.push('');
   }
 
   for (const p of [r.pgbench, ...r.pgbenchWhatIf]) {
     if (!p) continue;
-    L.push(`## pgbench per-statement latency (ms), ${p.name}`, '', '```', ...p.statementMs.map((s) => `${s.ms.toFixed(3).padStart(8)}  ${s.statement}`), '```', '');
+    L.push(
+      `## pgbench per-statement latency (ms), ${p.name}`,
+      '',
+      '```',
+      ...p.statementMs.map((s) => `${s.ms.toFixed(3).padStart(8)}  ${s.statement}`),
+      '```',
+      '',
+    );
   }
   for (const [name, s] of Object.entries(r.profiles)) {
     L.push(`## CPU profile: ${name}`, '', '```', formatProfile(name, s), '```', '');

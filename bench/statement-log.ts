@@ -33,7 +33,8 @@ export function parseStatementLog(log: string): LoggedStatement[] {
       const entry = lastByPid.get(pid);
       if (!entry) continue;
       const params = new Map<string, string>();
-      for (const p of message.slice('parameters: '.length).matchAll(/\$(\d+) = (NULL|'(?:[^']|'')*')/g)) params.set(p[1] ?? '', p[2] ?? 'NULL');
+      for (const p of message.slice('parameters: '.length).matchAll(/\$(\d+) = (NULL|'(?:[^']|'')*')/g))
+        params.set(p[1] ?? '', p[2] ?? 'NULL');
       entry.text = entry.sql.replace(/\$(\d+)/g, (whole, n: string) => params.get(n) ?? whole);
     }
   }
@@ -47,7 +48,9 @@ export function statementKind(sql: string): string {
   if (verb === 'begin' || verb === 'commit' || verb === 'rollback') return verb.toUpperCase();
   if (verb === 'with') {
     // A data-modifying WITH: name each statement in it, e.g. "WITH (UPDATE orders, INSERT notifications)".
-    const parts = [...s.matchAll(/\b(update|insert into|delete from)\s+"?(\w+)"?/gi)].map((m) => `${(m[1] ?? '').split(' ')[0]?.toUpperCase() ?? ''} ${m[2] ?? ''}`);
+    const parts = [...s.matchAll(/\b(update|insert into|delete from)\s+"?(\w+)"?/gi)].map(
+      (m) => `${(m[1] ?? '').split(' ')[0]?.toUpperCase() ?? ''} ${m[2] ?? ''}`,
+    );
     return `WITH (${parts.join(', ')})`;
   }
   const table = /(?:from|into|update)\s+"?(\w+)"?/i.exec(s)?.[1] ?? '?';
@@ -64,7 +67,9 @@ export function statementsOf(statements: readonly LoggedStatement[], tradeNo: st
   const first = statements.findIndex(mentions);
   if (first < 0) return [];
   let last = first;
-  statements.forEach((s, i) => { if (mentions(s)) last = i; });
+  statements.forEach((s, i) => {
+    if (mentions(s)) last = i;
+  });
   const commit = statements.findIndex((s, i) => i > last && /^(commit|rollback)\b/i.test(s.sql));
   return statements.slice(first, commit >= 0 ? commit + 1 : last + 1);
 }
@@ -72,6 +77,12 @@ export function statementsOf(statements: readonly LoggedStatement[], tradeNo: st
 /** The SQL with long column lists folded, for reports. */
 export function compactSql(sql: string): string {
   return sql
-    .replace(/^select ((?:"\w+", )+"\w+") from/i, (_w, cols: string) => `select <${cols.split(',').length} columns> from`)
-    .replace(/\(((?:"\w+", )+"\w+")\) values \(((?:\$\d+, )*\$\d+)\)/i, (_w, cols: string) => `(<${cols.split(',').length} columns>) values (...)`);
+    .replace(
+      /^select ((?:"\w+", )+"\w+") from/i,
+      (_w, cols: string) => `select <${cols.split(',').length} columns> from`,
+    )
+    .replace(
+      /\(((?:"\w+", )+"\w+")\) values \(((?:\$\d+, )*\$\d+)\)/i,
+      (_w, cols: string) => `(<${cols.split(',').length} columns>) values (...)`,
+    );
 }

@@ -15,7 +15,10 @@ const STREAMS = Number(process.argv[2] ?? 1000);
 const PER_CALLER = 100;
 
 function rssKiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+  const line =
+    readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:')) ?? '';
   return Number(/(\d+)/.exec(line)?.[1] ?? 0);
 }
 
@@ -27,10 +30,18 @@ async function heapBytes(metricsPort: number): Promise<number> {
 async function main(): Promise<void> {
   const backend = await SQLITE_IN_PROCESS.start();
   const metricsPort = await freePort();
-  const callers = Array.from({ length: Math.ceil(STREAMS / PER_CALLER) }, (_, i) => ({ name: `c${i}`, token: `stream-memory-token-${String(i).padStart(12, '0')}`, scopes: ['events'] }));
+  const callers = Array.from({ length: Math.ceil(STREAMS / PER_CALLER) }, (_, i) => ({
+    name: `c${i}`,
+    token: `stream-memory-token-${String(i).padStart(12, '0')}`,
+    scopes: ['events'],
+  }));
   const core = await startCoreProcess({
-    DATABASE_URL: backend.databaseUrl, MERCHANTS_JSON: TEST_MERCHANTS_JSON, CALLERS_JSON: JSON.stringify(callers),
-    METRICS_LISTEN: `127.0.0.1:${metricsPort}`, EVENTS_MAX_STREAMS_PER_CALLER: String(PER_CALLER), NODE_OPTIONS: '--expose-gc',
+    DATABASE_URL: backend.databaseUrl,
+    MERCHANTS_JSON: TEST_MERCHANTS_JSON,
+    CALLERS_JSON: JSON.stringify(callers),
+    METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+    EVENTS_MAX_STREAMS_PER_CALLER: String(PER_CALLER),
+    NODE_OPTIONS: '--expose-gc',
   });
   const pid = core.process?.pid ?? 0;
   const client = new PaymentCallbackClient(`127.0.0.1:${core.port}`, credentials.createInsecure());
@@ -46,12 +57,14 @@ async function main(): Promise<void> {
   });
   await settle();
   const after = { rss: rssKiB(pid), heap: await heapBytes(metricsPort) };
-  console.log(JSON.stringify({
-    streams: STREAMS,
-    rss_kib_per_stream: ((after.rss - before.rss) / STREAMS).toFixed(1),
-    heap_kib_per_stream: ((after.heap - before.heap) / 1024 / STREAMS).toFixed(1),
-    rss_mib: [before.rss / 1024, after.rss / 1024].map((v) => v.toFixed(1)),
-  }));
+  console.log(
+    JSON.stringify({
+      streams: STREAMS,
+      rss_kib_per_stream: ((after.rss - before.rss) / STREAMS).toFixed(1),
+      heap_kib_per_stream: ((after.heap - before.heap) / 1024 / STREAMS).toFixed(1),
+      rss_mib: [before.rss / 1024, after.rss / 1024].map((v) => v.toFixed(1)),
+    }),
+  );
   for (const s of streams) s.cancel();
   client.close();
   await core.stop();

@@ -4,7 +4,14 @@
 //   TRIVIAL_CORE_LISTEN=127.0.0.1:0 node dist/bench/trivial-core.js
 //   prints "trivial core listening on <port>"
 
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import {
   NotifyOutcome,
   PaymentCallbackService,
@@ -12,7 +19,12 @@ import {
   type HandleNotifyResponse,
 } from '../src/gen/payment/callback/v1/payment_callback';
 
-const PAID: HandleNotifyResponse = Object.freeze({ outcome: NotifyOutcome.NOTIFY_OUTCOME_PAID, acknowledge: true, code: 'OK', message: 'OK' });
+const PAID: HandleNotifyResponse = Object.freeze({
+  outcome: NotifyOutcome.NOTIFY_OUTCOME_PAID,
+  acknowledge: true,
+  code: 'OK',
+  message: 'OK',
+});
 
 /** Every other method (unary or streaming) of whatever the proto declares: UNIMPLEMENTED. */
 function unimplemented(call: { emit(event: 'error', e: unknown): unknown }, callback?: (e: unknown) => void): void {
@@ -26,7 +38,10 @@ function main(): void {
   const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
   const handlers: Record<string, unknown> = {};
   for (const name of Object.keys(PaymentCallbackService)) handlers[name] = unimplemented;
-  handlers['handleNotify'] = (_call: ServerUnaryCall<HandleNotifyRequest, HandleNotifyResponse>, callback: sendUnaryData<HandleNotifyResponse>) => {
+  handlers['handleNotify'] = (
+    _call: ServerUnaryCall<HandleNotifyRequest, HandleNotifyResponse>,
+    callback: sendUnaryData<HandleNotifyResponse>,
+  ) => {
     callback(null, PAID);
   };
   server.addService(PaymentCallbackService, handlers as UntypedServiceImplementation);

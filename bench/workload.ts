@@ -82,11 +82,14 @@ export function workItems(spec: WorkloadSpec): WorkItem[] {
       // Slot by slot: 10% forged (for a trade no never registered), 5% wrong amount, 85% paid.
       return Array.from({ length: spec.orders }, (_, order) => {
         const r = random();
-        if (r < 0.10) return { kind: 'forged' as const, order: 1_000_000_000 + order };
-        return { kind: r < 0.15 ? 'wrong_amount' as const : 'paid' as const, order };
+        if (r < 0.1) return { kind: 'forged' as const, order: 1_000_000_000 + order };
+        return { kind: r < 0.15 ? ('wrong_amount' as const) : ('paid' as const), order };
       });
     case 'forged':
-      return Array.from({ length: spec.orders }, (_, order) => ({ kind: 'forged' as const, order: 1_000_000_000 + order }));
+      return Array.from({ length: spec.orders }, (_, order) => ({
+        kind: 'forged' as const,
+        order: 1_000_000_000 + order,
+      }));
     case 'wrong_amount':
       return Array.from({ length: spec.orders }, (_, order) => ({ kind: 'wrong_amount' as const, order }));
   }
@@ -102,6 +105,11 @@ export function renderBody(prefix: string, item: WorkItem): string {
     case 'forged':
       return toNotifyXml(signNotification(paidFields(no), 'B'.repeat(32)));
     case 'wrong_amount':
-      return toNotifyXml(signNotification(paidFields(no, { total_fee: String(ORDER_FEE + 1), cash_fee: String(ORDER_FEE + 1) }), DEMO.key));
+      return toNotifyXml(
+        signNotification(
+          paidFields(no, { total_fee: String(ORDER_FEE + 1), cash_fee: String(ORDER_FEE + 1) }),
+          DEMO.key,
+        ),
+      );
   }
 }

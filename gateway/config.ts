@@ -28,10 +28,22 @@ export interface GatewayConfig {
 }
 
 export const GATEWAY_ENV_VARS = Object.freeze([
-  'GATEWAY_LISTEN', 'CORE_GRPC_TARGET', 'NOTIFY_PATH', 'CORE_DEADLINE_MS', 'BODY_LIMIT_BYTES',
-  'TRUSTED_PROXIES', 'LOG_LEVEL', 'SHUTDOWN_GRACE_MS', 'GATEWAY_METRICS_LISTEN', 'CORE_TOKEN', 'CORE_TOKEN_FILE',
-  'CORE_TLS_CA_FILE', 'CORE_TLS_CERT_FILE', 'CORE_TLS_KEY_FILE',
-  'REFUND_NOTIFY_PATH', 'V3_NOTIFY_PATH',
+  'GATEWAY_LISTEN',
+  'CORE_GRPC_TARGET',
+  'NOTIFY_PATH',
+  'CORE_DEADLINE_MS',
+  'BODY_LIMIT_BYTES',
+  'TRUSTED_PROXIES',
+  'LOG_LEVEL',
+  'SHUTDOWN_GRACE_MS',
+  'GATEWAY_METRICS_LISTEN',
+  'CORE_TOKEN',
+  'CORE_TOKEN_FILE',
+  'CORE_TLS_CA_FILE',
+  'CORE_TLS_CERT_FILE',
+  'CORE_TLS_KEY_FILE',
+  'REFUND_NOTIFY_PATH',
+  'V3_NOTIFY_PATH',
 ] as const);
 
 type ReadFile = (path: string) => string;
@@ -61,15 +73,20 @@ export function readGatewayConfig(
   const caPem = read('CORE_TLS_CA_FILE');
   const certPem = read('CORE_TLS_CERT_FILE');
   const keyPem = read('CORE_TLS_KEY_FILE');
-  if ((certPem === undefined) !== (keyPem === undefined)) r.problem('CORE_TLS_CERT_FILE and CORE_TLS_KEY_FILE go together');
-  if (certPem !== undefined && caPem === undefined) r.problem('a client certificate needs CORE_TLS_CA_FILE to verify the core');
+  if ((certPem === undefined) !== (keyPem === undefined))
+    r.problem('CORE_TLS_CERT_FILE and CORE_TLS_KEY_FILE go together');
+  if (certPem !== undefined && caPem === undefined)
+    r.problem('a client certificate needs CORE_TLS_CA_FILE to verify the core');
   const metricsRaw = r.string('GATEWAY_METRICS_LISTEN', '127.0.0.1:9465');
   const notifyPath = r.string('NOTIFY_PATH', '/wxpay/notify');
-  if (!/^\/[A-Za-z0-9/_.-]*$/.test(notifyPath)) r.problem(`NOTIFY_PATH=${notifyPath} must be a path such as /wxpay/notify`);
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(notifyPath))
+    r.problem(`NOTIFY_PATH=${notifyPath} must be a path such as /wxpay/notify`);
   const refundNotifyPath = r.string('REFUND_NOTIFY_PATH', '/wxpay/refund/notify');
-  if (!/^\/[A-Za-z0-9/_.-]*$/.test(refundNotifyPath)) r.problem(`REFUND_NOTIFY_PATH=${refundNotifyPath} must be a path such as /wxpay/refund/notify`);
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(refundNotifyPath))
+    r.problem(`REFUND_NOTIFY_PATH=${refundNotifyPath} must be a path such as /wxpay/refund/notify`);
   const v3NotifyPath = r.string('V3_NOTIFY_PATH', '/wxpay/v3/notify');
-  if (!/^\/[A-Za-z0-9/_.-]*$/.test(v3NotifyPath)) r.problem(`V3_NOTIFY_PATH=${v3NotifyPath} must be a path such as /wxpay/v3/notify`);
+  if (!/^\/[A-Za-z0-9/_.-]*$/.test(v3NotifyPath))
+    r.problem(`V3_NOTIFY_PATH=${v3NotifyPath} must be a path such as /wxpay/v3/notify`);
   if (new Set([notifyPath, refundNotifyPath, v3NotifyPath, '/healthz']).size !== 4) {
     r.problem('NOTIFY_PATH, REFUND_NOTIFY_PATH and V3_NOTIFY_PATH must differ from each other and from /healthz');
   }
@@ -84,7 +101,8 @@ export function readGatewayConfig(
     coreDeadlineMs: r.integer('CORE_DEADLINE_MS', 3_000, 100, 4_500),
     // The core receives the fields and the raw body (about twice the body) within its 1 MiB limit.
     bodyLimitBytes: r.integer('BODY_LIMIT_BYTES', 64 * 1024, 1_024, 256 * 1024),
-    trustedProxies: r.list('TRUSTED_PROXIES').length > 0 ? r.list('TRUSTED_PROXIES') : ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
+    trustedProxies:
+      r.list('TRUSTED_PROXIES').length > 0 ? r.list('TRUSTED_PROXIES') : ['127.0.0.1', '::1', '::ffff:127.0.0.1'],
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     shutdownGraceMs: r.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     metricsListen: metricsRaw === 'off' ? undefined : r.listenAddress('GATEWAY_METRICS_LISTEN', '127.0.0.1:9465'),

@@ -15,10 +15,10 @@ export function createCoreClient(target: string, options: CoreClientOptions = {}
   const tls = options.tls;
   const channelCredentials = tls
     ? credentials.createSsl(
-      Buffer.from(tls.caPem),
-      tls.keyPem ? Buffer.from(tls.keyPem) : null,
-      tls.certPem ? Buffer.from(tls.certPem) : null,
-    )
+        Buffer.from(tls.caPem),
+        tls.keyPem ? Buffer.from(tls.keyPem) : null,
+        tls.certPem ? Buffer.from(tls.certPem) : null,
+      )
     : credentials.createInsecure();
   return new PaymentCallbackClient(target, channelCredentials, {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
@@ -43,19 +43,34 @@ export interface CallOptions {
 
 type Callback = (err: ServiceError | null, response?: HandleNotifyResponse) => void;
 
-export function handleNotify(client: PaymentCallbackClient, request: HandleNotifyRequest, call: CallOptions): Promise<CoreCall> {
+export function handleNotify(
+  client: PaymentCallbackClient,
+  request: HandleNotifyRequest,
+  call: CallOptions,
+): Promise<CoreCall> {
   return callCore((metadata, options, cb) => client.handleNotify(request, metadata, options, cb), call);
 }
 
-export function handleRefundNotify(client: PaymentCallbackClient, request: HandleNotifyRequest, call: CallOptions): Promise<CoreCall> {
+export function handleRefundNotify(
+  client: PaymentCallbackClient,
+  request: HandleNotifyRequest,
+  call: CallOptions,
+): Promise<CoreCall> {
   return callCore((metadata, options, cb) => client.handleRefundNotify(request, metadata, options, cb), call);
 }
 
-export function handleV3Notify(client: PaymentCallbackClient, request: HandleV3NotifyRequest, call: CallOptions): Promise<CoreCall> {
+export function handleV3Notify(
+  client: PaymentCallbackClient,
+  request: HandleV3NotifyRequest,
+  call: CallOptions,
+): Promise<CoreCall> {
   return callCore((metadata, options, cb) => client.handleV3Notify(request, metadata, options, cb), call);
 }
 
-function callCore(invoke: (metadata: Metadata, options: { deadline: number }, cb: Callback) => void, call: CallOptions): Promise<CoreCall> {
+function callCore(
+  invoke: (metadata: Metadata, options: { deadline: number }, cb: Callback) => void,
+  call: CallOptions,
+): Promise<CoreCall> {
   const metadata = new Metadata();
   metadata.set('x-request-id', call.requestId);
   // Sent as metadata rather than call credentials, which grpc-js only allows over TLS.
@@ -65,7 +80,8 @@ function callCore(invoke: (metadata: Metadata, options: { deadline: number }, cb
   metadata.setOptions({ waitForReady: true });
   return new Promise((resolve) => {
     invoke(metadata, { deadline: Date.now() + call.deadlineMs }, (err, response) => {
-      if (err || !response) resolve({ ok: false, code: err?.code ?? status.UNKNOWN, details: err?.details ?? 'no response' });
+      if (err || !response)
+        resolve({ ok: false, code: err?.code ?? status.UNKNOWN, details: err?.details ?? 'no response' });
       else resolve({ ok: true, response });
     });
   });

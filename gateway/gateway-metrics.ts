@@ -41,9 +41,12 @@ export class GatewayMetrics {
         res.writeHead(404).end();
         return;
       }
-      this.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': this.registry.contentType }).end(text);
-      }, () => res.writeHead(500).end());
+      this.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': this.registry.contentType }).end(text);
+        },
+        () => res.writeHead(500).end(),
+      );
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);

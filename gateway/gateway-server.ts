@@ -25,7 +25,11 @@ const V3_HEADERS = ['Wechatpay-Timestamp', 'Wechatpay-Nonce', 'Wechatpay-Serial'
  * these every `checkIntervalMs`; its default of 30 s let a client that trickles a byte every
  * 500 ms live for 30 s or more whatever the timeouts said, now it is ended within a second of them.
  */
-export const SLOW_CLIENT_LIMITS = Object.freeze({ headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, checkIntervalMs: 1_000 });
+export const SLOW_CLIENT_LIMITS = Object.freeze({
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  checkIntervalMs: 1_000,
+});
 
 export interface RunningGateway {
   readonly port: number;
@@ -40,65 +44,89 @@ export interface RunningGateway {
  * ones go to HandleV3Notify as raw bytes with their Wechatpay-* headers. It decides nothing about
  * payments; it only refuses bodies that are not a v2 notification at all.
  */
-export async function startGateway(config: GatewayConfig, client: PaymentCallbackClient, log: Logger): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  client: PaymentCallbackClient,
+  log: Logger,
+): Promise<RunningGateway> {
   let inFlight = 0;
   let draining = false;
   const metrics = new GatewayMetrics();
-  const server = createServer({
-    headersTimeout: SLOW_CLIENT_LIMITS.headersTimeoutMs,
-    requestTimeout: SLOW_CLIENT_LIMITS.requestTimeoutMs,
-    connectionsCheckingInterval: SLOW_CLIENT_LIMITS.checkIntervalMs,
-  }, (req, res) => {
-    const requestId = requestIdOf(req);
-    res.setHeader('x-request-id', requestId);
-    const reqLog = log.child({ request_id: requestId });
-    // Read now: a socket that Node closes for a slow client no longer knows its peer.
-    const ip = clientIp(req, config);
-    const started = process.hrtime.bigint();
-    const done = (reply: Reply, note: Record<string, unknown> = {}): void => {
-      // While draining, every answer closes its connection, so busy keep-alive connections end
-      // after the request they carry instead of taking new ones until the grace period runs out.
-      if (draining) res.setHeader('connection', 'close');
-      send(res, reply);
-      metrics.requests.inc({ route: route ?? 'other', status: String(reply.status) });
-      reqLog.info({
-        // Never the query string: whatever a sender puts there is not ours to keep.
-        method: req.method, path: logValue((req.url ?? '').split('?')[0] ?? ''), status: reply.status, client_ip: ip,
-        ms: Number(process.hrtime.bigint() - started) / 1e6, ...note,
-      }, 'request');
-    };
-    const path = (req.url ?? '').split('?')[0] ?? '';
-    if (req.method === 'GET' && path === '/healthz') {
-      res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ok\n');
-      return;
-    }
-    const route: Route | undefined = path === config.notifyPath ? 'notify'
-      : path === config.refundNotifyPath ? 'refund'
-        : path === config.v3NotifyPath ? 'v3' : undefined;
-    if (route === undefined) {
-      done({ status: 404, body: replyXml(false, `no such path; notifications go to ${config.notifyPath}`) });
-      return;
-    }
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      done(failure(route, 405, 'use POST'));
-      return;
-    }
-    if (draining) {
-      // Arrived on a kept-alive connection after SIGTERM: not started, so WeChat's retry (or
-      // nginx's next connection, to another pod) takes it.
-      req.resume();
-      done(failure(route, 503, 'this gateway is shutting down; retry later'));
-      return;
-    }
-    inFlight++;
-    void handle(req, { clientIp: ip, requestId }, route)
-      .then((r) => done(r.reply, r.note), (e: unknown) => {
-        reqLog.error({ err: e }, 'unexpected gateway error');
-        done(failure(route, 500, 'internal error; retry later'));
-      })
-      .finally(() => { inFlight--; });
-  });
+  const server = createServer(
+    {
+      headersTimeout: SLOW_CLIENT_LIMITS.headersTimeoutMs,
+      requestTimeout: SLOW_CLIENT_LIMITS.requestTimeoutMs,
+      connectionsCheckingInterval: SLOW_CLIENT_LIMITS.checkIntervalMs,
+    },
+    (req, res) => {
+      const requestId = requestIdOf(req);
+      res.setHeader('x-request-id', requestId);
+      const reqLog = log.child({ request_id: requestId });
+      // Read now: a socket that Node closes for a slow client no longer knows its peer.
+      const ip = clientIp(req, config);
+      const started = process.hrtime.bigint();
+      const done = (reply: Reply, note: Record<string, unknown> = {}): void => {
+        // While draining, every answer closes its connection, so busy keep-alive connections end
+        // after the request they carry instead of taking new ones until the grace period runs out.
+        if (draining) res.setHeader('connection', 'close');
+        send(res, reply);
+        metrics.requests.inc({ route: route ?? 'other', status: String(reply.status) });
+        reqLog.info(
+          {
+            // Never the query string: whatever a sender puts there is not ours to keep.
+            method: req.method,
+            path: logValue((req.url ?? '').split('?')[0] ?? ''),
+            status: reply.status,
+            client_ip: ip,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+            ...note,
+          },
+          'request',
+        );
+      };
+      const path = (req.url ?? '').split('?')[0] ?? '';
+      if (req.method === 'GET' && path === '/healthz') {
+        res.writeHead(draining ? 503 : 200, { 'content-type': 'text/plain' }).end(draining ? 'draining\n' : 'ok\n');
+        return;
+      }
+      const route: Route | undefined =
+        path === config.notifyPath
+          ? 'notify'
+          : path === config.refundNotifyPath
+            ? 'refund'
+            : path === config.v3NotifyPath
+              ? 'v3'
+              : undefined;
+      if (route === undefined) {
+        done({ status: 404, body: replyXml(false, `no such path; notifications go to ${config.notifyPath}`) });
+        return;
+      }
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        done(failure(route, 405, 'use POST'));
+        return;
+      }
+      if (draining) {
+        // Arrived on a kept-alive connection after SIGTERM: not started, so WeChat's retry (or
+        // nginx's next connection, to another pod) takes it.
+        req.resume();
+        done(failure(route, 503, 'this gateway is shutting down; retry later'));
+        return;
+      }
+      inFlight++;
+      void handle(req, { clientIp: ip, requestId }, route)
+        .then(
+          (r) => done(r.reply, r.note),
+          (e: unknown) => {
+            reqLog.error({ err: e }, 'unexpected gateway error');
+            done(failure(route, 500, 'internal error; retry later'));
+          },
+        )
+        .finally(() => {
+          inFlight--;
+        });
+    },
+  );
   // Above nginx's upstream keepalive_timeout, so the proxy closes idle connections first.
   server.keepAliveTimeout = 75_000;
 
@@ -121,7 +149,10 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       // hung up. The status is for the log and the metrics: 408, or nginx's 499 for a client gone.
       const errored: NodeJS.ErrnoException | null = req.socket.errored;
       const timedOut = errored?.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      return { reply: failure(route, timedOut ? 408 : 499, 'the request body did not arrive in time'), note: { incomplete_body: true } };
+      return {
+        reply: failure(route, timedOut ? 408 : 499, 'the request body did not arrive in time'),
+        note: { incomplete_body: true },
+      };
     }
     const options = { requestId: caller.requestId, deadlineMs: config.coreDeadlineMs, token: config.coreToken };
     const callStarted = process.hrtime.bigint();
@@ -136,17 +167,27 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
       call = await handleV3Notify(client, { headers, rawBody: body, caller }, options);
     } else {
       const parsed = parseNotifyXml(body);
-      if (!parsed.ok) return { reply: failure(route, 400, parsed.message), note: { rejected: logValue(parsed.message) } };
+      if (!parsed.ok)
+        return { reply: failure(route, 400, parsed.message), note: { rejected: logValue(parsed.message) } };
       const request = { fields: parsed.fields, rawBody: body, caller };
-      call = route === 'notify' ? await handleNotify(client, request, options) : await handleRefundNotify(client, request, options);
+      call =
+        route === 'notify'
+          ? await handleNotify(client, request, options)
+          : await handleRefundNotify(client, request, options);
     }
-    metrics.coreCallSeconds.observe({ grpc_code: call.ok ? 'OK' : (status[call.code] ?? String(call.code)) },
-      Number(process.hrtime.bigint() - callStarted) / 1e9);
+    metrics.coreCallSeconds.observe(
+      { grpc_code: call.ok ? 'OK' : (status[call.code] ?? String(call.code)) },
+      Number(process.hrtime.bigint() - callStarted) / 1e9,
+    );
     if (!call.ok) {
       // The core did not decide: WeChat must retry. 503 for "not reachable / too slow", 502 otherwise.
       const unreachable = call.code === status.UNAVAILABLE || call.code === status.DEADLINE_EXCEEDED;
       return {
-        reply: failure(route, unreachable ? 503 : 502, unreachable ? 'the service is temporarily unavailable; retry later' : 'internal error; retry later'),
+        reply: failure(
+          route,
+          unreachable ? 503 : 502,
+          unreachable ? 'the service is temporarily unavailable; retry later' : 'internal error; retry later',
+        ),
         note: { grpc_code: call.code, grpc_details: logValue(call.details) },
       };
     }
@@ -160,9 +201,17 @@ export async function startGateway(config: GatewayConfig, client: PaymentCallbac
   });
   const port = (server.address() as AddressInfo).port;
   const metricsServer = config.metricsListen ? await metrics.serve(config.metricsListen) : undefined;
-  log.info({
-    port, host: config.listen.host, path: config.notifyPath, refund_path: config.refundNotifyPath, v3_path: config.v3NotifyPath, core: config.coreTarget,
-  }, 'payment-callback gateway listening');
+  log.info(
+    {
+      port,
+      host: config.listen.host,
+      path: config.notifyPath,
+      refund_path: config.refundNotifyPath,
+      v3_path: config.v3NotifyPath,
+      core: config.coreTarget,
+    },
+    'payment-callback gateway listening',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
@@ -227,7 +276,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
       }
       chunks.push(chunk);
     });
-    req.on('end', () => { if (!over) resolve(Buffer.concat(chunks)); });
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks));
+    });
     // A promise settles once: after 'end' or 'too-large' these change nothing.
     req.on('error', () => resolve('incomplete'));
     req.on('close', () => resolve('incomplete'));
@@ -249,6 +300,13 @@ export function clientIp(req: IncomingMessage, config: GatewayConfig): string {
   const realIp = req.headers['x-real-ip'];
   if (typeof realIp === 'string' && realIp.trim() !== '') return logValue(realIp.trim());
   const xff = req.headers['x-forwarded-for'];
-  const last = typeof xff === 'string' ? xff.split(',').map((s) => s.trim()).filter(Boolean).pop() : undefined;
+  const last =
+    typeof xff === 'string'
+      ? xff
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .pop()
+      : undefined;
   return logValue(last ?? peer);
 }

@@ -17,13 +17,18 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger('payment-callback-gateway', config.logLevel);
-  const gateway = await startGateway(config, createCoreClient(config.coreTarget, { tls: config.coreTls }), log).catch((e: unknown) => {
-    log.fatal({ err: e }, 'start-up failed');
-    process.exit(1);
-  });
+  const gateway = await startGateway(config, createCoreClient(config.coreTarget, { tls: config.coreTls }), log).catch(
+    (e: unknown) => {
+      log.fatal({ err: e }, 'start-up failed');
+      process.exit(1);
+    },
+  );
   const stop = (signal: string): void => {
     log.info({ signal }, 'signal received');
-    gateway.shutdown().then(() => process.exit(0), () => process.exit(1));
+    gateway.shutdown().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   // `on`, not `once`: a second signal (Ctrl-C reaches the whole process group, and a supervisor
   // may repeat SIGTERM) must not fall back to the default action and kill the drain.

@@ -37,8 +37,12 @@ export const POSTGRES_REDLOCK: BackendKind = {
     const [postgres, redis] = await Promise.all([startPostgres(), startRedisNodes(3)]);
     const databaseUrl = await postgres.createDatabase('payment_callback');
     return {
-      databaseUrl, redis, postgres,
-      dispose: async () => { await Promise.allSettled([postgres.dispose(), ...redis.map((r) => r.dispose())]); },
+      databaseUrl,
+      redis,
+      postgres,
+      dispose: async () => {
+        await Promise.allSettled([postgres.dispose(), ...redis.map((r) => r.dispose())]);
+      },
     };
   },
 };
@@ -48,8 +52,12 @@ export const MARIADB_REDLOCK: BackendKind = {
   start: async () => {
     const [mariadb, redis] = await Promise.all([startMariaDb(), startRedisNodes(3)]);
     return {
-      databaseUrl: mariadb.url, redis, mariadb,
-      dispose: async () => { await Promise.allSettled([mariadb.dispose(), ...redis.map((r) => r.dispose())]); },
+      databaseUrl: mariadb.url,
+      redis,
+      mariadb,
+      dispose: async () => {
+        await Promise.allSettled([mariadb.dispose(), ...redis.map((r) => r.dispose())]);
+      },
     };
   },
 };

@@ -152,11 +152,14 @@ export async function startNginx(config: NginxConfig, options: NginxOptions): Pr
         `nginx :${port}`,
         nginxPath(),
         [
-          '-p', `${dir}/`,
-          '-c', paths.configFile,
+          '-p',
+          `${dir}/`,
+          '-c',
+          paths.configFile,
           // Errors before the config's own error_log takes effect go to
           // stderr (captured) instead of the system's /var/log/nginx.
-          '-e', 'stderr',
+          '-e',
+          'stderr',
           // Stay in the foreground as our child, unless the config says so itself
           // (nginx rejects a duplicated directive).
           ...(daemon === undefined ? ['-g', 'daemon off;'] : []),

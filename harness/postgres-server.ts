@@ -93,11 +93,15 @@ export async function startPostgres(): Promise<PostgresServer> {
     await runCommand(
       binaries.initdb,
       [
-        '-D', dataDir,
-        '-A', 'trust',
-        '-U', SUPERUSER,
+        '-D',
+        dataDir,
+        '-A',
+        'trust',
+        '-U',
+        SUPERUSER,
         '--no-sync', // throwaway cluster: skip the fsyncs, initdb gets much faster
-        '-E', 'UTF8',
+        '-E',
+        'UTF8',
         // Fixed locale: independent of the developer's LANG, which may name a
         // locale that is not installed (initdb would fail).
         '--locale=C',
@@ -111,15 +115,21 @@ export async function startPostgres(): Promise<PostgresServer> {
         `postgres :${port}`,
         binaries.postgres,
         [
-          '-D', dataDir,
-          '-k', socketDir,
-          '-p', String(port),
-          '-c', 'listen_addresses=127.0.0.1',
+          '-D',
+          dataDir,
+          '-k',
+          socketDir,
+          '-p',
+          String(port),
+          '-c',
+          'listen_addresses=127.0.0.1',
           // Durability of a throwaway cluster does not matter, speed does.
           // synchronous_commit stays at its default (on) so that commit
           // semantics seen by the code under test are the production ones.
-          '-c', 'fsync=off',
-          '-c', 'full_page_writes=off',
+          '-c',
+          'fsync=off',
+          '-c',
+          'full_page_writes=off',
         ],
         { ...runAs, cwd: dir },
       );

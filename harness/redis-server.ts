@@ -38,21 +38,30 @@ export async function startRedis(): Promise<RedisServer> {
       `redis-server :${port}`,
       'redis-server',
       [
-        '--port', String(port),
-        '--bind', '127.0.0.1',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
         // No RDB snapshots and no AOF: tests want a fast, empty server, and a
         // restart that starts empty is the predictable behaviour.
-        '--save', '',
-        '--appendonly', 'no',
-        '--dir', dir,
-        '--daemonize', 'no',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
         // Log to stdout, which we capture.
-        '--logfile', '',
+        '--logfile',
+        '',
       ],
       { cwd: dir },
     );
-    await awaitReady(proc, READY_TIMEOUT_MS, async () =>
-      proc.outputIncludes(READY_LOG_LINE) && (await redisPing(port)),
+    await awaitReady(
+      proc,
+      READY_TIMEOUT_MS,
+      async () => proc.outputIncludes(READY_LOG_LINE) && (await redisPing(port)),
     );
     return proc;
   };

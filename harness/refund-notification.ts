@@ -13,7 +13,9 @@ export function encryptReqInfo(plaintext: string, apiKey: string): string {
 
 /** The decrypted req_info as WeChat lays it out: one CDATA element per line under <root>. */
 export function rootXml(fields: Record<string, string>): string {
-  return `<root>\n${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('\n')}\n</root>`;
+  return `<root>\n${Object.entries(fields)
+    .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+    .join('\n')}\n</root>`;
 }
 
 export interface RefundInput {
@@ -62,4 +64,3 @@ export function refundEnvelope(
     req_info: encryptReqInfo(rootXml(inner), apiKey),
   };
 }
-

@@ -133,10 +133,9 @@ export class ServerLifecycle {
         isPortFree(this.port),
       );
     } catch (error) {
-      throw new Error(
-        `${this.options.name}: cannot restart on port ${this.port}, something else is listening there`,
-        { cause: error },
-      );
+      throw new Error(`${this.options.name}: cannot restart on port ${this.port}, something else is listening there`, {
+        cause: error,
+      });
     }
     try {
       this.proc = await this.options.launch(this.port);

@@ -33,15 +33,22 @@ async function startService(
   const launch = async (): Promise<void> => {
     const p = await ManagedProcess.spawn(name, process.execPath, [path.join(DIST, script)], { env });
     proc = p;
-    await waitUntil(`${name} to listen on ${port}`, 20_000, () => {
-      if (!p.running) throw new Error(`${name} exited during start-up:\n${p.output()}`);
-      return p.outputIncludes(ready);
-    }, { details: () => p.output() });
+    await waitUntil(
+      `${name} to listen on ${port}`,
+      20_000,
+      () => {
+        if (!p.running) throw new Error(`${name} exited during start-up:\n${p.output()}`);
+        return p.outputIncludes(ready);
+      },
+      { details: () => p.output() },
+    );
   };
   await launch();
   return {
     port,
-    get process() { return proc; },
+    get process() {
+      return proc;
+    },
     stop: async () => {
       if (!proc?.running) return proc?.exit;
       const p = proc;
@@ -72,13 +79,31 @@ function baseEnv(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
 /** Starts `node dist/src/main.js` with `env` on a free gRPC port. */
 export async function startCoreProcess(env: Readonly<Record<string, string>>): Promise<ServiceProcess> {
   const port = await freePort();
-  return startService('core', 'src/main.js', 'payment-callback core listening',
-    baseEnv({ METRICS_LISTEN: 'off', AUTH_DISABLED: 'true', ...env, GRPC_LISTEN: `127.0.0.1:${port}` }), port);
+  return startService(
+    'core',
+    'src/main.js',
+    'payment-callback core listening',
+    baseEnv({ METRICS_LISTEN: 'off', AUTH_DISABLED: 'true', ...env, GRPC_LISTEN: `127.0.0.1:${port}` }),
+    port,
+  );
 }
 
 /** Starts `node dist/gateway/main.js` pointed at a core, on a free HTTP port. */
-export async function startGatewayProcess(coreGrpcPort: number, env: Readonly<Record<string, string>> = {}): Promise<ServiceProcess> {
+export async function startGatewayProcess(
+  coreGrpcPort: number,
+  env: Readonly<Record<string, string>> = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
-  return startService('gateway', 'gateway/main.js', 'payment-callback gateway listening',
-    baseEnv({ CORE_GRPC_TARGET: `127.0.0.1:${coreGrpcPort}`, GATEWAY_METRICS_LISTEN: 'off', ...env, GATEWAY_LISTEN: `127.0.0.1:${port}` }), port);
+  return startService(
+    'gateway',
+    'gateway/main.js',
+    'payment-callback gateway listening',
+    baseEnv({
+      CORE_GRPC_TARGET: `127.0.0.1:${coreGrpcPort}`,
+      GATEWAY_METRICS_LISTEN: 'off',
+      ...env,
+      GATEWAY_LISTEN: `127.0.0.1:${port}`,
+    }),
+    port,
+  );
 }

@@ -1,13 +1,19 @@
 import { signV2, type V2SignType } from './v2-signature';
 
 /** Fields signed the way WeChat signs a v2 notification (MD5 unless told), with `sign` added. */
-export function signNotification(fields: Record<string, string>, key: string, signType: V2SignType = 'MD5'): Record<string, string> {
+export function signNotification(
+  fields: Record<string, string>,
+  key: string,
+  signType: V2SignType = 'MD5',
+): Record<string, string> {
   return signV2(fields, key, signType);
 }
 
 /** The XML WeChat sends: every value in CDATA. */
 export function toNotifyXml(fields: Record<string, string>): string {
-  return `<xml>${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`;
+  return `<xml>${Object.entries(fields)
+    .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+    .join('')}</xml>`;
 }
 
 export const DEMO = Object.freeze({

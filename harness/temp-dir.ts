@@ -38,10 +38,7 @@ export async function removeTempDir(dir: string): Promise<void> {
   // Refuse anything that is not one of ours: a bug passing '/' or a data dir of
   // the shared services must not turn into `rm -rf`.
   const resolved = path.resolve(dir);
-  if (
-    path.dirname(resolved) !== path.resolve(os.tmpdir()) ||
-    !path.basename(resolved).startsWith(TEMP_DIR_PREFIX)
-  ) {
+  if (path.dirname(resolved) !== path.resolve(os.tmpdir()) || !path.basename(resolved).startsWith(TEMP_DIR_PREFIX)) {
     throw new Error(`removeTempDir: refusing to remove ${resolved}: not a ${TEMP_DIR_PREFIX}* temp dir`);
   }
   await fs.promises.rm(resolved, { recursive: true, force: true, maxRetries: 3 });

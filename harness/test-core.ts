@@ -59,11 +59,18 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
     ...options.env,
   });
   const metrics = new CoreMetrics();
-  const core = await startCore(config, options.log ?? createLogger('test-core', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent'), options.clock, { metrics });
+  const core = await startCore(
+    config,
+    options.log ?? createLogger('test-core', process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent'),
+    options.clock,
+    { metrics },
+  );
   const db = openDatabase(config.database);
   const client = new PaymentCallbackClient(`127.0.0.1:${core.grpcPort}`, credentials.createInsecure());
   const call = <T>(invoke: (cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
-    new Promise((resolve, reject) => invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))));
+    new Promise((resolve, reject) =>
+      invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))),
+    );
   const deadline = (): { deadline: number } => ({ deadline: Date.now() + 10_000 });
   const metadata = (): Metadata => {
     const m = new Metadata();
@@ -76,19 +83,58 @@ export async function startTestCore(options: TestCoreOptions): Promise<TestCore>
     db,
     metrics,
     client,
-    notify: (fields, rawBody) => call((cb) => client.handleNotify(
-      { fields, rawBody: Buffer.from(rawBody ?? JSON.stringify(fields)), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
-      metadata(), deadline(), cb)),
-    refundNotify: (fields) => call((cb) => client.handleRefundNotify(
-      { fields, rawBody: Buffer.from(JSON.stringify(fields)), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
-      metadata(), deadline(), cb)),
-    v3Notify: (headers, body) => call((cb) => client.handleV3Notify(
-      { headers, rawBody: Buffer.from(body), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
-      metadata(), deadline(), cb)),
-    createOrder: (req) => call((cb) => client.createOrder({
-      mchId: '10000100', appid: 'wxd930ea5d5a258f4f', totalFee: 100, feeType: 'CNY', ...req,
-    }, metadata(), deadline(), cb)),
-    getOrder: (outTradeNo, mchId = '10000100') => call((cb) => client.getOrder({ mchId, outTradeNo }, metadata(), deadline(), cb)),
+    notify: (fields, rawBody) =>
+      call((cb) =>
+        client.handleNotify(
+          {
+            fields,
+            rawBody: Buffer.from(rawBody ?? JSON.stringify(fields)),
+            caller: { clientIp: '203.0.113.7', requestId: 'test' },
+          },
+          metadata(),
+          deadline(),
+          cb,
+        ),
+      ),
+    refundNotify: (fields) =>
+      call((cb) =>
+        client.handleRefundNotify(
+          {
+            fields,
+            rawBody: Buffer.from(JSON.stringify(fields)),
+            caller: { clientIp: '203.0.113.7', requestId: 'test' },
+          },
+          metadata(),
+          deadline(),
+          cb,
+        ),
+      ),
+    v3Notify: (headers, body) =>
+      call((cb) =>
+        client.handleV3Notify(
+          { headers, rawBody: Buffer.from(body), caller: { clientIp: '203.0.113.7', requestId: 'test' } },
+          metadata(),
+          deadline(),
+          cb,
+        ),
+      ),
+    createOrder: (req) =>
+      call((cb) =>
+        client.createOrder(
+          {
+            mchId: '10000100',
+            appid: 'wxd930ea5d5a258f4f',
+            totalFee: 100,
+            feeType: 'CNY',
+            ...req,
+          },
+          metadata(),
+          deadline(),
+          cb,
+        ),
+      ),
+    getOrder: (outTradeNo, mchId = '10000100') =>
+      call((cb) => client.getOrder({ mchId, outTradeNo }, metadata(), deadline(), cb)),
     stop: async () => {
       client.close();
       await db.destroy();
@@ -108,7 +154,10 @@ export async function tableCounts(db: Knex): Promise<Record<string, number>> {
 }
 
 /** Every row about one order, for assertions on what a notification wrote. */
-export async function orderTrail(db: Knex, outTradeNo: string): Promise<{
+export async function orderTrail(
+  db: Knex,
+  outTradeNo: string,
+): Promise<{
   order: Record<string, unknown> | undefined;
   notifications: Array<Record<string, unknown>>;
   anomalies: Array<Record<string, unknown>>;
@@ -116,8 +165,14 @@ export async function orderTrail(db: Knex, outTradeNo: string): Promise<{
 }> {
   return {
     order: (await db('orders').where({ out_trade_no: outTradeNo }).first()) as Record<string, unknown> | undefined,
-    notifications: (await db('notifications').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<Record<string, unknown>>,
-    anomalies: (await db('anomalies').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<Record<string, unknown>>,
-    events: (await db('payment_events').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<Record<string, unknown>>,
+    notifications: (await db('notifications').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<
+      Record<string, unknown>
+    >,
+    anomalies: (await db('anomalies').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<
+      Record<string, unknown>
+    >,
+    events: (await db('payment_events').where({ out_trade_no: outTradeNo }).orderBy('id')) as Array<
+      Record<string, unknown>
+    >,
   };
 }

@@ -113,7 +113,8 @@ export function rawRequest(
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(headers)?.[1];
       const length = /\r\ncontent-length: *(\d+)/i.exec(headers)?.[1];
       const chunked = /\r\ntransfer-encoding: *chunked/i.test(headers);
-      const complete = split >= 0 && (length !== undefined ? body.length >= Number(length) : chunked && body.endsWith('0\r\n\r\n'));
+      const complete =
+        split >= 0 && (length !== undefined ? body.length >= Number(length) : chunked && body.endsWith('0\r\n\r\n'));
       const payload = Buffer.from(chunked ? unchunk(body) : body, 'latin1').toString('utf8');
       return { status: status === undefined ? undefined : Number(status), headers, body: payload, complete };
     };

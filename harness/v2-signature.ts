@@ -23,9 +23,10 @@ export function stringToSign(fields: Readonly<Record<string, string>>, apiKey: s
 /** Upper-case hex MD5, or HMAC-SHA256 keyed with the API key itself. */
 export function v2Signature(fields: Readonly<Record<string, string>>, apiKey: string, signType: V2SignType): string {
   const text = stringToSign(fields, apiKey);
-  const digest = signType === 'MD5'
-    ? createHash('md5').update(text, 'utf8').digest('hex')
-    : createHmac('sha256', apiKey).update(text, 'utf8').digest('hex');
+  const digest =
+    signType === 'MD5'
+      ? createHash('md5').update(text, 'utf8').digest('hex')
+      : createHmac('sha256', apiKey).update(text, 'utf8').digest('hex');
   return digest.toUpperCase();
 }
 
@@ -33,7 +34,11 @@ export function v2Signature(fields: Readonly<Record<string, string>>, apiKey: st
  * The fields with `sign` (and `sign_type` for HMAC-SHA256, which WeChat includes; MD5 is the
  * default and is sent without one) added.
  */
-export function signV2(fields: Readonly<Record<string, string>>, apiKey: string, signType: V2SignType): Record<string, string> {
+export function signV2(
+  fields: Readonly<Record<string, string>>,
+  apiKey: string,
+  signType: V2SignType,
+): Record<string, string> {
   const out: Record<string, string> = { ...fields };
   delete out['sign'];
   if (signType === 'HMAC-SHA256') out['sign_type'] = 'HMAC-SHA256';

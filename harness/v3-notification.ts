@@ -23,7 +23,13 @@ function encryptResource(plaintext: string, apiV3Key: string, associatedData: st
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return { original_type: associatedData, algorithm: 'AEAD_AES_256_GCM', ciphertext: sealed.toString('base64'), associated_data: associatedData, nonce };
+  return {
+    original_type: associatedData,
+    algorithm: 'AEAD_AES_256_GCM',
+    ciphertext: sealed.toString('base64'),
+    associated_data: associatedData,
+    nonce,
+  };
 }
 
 /** The notification body WeChat sends, with the resource encrypted under `apiV3Key`. */
@@ -40,7 +46,12 @@ export function v3Body(id: string, eventType: string, resource: Record<string, u
 }
 
 /** The four Wechatpay-* headers for `body`, signed with `key` at `timestampSeconds`. */
-export function signV3(body: string, key: Pick<V3TestKey, 'id' | 'privateKey'>, timestampSeconds: number, nonce = randomBytes(16).toString('hex')): Record<string, string> {
+export function signV3(
+  body: string,
+  key: Pick<V3TestKey, 'id' | 'privateKey'>,
+  timestampSeconds: number,
+  nonce = randomBytes(16).toString('hex'),
+): Record<string, string> {
   const message = Buffer.from(`${timestampSeconds}\n${nonce}\n${body}\n`, 'utf8');
   return {
     'Wechatpay-Timestamp': String(timestampSeconds),
@@ -51,7 +62,14 @@ export function signV3(body: string, key: Pick<V3TestKey, 'id' | 'privateKey'>, 
 }
 
 /** A TRANSACTION.SUCCESS resource (direct merchant shape). */
-export function transactionResource(t: { mchid: string; appid: string; outTradeNo: string; transactionId: string; total: number; currency?: string }): Record<string, unknown> {
+export function transactionResource(t: {
+  mchid: string;
+  appid: string;
+  outTradeNo: string;
+  transactionId: string;
+  total: number;
+  currency?: string;
+}): Record<string, unknown> {
   return {
     appid: t.appid,
     mchid: t.mchid,
@@ -63,13 +81,24 @@ export function transactionResource(t: { mchid: string; appid: string; outTradeN
     bank_type: 'CMC',
     success_time: '2026-11-27T12:00:00+08:00',
     payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
-    amount: { total: t.total, payer_total: t.total, currency: t.currency ?? 'CNY', payer_currency: t.currency ?? 'CNY' },
+    amount: {
+      total: t.total,
+      payer_total: t.total,
+      currency: t.currency ?? 'CNY',
+      payer_currency: t.currency ?? 'CNY',
+    },
   };
 }
 
 /** A REFUND.* resource. */
 export function refundResource(r: {
-  mchid: string; outTradeNo: string; transactionId: string; outRefundNo: string; refund: number; total: number; status?: 'SUCCESS' | 'ABNORMAL' | 'CLOSED';
+  mchid: string;
+  outTradeNo: string;
+  transactionId: string;
+  outRefundNo: string;
+  refund: number;
+  total: number;
+  status?: 'SUCCESS' | 'ABNORMAL' | 'CLOSED';
 }): Record<string, unknown> {
   const status = r.status ?? 'SUCCESS';
   return {

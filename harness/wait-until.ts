@@ -48,7 +48,5 @@ export async function waitUntil(
     await sleep(Math.max(0, Math.min(intervalMs, deadline - Date.now())));
   }
   const details = options.details?.();
-  throw new WaitTimeoutError(
-    `Timed out after ${timeoutMs} ms waiting for ${what}` + (details ? `\n${details}` : ''),
-  );
+  throw new WaitTimeoutError(`Timed out after ${timeoutMs} ms waiting for ${what}` + (details ? `\n${details}` : ''));
 }

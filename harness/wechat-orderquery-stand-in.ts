@@ -15,7 +15,9 @@ export type StandInSignType = V2SignType;
 
 /** The reply body: every value in CDATA, as WeChat writes it. */
 export function toReplyXml(fields: Readonly<Record<string, string>>): string {
-  return `<xml>${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`;
+  return `<xml>${Object.entries(fields)
+    .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+    .join('')}</xml>`;
 }
 
 export interface StandInMerchant {
@@ -26,8 +28,17 @@ export interface StandInMerchant {
 
 /** One scripted answer. */
 export type ScriptedAnswer =
-  | { readonly tradeState: 'SUCCESS'; readonly transactionId: string; readonly totalFee?: number; readonly timeEnd?: string; readonly forgedWithKey?: string }
-  | { readonly tradeState: 'NOTPAY' | 'USERPAYING' | 'ACCEPT' | 'CLOSED' | 'REVOKED' | 'PAYERROR' | 'REFUND'; readonly forgedWithKey?: string }
+  | {
+      readonly tradeState: 'SUCCESS';
+      readonly transactionId: string;
+      readonly totalFee?: number;
+      readonly timeEnd?: string;
+      readonly forgedWithKey?: string;
+    }
+  | {
+      readonly tradeState: 'NOTPAY' | 'USERPAYING' | 'ACCEPT' | 'CLOSED' | 'REVOKED' | 'PAYERROR' | 'REFUND';
+      readonly forgedWithKey?: string;
+    }
   | { readonly errCode: 'ORDERNOTEXIST' | 'SYSTEMERROR' }
   | { readonly returnFail: string }
   | { readonly httpStatus: number };
@@ -38,21 +49,21 @@ export type Script = (outTradeNo: string, attempt: number) => ScriptedAnswer;
 /** One scripted refundquery answer, as WeChat documents the reply (refund_count, *_$n fields). */
 export type RefundScriptedAnswer =
   | {
-    /** refund_status_$n: SUCCESS, CHANGE (abnormal), REFUNDCLOSE or PROCESSING. */
-    readonly refundStatus: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE' | 'PROCESSING';
-    readonly outTradeNo: string;
-    readonly transactionId: string;
-    readonly refundFee: number;
-    /** Default 100. */
-    readonly totalFee?: number;
-    /** Default as harness/refund-notification.ts makes it: 5030 + out_refund_no, cut to 32, other characters as 0. */
-    readonly refundId?: string;
-    /** Other refunds of the order listed before this one (so it is not out_refund_no_0). */
-    readonly otherRefundsFirst?: readonly string[];
-    /** Report these refunds instead of the one asked about (a misdirected or replayed reply). */
-    readonly onlyOtherRefunds?: boolean;
-    readonly forgedWithKey?: string;
-  }
+      /** refund_status_$n: SUCCESS, CHANGE (abnormal), REFUNDCLOSE or PROCESSING. */
+      readonly refundStatus: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE' | 'PROCESSING';
+      readonly outTradeNo: string;
+      readonly transactionId: string;
+      readonly refundFee: number;
+      /** Default 100. */
+      readonly totalFee?: number;
+      /** Default as harness/refund-notification.ts makes it: 5030 + out_refund_no, cut to 32, other characters as 0. */
+      readonly refundId?: string;
+      /** Other refunds of the order listed before this one (so it is not out_refund_no_0). */
+      readonly otherRefundsFirst?: readonly string[];
+      /** Report these refunds instead of the one asked about (a misdirected or replayed reply). */
+      readonly onlyOtherRefunds?: boolean;
+      readonly forgedWithKey?: string;
+    }
   | { readonly errCode: 'REFUNDNOTEXIST' | 'SYSTEMERROR' }
   | { readonly returnFail: string }
   | { readonly httpStatus: number };
@@ -164,10 +175,21 @@ export async function startOrderQueryStandIn(
     let body: Record<string, string>;
     let key = merchant.key;
     if ('errCode' in answer) {
-      body = { ...common, result_code: 'FAIL', err_code: answer.errCode, err_code_des: answer.errCode === 'ORDERNOTEXIST' ? '此交易订单号不存在' : '系统错误' };
+      body = {
+        ...common,
+        result_code: 'FAIL',
+        err_code: answer.errCode,
+        err_code_des: answer.errCode === 'ORDERNOTEXIST' ? '此交易订单号不存在' : '系统错误',
+      };
     } else {
       key = answer.forgedWithKey ?? merchant.key;
-      body = { ...common, result_code: 'SUCCESS', out_trade_no: outTradeNo, trade_state: answer.tradeState, trade_state_desc: answer.tradeState };
+      body = {
+        ...common,
+        result_code: 'SUCCESS',
+        out_trade_no: outTradeNo,
+        trade_state: answer.tradeState,
+        trade_state_desc: answer.tradeState,
+      };
       if (answer.tradeState === 'SUCCESS' || answer.tradeState === 'REFUND') {
         const paid = answer as { transactionId?: string; totalFee?: number; timeEnd?: string };
         const fee = String(paid.totalFee ?? 100);
@@ -197,16 +219,25 @@ export async function startOrderQueryStandIn(
     url: `http://127.0.0.1:${port}`,
     queries,
     countFor: (outTradeNo) => queries.filter((q) => q.outTradeNo === outTradeNo).length,
-    get script() { return state.script; },
-    set script(s: Script) { state.script = s; },
+    get script() {
+      return state.script;
+    },
+    set script(s: Script) {
+      state.script = s;
+    },
     refundQueries,
     refundCountFor: (outRefundNo) => refundQueries.filter((q) => q.outRefundNo === outRefundNo).length,
-    get refundScript() { return state.refundScript; },
-    set refundScript(s: RefundScript) { state.refundScript = s; },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    get refundScript() {
+      return state.refundScript;
+    },
+    set refundScript(s: RefundScript) {
+      state.refundScript = s;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -240,7 +271,12 @@ function answerRefundQuery(
     nonce_str: randomBytes(8).toString('hex'),
   };
   if ('errCode' in answer) {
-    const body = { ...common, result_code: 'FAIL', err_code: answer.errCode, err_code_des: answer.errCode === 'REFUNDNOTEXIST' ? '退款订单查询失败' : '系统错误' };
+    const body = {
+      ...common,
+      result_code: 'FAIL',
+      err_code: answer.errCode,
+      err_code_des: answer.errCode === 'REFUNDNOTEXIST' ? '退款订单查询失败' : '系统错误',
+    };
     reply({ ...body, sign: v2Signature(body, merchant.key, signType) });
     return;
   }
@@ -262,7 +298,10 @@ function answerRefundQuery(
     const status = mine ? answer.refundStatus : 'SUCCESS';
     Object.assign(body, {
       [`out_refund_no_${n}`]: no,
-      [`refund_id_${n}`]: mine && answer.refundId !== undefined ? answer.refundId : `5030${no}`.slice(0, 32).replace(/[^A-Za-z0-9]/g, '0'),
+      [`refund_id_${n}`]:
+        mine && answer.refundId !== undefined
+          ? answer.refundId
+          : `5030${no}`.slice(0, 32).replace(/[^A-Za-z0-9]/g, '0'),
       [`refund_channel_${n}`]: 'ORIGINAL',
       [`refund_fee_${n}`]: String(mine ? answer.refundFee : 1),
       [`settlement_refund_fee_${n}`]: String(mine ? answer.refundFee : 1),

@@ -5,7 +5,11 @@
  * new StoreError('STORE_CONFLICT', 'duplicate key').name => 'StoreError'
  */
 export abstract class CodedError<Code extends string> extends Error {
-  constructor(readonly code: Code, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: Code,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = new.target.name;
   }

@@ -62,7 +62,11 @@ export interface TlsConfig {
   readonly clientCaPem: string | undefined;
 }
 
-const DEFAULT_PUBLIC_SERVICES = ['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
+const DEFAULT_PUBLIC_SERVICES = [
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+];
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -93,17 +97,42 @@ const DEFAULTS = Object.freeze({
 
 /** Reconciliation's settings (readReconcile below). */
 const RECONCILE_ENV_VARS = [
-  'RECONCILE_ENABLED', 'WECHATPAY_API_BASE', 'RECONCILE_AFTER_MS', 'RECONCILE_BACKOFF_MS', 'RECONCILE_BACKOFF_MAX_MS',
-  'RECONCILE_GIVE_UP_MS', 'RECONCILE_MAX_QPS', 'RECONCILE_SWEEP_INTERVAL_MS', 'RECONCILE_LEASE_MS',
-  'RECONCILE_BATCH_SIZE', 'RECONCILE_TIMEOUT_MS',
+  'RECONCILE_ENABLED',
+  'WECHATPAY_API_BASE',
+  'RECONCILE_AFTER_MS',
+  'RECONCILE_BACKOFF_MS',
+  'RECONCILE_BACKOFF_MAX_MS',
+  'RECONCILE_GIVE_UP_MS',
+  'RECONCILE_MAX_QPS',
+  'RECONCILE_SWEEP_INTERVAL_MS',
+  'RECONCILE_LEASE_MS',
+  'RECONCILE_BATCH_SIZE',
+  'RECONCILE_TIMEOUT_MS',
 ] as const;
 
 /** The environment variables the core reads; the k8s ConfigMap test checks against this list. */
 export const CORE_ENV_VARS = Object.freeze([
-  'PAYMENT_CALLBACK_ENV', 'GRPC_LISTEN', 'METRICS_LISTEN', 'DATABASE_URL', 'DATABASE_POOL_MAX',
-  'REDIS_URLS', 'LOCK_TTL_MS', 'LOCK_WAIT_MS', 'LOCK_RETRY_DELAY_MS', 'MERCHANTS_FILE', 'MERCHANTS_JSON',
-  'LOG_LEVEL', 'SHUTDOWN_GRACE_MS', 'CALLERS_FILE', 'CALLERS_JSON', 'AUTH_PUBLIC_SERVICES',
-  'GRPC_TLS_CERT_FILE', 'GRPC_TLS_KEY_FILE', 'GRPC_TLS_CLIENT_CA_FILE', 'EVENTS_POLL_MS', 'EVENTS_BATCH_SIZE',
+  'PAYMENT_CALLBACK_ENV',
+  'GRPC_LISTEN',
+  'METRICS_LISTEN',
+  'DATABASE_URL',
+  'DATABASE_POOL_MAX',
+  'REDIS_URLS',
+  'LOCK_TTL_MS',
+  'LOCK_WAIT_MS',
+  'LOCK_RETRY_DELAY_MS',
+  'MERCHANTS_FILE',
+  'MERCHANTS_JSON',
+  'LOG_LEVEL',
+  'SHUTDOWN_GRACE_MS',
+  'CALLERS_FILE',
+  'CALLERS_JSON',
+  'AUTH_PUBLIC_SERVICES',
+  'GRPC_TLS_CERT_FILE',
+  'GRPC_TLS_KEY_FILE',
+  'GRPC_TLS_CLIENT_CA_FILE',
+  'EVENTS_POLL_MS',
+  'EVENTS_BATCH_SIZE',
   'EVENTS_MAX_STREAMS_PER_CALLER',
   'AUTH_DISABLED',
   'MERCHANTS_RELOAD_INTERVAL_MS',
@@ -156,9 +185,13 @@ export function readCoreConfig(
   };
   const authDisabled = r.oneOf('AUTH_DISABLED', ['true', 'false'] as const, 'false') === 'true';
   if (config.callers.length === 0 && mode === 'production') {
-    r.problem('PAYMENT_CALLBACK_ENV=production needs CALLERS_FILE or CALLERS_JSON: without callers anyone who reaches the gRPC port could mark orders paid');
+    r.problem(
+      'PAYMENT_CALLBACK_ENV=production needs CALLERS_FILE or CALLERS_JSON: without callers anyone who reaches the gRPC port could mark orders paid',
+    );
   } else if (config.callers.length === 0 && !authDisabled) {
-    r.problem('no callers configured: set CALLERS_FILE or CALLERS_JSON, or AUTH_DISABLED=true to trust every gRPC caller (local development only)');
+    r.problem(
+      'no callers configured: set CALLERS_FILE or CALLERS_JSON, or AUTH_DISABLED=true to trust every gRPC caller (local development only)',
+    );
   }
   if (config.lock.waitMs >= config.lock.ttlMs) {
     r.problem(`LOCK_WAIT_MS (${config.lock.waitMs}) must be below LOCK_TTL_MS (${config.lock.ttlMs})`);
@@ -198,9 +231,7 @@ function readDatabase(r: EnvReader): DatabaseConfig {
  * ?password=... or ?sslpassword=... in the query string likewise.
  */
 function redactPassword(url: string): string {
-  return url
-    .replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):.*@/i, '$1:***@')
-    .replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
+  return url.replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):.*@/i, '$1:***@').replace(/([?&](?:ssl)?password=)[^&#]*/gi, '$1***');
 }
 
 /** Only operator services may be opened without a token, never the payment API. */
@@ -211,7 +242,9 @@ function readPublicServices(r: EnvReader): string[] {
   const listed = r.list('AUTH_PUBLIC_SERVICES');
   for (const name of listed) {
     if (!OPENABLE_SERVICES.has(name)) {
-      r.problem(`AUTH_PUBLIC_SERVICES may list only ${[...OPENABLE_SERVICES].join(', ')} (or be "none"); ${name} always needs a token`);
+      r.problem(
+        `AUTH_PUBLIC_SERVICES may list only ${[...OPENABLE_SERVICES].join(', ')} (or be "none"); ${name} always needs a token`,
+      );
     }
   }
   return listed.length > 0 ? listed.filter((n) => OPENABLE_SERVICES.has(n)) : [...DEFAULT_PUBLIC_SERVICES];
@@ -223,7 +256,9 @@ function readTls(r: EnvReader, readFile: ReadFile): TlsConfig | undefined {
   const caFile = r.optional('GRPC_TLS_CLIENT_CA_FILE');
   if (!certFile && !keyFile && !caFile) return undefined;
   if (!certFile || !keyFile) {
-    r.problem('GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE go together (GRPC_TLS_CLIENT_CA_FILE adds client certificates)');
+    r.problem(
+      'GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE go together (GRPC_TLS_CLIENT_CA_FILE adds client certificates)',
+    );
     return undefined;
   }
   const read = (name: string, file: string): string => {
@@ -246,7 +281,8 @@ function readRedisUrls(r: EnvReader): string[] {
   for (const u of urls) {
     if (!/^rediss?:\/\/[^\s]+$/.test(u)) r.problem(`REDIS_URLS entry ${redactPassword(u)} must be redis://host:port`);
   }
-  if (new Set(urls).size !== urls.length) r.problem('REDIS_URLS lists the same node twice; Redlock needs independent nodes');
+  if (new Set(urls).size !== urls.length)
+    r.problem('REDIS_URLS lists the same node twice; Redlock needs independent nodes');
   return urls;
 }
 
@@ -297,23 +333,40 @@ function readReconcile(r: EnvReader, mode: CoreConfig['env']): ReconcileConfig {
   try {
     url = new URL(config.apiBase);
   } catch {
-    r.problem(`WECHATPAY_API_BASE=${config.apiBase} is not a URL; it is ${WECHATPAY_API_BASE} unless you test against a stand-in`);
+    r.problem(
+      `WECHATPAY_API_BASE=${config.apiBase} is not a URL; it is ${WECHATPAY_API_BASE} unless you test against a stand-in`,
+    );
   }
   const loopback = url !== undefined && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
-  if (url && (url.search !== '' || url.hash !== '' || url.username !== '' || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)))) {
-    r.problem(`WECHATPAY_API_BASE=${config.apiBase} must be an https:// base URL (http:// only for a loopback stand-in), without query or credentials`);
+  if (
+    url &&
+    (url.search !== '' ||
+      url.hash !== '' ||
+      url.username !== '' ||
+      !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)))
+  ) {
+    r.problem(
+      `WECHATPAY_API_BASE=${config.apiBase} must be an https:// base URL (http:// only for a loopback stand-in), without query or credentials`,
+    );
   }
-  if (url && mode === 'production' && url.protocol !== 'https:') r.problem('PAYMENT_CALLBACK_ENV=production needs an https:// WECHATPAY_API_BASE');
+  if (url && mode === 'production' && url.protocol !== 'https:')
+    r.problem('PAYMENT_CALLBACK_ENV=production needs an https:// WECHATPAY_API_BASE');
   if (config.backoffMaxMs < config.backoffMs) {
-    r.problem(`RECONCILE_BACKOFF_MAX_MS (${config.backoffMaxMs}) must be at least RECONCILE_BACKOFF_MS (${config.backoffMs})`);
+    r.problem(
+      `RECONCILE_BACKOFF_MAX_MS (${config.backoffMaxMs}) must be at least RECONCILE_BACKOFF_MS (${config.backoffMs})`,
+    );
   }
   if (config.giveUpMs <= config.afterMs) {
-    r.problem(`RECONCILE_GIVE_UP_MS (${config.giveUpMs}) must be above RECONCILE_AFTER_MS (${config.afterMs}), or no order is ever queried`);
+    r.problem(
+      `RECONCILE_GIVE_UP_MS (${config.giveUpMs}) must be above RECONCILE_AFTER_MS (${config.afterMs}), or no order is ever queried`,
+    );
   }
   // Renewed at every sweep and halfway through long ones: two missed renewals before another
   // replica may take over, and a query always ends well inside the lease.
   if (config.leaseMs < 2 * config.sweepIntervalMs || config.leaseMs < 2 * config.timeoutMs) {
-    r.problem(`RECONCILE_LEASE_MS (${config.leaseMs}) must be at least twice RECONCILE_SWEEP_INTERVAL_MS (${config.sweepIntervalMs}) and twice RECONCILE_TIMEOUT_MS (${config.timeoutMs})`);
+    r.problem(
+      `RECONCILE_LEASE_MS (${config.leaseMs}) must be at least twice RECONCILE_SWEEP_INTERVAL_MS (${config.sweepIntervalMs}) and twice RECONCILE_TIMEOUT_MS (${config.timeoutMs})`,
+    );
   }
   return config;
 }

@@ -53,7 +53,12 @@ export interface CoreOptions {
 }
 
 /** Wires config -> store -> lock -> gRPC server, and starts listening. */
-export async function startCore(config: CoreConfig, log: Logger, clock: Clock = () => new Date(), options: CoreOptions = {}): Promise<RunningCore> {
+export async function startCore(
+  config: CoreConfig,
+  log: Logger,
+  clock: Clock = () => new Date(),
+  options: CoreOptions = {},
+): Promise<RunningCore> {
   const db = openDatabase(config.database, log);
   let lock: OrderLock | undefined;
   try {
@@ -62,13 +67,14 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     const applied = config.migrateOnStart ? await migrateToLatest(db) : 'skipped (MIGRATE_ON_START=false)';
     log.info({ database: config.database.redactedUrl, applied }, 'database ready');
 
-    lock = config.redisUrls.length > 0
-      ? new RedlockLock({
-        urls: config.redisUrls,
-        lock: config.lock,
-        onReleaseError: (err) => log.warn({ err }, 'lock release failed; it expires after its TTL'),
-      })
-      : new InProcessLock(config.lock.waitMs);
+    lock =
+      config.redisUrls.length > 0
+        ? new RedlockLock({
+            urls: config.redisUrls,
+            lock: config.lock,
+            onReleaseError: (err) => log.warn({ err }, 'lock release failed; it expires after its TTL'),
+          })
+        : new InProcessLock(config.lock.waitMs);
     if (config.redisUrls.length === 0) {
       log.warn('no REDIS_URLS: using the in-process lock, which is safe for a single replica only');
     }
@@ -79,7 +85,8 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     const queries = new PaymentQueries(db, clock);
     // Every service reads the merchants through the registry, so a reload reaches all of them.
     const merchants = new MerchantRegistry(config.merchants);
-    if (config.callers.length === 0) log.warn('no CALLERS_FILE/CALLERS_JSON: every gRPC caller is trusted (development only)');
+    if (config.callers.length === 0)
+      log.warn('no CALLERS_FILE/CALLERS_JSON: every gRPC caller is trusted (development only)');
     const server = new Server({
       // Interceptors run outermost first: every call is logged and counted, then authenticated.
       interceptors: [
@@ -99,23 +106,40 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     const callersByName = new Map(config.callers.map((c) => [c.name, c]));
     // Confirmations ask WeChat whatever RECONCILE_ENABLED says: a suspicious notification is
     // answered FAIL until they can.
-    const orderQuery = new HttpOrderQueryClient({ apiBase: config.reconcile.apiBase, timeoutMs: config.reconcile.timeoutMs, clock });
-    const notifyService = new NotifyService({
-      merchants, lock, store, metrics, clock, localWaitMs: config.lock.waitMs, confirmer: new PaymentConfirmer(orderQuery),
-      refundConfirmer: new RefundConfirmer(new HttpRefundQueryClient({ apiBase: config.reconcile.apiBase, timeoutMs: config.reconcile.timeoutMs, clock })),
+    const orderQuery = new HttpOrderQueryClient({
+      apiBase: config.reconcile.apiBase,
+      timeoutMs: config.reconcile.timeoutMs,
+      clock,
     });
-    server.addService(PaymentCallbackService, paymentCallbackHandlers({
-      notify: notifyService,
-      orders: new OrderService(store, merchants, (mchId, outTradeNo) => notifyService.applyParked(mchId, outTradeNo, log.child({ replay: 'CreateOrder' }))),
-      queries: new QueryService(queries),
-      events: { queries, outbox, sequencer: new EventSequencer(db), options: config.events },
+    const notifyService = new NotifyService({
+      merchants,
+      lock,
+      store,
       metrics,
       clock,
-      log,
-      shutdown: shuttingDown.signal,
-      scopeOf: (name) => merchantScope(callersByName.get(name), merchants),
-      maxStreamsPerCaller: config.events.maxStreamsPerCaller,
-    }));
+      localWaitMs: config.lock.waitMs,
+      confirmer: new PaymentConfirmer(orderQuery),
+      refundConfirmer: new RefundConfirmer(
+        new HttpRefundQueryClient({ apiBase: config.reconcile.apiBase, timeoutMs: config.reconcile.timeoutMs, clock }),
+      ),
+    });
+    server.addService(
+      PaymentCallbackService,
+      paymentCallbackHandlers({
+        notify: notifyService,
+        orders: new OrderService(store, merchants, (mchId, outTradeNo) =>
+          notifyService.applyParked(mchId, outTradeNo, log.child({ replay: 'CreateOrder' })),
+        ),
+        queries: new QueryService(queries),
+        events: { queries, outbox, sequencer: new EventSequencer(db), options: config.events },
+        metrics,
+        clock,
+        log,
+        shutdown: shuttingDown.signal,
+        scopeOf: (name) => merchantScope(callersByName.get(name), merchants),
+        maxStreamsPerCaller: config.events.maxStreamsPerCaller,
+      }),
+    );
     const { health, setServing } = createHealth();
     health.addToServer(server);
     createReflection().addToServer(server);
@@ -125,30 +149,49 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
     setServing(true);
     // Off by default: it calls WeChat (docs/exactly-once.md "Reconciliation").
     const reconciler = config.reconcile.enabled
-      ? new Reconciler({ db, apply: (subject, received) => notifyService.applySubject(subject, received, log.child({ source: 'reconciliation' })), merchants, clock, config: config.reconcile, metrics, log, client: orderQuery })
+      ? new Reconciler({
+          db,
+          apply: (subject, received) =>
+            notifyService.applySubject(subject, received, log.child({ source: 'reconciliation' })),
+          merchants,
+          clock,
+          config: config.reconcile,
+          metrics,
+          log,
+          client: orderQuery,
+        })
       : undefined;
     reconciler?.start();
-    log.info({
-      grpc: formatListenAddress({ host: config.grpcListen.host, port: grpcPort }),
-      metrics: metricsServer ? (metricsServer.address() as AddressInfo).port : 'off',
-      lock: lock.description,
-      tls: config.tls ? (config.tls.clientCaPem ? 'mTLS' : 'TLS') : 'off',
-      callers: config.callers.map((c) => c.name),
-      merchants: config.merchants.map((m) => m.mchId),
-      env: config.env,
-    }, 'payment-callback core listening');
+    log.info(
+      {
+        grpc: formatListenAddress({ host: config.grpcListen.host, port: grpcPort }),
+        metrics: metricsServer ? (metricsServer.address() as AddressInfo).port : 'off',
+        lock: lock.description,
+        tls: config.tls ? (config.tls.clientCaPem ? 'mTLS' : 'TLS') : 'off',
+        callers: config.callers.map((c) => c.name),
+        merchants: config.merchants.map((m) => m.mchId),
+        env: config.env,
+      },
+      'payment-callback core listening',
+    );
 
     const reloadMerchants = (trigger: string): MerchantReload => {
-      if (!options.loadMerchants) return { status: 'failed', problems: ['this core was started without a merchant loader; restart it to change merchants'] };
+      if (!options.loadMerchants)
+        return {
+          status: 'failed',
+          problems: ['this core was started without a merchant loader; restart it to change merchants'],
+        };
       const reloaded = merchants.reload(options.loadMerchants, log, trigger);
       // Callers are read at start-up only; one bound to a merchant the reload removed simply
       // sees nothing of it (never more), which an operator should know about.
-      for (const problem of callerMerchantProblems(config.callers, [...merchants.values()])) log.warn({ trigger }, `merchant reload: ${problem}`);
+      for (const problem of callerMerchantProblems(config.callers, [...merchants.values()]))
+        log.warn({ trigger }, `merchant reload: ${problem}`);
       return reloaded;
     };
-    const reloadTimer = config.merchantsReloadIntervalMs > 0 && options.loadMerchants
-      ? setInterval(() => reloadMerchants('MERCHANTS_RELOAD_INTERVAL_MS'), config.merchantsReloadIntervalMs).unref()
-      : undefined;
+    const reloadTimer =
+      config.merchantsReloadIntervalMs > 0 && options.loadMerchants
+        ? setInterval(() => reloadMerchants('MERCHANTS_RELOAD_INTERVAL_MS'), config.merchantsReloadIntervalMs).unref()
+        : undefined;
 
     const openLock = lock;
     let stopping: Promise<void> | undefined;
@@ -182,10 +225,10 @@ export async function startCore(config: CoreConfig, log: Logger, clock: Clock = 
 function bind(server: Server, address: ListenAddress, tls: TlsConfig | undefined): Promise<number> {
   const credentials = tls
     ? ServerCredentials.createSsl(
-      tls.clientCaPem ? Buffer.from(tls.clientCaPem) : null,
-      [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
-      tls.clientCaPem !== undefined,
-    )
+        tls.clientCaPem ? Buffer.from(tls.clientCaPem) : null,
+        [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
+        tls.clientCaPem !== undefined,
+      )
     : ServerCredentials.createInsecure();
   return new Promise((resolve, reject) => {
     server.bindAsync(formatListenAddress(address), credentials, (err, port) => {
@@ -213,12 +256,15 @@ function drain(server: Server, graceMs: number, log: Logger): Promise<void> {
 function serveMetrics(metrics: CoreMetrics, address: ListenAddress): Promise<HttpServer> {
   const server = createHttpServer((req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') {
-      metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-      }, () => {
-        res.writeHead(500).end();
-      });
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(500).end();
+        },
+      );
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');

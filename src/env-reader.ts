@@ -51,7 +51,10 @@ export class EnvReader {
 
   /** A comma-separated list with blanks removed. */
   list(name: string): string[] {
-    return (this.optional(name) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    return (this.optional(name) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   }
 
   problem(message: string): void {

@@ -14,16 +14,28 @@ export type { Logger };
  * decision is in the database anyway.
  */
 export function createLogger(name: string, level: LogLevel): Logger {
-  return pino({
-    name,
-    level,
-    base: { service: name },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: ['apiKey', '*.apiKey', 'api_key', '*.api_key', 'sign', '*.sign', 'fields.sign', 'authorization', '*.authorization'],
-      censor: '[redacted]',
+  return pino(
+    {
+      name,
+      level,
+      base: { service: name },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'apiKey',
+          '*.apiKey',
+          'api_key',
+          '*.api_key',
+          'sign',
+          '*.sign',
+          'fields.sign',
+          'authorization',
+          '*.authorization',
+        ],
+        censor: '[redacted]',
+      },
     },
-  },
-  // If stdout stalls, drop lines past 16 MiB of backlog rather than grow without bound.
-  pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }));
+    // If stdout stalls, drop lines past 16 MiB of backlog rather than grow without bound.
+    pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }),
+  );
 }

@@ -18,16 +18,21 @@ async function main(): Promise<void> {
   const log = createLogger('payment-callback-core', config.logLevel);
   // Merchants (and their key files) are the one part of the configuration read again later: on
   // SIGHUP, and every MERCHANTS_RELOAD_INTERVAL_MS when set.
-  const core = await startCore(config, log, undefined, { loadMerchants: () => readMerchantsConfig(process.env) }).catch((e: unknown) => {
-    log.fatal({ err: e }, 'start-up failed');
-    process.exit(1);
-  });
+  const core = await startCore(config, log, undefined, { loadMerchants: () => readMerchantsConfig(process.env) }).catch(
+    (e: unknown) => {
+      log.fatal({ err: e }, 'start-up failed');
+      process.exit(1);
+    },
+  );
   const stop = (signal: string): void => {
     log.info({ signal }, 'signal received');
-    core.shutdown().then(() => process.exit(0), (e: unknown) => {
-      log.error({ err: e }, 'shutdown failed');
-      process.exit(1);
-    });
+    core.shutdown().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGHUP', () => {
     log.info({ signal: 'SIGHUP' }, 'signal received: reloading merchants');

@@ -19,7 +19,9 @@ export const REPO_ROOT = join(__dirname, '../..');
 type JsonObject = Record<string, unknown>;
 
 /** exactly one of field, field_env, field_file (the loader's "set exactly one of ..."). */
-const oneSecret = (field: string): JsonObject => ({ oneOf: [{ required: [field] }, { required: [`${field}_env`] }, { required: [`${field}_file`] }] });
+const oneSecret = (field: string): JsonObject => ({
+  oneOf: [{ required: [field] }, { required: [`${field}_env`] }, { required: [`${field}_file`] }],
+});
 
 /**
  * The rules the loader checks in code rather than in the zod shapes (src/config/merchants.ts
@@ -43,18 +45,43 @@ function callerRules(caller: JsonObject): void {
 // zod-to-json-schema's own signature makes tsc instantiate the schema types too deeply.
 const toJsonSchema = zodToJsonSchema as unknown as (schema: ZodTypeAny, options: object) => JsonObject;
 
-function fileJsonSchema(title: string, key: string, entryName: string, entry: ZodTypeAny, rules: (entry: JsonObject) => void): JsonObject {
-  const schema = toJsonSchema(listFileSchema(key, entry), { target: 'jsonSchema7', definitions: { [entryName]: entry }, $refStrategy: 'root' });
+function fileJsonSchema(
+  title: string,
+  key: string,
+  entryName: string,
+  entry: ZodTypeAny,
+  rules: (entry: JsonObject) => void,
+): JsonObject {
+  const schema = toJsonSchema(listFileSchema(key, entry), {
+    target: 'jsonSchema7',
+    definitions: { [entryName]: entry },
+    $refStrategy: 'root',
+  });
   rules((schema['definitions'] as Record<string, JsonObject>)[entryName] as JsonObject);
-  return { $schema: schema['$schema'], title, description: `A ${key} file of payment-callback (docs/configuration.md). Generated from src/config/ by make config-schemas; do not edit.`, ...schema };
+  return {
+    $schema: schema['$schema'],
+    title,
+    description: `A ${key} file of payment-callback (docs/configuration.md). Generated from src/config/ by make config-schemas; do not edit.`,
+    ...schema,
+  };
 }
 
 /** File name (under config/) => its text. */
 export function configSchemas(): Record<string, string> {
   const text = (schema: JsonObject): string => `${JSON.stringify(schema, null, 2)}\n`;
   return {
-    'merchants.schema.json': text(fileJsonSchema('payment-callback merchants (MERCHANTS_FILE)', 'merchants', 'merchant', merchantEntrySchema, merchantRules)),
-    'callers.schema.json': text(fileJsonSchema('payment-callback callers (CALLERS_FILE)', 'callers', 'caller', callerEntrySchema, callerRules)),
+    'merchants.schema.json': text(
+      fileJsonSchema(
+        'payment-callback merchants (MERCHANTS_FILE)',
+        'merchants',
+        'merchant',
+        merchantEntrySchema,
+        merchantRules,
+      ),
+    ),
+    'callers.schema.json': text(
+      fileJsonSchema('payment-callback callers (CALLERS_FILE)', 'callers', 'caller', callerEntrySchema, callerRules),
+    ),
   };
 }
 

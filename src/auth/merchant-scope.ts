@@ -14,7 +14,10 @@ const ALL_MERCHANTS: MerchantScope = Object.freeze({ all: true });
  * merchantScope({ mchIds: ['1230000109'] }, directory with 1230000109 serving ['1900000109'])
  *   => { all: false, mchIds: Set { '1230000109', '1900000109' } }
  */
-export function merchantScope(caller: { readonly mchIds?: readonly string[] } | undefined, merchants: MerchantDirectory): MerchantScope {
+export function merchantScope(
+  caller: { readonly mchIds?: readonly string[] } | undefined,
+  merchants: MerchantDirectory,
+): MerchantScope {
   if (!caller?.mchIds) return ALL_MERCHANTS;
   const mchIds = new Set<string>();
   for (const id of caller.mchIds) {

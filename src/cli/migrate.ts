@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const db = openDatabase(database);
   try {
     const applied = await migrateToLatest(db);
-    process.stdout.write(`${database.redactedUrl}: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}\n`);
+    process.stdout.write(
+      `${database.redactedUrl}: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}\n`,
+    );
   } finally {
     await db.destroy();
   }

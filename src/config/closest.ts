@@ -17,7 +17,11 @@ export function closest(name: string, candidates: readonly string[]): string | u
     const distance = editDistance(lower, other);
     if (distance <= 2 && (near === undefined || distance < near.distance)) near = { candidate, distance };
     const shared = commonStart(lower, other);
-    if (shared >= 3 && shared >= 0.75 * Math.min(lower.length, other.length) && (start === undefined || shared > start.length)) {
+    if (
+      shared >= 3 &&
+      shared >= 0.75 * Math.min(lower.length, other.length) &&
+      (start === undefined || shared > start.length)
+    ) {
       start = { candidate, length: shared };
     }
   }

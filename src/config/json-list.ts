@@ -5,7 +5,8 @@ import { must, schemaProblems } from './schema-problems';
 import type { ReadFile } from './sources';
 
 /** `_comment`: notes for people, allowed (and ignored) at the top and in each entry, since JSON has no comments. */
-export const comment = (): z.ZodOptional<z.ZodString> => z.string(must('_comment must be a string')).optional().describe('free text for people; the core ignores it');
+export const comment = (): z.ZodOptional<z.ZodString> =>
+  z.string(must('_comment must be a string')).optional().describe('free text for people; the core ignores it');
 
 /**
  * A list file: a JSON array of entries, or {"<key>": [...]} with an optional "$schema" (the
@@ -18,13 +19,17 @@ export function listFileSchema(key: string, entry: ZodTypeAny): ZodTypeAny {
 }
 
 function wrapperSchema(key: string, entry: ZodTypeAny): z.AnyZodObject {
-  return z.object({
-    $schema: z.string(must('"$schema" must be a string: the path or URL of the JSON Schema')).optional()
-      .describe('the JSON Schema this file follows, for editors; the core does not read it'),
-    _comment: comment(),
-  }).extend({ [key]: z.array(entry) }).strict();
+  return z
+    .object({
+      $schema: z
+        .string(must('"$schema" must be a string: the path or URL of the JSON Schema'))
+        .optional()
+        .describe('the JSON Schema this file follows, for editors; the core does not read it'),
+      _comment: comment(),
+    })
+    .extend({ [key]: z.array(entry) })
+    .strict();
 }
-
 
 /**
  * Entries of a JSON list given as a file and/or inline, each with where it came from
@@ -65,10 +70,14 @@ export function readJsonList(
     else if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as Record<string, unknown>)[key])) {
       list = (parsed as Record<string, unknown[]>)[key] ?? [];
       const top = wrapper.safeParse(parsed);
-      if (!top.success) for (const p of schemaProblems(`${source.name} (top level)`, top.error.issues, wrapper, 'the top level')) r.problem(p);
+      if (!top.success)
+        for (const p of schemaProblems(`${source.name} (top level)`, top.error.issues, wrapper, 'the top level'))
+          r.problem(p);
     } else {
       const found = typeof parsed === 'object' && parsed !== null ? closest(key, Object.keys(parsed)) : undefined;
-      r.problem(`${source.name} must be a JSON array or {"${key}": [...]}${found !== undefined ? ` (it has ${JSON.stringify(found)}: did you mean "${key}"?)` : ''}`);
+      r.problem(
+        `${source.name} must be a JSON array or {"${key}": [...]}${found !== undefined ? ` (it has ${JSON.stringify(found)}: did you mean "${key}"?)` : ''}`,
+      );
       continue;
     }
     list.forEach((entry: unknown, i: number) => entries.push({ where: `${source.name} entry #${i + 1}`, entry }));

@@ -20,21 +20,35 @@ export const MAX_PREVIOUS_KEY_OVERLAP_MS = 7 * 86_400_000;
 
 const APPIDS = 'appids must be a non-empty array of app ids such as "wxd930ea5d5a258f4f"';
 const SIGN_TYPES_RULE = `sign_types must be a non-empty array of ${SIGN_TYPES.join(', ')}`;
-const VALID_UNTIL = 'previous_api_key_valid_until must be an ISO 8601 time with an offset, e.g. "2026-03-01T00:00:00+08:00"';
+const VALID_UNTIL =
+  'previous_api_key_valid_until must be an ISO 8601 time with an offset, e.g. "2026-03-01T00:00:00+08:00"';
 const CERTIFICATES = 'platform_certificates must be an array of PEM file paths or inline PEM certificates';
 const PUBLIC_KEYS = 'wechatpay_public_keys must be an array of {"id": "PUB_KEY_ID_...", "pem" or "pem_file": ...}';
 const SUB_MCH_IDS = 'sub_mch_ids must be a non-empty array of mch_id strings (digits)';
 
 const mchIdString = (message: string): z.ZodString => z.string(must(message)).regex(MCH_ID, message);
 
-const publicKeyEntrySchema = z.object({
-  id: z.string(must('id must be a string')).regex(PUBLIC_KEY_ID, 'the id must look like PUB_KEY_ID_0114232134912410000000000000, as shown on the merchant platform')
-    .describe('the key id shown on the merchant platform, e.g. PUB_KEY_ID_0114232134912410000000000000'),
-  pem: optionalString('pem must be a string: the PEM public key itself').describe('the PEM public key (pub_key.pem) itself'),
-  pem_file: optionalString('pem_file must be a file path').describe('the path of pub_key.pem'),
-}, must('must be {"id": "PUB_KEY_ID_...", and exactly one of "pem", "pem_file"}')).strict()
+const publicKeyEntrySchema = z
+  .object(
+    {
+      id: z
+        .string(must('id must be a string'))
+        .regex(
+          PUBLIC_KEY_ID,
+          'the id must look like PUB_KEY_ID_0114232134912410000000000000, as shown on the merchant platform',
+        )
+        .describe('the key id shown on the merchant platform, e.g. PUB_KEY_ID_0114232134912410000000000000'),
+      pem: optionalString('pem must be a string: the PEM public key itself').describe(
+        'the PEM public key (pub_key.pem) itself',
+      ),
+      pem_file: optionalString('pem_file must be a file path').describe('the path of pub_key.pem'),
+    },
+    must('must be {"id": "PUB_KEY_ID_...", and exactly one of "pem", "pem_file"}'),
+  )
+  .strict()
   .superRefine((k, ctx) => {
-    if ((k.pem === undefined) === (k.pem_file === undefined)) ctx.addIssue({ code: 'custom', message: 'set exactly one of "pem", "pem_file"' });
+    if ((k.pem === undefined) === (k.pem_file === undefined))
+      ctx.addIssue({ code: 'custom', message: 'set exactly one of "pem", "pem_file"' });
   });
 
 /**
@@ -43,30 +57,59 @@ const publicKeyEntrySchema = z.object({
  * source, a deadline with its previous key, ...) and what needs reading (key files, PEMs) is
  * checked in readMerchant. config/merchants.schema.json is generated from this.
  */
-export const merchantEntrySchema = z.object({
-  _comment: comment(),
-  mch_id: mchIdString('mch_id must be a string of digits').describe('the WeChat Pay merchant number, e.g. "1230000109"'),
-  appids: z.array(z.string(must(APPIDS)).regex(APPID, APPIDS), must(APPIDS)).min(1, APPIDS)
-    .describe('the app ids whose payments this merchant receives'),
-  ...secretFields('api_key', 'the API v2 key (32 letters or digits)'),
-  sign_types: z.array(z.enum(SIGN_TYPES as [SignType, ...SignType[]], {
-    errorMap: (_issue, ctx) => ({ message: `sign_types entry ${JSON.stringify(ctx.data)} must be one of ${SIGN_TYPES.join(', ')}` }),
-  }), must(SIGN_TYPES_RULE)).min(1, SIGN_TYPES_RULE).optional()
-    .describe('the signature algorithms accepted; default both (a notification without sign_type is MD5)'),
-  ...secretFields('previous_api_key', 'the v2 key being rotated away'),
-  previous_api_key_valid_until: optionalString(VALID_UNTIL, ISO_INSTANT)
-    .describe('until when previous_api_key still verifies: an ISO 8601 time with an offset, at most 7 days after start-up or reload'),
-  ...secretFields('apiv3_key', 'the APIv3 key (32 bytes)'),
-  platform_certificates: z.array(z.string(must(CERTIFICATES)).min(1, CERTIFICATES), must(CERTIFICATES)).optional()
-    .describe('PEM platform certificates: file paths or the PEM text'),
-  wechatpay_public_keys: z.array(publicKeyEntrySchema, must(PUBLIC_KEYS)).optional()
-    .describe('WeChat Pay public keys that sign APIv3 notifications'),
-  sub_mch_ids: z.array(mchIdString(SUB_MCH_IDS), must(SUB_MCH_IDS)).min(1, SUB_MCH_IDS)
-    .refine((ids) => new Set(ids).size === ids.length, 'sub_mch_ids lists the same sub-merchant twice').optional()
-    .describe('service providers: the sub-merchants whose notifications this merchant\'s keys sign'),
-  confirm_refunds_with_query: z.boolean(must('confirm_refunds_with_query must be true or false (a JSON boolean)')).optional()
-    .describe('confirm each v2 refund SUCCESS with a signed refundquery before crediting it; default true with PAYMENT_CALLBACK_ENV=production, false otherwise'),
-}, must('must be an object')).strict();
+export const merchantEntrySchema = z
+  .object(
+    {
+      _comment: comment(),
+      mch_id: mchIdString('mch_id must be a string of digits').describe(
+        'the WeChat Pay merchant number, e.g. "1230000109"',
+      ),
+      appids: z
+        .array(z.string(must(APPIDS)).regex(APPID, APPIDS), must(APPIDS))
+        .min(1, APPIDS)
+        .describe('the app ids whose payments this merchant receives'),
+      ...secretFields('api_key', 'the API v2 key (32 letters or digits)'),
+      sign_types: z
+        .array(
+          z.enum(SIGN_TYPES as [SignType, ...SignType[]], {
+            errorMap: (_issue, ctx) => ({
+              message: `sign_types entry ${JSON.stringify(ctx.data)} must be one of ${SIGN_TYPES.join(', ')}`,
+            }),
+          }),
+          must(SIGN_TYPES_RULE),
+        )
+        .min(1, SIGN_TYPES_RULE)
+        .optional()
+        .describe('the signature algorithms accepted; default both (a notification without sign_type is MD5)'),
+      ...secretFields('previous_api_key', 'the v2 key being rotated away'),
+      previous_api_key_valid_until: optionalString(VALID_UNTIL, ISO_INSTANT).describe(
+        'until when previous_api_key still verifies: an ISO 8601 time with an offset, at most 7 days after start-up or reload',
+      ),
+      ...secretFields('apiv3_key', 'the APIv3 key (32 bytes)'),
+      platform_certificates: z
+        .array(z.string(must(CERTIFICATES)).min(1, CERTIFICATES), must(CERTIFICATES))
+        .optional()
+        .describe('PEM platform certificates: file paths or the PEM text'),
+      wechatpay_public_keys: z
+        .array(publicKeyEntrySchema, must(PUBLIC_KEYS))
+        .optional()
+        .describe('WeChat Pay public keys that sign APIv3 notifications'),
+      sub_mch_ids: z
+        .array(mchIdString(SUB_MCH_IDS), must(SUB_MCH_IDS))
+        .min(1, SUB_MCH_IDS)
+        .refine((ids) => new Set(ids).size === ids.length, 'sub_mch_ids lists the same sub-merchant twice')
+        .optional()
+        .describe("service providers: the sub-merchants whose notifications this merchant's keys sign"),
+      confirm_refunds_with_query: z
+        .boolean(must('confirm_refunds_with_query must be true or false (a JSON boolean)'))
+        .optional()
+        .describe(
+          'confirm each v2 refund SUCCESS with a signed refundquery before crediting it; default true with PAYMENT_CALLBACK_ENV=production, false otherwise',
+        ),
+    },
+    must('must be an object'),
+  )
+  .strict();
 
 type MerchantEntry = z.infer<typeof merchantEntrySchema>;
 
@@ -75,7 +118,10 @@ type MerchantEntry = z.infer<typeof merchantEntrySchema>;
  * `configuredIds`: every mch_id and sub_mch_id the files name, valid entries or not, for the
  * callers' mch_ids (an entry with a problem has its own message; its id is not unknown).
  */
-export function readMerchants(s: Sources, now: Date): { merchants: Merchant[]; configuredIds: ReadonlySet<string> | undefined } {
+export function readMerchants(
+  s: Sources,
+  now: Date,
+): { merchants: Merchant[]; configuredIds: ReadonlySet<string> | undefined } {
   const entries = readJsonList(s.r, 'MERCHANTS_FILE', 'MERCHANTS_JSON', 'merchants', s.readFile);
   if (entries === undefined) {
     s.r.problem('no merchants configured: set MERCHANTS_FILE or MERCHANTS_JSON (see docs/configuration.md)');
@@ -84,7 +130,8 @@ export function readMerchants(s: Sources, now: Date): { merchants: Merchant[]; c
   const merchants: Merchant[] = [];
   const configuredIds = new Set<string>();
   for (const { where, entry } of entries) {
-    const mchId = typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)['mch_id'] : undefined;
+    const mchId =
+      typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)['mch_id'] : undefined;
     const at = typeof mchId === 'string' && MCH_ID.test(mchId) ? `${where} (mch_id ${mchId})` : where;
     const { problems, checked } = checkEntry(merchantEntrySchema, entry, at, 'a merchant');
     for (const p of problems) s.r.problem(p);
@@ -105,7 +152,8 @@ export function readMerchants(s: Sources, now: Date): { merchants: Merchant[]; c
   const providerOf = new Map<string, string>();
   for (const m of merchants) {
     for (const sub of m.subMchIds ?? []) {
-      if (seen.has(sub)) s.r.problem(`sub_mch_id ${sub} of mch_id ${m.mchId} is also configured as a merchant of its own`);
+      if (seen.has(sub))
+        s.r.problem(`sub_mch_id ${sub} of mch_id ${m.mchId} is also configured as a merchant of its own`);
       const other = providerOf.get(sub);
       if (other !== undefined) s.r.problem(`sub_mch_id ${sub} is listed by both mch_id ${other} and mch_id ${m.mchId}`);
       providerOf.set(sub, m.mchId);
@@ -115,14 +163,28 @@ export function readMerchants(s: Sources, now: Date): { merchants: Merchant[]; c
 }
 
 /** The relations between fields and the reads of keys; a Merchant when all is well. */
-function readMerchant(s: Sources, where: string, entry: CheckedEntry<MerchantEntry>, now: Date, shapeOk: boolean): Merchant | undefined {
+function readMerchant(
+  s: Sources,
+  where: string,
+  entry: CheckedEntry<MerchantEntry>,
+  now: Date,
+  shapeOk: boolean,
+): Merchant | undefined {
   const before = s.r.problems.length;
   const f = entry.valid;
   const apiKey = readSecret(s, where, entry, V2_KEY_RULE);
   const previousApiKey = readPreviousApiKey(s, where, entry, apiKey, now);
   const v3 = readV3(s, where, entry, now);
-  if (f.mch_id !== undefined && f.sub_mch_ids?.includes(f.mch_id)) s.r.problem(`${where}: sub_mch_ids must not list the provider's own mch_id ${f.mch_id}`);
-  if (!shapeOk || s.r.problems.length > before || apiKey === undefined || f.mch_id === undefined || f.appids === undefined) return undefined;
+  if (f.mch_id !== undefined && f.sub_mch_ids?.includes(f.mch_id))
+    s.r.problem(`${where}: sub_mch_ids must not list the provider's own mch_id ${f.mch_id}`);
+  if (
+    !shapeOk ||
+    s.r.problems.length > before ||
+    apiKey === undefined ||
+    f.mch_id === undefined ||
+    f.appids === undefined
+  )
+    return undefined;
   // Optional settings are left out when absent, so a v2-only merchant reads as it always did.
   return {
     mchId: f.mch_id,
@@ -138,7 +200,11 @@ function readMerchant(s: Sources, where: string, entry: CheckedEntry<MerchantEnt
   };
 }
 
-const V2_KEY_RULE: SecretRule = { field: 'api_key', pattern: /^[A-Za-z0-9]{32}$/, shape: 'the API key must be 32 letters or digits' };
+const V2_KEY_RULE: SecretRule = {
+  field: 'api_key',
+  pattern: /^[A-Za-z0-9]{32}$/,
+  shape: 'the API key must be 32 letters or digits',
+};
 
 /** Key rotation: the old v2 key and the instant after which it no longer verifies. */
 function readPreviousApiKey(
@@ -148,7 +214,11 @@ function readPreviousApiKey(
   apiKey: string | undefined,
   now: Date,
 ): Merchant['previousApiKey'] | undefined {
-  const rule = { ...V2_KEY_RULE, field: 'previous_api_key', shape: 'the previous API key must be 32 letters or digits' };
+  const rule = {
+    ...V2_KEY_RULE,
+    field: 'previous_api_key',
+    shape: 'the previous API key must be 32 letters or digits',
+  };
   const keyGiven = hasSecret(entry, 'previous_api_key');
   const untilGiven = entry.given.has('previous_api_key_valid_until');
   if (!keyGiven && !untilGiven) return undefined;
@@ -165,13 +235,16 @@ function readPreviousApiKey(
     return undefined;
   }
   if (validUntil.getTime() - now.getTime() > MAX_PREVIOUS_KEY_OVERLAP_MS) {
-    s.r.problem(`${where}: previous_api_key_valid_until ${until} is more than 7 days after now (${now.toISOString()}); `
-      + 'the previous key only bridges a rotation (WeChat retries for about a day), it is not a second permanent key: '
-      + 'set a deadline at most 7 days ahead, and remove previous_api_key once it has passed');
+    s.r.problem(
+      `${where}: previous_api_key_valid_until ${until} is more than 7 days after now (${now.toISOString()}); ` +
+        'the previous key only bridges a rotation (WeChat retries for about a day), it is not a second permanent key: ' +
+        'set a deadline at most 7 days ahead, and remove previous_api_key once it has passed',
+    );
     return undefined;
   }
   if (key === undefined) return undefined;
-  if (key === apiKey) s.r.problem(`${where}: previous_api_key is the same as the current key; remove it, or set the new key as api_key`);
+  if (key === apiKey)
+    s.r.problem(`${where}: previous_api_key is the same as the current key; remove it, or set the new key as api_key`);
   return { key, validUntil };
 }
 
@@ -194,16 +267,21 @@ function readV3(
   const anyKeys = entry.given.has('platform_certificates') || entry.given.has('wechatpay_public_keys');
   if (!hasSecret(entry, 'apiv3_key') && !anyKeys) return undefined;
   if (!hasSecret(entry, 'apiv3_key')) {
-    s.r.problem(`${where}: platform_certificates / wechatpay_public_keys need apiv3_key (or _env, _file) to decrypt APIv3 notifications`);
+    s.r.problem(
+      `${where}: platform_certificates / wechatpay_public_keys need apiv3_key (or _env, _file) to decrypt APIv3 notifications`,
+    );
     return undefined;
   }
   if (!anyKeys) {
-    s.r.problem(`${where}: apiv3_key needs platform_certificates or wechatpay_public_keys to verify APIv3 notifications`);
+    s.r.problem(
+      `${where}: apiv3_key needs platform_certificates or wechatpay_public_keys to verify APIv3 notifications`,
+    );
     return undefined;
   }
   // A key list that failed the schema has its problem reported; building from the rest would
   // only add a misleading "no keys".
-  if (['platform_certificates', 'wechatpay_public_keys'].some((k) => entry.given.has(k) && !(k in entry.valid))) return undefined;
+  if (['platform_certificates', 'wechatpay_public_keys'].some((k) => entry.given.has(k) && !(k in entry.valid)))
+    return undefined;
   const before = s.r.problems.length;
   const certificates: string[] = [];
   for (const [i, c] of (entry.valid.platform_certificates ?? []).entries()) {
@@ -212,7 +290,8 @@ function readV3(
   }
   const publicKeys: Array<{ id: string; pem: string }> = [];
   for (const [i, k] of (entry.valid.wechatpay_public_keys ?? []).entries()) {
-    const pem = k.pem ?? (k.pem_file !== undefined ? readPem(s, `${where}: wechatpay_public_keys[${i}]`, k.pem_file) : undefined);
+    const pem =
+      k.pem ?? (k.pem_file !== undefined ? readPem(s, `${where}: wechatpay_public_keys[${i}]`, k.pem_file) : undefined);
     if (pem !== undefined) publicKeys.push({ id: k.id, pem });
   }
   // Keys that failed the schema or could not be read have their own problem already.

@@ -11,9 +11,12 @@ export const DEMO_MERCHANT = Object.freeze({
  * apiv3_key, whether given inline, through _env or through _file.
  */
 const PUBLIC_EXAMPLE_KEYS: ReadonlyMap<string, string> = new Map([
-  [DEMO_MERCHANT.apiKey, 'the public demo API key from WeChat Pay\'s v2 documentation (config/demo-merchants.json)'],
-  ['ziR0QKsTUfMOuochC9RfCdmfHECorQAP', 'the API key of the public v2 refund test data shared by open-source WeChat Pay SDKs'],
-  ['testMchAPIv3Key0', 'the APIv3 key of the official Go SDK\'s public notification test'],
+  [DEMO_MERCHANT.apiKey, "the public demo API key from WeChat Pay's v2 documentation (config/demo-merchants.json)"],
+  [
+    'ziR0QKsTUfMOuochC9RfCdmfHECorQAP',
+    'the API key of the public v2 refund test data shared by open-source WeChat Pay SDKs',
+  ],
+  ['testMchAPIv3Key0', "the APIv3 key of the official Go SDK's public notification test"],
 ]);
 
 /**

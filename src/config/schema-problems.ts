@@ -34,9 +34,13 @@ export function schemaProblems(where: string, issues: readonly ZodIssue[], schem
       const inside = issue.path.length > 0 ? ` in ${pathText(issue.path)}` : '';
       for (const key of issue.keys) {
         const guess = closest(key, allowed);
-        problems.push(`${where}: unknown key ${JSON.stringify(key)}${inside}${guess !== undefined
-          ? ` (did you mean ${JSON.stringify(guess)}?)`
-          : `; ${inside ? 'it' : what} takes only ${allowed.join(', ')}`}`);
+        problems.push(
+          `${where}: unknown key ${JSON.stringify(key)}${inside}${
+            guess !== undefined
+              ? ` (did you mean ${JSON.stringify(guess)}?)`
+              : `; ${inside ? 'it' : what} takes only ${allowed.join(', ')}`
+          }`,
+        );
       }
     } else if (issue.path.length === 0) {
       problems.push(`${where} ${issue.message}`);
@@ -58,7 +62,8 @@ function pathText(path: ReadonlyArray<string | number>): string {
  */
 function objectPrefix(schema: ZodTypeAny, path: ReadonlyArray<string | number>): string | undefined {
   for (let i = path.length - 1; i >= 0; i--) {
-    if (typeof path[i] === 'number' && unwrap(nodeAt(schema, path.slice(0, i + 1))) instanceof z.ZodObject) return pathText(path.slice(0, i + 1));
+    if (typeof path[i] === 'number' && unwrap(nodeAt(schema, path.slice(0, i + 1))) instanceof z.ZodObject)
+      return pathText(path.slice(0, i + 1));
   }
   return undefined;
 }
@@ -74,7 +79,8 @@ function nodeAt(schema: ZodTypeAny, path: ReadonlyArray<string | number>): ZodTy
   for (const segment of path) {
     node = unwrap(node);
     if (node instanceof z.ZodArray && typeof segment === 'number') node = node.element as ZodTypeAny;
-    else if (node instanceof z.ZodObject && typeof segment === 'string') node = (node.shape as Record<string, ZodTypeAny>)[segment];
+    else if (node instanceof z.ZodObject && typeof segment === 'string')
+      node = (node.shape as Record<string, ZodTypeAny>)[segment];
     else return undefined;
   }
   return node;
@@ -113,14 +119,24 @@ export function checkEntry<S extends z.AnyZodObject>(
 ): { problems: string[]; checked: CheckedEntry<z.infer<S>> | undefined } {
   const result = schema.safeParse(entry);
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-    return { problems: result.success ? [] : schemaProblems(where, result.error.issues, schema, what), checked: undefined };
+    return {
+      problems: result.success ? [] : schemaProblems(where, result.error.issues, schema, what),
+      checked: undefined,
+    };
   }
   const record = entry as Record<string, unknown>;
   const known = keysAt(schema, []);
-  const failed = new Set(result.success ? [] : result.error.issues.map((i) => i.path[0]).filter((k): k is string => typeof k === 'string'));
+  const failed = new Set(
+    result.success ? [] : result.error.issues.map((i) => i.path[0]).filter((k): k is string => typeof k === 'string'),
+  );
   const given = new Set(Object.keys(record).filter((k) => record[k] !== undefined));
   // Each known field was checked on its own by the schema: the ones without an issue have the
   // type the schema declares.
-  const valid = Object.fromEntries(known.filter((k) => given.has(k) && !failed.has(k)).map((k) => [k, record[k]])) as Partial<z.infer<S>>;
-  return { problems: result.success ? [] : schemaProblems(where, result.error.issues, schema, what), checked: { given, valid } };
+  const valid = Object.fromEntries(
+    known.filter((k) => given.has(k) && !failed.has(k)).map((k) => [k, record[k]]),
+  ) as Partial<z.infer<S>>;
+  return {
+    problems: result.success ? [] : schemaProblems(where, result.error.issues, schema, what),
+    checked: { given, valid },
+  };
 }

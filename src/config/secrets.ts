@@ -11,14 +11,24 @@ const ENV_NAME = /^[\x21-\x3c\x3e-\x7e]{1,256}$/;
  * name of an environment variable) or `api_key_file` (a file, e.g. a mounted Secret). The value
  * is checked once read (SecretRule), whichever way it came.
  */
-export function secretFields<F extends string>(field: F, what: string): Record<F | `${F}_env` | `${F}_file`, z.ZodOptional<z.ZodString>> {
+export function secretFields<F extends string>(
+  field: F,
+  what: string,
+): Record<F | `${F}_env` | `${F}_file`, z.ZodOptional<z.ZodString>> {
   return {
     // Any string: an empty or malformed key is measured against its rule once read, as the
     // other two ways are.
-    [field]: z.string(must(`${field} must be a string: ${what} itself`)).optional().describe(`${what}, inline; or ${field}_env, or ${field}_file`),
-    [`${field}_env`]: optionalString(`${field}_env must be the name of an environment variable, e.g. "WXPAY_KEY_1230000109"`, ENV_NAME)
-      .describe(`the environment variable holding ${what}`),
-    [`${field}_file`]: optionalString(`${field}_file must be a file path`).describe(`a file holding ${what}, e.g. a mounted Secret; a trailing newline is trimmed`),
+    [field]: z
+      .string(must(`${field} must be a string: ${what} itself`))
+      .optional()
+      .describe(`${what}, inline; or ${field}_env, or ${field}_file`),
+    [`${field}_env`]: optionalString(
+      `${field}_env must be the name of an environment variable, e.g. "WXPAY_KEY_1230000109"`,
+      ENV_NAME,
+    ).describe(`the environment variable holding ${what}`),
+    [`${field}_file`]: optionalString(`${field}_file must be a file path`).describe(
+      `a file holding ${what}, e.g. a mounted Secret; a trailing newline is trimmed`,
+    ),
   } as Record<F | `${F}_env` | `${F}_file`, z.ZodOptional<z.ZodString>>;
 }
 
@@ -72,15 +82,22 @@ export function readSecret(s: Sources, where: string, entry: SecretEntry, rule: 
   }
   const published = publicExampleKey(value);
   if (published !== undefined && s.mode === 'production') {
-    s.r.problem(`${where}: ${slot} ${slot === field ? 'is' : 'gives'} ${published}; anyone can sign with it, so it cannot be used with `
-      + 'PAYMENT_CALLBACK_ENV=production: set the key from the merchant platform (pay.weixin.qq.com)');
+    s.r.problem(
+      `${where}: ${slot} ${slot === field ? 'is' : 'gives'} ${published}; anyone can sign with it, so it cannot be used with ` +
+        'PAYMENT_CALLBACK_ENV=production: set the key from the merchant platform (pay.weixin.qq.com)',
+    );
     return undefined;
   }
   return value;
 }
 
 /** The same, for a secret that may be left out: undefined when none of its three fields is set. */
-export function readOptionalSecret(s: Sources, where: string, entry: SecretEntry, rule: SecretRule): string | undefined {
+export function readOptionalSecret(
+  s: Sources,
+  where: string,
+  entry: SecretEntry,
+  rule: SecretRule,
+): string | undefined {
   return hasSecret(entry, rule.field) ? readSecret(s, where, entry, rule) : undefined;
 }
 

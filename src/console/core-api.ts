@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { credentials, makeGenericClientConstructor, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  status,
+  type Client,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import {
   PaymentCallbackClient,
@@ -18,7 +25,11 @@ import type { ConsoleConfig } from './config';
 
 /** A failed call to the core, with the gRPC code the pages map to an HTTP status once. */
 export class CoreCallError extends Error {
-  constructor(readonly code: status, readonly details: string, readonly method: string) {
+  constructor(
+    readonly code: status,
+    readonly details: string,
+    readonly method: string,
+  ) {
     super(`${method}: ${status[code] ?? code}: ${details}`);
     this.name = 'CoreCallError';
   }
@@ -50,14 +61,24 @@ export interface CoreApi {
 const DEADLINE_MS = 5_000;
 
 type HealthClient = Client & {
-  check(req: { service: string }, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: { status: string }) => void): void;
+  check(
+    req: { service: string },
+    md: Metadata,
+    opts: { deadline: number },
+    cb: (err: ServiceError | null, res?: { status: string }) => void,
+  ): void;
 };
 
 export function createCoreApi(config: Pick<ConsoleConfig, 'coreTarget' | 'coreToken' | 'coreTls'>): CoreApi {
   const tls = config.coreTls;
-  const channelCredentials = () => (tls
-    ? credentials.createSsl(Buffer.from(tls.caPem), tls.keyPem ? Buffer.from(tls.keyPem) : null, tls.certPem ? Buffer.from(tls.certPem) : null)
-    : credentials.createInsecure());
+  const channelCredentials = () =>
+    tls
+      ? credentials.createSsl(
+          Buffer.from(tls.caPem),
+          tls.keyPem ? Buffer.from(tls.keyPem) : null,
+          tls.certPem ? Buffer.from(tls.certPem) : null,
+        )
+      : credentials.createInsecure();
   const options = {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.keepalive_time_ms': 30_000,
@@ -66,7 +87,11 @@ export function createCoreApi(config: Pick<ConsoleConfig, 'coreTarget' | 'coreTo
   };
   const client = new PaymentCallbackClient(config.coreTarget, channelCredentials(), options);
   const HealthClientCtor = makeGenericClientConstructor(healthService, 'Health');
-  const healthClient = new HealthClientCtor(config.coreTarget, channelCredentials(), options) as unknown as HealthClient;
+  const healthClient = new HealthClientCtor(
+    config.coreTarget,
+    channelCredentials(),
+    options,
+  ) as unknown as HealthClient;
 
   const metadata = (requestId: string | undefined): Metadata => {
     const m = new Metadata();
@@ -75,7 +100,11 @@ export function createCoreApi(config: Pick<ConsoleConfig, 'coreTarget' | 'coreTo
     if (config.coreToken) m.set('authorization', `Bearer ${config.coreToken}`);
     return m;
   };
-  const unary = <T>(method: string, requestId: string | undefined, invoke: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void): Promise<T> =>
+  const unary = <T>(
+    method: string,
+    requestId: string | undefined,
+    invoke: (md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: T) => void) => void,
+  ): Promise<T> =>
     new Promise((resolve, reject) => {
       invoke(metadata(requestId), { deadline: Date.now() + DEADLINE_MS }, (err, res) => {
         if (err) reject(new CoreCallError(err.code, err.details, method));
@@ -84,21 +113,29 @@ export function createCoreApi(config: Pick<ConsoleConfig, 'coreTarget' | 'coreTo
       });
     });
 
-  const checkOne = (service: string): Promise<string> => new Promise((resolve, reject) => {
-    healthClient.check({ service }, metadata(undefined), { deadline: Date.now() + 2_000 }, (err, res) => {
-      if (err) reject(new CoreCallError(err.code, err.details, 'Health/Check'));
-      else resolve(res?.status ?? 'UNKNOWN');
+  const checkOne = (service: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      healthClient.check({ service }, metadata(undefined), { deadline: Date.now() + 2_000 }, (err, res) => {
+        if (err) reject(new CoreCallError(err.code, err.details, 'Health/Check'));
+        else resolve(res?.status ?? 'UNKNOWN');
+      });
     });
-  });
 
   return {
-    getOrder: (mchId, outTradeNo, rid) => unary('GetOrder', rid, (md, o, cb) => client.getOrder({ mchId, outTradeNo }, md, o, cb)),
-    listNotifications: (req, rid) => unary('ListNotifications', rid, (md, o, cb) => client.listNotifications(
-      { mchId: '', outTradeNo: '', pageSize: 0, pageToken: '', ...req }, md, o, cb)),
-    listAnomalies: (req, rid) => unary('ListAnomalies', rid, (md, o, cb) => client.listAnomalies(
-      { mchId: '', includeResolved: false, pageSize: 0, pageToken: '', ...req }, md, o, cb)),
-    resolveAnomaly: (id, note, rid) => unary('ResolveAnomaly', rid, (md, o, cb) => client.resolveAnomaly({ id, note }, md, o, cb)),
-    watch: (req) => client.watchPaymentEvents({ afterCursor: '', mchIds: [], fromNow: false, ...req }, metadata(undefined)),
+    getOrder: (mchId, outTradeNo, rid) =>
+      unary('GetOrder', rid, (md, o, cb) => client.getOrder({ mchId, outTradeNo }, md, o, cb)),
+    listNotifications: (req, rid) =>
+      unary('ListNotifications', rid, (md, o, cb) =>
+        client.listNotifications({ mchId: '', outTradeNo: '', pageSize: 0, pageToken: '', ...req }, md, o, cb),
+      ),
+    listAnomalies: (req, rid) =>
+      unary('ListAnomalies', rid, (md, o, cb) =>
+        client.listAnomalies({ mchId: '', includeResolved: false, pageSize: 0, pageToken: '', ...req }, md, o, cb),
+      ),
+    resolveAnomaly: (id, note, rid) =>
+      unary('ResolveAnomaly', rid, (md, o, cb) => client.resolveAnomaly({ id, note }, md, o, cb)),
+    watch: (req) =>
+      client.watchPaymentEvents({ afterCursor: '', mchIds: [], fromNow: false, ...req }, metadata(undefined)),
     health: async () => {
       const started = Date.now();
       try {
@@ -117,7 +154,11 @@ export function createCoreApi(config: Pick<ConsoleConfig, 'coreTarget' | 'coreTo
 }
 
 /** Every anomaly of a merchant (or all), newest first, up to `max`; `truncated` when there were more. */
-export async function allAnomalies(api: CoreApi, mchId: string, max = 2_000): Promise<{ anomalies: Anomaly[]; truncated: boolean }> {
+export async function allAnomalies(
+  api: CoreApi,
+  mchId: string,
+  max = 2_000,
+): Promise<{ anomalies: Anomaly[]; truncated: boolean }> {
   const anomalies: Anomaly[] = [];
   let pageToken = '';
   do {

@@ -22,7 +22,11 @@ export class EventFeed {
   lastError: string | undefined;
   lastEventAt: Date | undefined;
 
-  constructor(private readonly api: CoreApi, private readonly log: Logger, private readonly capacity = 500) {}
+  constructor(
+    private readonly api: CoreApi,
+    private readonly log: Logger,
+    private readonly capacity = 500,
+  ) {}
 
   start(): void {
     if (this.state !== 'stopped') return;
@@ -91,7 +95,10 @@ export class EventFeed {
     this.failures += 1;
     this.state = 'reconnecting';
     const delay = Math.min(10_000, 250 * 2 ** Math.min(this.failures, 6));
-    this.log.warn({ error: this.lastError, retry_ms: delay, cursor: this.lastCursor }, 'payment event stream ended; reconnecting');
+    this.log.warn(
+      { error: this.lastError, retry_ms: delay, cursor: this.lastCursor },
+      'payment event stream ended; reconnecting',
+    );
     this.retryTimer = setTimeout(() => this.connect(), delay);
     this.retryTimer.unref();
   }

@@ -11,7 +11,12 @@ import { href } from './html';
 
 /** fmtTime(new Date('2026-05-01T12:00:00.123Z')) => '2026-05-01 12:00:00Z'; '—' when unset. */
 export function fmtTime(d: Date | undefined): string {
-  return d ? d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—';
+  return d
+    ? d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, 'Z')
+    : '—';
 }
 
 /** fmtFen(12345, 'CNY') => '123.45 CNY'; fen are integers, so no floating point. */
@@ -28,11 +33,26 @@ const eventTypeName = (t: PaymentEventType): string => paymentEventTypeToJSON(t)
 /** A CSS class per outcome: what an operator should look at stands out. */
 export function outcomeTone(name: string): 'ok' | 'muted' | 'warn' | 'bad' | 'wait' {
   switch (name) {
-    case 'PAID': case 'REFUNDED': case 'ORDER_PAID': case 'REFUND_SUCCEEDED': return 'ok';
-    case 'DUPLICATE': case 'REFUND_RECORDED': case 'REFUND_CLOSED': return 'muted';
-    case 'CONFLICTING_PAYMENT': case 'ORDER_MISMATCH': case 'ANOMALY_RAISED': case 'PAYMENT_FAILED': case 'REFUND_FAILED': return 'warn';
-    case 'REJECTED': case 'MALFORMED': return 'bad';
-    default: return 'wait';
+    case 'PAID':
+    case 'REFUNDED':
+    case 'ORDER_PAID':
+    case 'REFUND_SUCCEEDED':
+      return 'ok';
+    case 'DUPLICATE':
+    case 'REFUND_RECORDED':
+    case 'REFUND_CLOSED':
+      return 'muted';
+    case 'CONFLICTING_PAYMENT':
+    case 'ORDER_MISMATCH':
+    case 'ANOMALY_RAISED':
+    case 'PAYMENT_FAILED':
+    case 'REFUND_FAILED':
+      return 'warn';
+    case 'REJECTED':
+    case 'MALFORMED':
+      return 'bad';
+    default:
+      return 'wait';
   }
 }
 
@@ -70,11 +90,17 @@ export function eventView(e: PaymentEvent): EventView {
 
 function eventSummary(type: string, e: PaymentEvent): string {
   switch (type) {
-    case 'ORDER_PAID': return `paid ${fmtFen(e.totalFee, e.feeType)} (WeChat time_end ${fmtTime(e.paidAt)})`;
-    case 'PAYMENT_FAILED': return `payment failed: ${e.errCode || 'no err_code'}`;
-    case 'ANOMALY_RAISED': return `${e.anomalyKind}: ${e.anomalyDetail}`;
-    case 'REFUND_SUCCEEDED': case 'REFUND_FAILED': case 'REFUND_CLOSED':
+    case 'ORDER_PAID':
+      return `paid ${fmtFen(e.totalFee, e.feeType)} (WeChat time_end ${fmtTime(e.paidAt)})`;
+    case 'PAYMENT_FAILED':
+      return `payment failed: ${e.errCode || 'no err_code'}`;
+    case 'ANOMALY_RAISED':
+      return `${e.anomalyKind}: ${e.anomalyDetail}`;
+    case 'REFUND_SUCCEEDED':
+    case 'REFUND_FAILED':
+    case 'REFUND_CLOSED':
       return `refund ${e.outRefundNo} ${fmtFen(e.refundFee, e.feeType)} ${e.refundStatus}`;
-    default: return '';
+    default:
+      return '';
   }
 }

@@ -26,20 +26,31 @@ async function main(): Promise<void> {
     log.fatal({ err: e }, 'start-up failed');
     process.exit(1);
   });
-  log.info({
-    url: running.url, core: config.coreTarget, token: config.coreToken ? 'configured' : 'none',
-    identity: config.identity.kind === 'local' ? `local (${config.identity.localOperator})` : `${config.identity.userHeader} from ${config.identity.trustedProxies.join(', ')}`,
-  }, 'payment-callback console listening');
+  log.info(
+    {
+      url: running.url,
+      core: config.coreTarget,
+      token: config.coreToken ? 'configured' : 'none',
+      identity:
+        config.identity.kind === 'local'
+          ? `local (${config.identity.localOperator})`
+          : `${config.identity.userHeader} from ${config.identity.trustedProxies.join(', ')}`,
+    },
+    'payment-callback console listening',
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'signal received');
     feed.stop();
-    running.close().then(() => {
-      api.close();
-      process.exit(0);
-    }, () => process.exit(1));
+    running.close().then(
+      () => {
+        api.close();
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

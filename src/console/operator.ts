@@ -12,21 +12,29 @@ export type OperatorVerdict =
  * loopback then). Behind one, the user header is believed only from a trusted proxy's address:
  * anyone else could set it to any name, so their requests are refused outright.
  */
-export function operatorOf(req: Pick<IncomingMessage, 'headers' | 'socket'>, identity: ConsoleConfig['identity']): OperatorVerdict {
+export function operatorOf(
+  req: Pick<IncomingMessage, 'headers' | 'socket'>,
+  identity: ConsoleConfig['identity'],
+): OperatorVerdict {
   if (identity.kind === 'local') return { ok: true, operator: identity.localOperator };
   const peer = req.socket.remoteAddress ?? '';
   // Node reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d.
   const v4 = peer.startsWith('::ffff:') && isIPv4(peer.slice(7)) ? peer.slice(7) : undefined;
-  const trusted = v4 !== undefined
-    ? identity.trusted.check(v4, 'ipv4') || identity.trusted.check(peer, 'ipv6')
-    : identity.trusted.check(peer, isIPv4(peer) ? 'ipv4' : 'ipv6');
+  const trusted =
+    v4 !== undefined
+      ? identity.trusted.check(v4, 'ipv4') || identity.trusted.check(peer, 'ipv6')
+      : identity.trusted.check(peer, isIPv4(peer) ? 'ipv4' : 'ipv6');
   if (!trusted) {
     return { ok: false, status: 403, message: 'This console is reached through its authenticating proxy only.' };
   }
   const raw = req.headers[identity.userHeader];
   const user = Array.isArray(raw) ? undefined : raw?.trim();
   if (!user || !OPERATOR_PATTERN.test(user)) {
-    return { ok: false, status: 401, message: `The proxy did not say who you are (no usable ${identity.userHeader} header): sign in again.` };
+    return {
+      ok: false,
+      status: 401,
+      message: `The proxy did not say who you are (no usable ${identity.userHeader} header): sign in again.`,
+    };
   }
   return { ok: true, operator: user };
 }

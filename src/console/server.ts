@@ -13,7 +13,15 @@ import { eventView } from './format';
 import { href, html, type Html } from './html';
 import { CsrfTokens, operatorOf, resolutionNote } from './operator';
 import {
-  anomaliesPage, errorPage, feedPage, healthPage, orderPage, overviewPage, searchPage, type FeedBox, type Frame,
+  anomaliesPage,
+  errorPage,
+  feedPage,
+  healthPage,
+  orderPage,
+  overviewPage,
+  searchPage,
+  type FeedBox,
+  type Frame,
 } from './pages';
 
 export interface RunningConsole {
@@ -37,7 +45,8 @@ const TRADE_NO = /^[\x21-\x7e]{1,64}$/;
 
 /** Headers every answer carries: no framing, no sniffing, scripts only from this origin. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'referrer-policy': 'same-origin',
@@ -47,12 +56,19 @@ const SECURITY_HEADERS = {
 /** An HTTP answer for a failed core call: the gRPC code mapped once, here. */
 function httpStatusOf(code: status): number {
   switch (code) {
-    case status.NOT_FOUND: return 404;
-    case status.INVALID_ARGUMENT: return 400;
-    case status.FAILED_PRECONDITION: return 409; // e.g. the anomaly was already resolved
-    case status.PERMISSION_DENIED: return 403; // the console's caller lacks a scope or merchant
-    case status.UNAVAILABLE: case status.DEADLINE_EXCEEDED: return 503; // the core is down or slow
-    default: return 502; // UNAUTHENTICATED (the console's token is wrong), INTERNAL, ...
+    case status.NOT_FOUND:
+      return 404;
+    case status.INVALID_ARGUMENT:
+      return 400;
+    case status.FAILED_PRECONDITION:
+      return 409; // e.g. the anomaly was already resolved
+    case status.PERMISSION_DENIED:
+      return 403; // the console's caller lacks a scope or merchant
+    case status.UNAVAILABLE:
+    case status.DEADLINE_EXCEEDED:
+      return 503; // the core is down or slow
+    default:
+      return 502; // UNAUTHENTICATED (the console's token is wrong), INTERNAL, ...
   }
 }
 
@@ -62,7 +78,8 @@ function explain(e: CoreCallError): string {
       return `The core refused ${e.method} to the console's caller: ${e.details}. Give the console's caller the scopes orders, queries, anomalies and events.`;
     case status.UNAUTHENTICATED:
       return `The core does not accept the console's token (${e.details}): check CONSOLE_CORE_TOKEN_FILE against the core's callers.`;
-    case status.UNAVAILABLE: case status.DEADLINE_EXCEEDED:
+    case status.UNAVAILABLE:
+    case status.DEADLINE_EXCEEDED:
       return `The core did not answer ${e.method} (${status[e.code]}: ${e.details}). See the Health page.`;
     default:
       return `${e.method}: ${e.details}`;
@@ -75,7 +92,8 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
   const sseClients = new Set<ServerResponse>();
   let healthCache: { at: number; report: Promise<HealthReport> } | undefined;
   const health = (fresh = false): Promise<HealthReport> => {
-    if (fresh || !healthCache || Date.now() - healthCache.at > 3_000) healthCache = { at: Date.now(), report: api.health() };
+    if (fresh || !healthCache || Date.now() - healthCache.at > 3_000)
+      healthCache = { at: Date.now(), report: api.health() };
     return healthCache.report;
   };
   const feedBox = (): FeedBox => ({ state: feed.state, lastError: feed.lastError, lastEventAt: feed.lastEventAt });
@@ -99,22 +117,41 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
       return;
     }
     if (method === 'GET' && path === '/static/console.js') {
-      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=300' }).end(CONSOLE_JS);
+      res
+        .writeHead(200, {
+          ...SECURITY_HEADERS,
+          'content-type': 'text/javascript; charset=utf-8',
+          'cache-control': 'max-age=300',
+        })
+        .end(CONSOLE_JS);
       return;
     }
     if (method === 'GET' && path === '/static/console.css') {
-      res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }).end(CONSOLE_CSS);
+      res
+        .writeHead(200, {
+          ...SECURITY_HEADERS,
+          'content-type': 'text/css; charset=utf-8',
+          'cache-control': 'max-age=300',
+        })
+        .end(CONSOLE_CSS);
       return;
     }
 
     const who = operatorOf(req, config.identity);
     if (!who.ok) {
-      res.writeHead(who.status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' }).end(`${who.message}\n`);
+      res
+        .writeHead(who.status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
+        .end(`${who.message}\n`);
       return;
     }
     const operator = who.operator;
-    const frame = async (active: Frame['active'], fresh = false): Promise<Frame> => ({ operator, health: await health(fresh), active });
-    const fail = async (code: number, title: string, message: string): Promise<void> => send(res, code, errorPage(await frame('overview'), title, message));
+    const frame = async (active: Frame['active'], fresh = false): Promise<Frame> => ({
+      operator,
+      health: await health(fresh),
+      active,
+    });
+    const fail = async (code: number, title: string, message: string): Promise<void> =>
+      send(res, code, errorPage(await frame('overview'), title, message));
 
     try {
       if (method === 'POST') {
@@ -122,90 +159,154 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
         if (!m) return await fail(404, 'Not found', `Nothing to post to at ${path}.`);
         return await resolve(req, res, decodeURIComponent(m[1] ?? ''), operator, requestId, fail);
       }
-      if (method !== 'GET' && method !== 'HEAD') return await fail(405, 'Method not allowed', `${method} is not used here.`);
+      if (method !== 'GET' && method !== 'HEAD')
+        return await fail(405, 'Method not allowed', `${method} is not used here.`);
 
       if (path === '/') {
         const [open, f] = await Promise.all([api.listAnomalies({ pageSize: 500 }, requestId), frame('overview')]);
-        return send(res, 200, overviewPage(f, {
-          openAnomalies: open.anomalies.length, moreAnomalies: open.nextPageToken !== '', feed: feedBox(), recent: feed.recent().map(eventView),
-        }));
+        return send(
+          res,
+          200,
+          overviewPage(f, {
+            openAnomalies: open.anomalies.length,
+            moreAnomalies: open.nextPageToken !== '',
+            feed: feedBox(),
+            recent: feed.recent().map(eventView),
+          }),
+        );
       }
       if (path === '/anomalies') {
         const state = url.searchParams.get('state') === 'resolved' ? 'resolved' : 'open';
         const mchId = (url.searchParams.get('mch_id') ?? '').trim();
         if (mchId !== '' && !MCH_ID.test(mchId)) return await fail(400, 'Bad merchant', 'mch_id is digits only.');
         const pageToken = url.searchParams.get('page_token') ?? '';
-        const list = await api.listAnomalies({ mchId, includeResolved: state === 'resolved', pageSize: 100, pageToken: pageToken.slice(0, 200) }, requestId);
+        const list = await api.listAnomalies(
+          { mchId, includeResolved: state === 'resolved', pageSize: 100, pageToken: pageToken.slice(0, 200) },
+          requestId,
+        );
         const resolvedId = url.searchParams.get('resolved');
-        return send(res, 200, anomaliesPage(await frame('anomalies'), {
-          state,
-          anomalies: state === 'resolved' ? list.anomalies.filter((a) => a.resolved) : list.anomalies,
-          nextPageToken: list.nextPageToken,
-          mchId,
-          csrf: csrf.tokenFor(operator),
-          flash: resolvedId && /^\d{1,15}$/.test(resolvedId) ? `Anomaly ${resolvedId} resolved by ${operator}.` : undefined,
-        }));
+        return send(
+          res,
+          200,
+          anomaliesPage(await frame('anomalies'), {
+            state,
+            anomalies: state === 'resolved' ? list.anomalies.filter((a) => a.resolved) : list.anomalies,
+            nextPageToken: list.nextPageToken,
+            mchId,
+            csrf: csrf.tokenFor(operator),
+            flash:
+              resolvedId && /^\d{1,15}$/.test(resolvedId)
+                ? `Anomaly ${resolvedId} resolved by ${operator}.`
+                : undefined,
+          }),
+        );
       }
       const order = /^\/orders\/([^/]+)\/([^/]+)$/.exec(path);
       if (order) {
         const mchId = decodeURIComponent(order[1] ?? '');
         const outTradeNo = decodeURIComponent(order[2] ?? '');
-        if (!MCH_ID.test(mchId) || !TRADE_NO.test(outTradeNo)) return await fail(400, 'Bad order reference', 'An order is /orders/<mch_id>/<out_trade_no>.');
+        if (!MCH_ID.test(mchId) || !TRADE_NO.test(outTradeNo))
+          return await fail(400, 'Bad order reference', 'An order is /orders/<mch_id>/<out_trade_no>.');
         return send(res, 200, await timeline(mchId, outTradeNo, requestId, await frame('order')));
       }
       if (path === '/search') return await search(url, res, requestId, await frame('search'));
-      if (path === '/events') return send(res, 200, feedPage(await frame('feed'), { feed: feedBox(), recent: feed.recent().map(eventView) }));
+      if (path === '/events')
+        return send(res, 200, feedPage(await frame('feed'), { feed: feedBox(), recent: feed.recent().map(eventView) }));
       if (path === '/events/stream') return stream(req, res, url);
       if (path === '/health') {
-        return send(res, 200, healthPage(await frame('health', true), {
-          feed: feedBox(), target: config.coreTarget, tokenConfigured: config.coreToken !== undefined,
-          identity: config.identity.kind === 'local'
-            ? `this machine only: everyone who reaches ${formatListenAddress(config.listen)} is ${config.identity.localOperator}`
-            : `the ${config.identity.userHeader} header, from ${config.identity.trustedProxies.join(', ')} only`,
-        }));
+        return send(
+          res,
+          200,
+          healthPage(await frame('health', true), {
+            feed: feedBox(),
+            target: config.coreTarget,
+            tokenConfigured: config.coreToken !== undefined,
+            identity:
+              config.identity.kind === 'local'
+                ? `this machine only: everyone who reaches ${formatListenAddress(config.listen)} is ${config.identity.localOperator}`
+                : `the ${config.identity.userHeader} header, from ${config.identity.trustedProxies.join(', ')} only`,
+          }),
+        );
       }
       return await fail(404, 'Not found', `There is no page at ${path}.`);
     } catch (e) {
       if (e instanceof CoreCallError) {
-        log.warn({ request_id: requestId, method: e.method, grpc_code: status[e.code], details: e.details }, 'core call failed');
-        return await fail(httpStatusOf(e.code), e.code === status.NOT_FOUND ? 'Not found' : 'The core refused', explain(e));
+        log.warn(
+          { request_id: requestId, method: e.method, grpc_code: status[e.code], details: e.details },
+          'core call failed',
+        );
+        return await fail(
+          httpStatusOf(e.code),
+          e.code === status.NOT_FOUND ? 'Not found' : 'The core refused',
+          explain(e),
+        );
       }
       throw e;
     }
   }
 
-  async function resolve(req: IncomingMessage, res: ServerResponse, id: string, operator: string, requestId: string,
-    fail: (code: number, title: string, message: string) => Promise<void>): Promise<void> {
+  async function resolve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    operator: string,
+    requestId: string,
+    fail: (code: number, title: string, message: string) => Promise<void>,
+  ): Promise<void> {
     // A form on another site cannot post here: browsers say where a request comes from, and the
     // token below is one such a site cannot read.
     const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') return fail(403, 'Refused', 'A change must come from a page of this console.');
+    if (site !== undefined && site !== 'same-origin' && site !== 'none')
+      return fail(403, 'Refused', 'A change must come from a page of this console.');
     const origin = req.headers.origin;
     if (site === undefined && origin !== undefined && origin !== 'null' && new URL(origin).host !== req.headers.host) {
       return fail(403, 'Refused', 'A change must come from a page of this console.');
     }
-    if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return fail(415, 'Unsupported', 'Post the form.');
+    if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+      return fail(415, 'Unsupported', 'Post the form.');
     const body = await readBody(req, 16 * 1024);
     if (body === undefined) return fail(413, 'Too large', 'The form is too large.');
     const form = new URLSearchParams(body);
     if (!csrf.verify(operator, form.get('csrf') ?? undefined)) {
-      return fail(403, 'Refused', 'The form has expired or was not made by this console for you: reload the page and try again.');
+      return fail(
+        403,
+        'Refused',
+        'The form has expired or was not made by this console for you: reload the page and try again.',
+      );
     }
-    if (!/^[1-9]\d{0,14}$/.test(id)) return fail(400, 'Bad anomaly id', 'An anomaly id is a number from the anomalies list.');
+    if (!/^[1-9]\d{0,14}$/.test(id))
+      return fail(400, 'Bad anomaly id', 'An anomaly id is a number from the anomalies list.');
     const note = (form.get('note') ?? '').trim();
-    if (note === '' || note.length > MAX_NOTE) return fail(400, 'A note is needed', `Say what was done (1 to ${MAX_NOTE} characters).`);
+    if (note === '' || note.length > MAX_NOTE)
+      return fail(400, 'A note is needed', `Say what was done (1 to ${MAX_NOTE} characters).`);
     const mchId = form.get('mch_id') ?? '';
     const resolved = await api.resolveAnomaly(id, resolutionNote(operator, note), requestId);
-    log.info({ request_id: requestId, operator, anomaly: id, kind: resolved.anomaly?.kind, mch_id: resolved.anomaly?.mchId, out_trade_no: resolved.anomaly?.outTradeNo }, 'anomaly resolved');
-    return redirect(res, href(['anomalies'], { state: 'resolved', resolved: id, mch_id: MCH_ID.test(mchId) ? mchId : undefined }));
+    log.info(
+      {
+        request_id: requestId,
+        operator,
+        anomaly: id,
+        kind: resolved.anomaly?.kind,
+        mch_id: resolved.anomaly?.mchId,
+        out_trade_no: resolved.anomaly?.outTradeNo,
+      },
+      'anomaly resolved',
+    );
+    return redirect(
+      res,
+      href(['anomalies'], { state: 'resolved', resolved: id, mch_id: MCH_ID.test(mchId) ? mchId : undefined }),
+    );
   }
 
   async function timeline(mchId: string, outTradeNo: string, requestId: string, f: Frame): Promise<Html> {
     const [order, notifications, anomalies] = await Promise.all([
-      api.getOrder(mchId, outTradeNo, requestId).then((r) => r.order, (e: unknown) => {
-        if (e instanceof CoreCallError && e.code === status.NOT_FOUND) return undefined;
-        throw e;
-      }),
+      api.getOrder(mchId, outTradeNo, requestId).then(
+        (r) => r.order,
+        (e: unknown) => {
+          if (e instanceof CoreCallError && e.code === status.NOT_FOUND) return undefined;
+          throw e;
+        },
+      ),
       (async () => {
         const all: NotificationSummary[] = [];
         let pageToken = '';
@@ -218,11 +319,18 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
       })(),
       allAnomalies(api, mchId),
     ]);
-    const events = feed.recent().filter((e) => e.mchId === mchId && e.outTradeNo === outTradeNo).map(eventView);
+    const events = feed
+      .recent()
+      .filter((e) => e.mchId === mchId && e.outTradeNo === outTradeNo)
+      .map(eventView);
     return orderPage(f, {
-      mchId, outTradeNo, order,
-      notifications: notifications.all, notificationsTruncated: notifications.truncated,
-      anomalies: anomalies.anomalies.filter((a) => a.outTradeNo === outTradeNo), anomaliesTruncated: anomalies.truncated,
+      mchId,
+      outTradeNo,
+      order,
+      notifications: notifications.all,
+      notificationsTruncated: notifications.truncated,
+      anomalies: anomalies.anomalies.filter((a) => a.outTradeNo === outTradeNo),
+      anomaliesTruncated: anomalies.truncated,
       events,
     });
   }
@@ -230,26 +338,61 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
   async function search(url: URL, res: ServerResponse, requestId: string, f: Frame): Promise<void> {
     const q = (url.searchParams.get('q') ?? '').trim();
     const by = url.searchParams.get('by') === 'transaction_id' ? 'transaction_id' : 'out_trade_no';
-    if (!TRADE_NO.test(q)) return send(res, 400, searchPage(f, { by, q, message: html`Enter an out_trade_no or a transaction_id (up to 64 characters).`, anomalies: [], events: [] }));
+    if (!TRADE_NO.test(q))
+      return send(
+        res,
+        400,
+        searchPage(f, {
+          by,
+          q,
+          message: html`Enter an out_trade_no or a transaction_id (up to 64 characters).`,
+          anomalies: [],
+          events: [],
+        }),
+      );
     if (by === 'transaction_id') {
       const { anomalies, truncated } = await allAnomalies(api, '');
       const hits: Anomaly[] = anomalies.filter((a) => a.transactionId === q);
-      const events = feed.recent().filter((e: PaymentEvent) => e.transactionId === q).map(eventView);
+      const events = feed
+        .recent()
+        .filter((e: PaymentEvent) => e.transactionId === q)
+        .map(eventView);
       const paid = events.find((e) => e.type === 'ORDER_PAID');
       if (paid) return redirect(res, paid.orderHref);
       if (hits.length === 1 && hits[0]) return redirect(res, href(['orders', hits[0].mchId, hits[0].outTradeNo]));
-      return send(res, hits.length + events.length > 0 ? 200 : 404, searchPage(f, {
-        by, q, anomalies: hits, events,
-        message: html`The core's API has no lookup by transaction_id (GetOrder takes mch_id and out_trade_no), so this searched
+      return send(
+        res,
+        hits.length + events.length > 0 ? 200 : 404,
+        searchPage(f, {
+          by,
+          q,
+          anomalies: hits,
+          events,
+          message: html`The core's API has no lookup by transaction_id (GetOrder takes mch_id and out_trade_no), so this searched
           ${truncated ? 'the latest 2,000' : 'all'} anomalies and the events this console has seen since it started.
           ${hits.length + events.length === 0 ? html`<b>Nothing names ${q}.</b> Search by out_trade_no instead.` : ''}`,
-      }));
+        }),
+      );
     }
     const given = (url.searchParams.get('mch_id') ?? '').trim();
-    if (given !== '' && !MCH_ID.test(given)) return send(res, 400, searchPage(f, { by, q, message: html`mch_id is digits only.`, anomalies: [], events: [] }));
+    if (given !== '' && !MCH_ID.test(given))
+      return send(res, 400, searchPage(f, { by, q, message: html`mch_id is digits only.`, anomalies: [], events: [] }));
     const merchants = given !== '' ? [given] : config.mchIds;
     if (merchants.length === 0) {
-      return send(res, 400, searchPage(f, { by, q, anomalies: [], events: [], message: mchForm(q, 'An order is named by its merchant and out_trade_no: which mch_id? (CONSOLE_MCH_IDS lists the merchants to try.)') }));
+      return send(
+        res,
+        400,
+        searchPage(f, {
+          by,
+          q,
+          anomalies: [],
+          events: [],
+          message: mchForm(
+            q,
+            'An order is named by its merchant and out_trade_no: which mch_id? (CONSOLE_MCH_IDS lists the merchants to try.)',
+          ),
+        }),
+      );
     }
     const found: string[] = [];
     for (const mchId of merchants) {
@@ -257,18 +400,36 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
         await api.getOrder(mchId, q, requestId);
         found.push(mchId);
       } catch (e) {
-        if (!(e instanceof CoreCallError && (e.code === status.NOT_FOUND || e.code === status.PERMISSION_DENIED))) throw e;
+        if (!(e instanceof CoreCallError && (e.code === status.NOT_FOUND || e.code === status.PERMISSION_DENIED)))
+          throw e;
       }
     }
     if (found.length === 1 && found[0]) return redirect(res, href(['orders', found[0], q]));
     if (found.length > 1) {
-      return send(res, 200, searchPage(f, { by, q, anomalies: [], events: [], message: html`${q} is an order of several merchants: ${found.map((m) => html`<a href="${href(['orders', m, q])}">${m}</a> `)}` }));
+      return send(
+        res,
+        200,
+        searchPage(f, {
+          by,
+          q,
+          anomalies: [],
+          events: [],
+          message: html`${q} is an order of several merchants: ${found.map((m) => html`<a href="${href(['orders', m, q])}">${m}</a> `)}`,
+        }),
+      );
     }
-    return send(res, 404, searchPage(f, {
-      by, q, anomalies: [], events: [],
-      message: html`No order ${q} is registered for ${merchants.join(', ')}.
+    return send(
+      res,
+      404,
+      searchPage(f, {
+        by,
+        q,
+        anomalies: [],
+        events: [],
+        message: html`No order ${q} is registered for ${merchants.join(', ')}.
         ${merchants.map((m) => html`<a href="${href(['orders', m, q])}">Notifications for ${q} at ${m}</a> `)}(they may have arrived before the order) ${mchForm(q, 'or try another merchant:')}`,
-    }));
+      }),
+    );
   }
 
   function mchForm(q: string, text: string): Html {
@@ -283,7 +444,8 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
     }
     const mchId = url.searchParams.get('mch_id') ?? '';
     const outTradeNo = url.searchParams.get('out_trade_no') ?? '';
-    const keep = (e: PaymentEvent): boolean => (mchId === '' || e.mchId === mchId) && (outTradeNo === '' || e.outTradeNo === outTradeNo);
+    const keep = (e: PaymentEvent): boolean =>
+      (mchId === '' || e.mchId === mchId) && (outTradeNo === '' || e.outTradeNo === outTradeNo);
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': 'text/event-stream; charset=utf-8',
@@ -321,18 +483,21 @@ export function startConsole(config: ConsoleConfig, deps: ConsoleDeps): Promise<
   server.requestTimeout = 0; // event streams stay open
 
   return new Promise((resolvePromise, reject) => {
-    server.once('error', (e) => reject(new Error(`cannot listen on ${formatListenAddress(config.listen)}: ${e.message}`)));
+    server.once('error', (e) =>
+      reject(new Error(`cannot listen on ${formatListenAddress(config.listen)}: ${e.message}`)),
+    );
     server.listen(config.listen.port, config.listen.host, () => {
       const port = (server.address() as AddressInfo).port;
       const url = `http://${formatListenAddress({ host: config.listen.host, port })}/`;
       resolvePromise({
         port,
         url,
-        close: () => new Promise<void>((done) => {
-          for (const client of sseClients) client.end();
-          server.close(() => done());
-          server.closeAllConnections();
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            for (const client of sseClients) client.end();
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       });
     });
   });

@@ -28,7 +28,8 @@ export class InProcessLock implements OrderLock {
   }
 
   private acquire(key: string, signal: AbortSignal | undefined, waitMs: number): Promise<void> {
-    if (signal?.aborted) return Promise.reject(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`));
+    if (signal?.aborted)
+      return Promise.reject(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`));
     const queue = this.queues.get(key);
     if (!queue) {
       this.queues.set(key, [() => {}]);
@@ -42,8 +43,12 @@ export class InProcessLock implements OrderLock {
         if (i > 0) queue.splice(i, 1);
         reject(error);
       };
-      const timer = setTimeout(() => giveUp(new LockError('LOCK_BUSY', `order lock ${key} still held after ${waitMs} ms`)), waitMs);
-      const onAbort = (): void => giveUp(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
+      const timer = setTimeout(
+        () => giveUp(new LockError('LOCK_BUSY', `order lock ${key} still held after ${waitMs} ms`)),
+        waitMs,
+      );
+      const onAbort = (): void =>
+        giveUp(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
       signal?.addEventListener('abort', onAbort, { once: true });
       const grant = (): void => {
         clearTimeout(timer);

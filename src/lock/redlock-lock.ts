@@ -21,18 +21,21 @@ export class RedlockLock implements OrderLock {
 
   constructor(private readonly options: RedlockLockOptions) {
     this.description = `redlock (${options.urls.length} node${options.urls.length === 1 ? '' : 's'})`;
-    this.clients = options.urls.map((url) => new Redis(url, {
-      // Fail fast while a node is down instead of queueing: a lock attempt must answer within
-      // the bounded wait, and the other nodes may still form a quorum.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1_000,
-      // A node that hangs (rather than refuses) must not stretch one attempt much; the whole
-      // acquisition is also capped below, whatever the nodes do.
-      commandTimeout: 250,
-      lazyConnect: false,
-      retryStrategy: (times) => Math.min(times * 100, 1_000),
-    }));
+    this.clients = options.urls.map(
+      (url) =>
+        new Redis(url, {
+          // Fail fast while a node is down instead of queueing: a lock attempt must answer within
+          // the bounded wait, and the other nodes may still form a quorum.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          connectTimeout: 1_000,
+          // A node that hangs (rather than refuses) must not stretch one attempt much; the whole
+          // acquisition is also capped below, whatever the nodes do.
+          commandTimeout: 250,
+          lazyConnect: false,
+          retryStrategy: (times) => Math.min(times * 100, 1_000),
+        }),
+    );
     // ioredis reports connection errors as events; they also surface as failed votes.
     for (const c of this.clients) c.on('error', () => {});
     const { waitMs, retryDelayMs } = options.lock;
@@ -49,7 +52,11 @@ export class RedlockLock implements OrderLock {
 
   async withLock<T>(key: string, routine: () => Promise<T>, signal?: AbortSignal, waitMs?: number): Promise<T> {
     if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled before taking ${key}`);
-    const lock = await this.acquireWithin(key, signal, Math.min(waitMs ?? this.options.lock.waitMs, this.options.lock.waitMs));
+    const lock = await this.acquireWithin(
+      key,
+      signal,
+      Math.min(waitMs ?? this.options.lock.waitMs, this.options.lock.waitMs),
+    );
     try {
       if (signal?.aborted) throw new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`);
       // A lock with little validity left protects nothing; the database would still decide,
@@ -65,7 +72,14 @@ export class RedlockLock implements OrderLock {
 
   /** Waits until every node answers PING, for start-up checks and tests. */
   async ready(): Promise<boolean[]> {
-    return Promise.all(this.clients.map((c) => c.ping().then(() => true, () => false)));
+    return Promise.all(
+      this.clients.map((c) =>
+        c.ping().then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
   }
 
   async close(): Promise<void> {
@@ -87,31 +101,46 @@ export class RedlockLock implements OrderLock {
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        attempt.then((late) => late.release().catch(this.options.onReleaseError), () => {});
+        attempt.then(
+          (late) => late.release().catch(this.options.onReleaseError),
+          () => {},
+        );
         reject(error);
       };
       // Redlock's own retries span the configured wait. Cut short by a caller's smaller budget,
       // the attempt has most likely met a holder rather than an outage.
       const shortened = waitMs < this.options.lock.waitMs;
-      const timer = setTimeout(() => finish(shortened
-        ? new LockError('LOCK_BUSY', `order lock ${key} not obtained within the ${waitMs} ms left of the wait`)
-        : new LockError('LOCK_UNAVAILABLE', `order lock ${key}: no answer from a quorum of lock nodes within ${waitMs} ms`)),
-      shortened ? waitMs : waitMs + 250);
-      const onAbort = (): void => finish(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
+      const timer = setTimeout(
+        () =>
+          finish(
+            shortened
+              ? new LockError('LOCK_BUSY', `order lock ${key} not obtained within the ${waitMs} ms left of the wait`)
+              : new LockError(
+                  'LOCK_UNAVAILABLE',
+                  `order lock ${key}: no answer from a quorum of lock nodes within ${waitMs} ms`,
+                ),
+          ),
+        shortened ? waitMs : waitMs + 250,
+      );
+      const onAbort = (): void =>
+        finish(new LockError('LOCK_WAIT_CANCELLED', `caller cancelled while waiting for ${key}`));
       signal?.addEventListener('abort', onAbort, { once: true });
-      attempt.then((lock) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        resolve(lock);
-      }, (e: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        reject(e);
-      });
+      attempt.then(
+        (lock) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(lock);
+        },
+        (e: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
     });
   }
 
@@ -120,7 +149,9 @@ export class RedlockLock implements OrderLock {
       return await this.redlock.acquire([key], this.options.lock.ttlMs);
     } catch (e) {
       if (e instanceof ExecutionError) throw new LockError(await classify(e), describe(key, e), { cause: e });
-      throw new LockError('LOCK_UNAVAILABLE', `order lock ${key}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new LockError('LOCK_UNAVAILABLE', `order lock ${key}: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
     }
   }
 }

@@ -3,8 +3,7 @@ import { result, type NotifyResult } from './outcome';
 import { isSignType, sign, signaturesEqual } from './sign';
 
 export type Authentication =
-  | { readonly ok: true; readonly merchant: Merchant }
-  | { readonly ok: false; readonly result: NotifyResult };
+  { readonly ok: true; readonly merchant: Merchant } | { readonly ok: false; readonly result: NotifyResult };
 
 /**
  * Proves a notification came from WeChat for a merchant we serve: the merchant is configured for
@@ -25,13 +24,23 @@ export function authenticate(
   }
   const merchant = merchants.get(mchId);
   if (!merchant || !merchant.appids.includes(appid)) {
-    return reject(result('REJECTED', 'UNKNOWN_MERCHANT',
-      `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`));
+    return reject(
+      result(
+        'REJECTED',
+        'UNKNOWN_MERCHANT',
+        `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`,
+      ),
+    );
   }
   const subMchId = fields['sub_mch_id'];
   if (subMchId && !merchant.subMchIds?.includes(subMchId)) {
-    return reject(result('REJECTED', 'UNKNOWN_SUB_MERCHANT',
-      `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`));
+    return reject(
+      result(
+        'REJECTED',
+        'UNKNOWN_SUB_MERCHANT',
+        `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`,
+      ),
+    );
   }
   const received = fields['sign'];
   if (!received) {
@@ -43,14 +52,20 @@ export function authenticate(
     return reject(result('REJECTED', 'UNKNOWN_SIGN_TYPE', 'sign_type must be MD5 or HMAC-SHA256'));
   }
   if (!merchant.signTypes.includes(signType)) {
-    return reject(result('REJECTED', 'SIGN_TYPE_NOT_ALLOWED',
-      `sign_type ${signType} is not allowed for mch_id ${mchId}`));
+    return reject(
+      result('REJECTED', 'SIGN_TYPE_NOT_ALLOWED', `sign_type ${signType} is not allowed for mch_id ${mchId}`),
+    );
   }
   // Every key is tried, so the time taken does not say which one matched.
   const matches = v2KeysAt(merchant, now).map((key) => signaturesEqual(sign(fields, key, signType), received));
   if (!matches.includes(true)) {
-    return reject(result('REJECTED', 'INVALID_SIGNATURE',
-      'the signature does not match; check the API key configured for this merchant'));
+    return reject(
+      result(
+        'REJECTED',
+        'INVALID_SIGNATURE',
+        'the signature does not match; check the API key configured for this merchant',
+      ),
+    );
   }
   return { ok: true, merchant };
 }

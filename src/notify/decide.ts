@@ -3,13 +3,21 @@ import { result, type NotifyResult } from './outcome';
 import type { PaymentNotice } from './payment-notice';
 
 /** A kind of discrepancy a person has to look at. */
-export type AnomalyKind = 'AMOUNT_MISMATCH' | 'FEE_TYPE_MISMATCH' | 'APPID_MISMATCH' | 'CONFLICTING_TRANSACTION'
+export type AnomalyKind =
+  | 'AMOUNT_MISMATCH'
+  | 'FEE_TYPE_MISMATCH'
+  | 'APPID_MISMATCH'
+  | 'CONFLICTING_TRANSACTION'
   // One WeChat transaction reported as paying a second order of the merchant (write-plan.ts).
   | 'TRANSACTION_REUSED'
   // orderquery: paid at WeChat and already refunded, never confirmed here.
   | 'REFUNDED_BEFORE_PAID'
   // Refunds (src/notify/refund-decide.ts).
-  | 'OVER_REFUND' | 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION' | 'REFUND_ID_REUSED';
+  | 'OVER_REFUND'
+  | 'REFUND_STATUS_CONFLICT'
+  | 'REFUND_AMOUNT_CONFLICT'
+  | 'REFUND_OTHER_TRANSACTION'
+  | 'REFUND_ID_REUSED';
 
 export interface Anomaly {
   readonly kind: AnomalyKind;
@@ -34,7 +42,14 @@ export function decide(notice: PaymentNotice, order: OrderRecord | undefined): D
     // A failed attempt says nothing about an order that is paid, unknown or someone else's:
     // store the notification, but tell no consumer "payment failed" (one might cancel the order).
     if (!order || order.status === 'PAID' || order.appid !== notice.appid) {
-      return { action: 'RECORD', result: result('PAYMENT_FAILED', 'PAYMENT_FAILED', `${recorded}; no event: the order is ${!order ? 'not registered' : order.status === 'PAID' ? 'already paid' : 'of another appid'}`) };
+      return {
+        action: 'RECORD',
+        result: result(
+          'PAYMENT_FAILED',
+          'PAYMENT_FAILED',
+          `${recorded}; no event: the order is ${!order ? 'not registered' : order.status === 'PAID' ? 'already paid' : 'of another appid'}`,
+        ),
+      };
     }
     return { action: 'RECORD_FAILURE', result: result('PAYMENT_FAILED', 'PAYMENT_FAILED', recorded) };
   }
@@ -60,11 +75,15 @@ export function decide(notice: PaymentNotice, order: OrderRecord | undefined): D
       action: 'RAISE_ANOMALY',
       anomaly: {
         kind: 'CONFLICTING_TRANSACTION',
-        detail: `order ${order.outTradeNo} is already paid by transaction ${order.transactionId ?? '?'}, `
-          + `not ${notice.transactionId}`,
+        detail:
+          `order ${order.outTradeNo} is already paid by transaction ${order.transactionId ?? '?'}, ` +
+          `not ${notice.transactionId}`,
       },
-      result: result('CONFLICTING_PAYMENT', 'CONFLICTING_TRANSACTION',
-        'OK: the order was already paid by another transaction; an anomaly was raised for review'),
+      result: result(
+        'CONFLICTING_PAYMENT',
+        'CONFLICTING_TRANSACTION',
+        'OK: the order was already paid by another transaction; an anomaly was raised for review',
+      ),
     };
   }
   return { action: 'MARK_PAID', result: result('PAID', 'OK', 'OK') };
@@ -75,10 +94,16 @@ function findMismatch(notice: PaymentNotice & { resultCode: 'SUCCESS' }, order: 
     return { kind: 'APPID_MISMATCH', detail: `appid ${notice.appid} differs from the order's ${order.appid}` };
   }
   if (notice.totalFee !== order.totalFee) {
-    return { kind: 'AMOUNT_MISMATCH', detail: `total_fee ${notice.totalFee} differs from the order's ${order.totalFee}` };
+    return {
+      kind: 'AMOUNT_MISMATCH',
+      detail: `total_fee ${notice.totalFee} differs from the order's ${order.totalFee}`,
+    };
   }
   if (notice.feeType !== order.feeType) {
-    return { kind: 'FEE_TYPE_MISMATCH', detail: `fee_type ${notice.feeType} differs from the order's ${order.feeType}` };
+    return {
+      kind: 'FEE_TYPE_MISMATCH',
+      detail: `fee_type ${notice.feeType} differs from the order's ${order.feeType}`,
+    };
   }
   return undefined;
 }

@@ -34,9 +34,10 @@ export interface RefundedPayment {
  *   => { kind: 'PAYMENT', identity: 'PAYMENT:SUCCESS:4200...:wx..:1:CNY', notice }
  */
 export function paymentSubject(notice: PaymentNotice): MoneySubject {
-  const identity = notice.resultCode === 'SUCCESS'
-    ? ['PAYMENT', 'SUCCESS', notice.transactionId, notice.appid, notice.totalFee, notice.feeType].join(':')
-    : ['PAYMENT', 'FAIL', notice.appid, notice.errCode].join(':');
+  const identity =
+    notice.resultCode === 'SUCCESS'
+      ? ['PAYMENT', 'SUCCESS', notice.transactionId, notice.appid, notice.totalFee, notice.feeType].join(':')
+      : ['PAYMENT', 'FAIL', notice.appid, notice.errCode].join(':');
   return { kind: 'PAYMENT', notice, identity };
 }
 
@@ -44,7 +45,14 @@ export function refundSubject(change: RefundChange): MoneySubject {
   return {
     kind: 'REFUND',
     change,
-    identity: ['REFUND', change.outRefundNo, change.state, change.refundFee, change.transactionId, change.totalFee].join(':'),
+    identity: [
+      'REFUND',
+      change.outRefundNo,
+      change.state,
+      change.refundFee,
+      change.transactionId,
+      change.totalFee,
+    ].join(':'),
   };
 }
 
@@ -55,18 +63,24 @@ export function refundedPaymentSubject(refunded: RefundedPayment): MoneySubject 
 /** The order a subject is about. */
 export function subjectOrder(subject: MoneySubject): { readonly mchId: string; readonly outTradeNo: string } {
   switch (subject.kind) {
-    case 'PAYMENT': return { mchId: subject.notice.mchId, outTradeNo: subject.notice.outTradeNo };
-    case 'REFUND': return { mchId: subject.change.mchId, outTradeNo: subject.change.outTradeNo };
-    case 'PAYMENT_REFUNDED': return { mchId: subject.refunded.mchId, outTradeNo: subject.refunded.outTradeNo };
+    case 'PAYMENT':
+      return { mchId: subject.notice.mchId, outTradeNo: subject.notice.outTradeNo };
+    case 'REFUND':
+      return { mchId: subject.change.mchId, outTradeNo: subject.change.outTradeNo };
+    case 'PAYMENT_REFUNDED':
+      return { mchId: subject.refunded.mchId, outTradeNo: subject.refunded.outTradeNo };
   }
 }
 
 /** The transaction a subject names, if any. */
 export function subjectTransaction(subject: MoneySubject): string | null {
   switch (subject.kind) {
-    case 'PAYMENT': return subject.notice.resultCode === 'SUCCESS' ? subject.notice.transactionId : null;
-    case 'REFUND': return subject.change.transactionId;
-    case 'PAYMENT_REFUNDED': return subject.refunded.transactionId;
+    case 'PAYMENT':
+      return subject.notice.resultCode === 'SUCCESS' ? subject.notice.transactionId : null;
+    case 'REFUND':
+      return subject.change.transactionId;
+    case 'PAYMENT_REFUNDED':
+      return subject.refunded.transactionId;
   }
 }
 
@@ -78,8 +92,14 @@ export function subjectTransaction(subject: MoneySubject): string | null {
  */
 export function parkedPaymentJson(notice: PaidNotice): string {
   return JSON.stringify({
-    v: 1, mchId: notice.mchId, appid: notice.appid, outTradeNo: notice.outTradeNo, transactionId: notice.transactionId,
-    totalFee: notice.totalFee, feeType: notice.feeType, paidAt: notice.paidAt.toISOString(),
+    v: 1,
+    mchId: notice.mchId,
+    appid: notice.appid,
+    outTradeNo: notice.outTradeNo,
+    transactionId: notice.transactionId,
+    totalFee: notice.totalFee,
+    feeType: notice.feeType,
+    paidAt: notice.paidAt.toISOString(),
   });
 }
 
@@ -101,8 +121,18 @@ export function parkedPaymentFromJson(text: string): PaidNotice | undefined {
   const feeType = str('feeType');
   const paidAt = new Date(str('paidAt') ?? '');
   const totalFee = v['totalFee'];
-  if (v['v'] !== 1 || !mchId || !appid || !outTradeNo || !transactionId || !feeType || Number.isNaN(paidAt.getTime())
-    || typeof totalFee !== 'number' || !Number.isSafeInteger(totalFee) || totalFee < 0) {
+  if (
+    v['v'] !== 1 ||
+    !mchId ||
+    !appid ||
+    !outTradeNo ||
+    !transactionId ||
+    !feeType ||
+    Number.isNaN(paidAt.getTime()) ||
+    typeof totalFee !== 'number' ||
+    !Number.isSafeInteger(totalFee) ||
+    totalFee < 0
+  ) {
     return undefined;
   }
   return { resultCode: 'SUCCESS', mchId, appid, outTradeNo, transactionId, totalFee, feeType, paidAt };

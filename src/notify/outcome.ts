@@ -82,17 +82,28 @@ export interface NotifyResult {
  */
 export function acknowledges(outcome: NotifyOutcome): boolean {
   switch (outcome) {
-    case 'PAID': return true; // the transition is committed
-    case 'DUPLICATE': return true; // committed earlier
-    case 'CONFLICTING_PAYMENT': return true; // an anomaly is stored for a person; retries cannot fix it
-    case 'PAYMENT_FAILED': return true; // the failure is stored
-    case 'REJECTED': return false; // not from WeChat, or our key is wrong: let WeChat retry while we fix it
-    case 'ORDER_MISMATCH': return false; // an anomaly is stored; WeChat keeps the payment flagged as unconfirmed
-    case 'ORDER_NOT_FOUND': return false; // the order may not be committed yet: a retry may find it
-    case 'RETRY_LATER': return false; // nothing was written
-    case 'MALFORMED': return false; // nothing was written
-    case 'REFUNDED': return true; // the refund and the order's refunded total are committed
-    case 'REFUND_RECORDED': return true; // an abnormal or closed refund is stored; no money moved
+    case 'PAID':
+      return true; // the transition is committed
+    case 'DUPLICATE':
+      return true; // committed earlier
+    case 'CONFLICTING_PAYMENT':
+      return true; // an anomaly is stored for a person; retries cannot fix it
+    case 'PAYMENT_FAILED':
+      return true; // the failure is stored
+    case 'REJECTED':
+      return false; // not from WeChat, or our key is wrong: let WeChat retry while we fix it
+    case 'ORDER_MISMATCH':
+      return false; // an anomaly is stored; WeChat keeps the payment flagged as unconfirmed
+    case 'ORDER_NOT_FOUND':
+      return false; // the order may not be committed yet: a retry may find it
+    case 'RETRY_LATER':
+      return false; // nothing was written
+    case 'MALFORMED':
+      return false; // nothing was written
+    case 'REFUNDED':
+      return true; // the refund and the order's refunded total are committed
+    case 'REFUND_RECORDED':
+      return true; // an abnormal or closed refund is stored; no money moved
   }
 }
 
@@ -118,10 +129,15 @@ export function publicMessage(r: NotifyResult): string {
     case 'REFUNDED':
     case 'REFUND_RECORDED':
       return 'OK';
-    case 'REJECTED': return 'signature verification failed';
-    case 'MALFORMED': return 'the notification is malformed';
-    case 'ORDER_MISMATCH': return 'the notification does not match the order; held for review';
-    case 'ORDER_NOT_FOUND': return 'the order is not registered or not paid yet; retry later';
-    case 'RETRY_LATER': return 'temporarily unable to record the notification; retry later';
+    case 'REJECTED':
+      return 'signature verification failed';
+    case 'MALFORMED':
+      return 'the notification is malformed';
+    case 'ORDER_MISMATCH':
+      return 'the notification does not match the order; held for review';
+    case 'ORDER_NOT_FOUND':
+      return 'the order is not registered or not paid yet; retry later';
+    case 'RETRY_LATER':
+      return 'temporarily unable to record the notification; retry later';
   }
 }

@@ -29,8 +29,7 @@ export interface FailedNotice extends NoticeBase {
 }
 
 export type NoticeParse =
-  | { readonly ok: true; readonly notice: PaymentNotice }
-  | { readonly ok: false; readonly result: NotifyResult };
+  { readonly ok: true; readonly notice: PaymentNotice } | { readonly ok: false; readonly result: NotifyResult };
 
 /** Fields that carry an amount in fen when present; each must be a canonical integer. */
 const AMOUNT_FIELDS = ['total_fee', 'cash_fee', 'settlement_total_fee', 'coupon_fee', 'coupon_count'] as const;
@@ -74,7 +73,12 @@ export function parsePaymentNotice(fields: Readonly<Record<string, string>>): No
     case 'FAIL':
       return {
         ok: true,
-        notice: { ...base, resultCode: 'FAIL', errCode: fields['err_code'] ?? '', errCodeDes: fields['err_code_des'] ?? '' },
+        notice: {
+          ...base,
+          resultCode: 'FAIL',
+          errCode: fields['err_code'] ?? '',
+          errCodeDes: fields['err_code_des'] ?? '',
+        },
       };
     case 'SUCCESS':
       return parsePaid(fields, base);
@@ -83,7 +87,10 @@ export function parsePaymentNotice(fields: Readonly<Record<string, string>>): No
   }
 }
 
-function parsePaid(fields: Readonly<Record<string, string>>, base: Omit<PaidNotice, 'resultCode' | 'transactionId' | 'totalFee' | 'feeType' | 'paidAt'>): NoticeParse {
+function parsePaid(
+  fields: Readonly<Record<string, string>>,
+  base: Omit<PaidNotice, 'resultCode' | 'transactionId' | 'totalFee' | 'feeType' | 'paidAt'>,
+): NoticeParse {
   const missing = ['transaction_id', 'total_fee', 'time_end'].filter((k) => !fields[k]);
   if (missing.length > 0) return missingFields(missing);
   const transactionId = fields['transaction_id'] ?? '';
@@ -110,8 +117,14 @@ export function parseTimeEnd(value: string): Date | undefined {
   const ms = Date.UTC(y, mo - 1, d, h - 8, mi, s);
   const check = new Date(ms + 8 * 3600_000);
   // Date.UTC rolls 20140231 over into March: reject instead of guessing.
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d
-    || check.getUTCHours() !== h || check.getUTCMinutes() !== mi || check.getUTCSeconds() !== s) {
+  if (
+    check.getUTCFullYear() !== y ||
+    check.getUTCMonth() !== mo - 1 ||
+    check.getUTCDate() !== d ||
+    check.getUTCHours() !== h ||
+    check.getUTCMinutes() !== mi ||
+    check.getUTCSeconds() !== s
+  ) {
     return undefined;
   }
   return new Date(ms);

@@ -62,42 +62,60 @@ export function decideRefund(
   refundIdUsedBy?: string,
 ): RefundDecision {
   if (!order) {
-    return { action: 'RECORD', result: result('ORDER_NOT_FOUND', 'ORDER_NOT_FOUND', `order ${change.outTradeNo} is not registered; retry later`) };
+    return {
+      action: 'RECORD',
+      result: result('ORDER_NOT_FOUND', 'ORDER_NOT_FOUND', `order ${change.outTradeNo} is not registered; retry later`),
+    };
   }
   const refund = `refund ${change.outRefundNo}`;
   // WeChat's refund_id names one refund, and out_refund_no names it too: a notification that
   // pairs either with another is a re-cut of req_info (AES-ECB blocks dropped or repeated inside
   // one of them), never WeChat. The unique (mch_id, refund_id) index says the same.
   if (refundIdUsedBy !== undefined) {
-    return conflict('REFUND_ID_REUSED', `${refund} reports refund_id ${change.refundId}, already stored for refund ${refundIdUsedBy}; nothing was credited`);
+    return conflict(
+      'REFUND_ID_REUSED',
+      `${refund} reports refund_id ${change.refundId}, already stored for refund ${refundIdUsedBy}; nothing was credited`,
+    );
   }
   if (existing && existing.refundId !== change.refundId) {
-    return conflict('REFUND_ID_REUSED', `${refund} was recorded with refund_id ${existing.refundId}, now reported with ${change.refundId}; nothing was credited`);
+    return conflict(
+      'REFUND_ID_REUSED',
+      `${refund} was recorded with refund_id ${existing.refundId}, now reported with ${change.refundId}; nothing was credited`,
+    );
   }
   if (existing) {
     // The same out_refund_no must keep describing the same refund of the same payment.
     if (existing.transactionId !== change.transactionId) {
-      return conflict('REFUND_OTHER_TRANSACTION',
-        `${refund} was recorded for transaction ${existing.transactionId}, now reported for ${change.transactionId}`);
+      return conflict(
+        'REFUND_OTHER_TRANSACTION',
+        `${refund} was recorded for transaction ${existing.transactionId}, now reported for ${change.transactionId}`,
+      );
     }
     if (existing.state === change.state) {
       if (existing.state === 'SUCCESS' && existing.refundFee !== change.refundFee) {
-        return conflict('REFUND_AMOUNT_CONFLICT',
-          `${refund} was recorded as a SUCCESS of ${existing.refundFee}, now reported with refund_fee ${change.refundFee}`);
+        return conflict(
+          'REFUND_AMOUNT_CONFLICT',
+          `${refund} was recorded as a SUCCESS of ${existing.refundFee}, now reported with refund_fee ${change.refundFee}`,
+        );
       }
       return { action: 'RECORD', result: result('DUPLICATE', 'DUPLICATE', 'OK') };
     }
     if (FINAL.includes(existing.state)) {
-      return conflict('REFUND_STATUS_CONFLICT',
-        `${refund} is already final as ${existing.state}, now reported as ${change.reportedStatus}`);
+      return conflict(
+        'REFUND_STATUS_CONFLICT',
+        `${refund} is already final as ${existing.state}, now reported as ${change.reportedStatus}`,
+      );
     }
     // ABNORMAL -> SUCCESS or CLOSED: the merchant refunded another way, or WeChat closed it.
   }
   if (order.status !== 'PAID') {
     return {
       action: 'RECORD',
-      result: result('ORDER_NOT_FOUND', 'ORDER_NOT_PAID',
-        `order ${order.outTradeNo} is not paid here yet (its payment notification may still come); retry later`),
+      result: result(
+        'ORDER_NOT_FOUND',
+        'ORDER_NOT_PAID',
+        `order ${order.outTradeNo} is not paid here yet (its payment notification may still come); retry later`,
+      ),
     };
   }
   if (change.appid !== undefined && change.appid !== order.appid) {
@@ -106,11 +124,16 @@ export function decideRefund(
   if (change.transactionId !== order.transactionId) {
     // Typically the refund of a second payment (CONFLICTING_TRANSACTION): it must not count
     // against the payment this order records.
-    return conflict('REFUND_OTHER_TRANSACTION',
-      `${refund} refunds transaction ${change.transactionId}, not the order's ${order.transactionId ?? '?'}`);
+    return conflict(
+      'REFUND_OTHER_TRANSACTION',
+      `${refund} refunds transaction ${change.transactionId}, not the order's ${order.transactionId ?? '?'}`,
+    );
   }
   if (change.totalFee !== order.totalFee) {
-    return mismatch('AMOUNT_MISMATCH', `the refund's total_fee ${change.totalFee} differs from the order's ${order.totalFee}`);
+    return mismatch(
+      'AMOUNT_MISMATCH',
+      `the refund's total_fee ${change.totalFee} differs from the order's ${order.totalFee}`,
+    );
   }
   switch (change.state) {
     case 'SUCCESS':
@@ -119,26 +142,40 @@ export function decideRefund(
           action: 'RAISE_ANOMALY',
           anomaly: {
             kind: 'OVER_REFUND',
-            detail: `${refund} of ${change.refundFee} would bring the refunded total to ${order.refundedFee + change.refundFee}, `
-              + `above the paid ${order.totalFee}`,
+            detail:
+              `${refund} of ${change.refundFee} would bring the refunded total to ${order.refundedFee + change.refundFee}, ` +
+              `above the paid ${order.totalFee}`,
           },
-          result: result('ORDER_MISMATCH', 'OVER_REFUND',
-            `${refund} of ${change.refundFee} exceeds what is left to refund (${order.totalFee - order.refundedFee}); the order was not changed`),
+          result: result(
+            'ORDER_MISMATCH',
+            'OVER_REFUND',
+            `${refund} of ${change.refundFee} exceeds what is left to refund (${order.totalFee - order.refundedFee}); the order was not changed`,
+          ),
         };
       }
       return { action: 'APPLY_SUCCESS', result: result('REFUNDED', 'OK', 'OK') };
     case 'ABNORMAL':
       return {
         action: 'RECORD_STATE',
-        result: result('REFUND_RECORDED', 'REFUND_ABNORMAL', `${refund} did not reach the payer (${change.reportedStatus}); refund another way`),
+        result: result(
+          'REFUND_RECORDED',
+          'REFUND_ABNORMAL',
+          `${refund} did not reach the payer (${change.reportedStatus}); refund another way`,
+        ),
       };
     case 'CLOSED':
-      return { action: 'RECORD_STATE', result: result('REFUND_RECORDED', 'REFUND_CLOSED', `${refund} was closed (${change.reportedStatus})`) };
+      return {
+        action: 'RECORD_STATE',
+        result: result('REFUND_RECORDED', 'REFUND_CLOSED', `${refund} was closed (${change.reportedStatus})`),
+      };
   }
 }
 
 /** Stored for a person; no retry can change it, so it is acknowledged (like a second payment). */
-function conflict(kind: 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION' | 'REFUND_ID_REUSED', detail: string): RefundDecision {
+function conflict(
+  kind: 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'REFUND_OTHER_TRANSACTION' | 'REFUND_ID_REUSED',
+  detail: string,
+): RefundDecision {
   return {
     action: 'RAISE_ANOMALY',
     anomaly: { kind, detail },
@@ -147,7 +184,11 @@ function conflict(kind: 'REFUND_STATUS_CONFLICT' | 'REFUND_AMOUNT_CONFLICT' | 'R
 }
 
 function mismatch(kind: 'APPID_MISMATCH' | 'AMOUNT_MISMATCH', detail: string): RefundDecision {
-  return { action: 'RAISE_ANOMALY', anomaly: { kind, detail }, result: result('ORDER_MISMATCH', kind, `${detail}; the order was not changed`) };
+  return {
+    action: 'RAISE_ANOMALY',
+    anomaly: { kind, detail },
+    result: result('ORDER_MISMATCH', kind, `${detail}; the order was not changed`),
+  };
 }
 
 /**
@@ -157,8 +198,11 @@ function mismatch(kind: 'APPID_MISMATCH' | 'AMOUNT_MISMATCH', detail: string): R
  */
 export function refundStateOfV2(status: 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE'): RefundState {
   switch (status) {
-    case 'SUCCESS': return 'SUCCESS';
-    case 'CHANGE': return 'ABNORMAL';
-    case 'REFUNDCLOSE': return 'CLOSED';
+    case 'SUCCESS':
+      return 'SUCCESS';
+    case 'CHANGE':
+      return 'ABNORMAL';
+    case 'REFUNDCLOSE':
+      return 'CLOSED';
   }
 }

@@ -34,9 +34,10 @@ export function signString(fields: Readonly<Record<string, string>>, apiKey: str
  */
 export function sign(fields: Readonly<Record<string, string>>, apiKey: string, signType: SignType): string {
   const text = signString(fields, apiKey);
-  const digest = signType === 'MD5'
-    ? createHash('md5').update(text, 'utf8').digest('hex')
-    : createHmac('sha256', apiKey).update(text, 'utf8').digest('hex');
+  const digest =
+    signType === 'MD5'
+      ? createHash('md5').update(text, 'utf8').digest('hex')
+      : createHmac('sha256', apiKey).update(text, 'utf8').digest('hex');
   return digest.toUpperCase();
 }
 

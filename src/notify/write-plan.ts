@@ -5,9 +5,14 @@ import { result, type NotifyResult } from './outcome';
 import type { PaymentNotice } from './payment-notice';
 import { decideRefund, type RefundChange, type RefundRecord, type RefundState } from './refund-decide';
 
-export type PaymentEventType = 'ORDER_PAID' | 'PAYMENT_FAILED' | 'ANOMALY_RAISED'
+export type PaymentEventType =
+  | 'ORDER_PAID'
+  | 'PAYMENT_FAILED'
+  | 'ANOMALY_RAISED'
   // One per refund and state: SUCCESS, ABNORMAL (v2 CHANGE), CLOSED (v2 REFUNDCLOSE).
-  | 'REFUND_SUCCEEDED' | 'REFUND_FAILED' | 'REFUND_CLOSED';
+  | 'REFUND_SUCCEEDED'
+  | 'REFUND_FAILED'
+  | 'REFUND_CLOSED';
 
 /** What the store read about a subject's order, under the order's row lock when it applies a plan. */
 export interface StoredView {
@@ -29,17 +34,22 @@ export interface StoredView {
 export type Transition =
   /** NOTPAY -> PAID, only while the order still holds the values the plan was made on. */
   | {
-    readonly kind: 'PAY';
-    readonly transactionId: string;
-    readonly paidAt: Date;
-    readonly expected: { readonly appid: string; readonly totalFee: number; readonly feeType: string };
-  }
+      readonly kind: 'PAY';
+      readonly transactionId: string;
+      readonly paidAt: Date;
+      readonly expected: { readonly appid: string; readonly totalFee: number; readonly feeType: string };
+    }
   /**
    * A refund's new state, moved from `from` (undefined: a first notice inserts the row). With
    * `credit`, the order's refunded total rises by the refund's amount, only while it stays at or
    * below what was paid, for the payment refunded.
    */
-  | { readonly kind: 'REFUND'; readonly change: RefundChange; readonly from: RefundState | undefined; readonly credit: boolean };
+  | {
+      readonly kind: 'REFUND';
+      readonly change: RefundChange;
+      readonly from: RefundState | undefined;
+      readonly credit: boolean;
+    };
 
 /** An outbox event; the store appends `notification_id` (the row it writes) as the payload's last key. */
 export interface PlannedEvent {
@@ -84,36 +94,60 @@ export function recordsOnly(plan: WritePlan): boolean {
 /** The write plan for a subject given its order as stored. Pure: the one place money is decided. */
 export function planWrite(subject: MoneySubject, view: StoredView): WritePlan {
   switch (subject.kind) {
-    case 'PAYMENT': return planPayment(subject.notice, subject.identity, view);
-    case 'REFUND': return planRefund(subject.change, subject.identity, view);
-    case 'PAYMENT_REFUNDED': return planRefundedPayment(subject.refunded, subject.identity, view);
+    case 'PAYMENT':
+      return planPayment(subject.notice, subject.identity, view);
+    case 'REFUND':
+      return planRefund(subject.change, subject.identity, view);
+    case 'PAYMENT_REFUNDED':
+      return planRefundedPayment(subject.refunded, subject.identity, view);
   }
 }
 
 function planPayment(notice: PaymentNotice, identity: string, view: StoredView): WritePlan {
   const decision = decide(notice, view.order);
-  const about = { mchId: notice.mchId, outTradeNo: notice.outTradeNo, transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null, identity };
+  const about = {
+    mchId: notice.mchId,
+    outTradeNo: notice.outTradeNo,
+    transactionId: notice.resultCode === 'SUCCESS' ? notice.transactionId : null,
+    identity,
+  };
   switch (decision.action) {
     case 'MARK_PAID': {
       if (notice.resultCode !== 'SUCCESS') throw new Error('MARK_PAID for a failed notice');
       if (view.transactionPays !== undefined) {
         // WeChat never reports one transaction for two orders; a notification that does was
         // re-cut or replayed onto another order. The unique index says the same.
-        return raise(about, {
-          kind: 'TRANSACTION_REUSED',
-          detail: `transaction ${notice.transactionId} already pays order ${view.transactionPays}; order ${notice.outTradeNo} was not paid`,
-        }, result('CONFLICTING_PAYMENT', 'TRANSACTION_REUSED',
-          'OK: this transaction already pays another order; an anomaly was raised for review'));
+        return raise(
+          about,
+          {
+            kind: 'TRANSACTION_REUSED',
+            detail: `transaction ${notice.transactionId} already pays order ${view.transactionPays}; order ${notice.outTradeNo} was not paid`,
+          },
+          result(
+            'CONFLICTING_PAYMENT',
+            'TRANSACTION_REUSED',
+            'OK: this transaction already pays another order; an anomaly was raised for review',
+          ),
+        );
       }
       return {
         result: decision.result,
-        transition: { kind: 'PAY', transactionId: notice.transactionId, paidAt: notice.paidAt, expected: { appid: notice.appid, totalFee: notice.totalFee, feeType: notice.feeType } },
+        transition: {
+          kind: 'PAY',
+          transactionId: notice.transactionId,
+          paidAt: notice.paidAt,
+          expected: { appid: notice.appid, totalFee: notice.totalFee, feeType: notice.feeType },
+        },
         event: {
           type: 'ORDER_PAID',
           transactionId: notice.transactionId,
           payload: {
-            mch_id: notice.mchId, appid: notice.appid, out_trade_no: notice.outTradeNo,
-            transaction_id: notice.transactionId, total_fee: notice.totalFee, fee_type: notice.feeType,
+            mch_id: notice.mchId,
+            appid: notice.appid,
+            out_trade_no: notice.outTradeNo,
+            transaction_id: notice.transactionId,
+            total_fee: notice.totalFee,
+            fee_type: notice.feeType,
             paid_at: notice.paidAt.toISOString(),
           },
           // With the conditional update, the second line of defence: one ORDER_PAID per order, ever.
@@ -130,7 +164,11 @@ function planPayment(notice: PaymentNotice, identity: string, view: StoredView):
         event: {
           type: 'PAYMENT_FAILED',
           transactionId: null,
-          payload: { mch_id: notice.mchId, out_trade_no: notice.outTradeNo, err_code: notice.resultCode === 'FAIL' ? notice.errCode : '' },
+          payload: {
+            mch_id: notice.mchId,
+            out_trade_no: notice.outTradeNo,
+            err_code: notice.resultCode === 'FAIL' ? notice.errCode : '',
+          },
           dedupeKey: `PAYMENT_FAILED:${notice.mchId}:${notice.outTradeNo}:${identity}`.slice(0, 255),
         },
         keepsBody: true,
@@ -159,9 +197,14 @@ function planRefund(change: RefundChange, identity: string, view: StoredView): W
           type,
           transactionId: change.transactionId,
           payload: {
-            mch_id: change.mchId, out_trade_no: change.outTradeNo, transaction_id: change.transactionId,
-            out_refund_no: change.outRefundNo, refund_id: change.refundId, refund_fee: change.refundFee,
-            refund_status: change.reportedStatus, success_time: change.successTime?.toISOString() ?? '',
+            mch_id: change.mchId,
+            out_trade_no: change.outTradeNo,
+            transaction_id: change.transactionId,
+            out_refund_no: change.outRefundNo,
+            refund_id: change.refundId,
+            refund_fee: change.refundFee,
+            refund_status: change.reportedStatus,
+            success_time: change.successTime?.toISOString() ?? '',
           },
           dedupeKey: `${type}:${change.mchId}:${change.outRefundNo}`,
         },
@@ -172,8 +215,15 @@ function planRefund(change: RefundChange, identity: string, view: StoredView): W
       return { result: decision.result, keepsBody: decision.result.outcome !== 'DUPLICATE' };
     case 'RAISE_ANOMALY':
       return raise(
-        { mchId: change.mchId, outTradeNo: change.outTradeNo, transactionId: change.transactionId, identity, outRefundNo: change.outRefundNo },
-        decision.anomaly, decision.result,
+        {
+          mchId: change.mchId,
+          outTradeNo: change.outTradeNo,
+          transactionId: change.transactionId,
+          identity,
+          outRefundNo: change.outRefundNo,
+        },
+        decision.anomaly,
+        decision.result,
       );
   }
 }
@@ -181,12 +231,16 @@ function planRefund(change: RefundChange, identity: string, view: StoredView): W
 function planRefundedPayment(refunded: RefundedPayment, identity: string, view: StoredView): WritePlan {
   const order = view.order;
   if (!order) {
-    return { result: result('ORDER_NOT_FOUND', 'ORDER_NOT_FOUND', `order ${refunded.outTradeNo} is not registered`), keepsBody: true };
+    return {
+      result: result('ORDER_NOT_FOUND', 'ORDER_NOT_FOUND', `order ${refunded.outTradeNo} is not registered`),
+      keepsBody: true,
+    };
   }
   // Paid here: its refunds arrive as refund notifications of their own.
   if (order.status === 'PAID') return { result: result('DUPLICATE', 'DUPLICATE', 'OK'), keepsBody: false };
-  const detail = `WeChat reports order ${order.outTradeNo} paid${refunded.transactionId ? ` by transaction ${refunded.transactionId}` : ''} `
-    + 'and refunded, but its payment was never confirmed here';
+  const detail =
+    `WeChat reports order ${order.outTradeNo} paid${refunded.transactionId ? ` by transaction ${refunded.transactionId}` : ''} ` +
+    'and refunded, but its payment was never confirmed here';
   return raise(
     { mchId: refunded.mchId, outTradeNo: refunded.outTradeNo, transactionId: refunded.transactionId, identity },
     { kind: 'REFUNDED_BEFORE_PAID', detail },
@@ -203,7 +257,9 @@ interface About {
 }
 
 function raise(about: About, anomaly: Anomaly, outcome: NotifyResult): WritePlan {
-  const dedupeKey = [anomaly.kind, about.mchId, about.outTradeNo, about.transactionId ?? '', about.identity].join(':').slice(0, 255);
+  const dedupeKey = [anomaly.kind, about.mchId, about.outTradeNo, about.transactionId ?? '', about.identity]
+    .join(':')
+    .slice(0, 255);
   return {
     result: outcome,
     anomaly: {
@@ -213,7 +269,11 @@ function raise(about: About, anomaly: Anomaly, outcome: NotifyResult): WritePlan
       event: {
         type: 'ANOMALY_RAISED',
         transactionId: about.transactionId,
-        payload: { kind: anomaly.kind, detail: anomaly.detail, ...(about.outRefundNo !== undefined ? { out_refund_no: about.outRefundNo } : {}) },
+        payload: {
+          kind: anomaly.kind,
+          detail: anomaly.detail,
+          ...(about.outRefundNo !== undefined ? { out_refund_no: about.outRefundNo } : {}),
+        },
         dedupeKey: `ANOMALY_RAISED:${dedupeKey}`.slice(0, 255),
       },
     },

@@ -23,7 +23,8 @@ export interface ReconcileSchedule {
  * backoffDelay(1, 300000, 3600000) => 300000; backoffDelay(4, ...) => 2400000; backoffDelay(5, ...) => 3600000
  */
 export function backoffDelay(attempt: number, backoffMs: number, backoffMaxMs: number): number {
-  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a whole number from 1, not ${attempt}`);
+  if (!Number.isInteger(attempt) || attempt < 1)
+    throw new RangeError(`attempt must be a whole number from 1, not ${attempt}`);
   // 2^52 already exceeds any cap; bounding the exponent keeps the product finite.
   return Math.min(backoffMaxMs, backoffMs * 2 ** Math.min(attempt - 1, 52));
 }
@@ -33,9 +34,7 @@ export function firstDueAt(createdAt: Date, schedule: ReconcileSchedule): Date {
   return new Date(createdAt.getTime() + schedule.afterMs);
 }
 
-export type NextAttempt =
-  | { readonly kind: 'RETRY'; readonly at: Date }
-  | { readonly kind: 'GIVE_UP' };
+export type NextAttempt = { readonly kind: 'RETRY'; readonly at: Date } | { readonly kind: 'GIVE_UP' };
 
 /**
  * After attempt number `attempt` at `now` did not settle the order: when to ask again, or

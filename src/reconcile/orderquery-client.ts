@@ -33,9 +33,19 @@ export class HttpOrderQueryClient implements OrderQueryClient {
   async query(target: OrderQueryTarget, merchant: Merchant, signal?: AbortSignal): Promise<OrderQueryAnswer> {
     const request = buildOrderQuery(target, merchant, this.nonce());
     const reply = await postQuery(this.url, request.xml, this.options, signal);
-    if (!reply.ok) return { verdict: { kind: 'NO_ANSWER', label: 'TRANSPORT_ERROR', message: reply.message }, fields: {}, rawBody: '' };
+    if (!reply.ok)
+      return {
+        verdict: { kind: 'NO_ANSWER', label: 'TRANSPORT_ERROR', message: reply.message },
+        fields: {},
+        rawBody: '',
+      };
     return {
-      verdict: interpretOrderQueryReply(reply.fields, { target, merchant, signType: request.signType, now: this.options.clock() }),
+      verdict: interpretOrderQueryReply(reply.fields, {
+        target,
+        merchant,
+        signType: request.signType,
+        now: this.options.clock(),
+      }),
       fields: reply.fields,
       rawBody: reply.rawBody,
     };

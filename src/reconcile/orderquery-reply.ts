@@ -13,10 +13,18 @@ import { authenticateQueryReply, type ExpectedReply } from './reply-authenticity
  */
 export type QueryVerdict =
   | { readonly kind: 'PAID'; readonly label: 'SUCCESS'; readonly notice: PaidNotice; readonly message: string }
-  | { readonly kind: 'NOT_PAID_YET'; readonly label: 'NOTPAY' | 'USERPAYING' | 'ACCEPT' | 'ORDERNOTEXIST'; readonly message: string }
+  | {
+      readonly kind: 'NOT_PAID_YET';
+      readonly label: 'NOTPAY' | 'USERPAYING' | 'ACCEPT' | 'ORDERNOTEXIST';
+      readonly message: string;
+    }
   | { readonly kind: 'REFUNDED'; readonly label: 'REFUND'; readonly message: string }
   | { readonly kind: 'FINAL'; readonly label: 'CLOSED' | 'REVOKED' | 'PAYERROR'; readonly message: string }
-  | { readonly kind: 'NO_ANSWER'; readonly label: 'RETURN_FAIL' | 'RESULT_FAIL' | 'MALFORMED' | 'TRANSPORT_ERROR'; readonly message: string }
+  | {
+      readonly kind: 'NO_ANSWER';
+      readonly label: 'RETURN_FAIL' | 'RESULT_FAIL' | 'MALFORMED' | 'TRANSPORT_ERROR';
+      readonly message: string;
+    }
   | { readonly kind: 'REJECTED'; readonly label: 'REJECTED'; readonly code: string; readonly message: string };
 
 /**
@@ -32,23 +40,38 @@ export function interpretOrderQueryReply(
   expected: ExpectedReply,
 ): QueryVerdict {
   if (fields['return_code'] !== 'SUCCESS') {
-    return { kind: 'NO_ANSWER', label: 'RETURN_FAIL', message: `return_code ${fields['return_code'] ?? '(none)'}: ${(fields['return_msg'] ?? '').slice(0, 128)}` };
+    return {
+      kind: 'NO_ANSWER',
+      label: 'RETURN_FAIL',
+      message: `return_code ${fields['return_code'] ?? '(none)'}: ${(fields['return_msg'] ?? '').slice(0, 128)}`,
+    };
   }
   const auth = authenticateQueryReply(fields, expected);
   if (!auth.ok) {
-    if (auth.result.outcome === 'MALFORMED') return { kind: 'NO_ANSWER', label: 'MALFORMED', message: auth.result.message };
+    if (auth.result.outcome === 'MALFORMED')
+      return { kind: 'NO_ANSWER', label: 'MALFORMED', message: auth.result.message };
     return { kind: 'REJECTED', label: 'REJECTED', code: auth.result.code, message: auth.result.message };
   }
   const outTradeNo = fields['out_trade_no'];
   if (outTradeNo !== undefined && outTradeNo !== '' && outTradeNo !== expected.target.outTradeNo) {
-    return { kind: 'REJECTED', label: 'REJECTED', code: 'OUT_TRADE_NO_MISMATCH', message: `the reply is about order ${outTradeNo}, not ${expected.target.outTradeNo}` };
+    return {
+      kind: 'REJECTED',
+      label: 'REJECTED',
+      code: 'OUT_TRADE_NO_MISMATCH',
+      message: `the reply is about order ${outTradeNo}, not ${expected.target.outTradeNo}`,
+    };
   }
   switch (fields['result_code']) {
     case 'SUCCESS':
       break;
     case 'FAIL':
-      if (fields['err_code'] === 'ORDERNOTEXIST') return { kind: 'NOT_PAID_YET', label: 'ORDERNOTEXIST', message: 'WeChat has no such order' };
-      return { kind: 'NO_ANSWER', label: 'RESULT_FAIL', message: `result_code FAIL: ${fields['err_code'] ?? ''} ${(fields['err_code_des'] ?? '').slice(0, 128)}`.trim() };
+      if (fields['err_code'] === 'ORDERNOTEXIST')
+        return { kind: 'NOT_PAID_YET', label: 'ORDERNOTEXIST', message: 'WeChat has no such order' };
+      return {
+        kind: 'NO_ANSWER',
+        label: 'RESULT_FAIL',
+        message: `result_code FAIL: ${fields['err_code'] ?? ''} ${(fields['err_code_des'] ?? '').slice(0, 128)}`.trim(),
+      };
     default:
       return { kind: 'NO_ANSWER', label: 'MALFORMED', message: 'result_code must be SUCCESS or FAIL' };
   }
@@ -61,21 +84,40 @@ export function interpretOrderQueryReply(
     case 'ACCEPT':
       return { kind: 'NOT_PAID_YET', label: state, message: `trade_state ${state}` };
     case 'REFUND':
-      return { kind: 'REFUNDED', label: state, message: 'trade_state REFUND: paid at WeChat and refunded, never confirmed here' };
+      return {
+        kind: 'REFUNDED',
+        label: state,
+        message: 'trade_state REFUND: paid at WeChat and refunded, never confirmed here',
+      };
     case 'CLOSED':
     case 'REVOKED':
     case 'PAYERROR':
-      return { kind: 'FINAL', label: state, message: `trade_state ${state}${fields['trade_state_desc'] ? ` (${fields['trade_state_desc'].slice(0, 64)})` : ''}` };
+      return {
+        kind: 'FINAL',
+        label: state,
+        message: `trade_state ${state}${fields['trade_state_desc'] ? ` (${fields['trade_state_desc'].slice(0, 64)})` : ''}`,
+      };
     default:
-      return { kind: 'NO_ANSWER', label: 'MALFORMED', message: `unknown trade_state ${state.slice(0, 32) || '(none)'}` };
+      return {
+        kind: 'NO_ANSWER',
+        label: 'MALFORMED',
+        message: `unknown trade_state ${state.slice(0, 32) || '(none)'}`,
+      };
   }
 }
 
 function paid(fields: Readonly<Record<string, string>>, target: OrderQueryTarget): QueryVerdict {
-  if (!fields['out_trade_no']) return { kind: 'NO_ANSWER', label: 'MALFORMED', message: 'a SUCCESS reply without out_trade_no' };
+  if (!fields['out_trade_no'])
+    return { kind: 'NO_ANSWER', label: 'MALFORMED', message: 'a SUCCESS reply without out_trade_no' };
   const parsed = parsePaymentNotice(fields);
   if (!parsed.ok) return { kind: 'NO_ANSWER', label: 'MALFORMED', message: parsed.result.message };
   const notice = parsed.notice;
-  if (notice.resultCode !== 'SUCCESS') return { kind: 'NO_ANSWER', label: 'MALFORMED', message: 'trade_state SUCCESS without result_code SUCCESS' };
-  return { kind: 'PAID', label: 'SUCCESS', notice, message: `paid by transaction ${notice.transactionId} for order ${target.outTradeNo}` };
+  if (notice.resultCode !== 'SUCCESS')
+    return { kind: 'NO_ANSWER', label: 'MALFORMED', message: 'trade_state SUCCESS without result_code SUCCESS' };
+  return {
+    kind: 'PAID',
+    label: 'SUCCESS',
+    notice,
+    message: `paid by transaction ${notice.transactionId} for order ${target.outTradeNo}`,
+  };
 }

@@ -17,11 +17,11 @@ export interface QueryClientOptions {
 /** A reply read strictly, or why there is none (a transport failure, in words for the log). */
 export type QueryReply =
   | {
-    readonly ok: true;
-    readonly fields: Readonly<Record<string, string>>;
-    /** The reply body exactly as received, for the audit trail. */
-    readonly rawBody: string;
-  }
+      readonly ok: true;
+      readonly fields: Readonly<Record<string, string>>;
+      /** The reply body exactly as received, for the audit trail. */
+      readonly rawBody: string;
+    }
   | { readonly ok: false; readonly message: string };
 
 /** A reply is about 1 KiB; anything near this bound is not WeChat. */
@@ -54,7 +54,11 @@ export async function postQuery(
     body = await readLimited(res);
     if (res.status !== 200) return { ok: false, message: `HTTP ${res.status} from ${url}` };
   } catch (e) {
-    const reason = timeout.aborted ? `no reply within ${options.timeoutMs} ms` : e instanceof Error ? `${e.message}${causeOf(e)}` : String(e);
+    const reason = timeout.aborted
+      ? `no reply within ${options.timeoutMs} ms`
+      : e instanceof Error
+        ? `${e.message}${causeOf(e)}`
+        : String(e);
     return { ok: false, message: `${url}: ${reason}` };
   }
   const parsed = parseFlatXml(Buffer.from(body), 'xml');

@@ -97,7 +97,12 @@ export async function claimAttempt(db: Knex, order: DueOrder, now: Date, nextAtt
     }
   }
   const changed = await db('reconcile_state')
-    .where({ mch_id: order.mchId, out_trade_no: order.outTradeNo, attempts: order.attempts, state: 'PENDING' satisfies ReconcileState })
+    .where({
+      mch_id: order.mchId,
+      out_trade_no: order.outTradeNo,
+      attempts: order.attempts,
+      state: 'PENDING' satisfies ReconcileState,
+    })
     .where('next_attempt_at_ms', '<=', now.getTime())
     .update({
       attempts: attempt,
@@ -135,8 +140,13 @@ export async function settleAttempt(
 }
 
 /** The reconciliation record of one order, for operators and tests. */
-export async function findReconcileState(db: Knex, mchId: string, outTradeNo: string): Promise<ReconcileStateRow | undefined> {
-  const r = (await db('reconcile_state').where({ mch_id: mchId, out_trade_no: outTradeNo }).first()) as Record<string, unknown> | undefined;
+export async function findReconcileState(
+  db: Knex,
+  mchId: string,
+  outTradeNo: string,
+): Promise<ReconcileStateRow | undefined> {
+  const r = (await db('reconcile_state').where({ mch_id: mchId, out_trade_no: outTradeNo }).first()) as
+    Record<string, unknown> | undefined;
   if (!r) return undefined;
   return {
     state: String(r['state']) as ReconcileState,
@@ -144,6 +154,7 @@ export async function findReconcileState(db: Knex, mchId: string, outTradeNo: st
     lastResult: (r['last_result'] as string | null) ?? null,
     nextAttemptAt: new Date(Number(r['next_attempt_at_ms'])),
     lastAttemptAt: new Date(Number(r['last_attempt_at_ms'])),
-    finishedAt: r['finished_at_ms'] === null || r['finished_at_ms'] === undefined ? null : new Date(Number(r['finished_at_ms'])),
+    finishedAt:
+      r['finished_at_ms'] === null || r['finished_at_ms'] === undefined ? null : new Date(Number(r['finished_at_ms'])),
   };
 }

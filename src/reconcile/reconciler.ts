@@ -12,7 +12,13 @@ import type { ReceivedNotification } from '../store/notifications-table';
 import type { Clock } from '../store/payment-store';
 import { backoffDelay, nextAttempt, type ReconcileSchedule } from './backoff';
 import { HttpOrderQueryClient, type OrderQueryAnswer, type OrderQueryClient } from './orderquery-client';
-import { claimAttempt, findDueOrders, settleAttempt, type DueOrder, type ReconcileState } from './reconcile-state-table';
+import {
+  claimAttempt,
+  findDueOrders,
+  settleAttempt,
+  type DueOrder,
+  type ReconcileState,
+} from './reconcile-state-table';
 import { SweepLease } from './sweep-lease';
 import { TokenBucket } from './token-bucket';
 
@@ -69,10 +75,18 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {
     const { config, clock, db } = deps;
     this.schedule = config;
-    this.client = deps.client ?? new HttpOrderQueryClient({ apiBase: config.apiBase, timeoutMs: config.timeoutMs, clock });
+    this.client =
+      deps.client ?? new HttpOrderQueryClient({ apiBase: config.apiBase, timeoutMs: config.timeoutMs, clock });
     // A burst of one second's worth, then the steady rate.
     this.limiter = deps.limiter ?? new TokenBucket(config.maxQps, config.maxQps, () => performance.now());
-    this.lease = deps.lease ?? new SweepLease(db, `${hostname().slice(0, 64)}:${process.pid}:${randomBytes(4).toString('hex')}`, config.leaseMs, clock);
+    this.lease =
+      deps.lease ??
+      new SweepLease(
+        db,
+        `${hostname().slice(0, 64)}:${process.pid}:${randomBytes(4).toString('hex')}`,
+        config.leaseMs,
+        clock,
+      );
   }
 
   /** Sweeps every RECONCILE_SWEEP_INTERVAL_MS until stop(). */
@@ -80,19 +94,23 @@ export class Reconciler {
     const tick = async (): Promise<void> => {
       this.timer = undefined;
       this.running = this.sweepOnce().catch((e: unknown) => {
-        if (!this.stopped) this.deps.log.error({ err: e }, 'reconciliation sweep failed; trying again at the next interval');
+        if (!this.stopped)
+          this.deps.log.error({ err: e }, 'reconciliation sweep failed; trying again at the next interval');
       });
       await this.running;
       this.running = undefined;
       if (!this.stopped) this.timer = setTimeout(() => void tick(), this.deps.config.sweepIntervalMs).unref();
     };
     this.timer = setTimeout(() => void tick(), this.deps.config.sweepIntervalMs).unref();
-    this.deps.log.info({
-      holder: this.lease.holder,
-      after_ms: this.deps.config.afterMs,
-      max_qps: this.deps.config.maxQps,
-      api_base: this.deps.config.apiBase,
-    }, 'reconciliation started: NOTPAY orders are queried at WeChat');
+    this.deps.log.info(
+      {
+        holder: this.lease.holder,
+        after_ms: this.deps.config.afterMs,
+        max_qps: this.deps.config.maxQps,
+        api_base: this.deps.config.apiBase,
+      },
+      'reconciliation started: NOTPAY orders are queried at WeChat',
+    );
   }
 
   /** Stops sweeping, cancels waits and calls in flight, and hands the lease back. */
@@ -101,7 +119,9 @@ export class Reconciler {
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort(new Error('reconciliation is stopping'));
     await this.running;
-    await this.lease.release().catch((e: unknown) => this.deps.log.warn({ err: e }, 'sweep lease not released; it expires on its own'));
+    await this.lease
+      .release()
+      .catch((e: unknown) => this.deps.log.warn({ err: e }, 'sweep lease not released; it expires on its own'));
   }
 
   /** One sweep, if this replica holds (or can take) the lease. */
@@ -130,8 +150,10 @@ export class Reconciler {
           if (await this.reconcileOrder(order)) queried += 1;
         } catch (e) {
           if (this.abort.signal.aborted) return;
-          this.deps.log.error({ err: e, mch_id: order.mchId, out_trade_no: order.outTradeNo },
-            'reconciling an order failed; it is asked again at its next attempt');
+          this.deps.log.error(
+            { err: e, mch_id: order.mchId, out_trade_no: order.outTradeNo },
+            'reconciling an order failed; it is asked again at its next attempt',
+          );
         }
       }
     };
@@ -150,7 +172,10 @@ export class Reconciler {
     if (!(await claimAttempt(db, order, now, booked))) return false;
     const merchant = orderMerchant(merchants, order.mchId);
     if (!merchant) {
-      this.deps.log.warn({ mch_id: order.mchId, out_trade_no: order.outTradeNo }, 'no configured merchant for this order; it cannot be queried');
+      this.deps.log.warn(
+        { mch_id: order.mchId, out_trade_no: order.outTradeNo },
+        'no configured merchant for this order; it cannot be queried',
+      );
       await this.notSettled(order, attempt, 'UNKNOWN_MERCHANT');
       return false;
     }
@@ -169,24 +194,44 @@ export class Reconciler {
     switch (v.kind) {
       case 'PAID':
       case 'REFUNDED': {
-        const subject = v.kind === 'PAID'
-          ? paymentSubject(v.notice)
-          : refundedPaymentSubject({ mchId: order.mchId, appid: answer.fields['appid'] ?? '', outTradeNo: order.outTradeNo, transactionId: answer.fields['transaction_id'] || null });
+        const subject =
+          v.kind === 'PAID'
+            ? paymentSubject(v.notice)
+            : refundedPaymentSubject({
+                mchId: order.mchId,
+                appid: answer.fields['appid'] ?? '',
+                outTradeNo: order.outTradeNo,
+                transactionId: answer.fields['transaction_id'] || null,
+              });
         const recorded = await this.record(answer, subject);
         if (recorded.outcome === 'RETRY_LATER') {
           // Lock or database unavailable: nothing was written. WeChat answered, so try again at
           // the next sweep rather than after the backoff.
-          log.warn({ code: recorded.code }, `confirmed answer not recorded yet: ${recorded.message}; retrying at the next sweep`);
-          await this.settle(order, attempt, { state: 'PENDING', lastResult: v.label, nextAttemptAt: this.deps.clock() });
+          log.warn(
+            { code: recorded.code },
+            `confirmed answer not recorded yet: ${recorded.message}; retrying at the next sweep`,
+          );
+          await this.settle(order, attempt, {
+            state: 'PENDING',
+            lastResult: v.label,
+            nextAttemptAt: this.deps.clock(),
+          });
           return;
         }
         const state = stateAfter(recorded.outcome);
         await this.settle(order, attempt, { state, lastResult: v.label });
         if (state === 'ANOMALY') {
-          log.warn({ outcome: recorded.outcome, code: recorded.code }, `reconciliation found a payment that does not match the order: ${recorded.message}`);
+          log.warn(
+            { outcome: recorded.outcome, code: recorded.code },
+            `reconciliation found a payment that does not match the order: ${recorded.message}`,
+          );
         } else {
-          log.info({ outcome: recorded.outcome, transaction_id: answer.fields['transaction_id'] },
-            state === 'RECOVERED' ? 'order paid by reconciliation: its notification never arrived' : 'order was paid by its notification meanwhile');
+          log.info(
+            { outcome: recorded.outcome, transaction_id: answer.fields['transaction_id'] },
+            state === 'RECOVERED'
+              ? 'order paid by reconciliation: its notification never arrived'
+              : 'order was paid by its notification meanwhile',
+          );
         }
         return;
       }
@@ -214,14 +259,20 @@ export class Reconciler {
     const next = nextAttempt(attempt, order.createdAt, this.deps.clock(), this.schedule);
     if (next.kind === 'GIVE_UP') {
       await this.settle(order, attempt, { state: 'GAVE_UP', lastResult });
-      this.deps.log.warn({ mch_id: order.mchId, out_trade_no: order.outTradeNo, attempts: attempt, result: lastResult },
-        'reconciliation gave up: the order is still unpaid at its give-up age');
+      this.deps.log.warn(
+        { mch_id: order.mchId, out_trade_no: order.outTradeNo, attempts: attempt, result: lastResult },
+        'reconciliation gave up: the order is still unpaid at its give-up age',
+      );
       return;
     }
     await this.settle(order, attempt, { state: 'PENDING', lastResult, nextAttemptAt: next.at });
   }
 
-  private async settle(order: DueOrder, attempt: number, outcome: { state: ReconcileState; lastResult: string; nextAttemptAt?: Date }): Promise<void> {
+  private async settle(
+    order: DueOrder,
+    attempt: number,
+    outcome: { state: ReconcileState; lastResult: string; nextAttemptAt?: Date },
+  ): Promise<void> {
     const written = await settleAttempt(this.deps.db, order, attempt, outcome, this.deps.clock());
     if (written && outcome.state !== 'PENDING') this.deps.metrics.reconcileOrders.inc({ state: outcome.state });
   }
@@ -243,10 +294,13 @@ export class Reconciler {
 /** Where reconciliation stands after the store applied a confirmed payment. */
 function stateAfter(outcome: NotifyOutcome): ReconcileState {
   switch (outcome) {
-    case 'PAID': return 'RECOVERED';
-    case 'DUPLICATE': return 'ALREADY_PAID';
+    case 'PAID':
+      return 'RECOVERED';
+    case 'DUPLICATE':
+      return 'ALREADY_PAID';
     // The same anomaly a notification raises (AMOUNT_MISMATCH, CONFLICTING_TRANSACTION...) is
     // stored; stopping here keeps later queries from raising it again under a new signature.
-    default: return 'ANOMALY';
+    default:
+      return 'ANOMALY';
   }
 }

@@ -40,9 +40,19 @@ export class HttpRefundQueryClient implements RefundQueryClient {
   async query(target: RefundQueryTarget, merchant: Merchant, signal?: AbortSignal): Promise<RefundQueryAnswer> {
     const request = buildRefundQuery(target, merchant, this.nonce());
     const reply = await postQuery(this.url, request.xml, this.options, signal);
-    if (!reply.ok) return { verdict: { kind: 'NO_ANSWER', label: 'TRANSPORT_ERROR', message: reply.message }, fields: {}, rawBody: '' };
+    if (!reply.ok)
+      return {
+        verdict: { kind: 'NO_ANSWER', label: 'TRANSPORT_ERROR', message: reply.message },
+        fields: {},
+        rawBody: '',
+      };
     return {
-      verdict: interpretRefundQueryReply(reply.fields, { target, merchant, signType: request.signType, now: this.options.clock() }),
+      verdict: interpretRefundQueryReply(reply.fields, {
+        target,
+        merchant,
+        signType: request.signType,
+        now: this.options.clock(),
+      }),
       fields: reply.fields,
       rawBody: reply.rawBody,
     };

@@ -19,28 +19,28 @@ type QueriedRefundState = RefundState | 'PROCESSING';
  */
 export type RefundQueryVerdict =
   | {
-    readonly kind: 'CONFIRMED';
-    /** The refunded order's merchant, as queried (the sub-merchant for a service provider). */
-    readonly mchId: string;
-    readonly outRefundNo: string;
-    readonly refundId: string;
-    readonly refundFee: number;
-    readonly transactionId: string;
-    readonly outTradeNo: string;
-    readonly totalFee: number;
-    readonly state: QueriedRefundState;
-    /** As WeChat spelled it: SUCCESS, CHANGE, REFUNDCLOSE or PROCESSING. */
-    readonly reportedStatus: string;
-    readonly message: string;
-  }
+      readonly kind: 'CONFIRMED';
+      /** The refunded order's merchant, as queried (the sub-merchant for a service provider). */
+      readonly mchId: string;
+      readonly outRefundNo: string;
+      readonly refundId: string;
+      readonly refundFee: number;
+      readonly transactionId: string;
+      readonly outTradeNo: string;
+      readonly totalFee: number;
+      readonly state: QueriedRefundState;
+      /** As WeChat spelled it: SUCCESS, CHANGE, REFUNDCLOSE or PROCESSING. */
+      readonly reportedStatus: string;
+      readonly message: string;
+    }
   | { readonly kind: 'NOT_CONFIRMED'; readonly label: 'REFUNDNOTEXIST' | 'OTHER_ORDER'; readonly message: string }
   | {
-    readonly kind: 'NO_ANSWER';
-    readonly label: 'RETURN_FAIL' | 'RESULT_FAIL' | 'MALFORMED' | 'REJECTED' | 'TRANSPORT_ERROR';
-    /** For REJECTED: the authenticity code (INVALID_SIGNATURE, UNKNOWN_MERCHANT, OUT_REFUND_NO_MISMATCH...). */
-    readonly code?: string;
-    readonly message: string;
-  };
+      readonly kind: 'NO_ANSWER';
+      readonly label: 'RETURN_FAIL' | 'RESULT_FAIL' | 'MALFORMED' | 'REJECTED' | 'TRANSPORT_ERROR';
+      /** For REJECTED: the authenticity code (INVALID_SIGNATURE, UNKNOWN_MERCHANT, OUT_REFUND_NO_MISMATCH...). */
+      readonly code?: string;
+      readonly message: string;
+    };
 
 /** A reply lists at most a page of refunds; anything far beyond is not WeChat. */
 const MAX_REFUND_COUNT = 100;
@@ -62,7 +62,10 @@ export function interpretRefundQueryReply(
   expected: ExpectedReply<RefundQueryTarget>,
 ): RefundQueryVerdict {
   if (fields['return_code'] !== 'SUCCESS') {
-    return noAnswer('RETURN_FAIL', `return_code ${fields['return_code'] ?? '(none)'}: ${(fields['return_msg'] ?? '').slice(0, 128)}`);
+    return noAnswer(
+      'RETURN_FAIL',
+      `return_code ${fields['return_code'] ?? '(none)'}: ${(fields['return_msg'] ?? '').slice(0, 128)}`,
+    );
   }
   const auth = authenticateQueryReply(fields, expected);
   if (!auth.ok) {
@@ -75,9 +78,16 @@ export function interpretRefundQueryReply(
       break;
     case 'FAIL':
       if (fields['err_code'] === 'REFUNDNOTEXIST') {
-        return { kind: 'NOT_CONFIRMED', label: 'REFUNDNOTEXIST', message: `WeChat has no refund ${target.outRefundNo}` };
+        return {
+          kind: 'NOT_CONFIRMED',
+          label: 'REFUNDNOTEXIST',
+          message: `WeChat has no refund ${target.outRefundNo}`,
+        };
       }
-      return noAnswer('RESULT_FAIL', `result_code FAIL: ${fields['err_code'] ?? ''} ${(fields['err_code_des'] ?? '').slice(0, 128)}`.trim());
+      return noAnswer(
+        'RESULT_FAIL',
+        `result_code FAIL: ${fields['err_code'] ?? ''} ${(fields['err_code_des'] ?? '').slice(0, 128)}`.trim(),
+      );
     default:
       return noAnswer('MALFORMED', 'result_code must be SUCCESS or FAIL');
   }
@@ -92,7 +102,9 @@ export function interpretRefundQueryReply(
   if (n === undefined) {
     // WeChat was asked by out_refund_no: a signed reply about other refunds answers another question.
     return {
-      kind: 'NO_ANSWER', label: 'REJECTED', code: 'OUT_REFUND_NO_MISMATCH',
+      kind: 'NO_ANSWER',
+      label: 'REJECTED',
+      code: 'OUT_REFUND_NO_MISMATCH',
       message: `the reply does not list refund ${target.outRefundNo}`,
     };
   }
@@ -105,9 +117,12 @@ export function interpretRefundQueryReply(
   const outTradeNo = fields['out_trade_no'] ?? '';
   const totalFee = fields['total_fee'] ?? '';
   if (!WECHAT_ID.test(refundId)) return noAnswer('MALFORMED', `refund_id_${n} must be 1 to 32 letters, digits, _ or -`);
-  if (!CANONICAL_INTEGER.test(refundFee)) return noAnswer('MALFORMED', `refund_fee_${n} must be a canonical integer in fen`);
-  if (!WECHAT_ID.test(transactionId)) return noAnswer('MALFORMED', 'transaction_id must be 1 to 32 letters, digits, _ or -');
-  if (!OUT_TRADE_NO.test(outTradeNo)) return noAnswer('MALFORMED', 'out_trade_no must be 1 to 32 of letters, digits and _-|*@');
+  if (!CANONICAL_INTEGER.test(refundFee))
+    return noAnswer('MALFORMED', `refund_fee_${n} must be a canonical integer in fen`);
+  if (!WECHAT_ID.test(transactionId))
+    return noAnswer('MALFORMED', 'transaction_id must be 1 to 32 letters, digits, _ or -');
+  if (!OUT_TRADE_NO.test(outTradeNo))
+    return noAnswer('MALFORMED', 'out_trade_no must be 1 to 32 of letters, digits and _-|*@');
   if (!CANONICAL_INTEGER.test(totalFee)) return noAnswer('MALFORMED', 'total_fee must be a canonical integer in fen');
   let state: QueriedRefundState;
   if (status === 'PROCESSING') state = 'PROCESSING';
@@ -115,7 +130,11 @@ export function interpretRefundQueryReply(
   else return noAnswer('MALFORMED', `refund_status_${n} must be SUCCESS, CHANGE, REFUNDCLOSE or PROCESSING`);
 
   if (target.outTradeNo !== undefined && outTradeNo !== target.outTradeNo) {
-    return { kind: 'NOT_CONFIRMED', label: 'OTHER_ORDER', message: `WeChat files refund ${target.outRefundNo} under order ${outTradeNo}, not ${target.outTradeNo}` };
+    return {
+      kind: 'NOT_CONFIRMED',
+      label: 'OTHER_ORDER',
+      message: `WeChat files refund ${target.outRefundNo} under order ${outTradeNo}, not ${target.outTradeNo}`,
+    };
   }
   return {
     kind: 'CONFIRMED',
@@ -148,24 +167,31 @@ export function interpretRefundQueryReply(
  *   => { ok: false, failure: { kind: 'NOT_CONFIRMED', message: 'WeChat did not confirm this refund', detail: '... refund_fee' } }
  */
 export function confirmRefund(verdict: RefundQueryVerdict, change: RefundChange): RefundConfirmation {
-  if (change.state !== 'SUCCESS') return notConfirmed(`only a SUCCESS is confirmed; the notification reports ${change.state}`);
+  if (change.state !== 'SUCCESS')
+    return notConfirmed(`only a SUCCESS is confirmed; the notification reports ${change.state}`);
   switch (verdict.kind) {
     case 'NO_ANSWER':
-      return unavailable(`refundquery gave no usable answer (${verdict.label}${verdict.code ? ` ${verdict.code}` : ''})`);
+      return unavailable(
+        `refundquery gave no usable answer (${verdict.label}${verdict.code ? ` ${verdict.code}` : ''})`,
+      );
     case 'NOT_CONFIRMED':
       return notConfirmed(`refundquery: ${verdict.label}`);
     case 'CONFIRMED':
       break;
   }
-  const differing = ([
-    ['mch_id', verdict.mchId === change.mchId],
-    ['out_refund_no', verdict.outRefundNo === change.outRefundNo],
-    ['refund_id', verdict.refundId === change.refundId],
-    ['transaction_id', verdict.transactionId === change.transactionId],
-    ['out_trade_no', verdict.outTradeNo === change.outTradeNo],
-    ['total_fee', verdict.totalFee === change.totalFee],
-    ['refund_fee', verdict.refundFee === change.refundFee],
-  ] as const).filter(([, same]) => !same).map(([name]) => name);
+  const differing = (
+    [
+      ['mch_id', verdict.mchId === change.mchId],
+      ['out_refund_no', verdict.outRefundNo === change.outRefundNo],
+      ['refund_id', verdict.refundId === change.refundId],
+      ['transaction_id', verdict.transactionId === change.transactionId],
+      ['out_trade_no', verdict.outTradeNo === change.outTradeNo],
+      ['total_fee', verdict.totalFee === change.totalFee],
+      ['refund_fee', verdict.refundFee === change.refundFee],
+    ] as const
+  )
+    .filter(([, same]) => !same)
+    .map(([name]) => name);
   if (differing.length > 0) return notConfirmed(`refundquery reports a different ${differing.join(', ')}`);
   switch (verdict.state) {
     case 'SUCCESS':
@@ -187,15 +213,15 @@ export function confirmsRefund(verdict: RefundQueryVerdict, change: RefundChange
 export type RefundConfirmation =
   | { readonly ok: true }
   | {
-    readonly ok: false;
-    readonly failure: {
-      readonly kind: 'NOT_CONFIRMED' | 'UNAVAILABLE';
-      /** Fixed per kind: what the notification's sender may be told. */
-      readonly message: string;
-      /** For the log: which check failed, by field name and state. */
-      readonly detail: string;
+      readonly ok: false;
+      readonly failure: {
+        readonly kind: 'NOT_CONFIRMED' | 'UNAVAILABLE';
+        /** Fixed per kind: what the notification's sender may be told. */
+        readonly message: string;
+        /** For the log: which check failed, by field name and state. */
+        readonly detail: string;
+      };
     };
-  };
 
 export const REFUND_NOT_CONFIRMED = 'WeChat did not confirm this refund';
 export const REFUND_CONFIRMATION_UNAVAILABLE = 'the refund could not be confirmed with WeChat now; retry later';

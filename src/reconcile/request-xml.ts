@@ -6,5 +6,7 @@
  */
 export function toRequestXml(fields: Readonly<Record<string, string>>): string {
   const escape = (v: string): string => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  return `<xml>${Object.entries(fields).map(([k, v]) => `<${k}>${escape(v)}</${k}>`).join('')}</xml>`;
+  return `<xml>${Object.entries(fields)
+    .map(([k, v]) => `<${k}>${escape(v)}</${k}>`)
+    .join('')}</xml>`;
 }

@@ -56,6 +56,8 @@ export class SweepLease {
   /** Lets another replica take over at once instead of after the TTL (on shutdown). */
   async release(): Promise<void> {
     this.heldUntil = 0;
-    await this.db('reconcile_lease').where({ name: this.name, holder: this.holder }).update({ holder: '', expires_at_ms: 0 });
+    await this.db('reconcile_lease')
+      .where({ name: this.name, holder: this.holder })
+      .update({ holder: '', expires_at_ms: 0 });
   }
 }

@@ -16,8 +16,10 @@ export class TokenBucket {
     private readonly now: () => number,
     private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void> = abortableSleep,
   ) {
-    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) throw new RangeError(`ratePerSecond must be positive, not ${ratePerSecond}`);
-    if (!(capacity >= 1) || !Number.isFinite(capacity)) throw new RangeError(`capacity must be at least 1, not ${capacity}`);
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond))
+      throw new RangeError(`ratePerSecond must be positive, not ${ratePerSecond}`);
+    if (!(capacity >= 1) || !Number.isFinite(capacity))
+      throw new RangeError(`capacity must be at least 1, not ${capacity}`);
     this.tokens = capacity;
     this.last = now();
   }

@@ -12,7 +12,8 @@ export function toServiceError(e: unknown, log: Logger, requestId: string): Part
   if (e instanceof ApiError) return statusOf(apiStatus(e.code), e.message);
   if (e instanceof StoreError) {
     switch (e.code) {
-      case 'STORE_CANCELLED': return statusOf(status.CANCELLED, e.message);
+      case 'STORE_CANCELLED':
+        return statusOf(status.CANCELLED, e.message);
       case 'STORE_UNAVAILABLE':
         log.error({ err: e }, 'store error');
         return statusOf(status.UNAVAILABLE, 'the database is unavailable; retry with backoff');
@@ -28,12 +29,18 @@ export function toServiceError(e: unknown, log: Logger, requestId: string): Part
 
 function apiStatus(code: ApiErrorCode): status {
   switch (code) {
-    case 'INVALID_ARGUMENT': return status.INVALID_ARGUMENT; // fix the request
-    case 'NOT_FOUND': return status.NOT_FOUND; // nothing under that key
-    case 'ALREADY_EXISTS': return status.ALREADY_EXISTS; // same key, different values
-    case 'FAILED_PRECONDITION': return status.FAILED_PRECONDITION; // configure the service first
-    case 'PERMISSION_DENIED': return status.PERMISSION_DENIED; // another merchant's data
-    case 'RESOURCE_EXHAUSTED': return status.RESOURCE_EXHAUSTED; // release some, or raise the limit
+    case 'INVALID_ARGUMENT':
+      return status.INVALID_ARGUMENT; // fix the request
+    case 'NOT_FOUND':
+      return status.NOT_FOUND; // nothing under that key
+    case 'ALREADY_EXISTS':
+      return status.ALREADY_EXISTS; // same key, different values
+    case 'FAILED_PRECONDITION':
+      return status.FAILED_PRECONDITION; // configure the service first
+    case 'PERMISSION_DENIED':
+      return status.PERMISSION_DENIED; // another merchant's data
+    case 'RESOURCE_EXHAUSTED':
+      return status.RESOURCE_EXHAUSTED; // release some, or raise the limit
   }
 }
 

@@ -59,20 +59,43 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
   const openStreams = new Map<string, number>();
   return {
     handleNotify: unary(deps.log, async (req, ctx) =>
-      toProtoResponse(await deps.notify.handle({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal))),
+      toProtoResponse(
+        await deps.notify.handle({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal),
+      ),
+    ),
     handleRefundNotify: unary(deps.log, async (req, ctx) =>
-      toProtoResponse(await deps.notify.handleRefund({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal))),
-    handleV3Notify: unary(deps.log, async (req, ctx) => toProtoResponse(await deps.notify.handleV3(
-      { headers: req.headers, body: req.rawBody }, arrival(req, ctx, deps.clock), ctx.log, ctx.signal))),
+      toProtoResponse(
+        await deps.notify.handleRefund({ fields: req.fields, ...arrival(req, ctx, deps.clock) }, ctx.log, ctx.signal),
+      ),
+    ),
+    handleV3Notify: unary(deps.log, async (req, ctx) =>
+      toProtoResponse(
+        await deps.notify.handleV3(
+          { headers: req.headers, body: req.rawBody },
+          arrival(req, ctx, deps.clock),
+          ctx.log,
+          ctx.signal,
+        ),
+      ),
+    ),
     createOrder: unary(deps.log, async (req, ctx) => {
       requireMerchant(deps.scopeOf(ctx.caller), req.mchId);
       const { order, created, parked } = await deps.orders.create({
-        mchId: req.mchId, appid: req.appid, outTradeNo: req.outTradeNo, totalFee: req.totalFee, feeType: req.feeType,
+        mchId: req.mchId,
+        appid: req.appid,
+        outTradeNo: req.outTradeNo,
+        totalFee: req.totalFee,
+        feeType: req.feeType,
       });
       return {
         order: toProtoOrder(order),
         created,
-        parkedPayments: parked.map((p) => ({ transactionId: p.transactionId, outcome: toProtoOutcome(p.result.outcome), code: p.result.code, message: p.result.message })),
+        parkedPayments: parked.map((p) => ({
+          transactionId: p.transactionId,
+          outcome: toProtoOutcome(p.result.outcome),
+          code: p.result.code,
+          message: p.result.message,
+        })),
       };
     }),
     getOrder: unary(deps.log, async (req, ctx) => {
@@ -87,7 +110,9 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
       const page = await deps.queries.listAnomalies(req, deps.scopeOf(ctx.caller));
       return { anomalies: page.items.map(toProtoAnomaly), nextPageToken: page.nextPageToken };
     }),
-    resolveAnomaly: unary(deps.log, async (req, ctx) => ({ anomaly: toProtoAnomaly(await deps.queries.resolveAnomaly(req, ctx.caller, deps.scopeOf(ctx.caller))) })),
+    resolveAnomaly: unary(deps.log, async (req, ctx) => ({
+      anomaly: toProtoAnomaly(await deps.queries.resolveAnomaly(req, ctx.caller, deps.scopeOf(ctx.caller))),
+    })),
     watchPaymentEvents: (call: ServerWritableStream<WatchPaymentEventsRequest, PaymentEvent>) => {
       const ctx = callContext(deps.log, call.metadata, call);
       const caller = ctx.caller;
@@ -97,8 +122,11 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
       const mchIds = (): readonly string[] => streamMerchants(deps.scopeOf(caller), call.request.mchIds);
       try {
         if (open >= deps.maxStreamsPerCaller) {
-          throw new ApiError('RESOURCE_EXHAUSTED', `caller ${caller} already has ${open} open WatchPaymentEvents streams, the most `
-            + `EVENTS_MAX_STREAMS_PER_CALLER (${deps.maxStreamsPerCaller}) allows: close streams it no longer reads, or raise the limit`);
+          throw new ApiError(
+            'RESOURCE_EXHAUSTED',
+            `caller ${caller} already has ${open} open WatchPaymentEvents streams, the most ` +
+              `EVENTS_MAX_STREAMS_PER_CALLER (${deps.maxStreamsPerCaller}) allows: close streams it no longer reads, or raise the limit`,
+          );
         }
         mchIds();
       } catch (e) {
@@ -108,45 +136,58 @@ export function paymentCallbackHandlers(deps: HandlerDeps): PaymentCallbackServe
       openStreams.set(caller, open + 1);
       deps.metrics.streamConsumers.inc({ caller });
       const sink = {
-        write: (event: StoredPaymentEvent) => new Promise<void>((resolve, reject) => {
-          if (call.cancelled) {
-            reject(new Error('stream cancelled'));
-            return;
-          }
-          deps.metrics.streamDelivered.inc({ caller });
-          // Flow control: a consumer that does not read leaves write() false until it drains,
-          // and nothing more is fetched for it meanwhile. A cancelled call never drains.
-          if (call.write(toProtoEvent(event))) {
-            resolve();
-            return;
-          }
-          const settle = (): void => {
-            call.off('drain', settle);
-            call.off('cancelled', settle);
-            call.off('close', settle);
-            if (call.cancelled) reject(new Error('stream cancelled'));
-            else resolve();
-          };
-          call.on('drain', settle);
-          call.on('cancelled', settle);
-          call.on('close', settle);
-        }),
+        write: (event: StoredPaymentEvent) =>
+          new Promise<void>((resolve, reject) => {
+            if (call.cancelled) {
+              reject(new Error('stream cancelled'));
+              return;
+            }
+            deps.metrics.streamDelivered.inc({ caller });
+            // Flow control: a consumer that does not read leaves write() false until it drains,
+            // and nothing more is fetched for it meanwhile. A cancelled call never drains.
+            if (call.write(toProtoEvent(event))) {
+              resolve();
+              return;
+            }
+            const settle = (): void => {
+              call.off('drain', settle);
+              call.off('cancelled', settle);
+              call.off('close', settle);
+              if (call.cancelled) reject(new Error('stream cancelled'));
+              else resolve();
+            };
+            call.on('drain', settle);
+            call.on('cancelled', settle);
+            call.on('close', settle);
+          }),
         progress: (cursor: number, latest: number) => deps.metrics.streamLagEvents.set({ caller }, latest - cursor),
       };
       const stop = AbortSignal.any([ctx.signal, deps.shutdown]);
-      streamEvents(deps.events, { afterCursor: call.request.afterCursor, mchIds, fromNow: call.request.fromNow }, sink, stop)
-        .then(() => {
-          // A stream never ends on its own: it ended because this replica is stopping.
-          if (deps.shutdown.aborted && !call.cancelled) {
-            call.emit('error', { code: status.UNAVAILABLE, details: 'this replica is shutting down; reconnect with your last cursor', metadata: new Metadata() });
-          } else {
-            call.end();
-          }
-        }, (e: unknown) => {
-          if (call.cancelled) return;
-          // grpc-js ends a server stream with this status when 'error' is emitted on it.
-          call.emit('error', toServiceError(e, ctx.log, ctx.requestId));
-        })
+      streamEvents(
+        deps.events,
+        { afterCursor: call.request.afterCursor, mchIds, fromNow: call.request.fromNow },
+        sink,
+        stop,
+      )
+        .then(
+          () => {
+            // A stream never ends on its own: it ended because this replica is stopping.
+            if (deps.shutdown.aborted && !call.cancelled) {
+              call.emit('error', {
+                code: status.UNAVAILABLE,
+                details: 'this replica is shutting down; reconnect with your last cursor',
+                metadata: new Metadata(),
+              });
+            } else {
+              call.end();
+            }
+          },
+          (e: unknown) => {
+            if (call.cancelled) return;
+            // grpc-js ends a server stream with this status when 'error' is emitted on it.
+            call.emit('error', toServiceError(e, ctx.log, ctx.requestId));
+          },
+        )
         .finally(() => {
           deps.metrics.streamConsumers.dec({ caller });
           const left = (openStreams.get(caller) ?? 1) - 1;
@@ -166,7 +207,8 @@ function streamMerchants(scope: MerchantScope, asked: readonly string[]): readon
   if (asked.length > 0) return asked;
   const mine = scopeFilter(scope);
   // An empty filter means every merchant to the event query: a caller bound to none gets none.
-  if (mine !== undefined && mine.length === 0) throw new ApiError('PERMISSION_DENIED', 'this caller is bound to no merchant');
+  if (mine !== undefined && mine.length === 0)
+    throw new ApiError('PERMISSION_DENIED', 'this caller is bound to no merchant');
   return mine ?? [];
 }
 
@@ -176,7 +218,12 @@ function arrival(
   ctx: CallContext,
   clock: Clock,
 ): { rawBody: string; clientIp: string; requestId: string; receivedAt: Date } {
-  return { rawBody: req.rawBody.toString('utf8'), clientIp: req.caller?.clientIp ?? '', requestId: ctx.requestId, receivedAt: clock() };
+  return {
+    rawBody: req.rawBody.toString('utf8'),
+    clientIp: req.caller?.clientIp ?? '',
+    requestId: ctx.requestId,
+    receivedAt: clock(),
+  };
 }
 
 interface CallContext {
@@ -200,7 +247,10 @@ function callContext(
   if (call.cancelled) controller.abort();
   // grpc-js emits 'cancelled' when every call's stream closes, answered or not; aborting then
   // would only build an AbortError nobody reads, once per call.
-  else call.once('cancelled', () => { if (!answered()) controller.abort(); });
+  else
+    call.once('cancelled', () => {
+      if (!answered()) controller.abort();
+    });
   return { requestId, caller, log: log.child({ request_id: requestId, caller }), signal: controller.signal };
 }
 
@@ -213,8 +263,14 @@ function unary<Req, Res>(
     let answered = false;
     const ctx = callContext(log, call.metadata, call, () => answered);
     handler(call.request, ctx).then(
-      (res) => { answered = true; callback(null, res); },
-      (e: unknown) => { answered = true; callback(toServiceError(e, ctx.log, ctx.requestId)); },
+      (res) => {
+        answered = true;
+        callback(null, res);
+      },
+      (e: unknown) => {
+        answered = true;
+        callback(toServiceError(e, ctx.log, ctx.requestId));
+      },
     );
   };
 }
@@ -225,17 +281,28 @@ function toProtoResponse(r: NotifyResult): HandleNotifyResponse {
 
 function toProtoOutcome(o: NotifyOutcome): ProtoOutcome {
   switch (o) {
-    case 'PAID': return ProtoOutcome.NOTIFY_OUTCOME_PAID;
-    case 'DUPLICATE': return ProtoOutcome.NOTIFY_OUTCOME_DUPLICATE;
-    case 'CONFLICTING_PAYMENT': return ProtoOutcome.NOTIFY_OUTCOME_CONFLICTING_PAYMENT;
-    case 'PAYMENT_FAILED': return ProtoOutcome.NOTIFY_OUTCOME_PAYMENT_FAILED;
-    case 'REJECTED': return ProtoOutcome.NOTIFY_OUTCOME_REJECTED;
-    case 'ORDER_MISMATCH': return ProtoOutcome.NOTIFY_OUTCOME_ORDER_MISMATCH;
-    case 'ORDER_NOT_FOUND': return ProtoOutcome.NOTIFY_OUTCOME_ORDER_NOT_FOUND;
-    case 'RETRY_LATER': return ProtoOutcome.NOTIFY_OUTCOME_RETRY_LATER;
-    case 'MALFORMED': return ProtoOutcome.NOTIFY_OUTCOME_MALFORMED;
-    case 'REFUNDED': return ProtoOutcome.NOTIFY_OUTCOME_REFUNDED;
-    case 'REFUND_RECORDED': return ProtoOutcome.NOTIFY_OUTCOME_REFUND_RECORDED;
+    case 'PAID':
+      return ProtoOutcome.NOTIFY_OUTCOME_PAID;
+    case 'DUPLICATE':
+      return ProtoOutcome.NOTIFY_OUTCOME_DUPLICATE;
+    case 'CONFLICTING_PAYMENT':
+      return ProtoOutcome.NOTIFY_OUTCOME_CONFLICTING_PAYMENT;
+    case 'PAYMENT_FAILED':
+      return ProtoOutcome.NOTIFY_OUTCOME_PAYMENT_FAILED;
+    case 'REJECTED':
+      return ProtoOutcome.NOTIFY_OUTCOME_REJECTED;
+    case 'ORDER_MISMATCH':
+      return ProtoOutcome.NOTIFY_OUTCOME_ORDER_MISMATCH;
+    case 'ORDER_NOT_FOUND':
+      return ProtoOutcome.NOTIFY_OUTCOME_ORDER_NOT_FOUND;
+    case 'RETRY_LATER':
+      return ProtoOutcome.NOTIFY_OUTCOME_RETRY_LATER;
+    case 'MALFORMED':
+      return ProtoOutcome.NOTIFY_OUTCOME_MALFORMED;
+    case 'REFUNDED':
+      return ProtoOutcome.NOTIFY_OUTCOME_REFUNDED;
+    case 'REFUND_RECORDED':
+      return ProtoOutcome.NOTIFY_OUTCOME_REFUND_RECORDED;
   }
 }
 
@@ -314,11 +381,17 @@ function toProtoEvent(e: StoredPaymentEvent): PaymentEvent {
 
 function toProtoEventType(t: PaymentEventType): ProtoEventType {
   switch (t) {
-    case 'ORDER_PAID': return ProtoEventType.PAYMENT_EVENT_TYPE_ORDER_PAID;
-    case 'PAYMENT_FAILED': return ProtoEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED;
-    case 'ANOMALY_RAISED': return ProtoEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED;
-    case 'REFUND_SUCCEEDED': return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED;
-    case 'REFUND_FAILED': return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED;
-    case 'REFUND_CLOSED': return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_CLOSED;
+    case 'ORDER_PAID':
+      return ProtoEventType.PAYMENT_EVENT_TYPE_ORDER_PAID;
+    case 'PAYMENT_FAILED':
+      return ProtoEventType.PAYMENT_EVENT_TYPE_PAYMENT_FAILED;
+    case 'ANOMALY_RAISED':
+      return ProtoEventType.PAYMENT_EVENT_TYPE_ANOMALY_RAISED;
+    case 'REFUND_SUCCEEDED':
+      return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_SUCCEEDED;
+    case 'REFUND_FAILED':
+      return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_FAILED;
+    case 'REFUND_CLOSED':
+      return ProtoEventType.PAYMENT_EVENT_TYPE_REFUND_CLOSED;
   }
 }

@@ -32,7 +32,10 @@ export interface WatchRequest {
 function parseCursor(cursor: string): number {
   if (cursor === '') return 0;
   if (!/^(0|[1-9]\d{0,14})$/.test(cursor)) {
-    throw new ApiError('INVALID_ARGUMENT', 'after_cursor must be a cursor from a PaymentEvent, or empty to start from the beginning');
+    throw new ApiError(
+      'INVALID_ARGUMENT',
+      'after_cursor must be a cursor from a PaymentEvent, or empty to start from the beginning',
+    );
   }
   return Number(cursor);
 }
@@ -49,7 +52,9 @@ export async function streamEvents(
   abort: AbortSignal,
 ): Promise<void> {
   const { queries, outbox, sequencer, options } = deps;
-  let cursor = request.fromNow ? await sequencer.run().then(() => queries.latestEventId()) : parseCursor(request.afterCursor);
+  let cursor = request.fromNow
+    ? await sequencer.run().then(() => queries.latestEventId())
+    : parseCursor(request.afterCursor);
   while (!abort.aborted) {
     // Committed events get their positions first; only positioned events are read.
     await sequencer.run();

@@ -4,7 +4,12 @@ import type { Logger } from '../logger';
 import { merchantDirectory, type Merchant, type MerchantDirectory } from '../notify/merchant';
 
 export type MerchantReload =
-  | { readonly status: 'reloaded'; readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[] }
+  | {
+      readonly status: 'reloaded';
+      readonly added: readonly string[];
+      readonly removed: readonly string[];
+      readonly changed: readonly string[];
+    }
   | { readonly status: 'unchanged' }
   | { readonly status: 'failed'; readonly problems: readonly string[] };
 
@@ -42,14 +47,18 @@ export class MerchantRegistry implements MerchantDirectory {
     } catch (e) {
       const problems = e instanceof ConfigError ? e.problems : [e instanceof Error ? e.message : String(e)];
       for (const problem of problems) log.error({ trigger, problem }, `merchant reload problem: ${problem}`);
-      log.error({ trigger, problems: problems.length, merchants: [...this.current.keys()] },
-        'merchant reload failed: keeping the merchants in force; fix the problems above and reload again');
+      log.error(
+        { trigger, problems: problems.length, merchants: [...this.current.keys()] },
+        'merchant reload failed: keeping the merchants in force; fix the problems above and reload again',
+      );
       return { status: 'failed', problems };
     }
     const digests = digestsOf(next);
     const added = [...digests.keys()].filter((id) => !this.digests.has(id));
     const removed = [...this.digests.keys()].filter((id) => !digests.has(id));
-    const changed = [...digests.keys()].filter((id) => this.digests.has(id) && this.digests.get(id) !== digests.get(id));
+    const changed = [...digests.keys()].filter(
+      (id) => this.digests.has(id) && this.digests.get(id) !== digests.get(id),
+    );
     if (added.length + removed.length + changed.length === 0) {
       log.info({ trigger, merchants: [...digests.keys()] }, 'merchant reload: nothing changed');
       return { status: 'unchanged' };
@@ -67,15 +76,28 @@ export class MerchantRegistry implements MerchantDirectory {
  * but not its dates, and the dates decide whether it verifies.
  */
 function digestsOf(merchants: readonly Merchant[]): ReadonlyMap<string, string> {
-  return new Map(merchants.map((m) => {
-    const v3Keys = [...(m.v3Keys?.byId.values() ?? [])].map((k) => [
-      k.id, k.kind, k.key.export({ type: 'spki', format: 'der' }).toString('base64'),
-      k.notBefore?.getTime() ?? null, k.notAfter?.getTime() ?? null,
-    ]);
-    const material = JSON.stringify([
-      m.mchId, m.appids, m.apiKey, m.signTypes, m.previousApiKey?.key ?? null, m.previousApiKey?.validUntil.getTime() ?? null,
-      m.apiV3Key ?? null, v3Keys, m.subMchIds ?? null, m.confirmRefundsWithQuery ?? false,
-    ]);
-    return [m.mchId, createHash('sha256').update(material, 'utf8').digest('hex')];
-  }));
+  return new Map(
+    merchants.map((m) => {
+      const v3Keys = [...(m.v3Keys?.byId.values() ?? [])].map((k) => [
+        k.id,
+        k.kind,
+        k.key.export({ type: 'spki', format: 'der' }).toString('base64'),
+        k.notBefore?.getTime() ?? null,
+        k.notAfter?.getTime() ?? null,
+      ]);
+      const material = JSON.stringify([
+        m.mchId,
+        m.appids,
+        m.apiKey,
+        m.signTypes,
+        m.previousApiKey?.key ?? null,
+        m.previousApiKey?.validUntil.getTime() ?? null,
+        m.apiV3Key ?? null,
+        v3Keys,
+        m.subMchIds ?? null,
+        m.confirmRefundsWithQuery ?? false,
+      ]);
+      return [m.mchId, createHash('sha256').update(material, 'utf8').digest('hex')];
+    }),
+  );
 }

@@ -80,7 +80,10 @@ export class NotifyService {
   async handle(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
     const f = received.fields;
     const logFields: Record<string, string | undefined> = {
-      mch_id: f['mch_id'], sub_mch_id: f['sub_mch_id'], out_trade_no: f['out_trade_no'], transaction_id: f['transaction_id'],
+      mch_id: f['mch_id'],
+      sub_mch_id: f['sub_mch_id'],
+      out_trade_no: f['out_trade_no'],
+      transaction_id: f['transaction_id'],
     };
     return this.observe(received, log, logFields, async () => {
       const read = readV2Payment(received.fields, this.deps.merchants, this.now());
@@ -104,7 +107,10 @@ export class NotifyService {
    * MAC: an attacker re-cutting blocks must learn nothing from it).
    */
   async handleRefund(received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
-    const logFields: Record<string, string | undefined> = { mch_id: received.fields['mch_id'], sub_mch_id: received.fields['sub_mch_id'] };
+    const logFields: Record<string, string | undefined> = {
+      mch_id: received.fields['mch_id'],
+      sub_mch_id: received.fields['sub_mch_id'],
+    };
     return this.observe(received, log, logFields, async () => {
       const read = readRefundNotification(received.fields, this.deps.merchants, this.now());
       if (!read.ok) return read.result;
@@ -112,8 +118,19 @@ export class NotifyService {
       if (read.change.state === 'SUCCESS' && read.merchant.confirmRefundsWithQuery) {
         const confirmed = this.deps.refundConfirmer
           ? await this.deps.refundConfirmer.confirm(read.change, read.merchant, signal)
-          : { ok: false as const, result: result('RETRY_LATER', 'CONFIRMATION_UNAVAILABLE', 'no WeChat API is configured to confirm refunds; retry later'), detail: 'no refund confirmer' };
-        this.deps.metrics.confirmations.inc({ kind: 'refund', result: confirmed.ok ? 'CONFIRMED' : confirmed.result.code });
+          : {
+              ok: false as const,
+              result: result(
+                'RETRY_LATER',
+                'CONFIRMATION_UNAVAILABLE',
+                'no WeChat API is configured to confirm refunds; retry later',
+              ),
+              detail: 'no refund confirmer',
+            };
+        this.deps.metrics.confirmations.inc({
+          kind: 'refund',
+          result: confirmed.ok ? 'CONFIRMED' : confirmed.result.code,
+        });
         if (!confirmed.ok) {
           logFields['confirmation'] = confirmed.detail;
           return confirmed.result;
@@ -127,19 +144,35 @@ export class NotifyService {
    * An APIv3 notification: the headers and raw body as received. Recorded like v2 ones: the raw
    * body, and as fields the headers without the signature, the event and the decrypted resource.
    */
-  async handleV3(v3: V3Received, received: Omit<ReceivedNotification, 'fields' | 'api'>, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
+  async handleV3(
+    v3: V3Received,
+    received: Omit<ReceivedNotification, 'fields' | 'api'>,
+    log: Logger,
+    signal?: AbortSignal,
+  ): Promise<NotifyResult> {
     const serial = Object.entries(v3.headers).find(([k]) => k.toLowerCase() === 'wechatpay-serial')?.[1];
     const logFields: Record<string, string | undefined> = { serial: serial?.slice(0, 64) };
     const audit = { ...received, api: 'v3' as const, fields: {} };
     return this.observe(audit, log, logFields, async () => {
       const read = readV3Notification(v3, this.deps.merchants, this.now());
       if (!read.ok) return read.result;
-      const headers = Object.fromEntries(Object.entries(v3.headers).filter(([k]) => k.toLowerCase() !== 'wechatpay-signature'));
-      const fields = { ...headers, id: read.notification.id, event_type: read.notification.eventType, resource: read.plaintext };
+      const headers = Object.fromEntries(
+        Object.entries(v3.headers).filter(([k]) => k.toLowerCase() !== 'wechatpay-signature'),
+      );
+      const fields = {
+        ...headers,
+        id: read.notification.id,
+        event_type: read.notification.eventType,
+        resource: read.plaintext,
+      };
       logFields['notification_id'] = read.notification.id;
       logFields['event_type'] = read.notification.eventType;
       if (read.kind === 'payment') {
-        Object.assign(logFields, { mch_id: read.notice.mchId, out_trade_no: read.notice.outTradeNo, transaction_id: read.notice.transactionId });
+        Object.assign(logFields, {
+          mch_id: read.notice.mchId,
+          out_trade_no: read.notice.outTradeNo,
+          transaction_id: read.notice.transactionId,
+        });
         return this.applySubject(paymentSubject(read.notice), { ...audit, fields }, log, signal);
       }
       Object.assign(logFields, refundLogFields(read.change));
@@ -148,7 +181,12 @@ export class NotifyService {
   }
 
   /** Metrics and one log line per notification, whatever it was. */
-  private async observe(received: Pick<ReceivedNotification, 'clientIp' | 'api'>, log: Logger, fields: LogFields, decide: () => Promise<NotifyResult>): Promise<NotifyResult> {
+  private async observe(
+    received: Pick<ReceivedNotification, 'clientIp' | 'api'>,
+    log: Logger,
+    fields: LogFields,
+    decide: () => Promise<NotifyResult>,
+  ): Promise<NotifyResult> {
     const started = process.hrtime.bigint();
     const outcome = await decide();
     this.deps.metrics.handleNotifySeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -156,18 +194,21 @@ export class NotifyService {
       outcome: outcome.outcome,
       code: outcome.code,
       // Unauthenticated input must not create label values at will.
-      mch_id: outcome.outcome === 'REJECTED' || outcome.outcome === 'MALFORMED' ? '' : fields['mch_id'] ?? '',
+      mch_id: outcome.outcome === 'REJECTED' || outcome.outcome === 'MALFORMED' ? '' : (fields['mch_id'] ?? ''),
     });
     const quiet = QUIET.includes(outcome.outcome);
     // Values may come from anyone who can POST: each is cut, so a log line stays a log line.
     const cut = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v?.slice(0, LOG_VALUE_MAX)]));
-    log[quiet ? 'info' : 'warn']({
-      outcome: outcome.outcome,
-      code: outcome.code,
-      ...cut,
-      api: received.api ?? 'v2',
-      client_ip: received.clientIp.slice(0, LOG_VALUE_MAX),
-    }, `notification ${outcome.outcome}: ${outcome.message.slice(0, LOG_MESSAGE_MAX)}`);
+    log[quiet ? 'info' : 'warn'](
+      {
+        outcome: outcome.outcome,
+        code: outcome.code,
+        ...cut,
+        api: received.api ?? 'v2',
+        client_ip: received.clientIp.slice(0, LOG_VALUE_MAX),
+      },
+      `notification ${outcome.outcome}: ${outcome.message.slice(0, LOG_MESSAGE_MAX)}`,
+    );
     // The log keeps the detail; the sender learns only what kind of thing happened.
     return result(outcome.outcome, outcome.code, publicMessage(outcome));
   }
@@ -179,35 +220,52 @@ export class NotifyService {
    * records a repeat on a paid order needs no lock, since nothing can change its decision any
    * more. Lock and database failures come back as RETRY_LATER: nothing was written.
    */
-  async applySubject(subject: MoneySubject, received: ReceivedNotification, log: Logger, signal?: AbortSignal): Promise<NotifyResult> {
+  async applySubject(
+    subject: MoneySubject,
+    received: ReceivedNotification,
+    log: Logger,
+    signal?: AbortSignal,
+  ): Promise<NotifyResult> {
     const { store } = this.deps;
     const order = subjectOrder(subject);
     const key = orderLockKey(order.mchId, order.outTradeNo);
     const plan = (view: StoredView) => planWrite(subject, view);
-    return this.whileWriting(log, () => this.exclusive(
-      key,
-      async (): Promise<StoredView> => {
-        // What a payment's plan reads of a paid order never changes; a refund's does (refunded_fee).
-        const known = subject.kind === 'PAYMENT' ? this.paidOrders.get(key) : undefined;
-        if (known) return { order: known };
-        const view = await store.readView(subject);
-        this.paidOrders.remember(key, view.order);
-        return view;
-      },
-      (view) => {
-        const guess = plan(view);
-        return view.order?.status === 'PAID' && recordsOnly(guess) && !guess.keepsBody;
-      },
-      async (view) => {
-        const outcome = await store.apply(subject, received, plan, view, signal);
-        // This notification paid it: the order is now what it was plus the payment.
-        if (outcome.outcome === 'PAID' && view.order && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS') {
-          this.paidOrders.remember(key, { ...view.order, status: 'PAID', transactionId: subject.notice.transactionId, paidAt: subject.notice.paidAt });
-        }
-        return outcome;
-      },
-      signal,
-    ));
+    return this.whileWriting(log, () =>
+      this.exclusive(
+        key,
+        async (): Promise<StoredView> => {
+          // What a payment's plan reads of a paid order never changes; a refund's does (refunded_fee).
+          const known = subject.kind === 'PAYMENT' ? this.paidOrders.get(key) : undefined;
+          if (known) return { order: known };
+          const view = await store.readView(subject);
+          this.paidOrders.remember(key, view.order);
+          return view;
+        },
+        (view) => {
+          const guess = plan(view);
+          return view.order?.status === 'PAID' && recordsOnly(guess) && !guess.keepsBody;
+        },
+        async (view) => {
+          const outcome = await store.apply(subject, received, plan, view, signal);
+          // This notification paid it: the order is now what it was plus the payment.
+          if (
+            outcome.outcome === 'PAID' &&
+            view.order &&
+            subject.kind === 'PAYMENT' &&
+            subject.notice.resultCode === 'SUCCESS'
+          ) {
+            this.paidOrders.remember(key, {
+              ...view.order,
+              status: 'PAID',
+              transactionId: subject.notice.transactionId,
+              paidAt: subject.notice.paidAt,
+            });
+          }
+          return outcome;
+        },
+        signal,
+      ),
+    );
   }
 
   /**
@@ -223,26 +281,49 @@ export class NotifyService {
     const replays: ParkedReplay[] = [];
     for (const p of parked) {
       const received: ReceivedNotification = {
-        fields: p.fields, rawBody: p.rawBody, clientIp: p.clientIp, requestId: p.requestId,
-        receivedAt: this.now(), api: p.kind === 'PAYMENT_V3' ? 'v3' : 'v2', source: 'notification',
+        fields: p.fields,
+        rawBody: p.rawBody,
+        clientIp: p.clientIp,
+        requestId: p.requestId,
+        receivedAt: this.now(),
+        api: p.kind === 'PAYMENT_V3' ? 'v3' : 'v2',
+        source: 'notification',
       };
       const legacy = p.notice ? undefined : await this.legacyParked(p.kind, p.fields);
       const notice = p.notice ?? (legacy?.ok ? legacy.notice : undefined);
       const outcome = notice
         ? await this.applySubject(paymentSubject(notice), received, log)
-        : legacy && !legacy.ok ? legacy.result : result('MALFORMED', 'INVALID_FIELD', 'a parked APIv3 payment stored before its facts were kept; reconciliation applies it');
+        : legacy && !legacy.ok
+          ? legacy.result
+          : result(
+              'MALFORMED',
+              'INVALID_FIELD',
+              'a parked APIv3 payment stored before its facts were kept; reconciliation applies it',
+            );
       replays.push({ transactionId: notice?.transactionId ?? p.fields['transaction_id'] ?? '', result: outcome });
       this.deps.metrics.parkedReplays.inc({ outcome: outcome.outcome });
       const applied = ['PAID', 'DUPLICATE'].includes(outcome.outcome);
-      log[applied ? 'info' : 'warn']({ mch_id: mchId, out_trade_no: outTradeNo, transaction_id: notice?.transactionId, outcome: outcome.outcome, code: outcome.code },
-        applied ? 'a payment that arrived before its order was applied at CreateOrder'
-          : `a payment that arrived before its order was not applied at CreateOrder: ${outcome.message}`);
+      log[applied ? 'info' : 'warn'](
+        {
+          mch_id: mchId,
+          out_trade_no: outTradeNo,
+          transaction_id: notice?.transactionId,
+          outcome: outcome.outcome,
+          code: outcome.code,
+        },
+        applied
+          ? 'a payment that arrived before its order was applied at CreateOrder'
+          : `a payment that arrived before its order was not applied at CreateOrder: ${outcome.message}`,
+      );
     }
     return replays;
   }
 
   /** A parked v2 payment stored before its facts were: proved and read again, confirmed when it must be. */
-  private async legacyParked(kind: string, fields: Readonly<Record<string, string>>): Promise<{ ok: true; notice: PaidNotice } | { ok: false; result: NotifyResult } | undefined> {
+  private async legacyParked(
+    kind: string,
+    fields: Readonly<Record<string, string>>,
+  ): Promise<{ ok: true; notice: PaidNotice } | { ok: false; result: NotifyResult } | undefined> {
     if (kind !== 'PAYMENT_V2') return undefined;
     const read = readV2Payment(fields, this.deps.merchants, this.now());
     if (!read.ok) return read;
@@ -251,11 +332,22 @@ export class NotifyService {
     return this.confirm(read.notice, read.merchant, undefined);
   }
 
-  private async confirm(notice: Parameters<PaymentConfirmer['confirm']>[0], merchant: Parameters<PaymentConfirmer['confirm']>[1], signal: AbortSignal | undefined): ReturnType<PaymentConfirmer['confirm']> {
+  private async confirm(
+    notice: Parameters<PaymentConfirmer['confirm']>[0],
+    merchant: Parameters<PaymentConfirmer['confirm']>[1],
+    signal: AbortSignal | undefined,
+  ): ReturnType<PaymentConfirmer['confirm']> {
     const confirmer = this.deps.confirmer;
     const outcome = confirmer
       ? await confirmer.confirm(notice, merchant, signal)
-      : { ok: false as const, result: result('RETRY_LATER', 'CONFIRMATION_UNAVAILABLE', 'the notification\'s fields can be read two ways and no WeChat API is configured to confirm it; retry later') };
+      : {
+          ok: false as const,
+          result: result(
+            'RETRY_LATER',
+            'CONFIRMATION_UNAVAILABLE',
+            "the notification's fields can be read two ways and no WeChat API is configured to confirm it; retry later",
+          ),
+        };
     this.deps.metrics.confirmations.inc({ kind: 'payment', result: outcome.ok ? 'CONFIRMED' : outcome.result.code });
     return outcome;
   }
@@ -282,16 +374,25 @@ export class NotifyService {
     const waitStarted = process.hrtime.bigint();
     const waitEnds = Date.now() + this.localWaitMs;
     const queued = this.localQueue.isHeld(key);
-    const step = await this.localQueue.withLock(key, async (): Promise<{ readonly settled: S } | { readonly result: NotifyResult }> => {
-      const now = queued ? await read() : seen;
-      if (settled(now)) return { settled: now };
-      return {
-        result: await this.deps.lock.withLock(key, () => {
-          this.deps.metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
-          return this.timed(() => write(now), signal);
-        }, signal, Math.max(0, waitEnds - Date.now())),
-      };
-    }, signal);
+    const step = await this.localQueue.withLock(
+      key,
+      async (): Promise<{ readonly settled: S } | { readonly result: NotifyResult }> => {
+        const now = queued ? await read() : seen;
+        if (settled(now)) return { settled: now };
+        return {
+          result: await this.deps.lock.withLock(
+            key,
+            () => {
+              this.deps.metrics.lockWaitSeconds.observe(Number(process.hrtime.bigint() - waitStarted) / 1e9);
+              return this.timed(() => write(now), signal);
+            },
+            signal,
+            Math.max(0, waitEnds - Date.now()),
+          ),
+        };
+      },
+      signal,
+    );
     // Settled while queued: out of the queue first, so the copies behind do not wait on this write.
     return 'result' in step ? step.result : this.timed(() => write(step.settled), signal);
   }
@@ -318,19 +419,34 @@ export class NotifyService {
       if (e instanceof LockError) {
         log.warn({ err: e }, 'order lock not obtained');
         switch (e.code) {
-          case 'LOCK_BUSY': return result('RETRY_LATER', 'LOCK_BUSY', 'another delivery of this order is being processed; retry later');
-          case 'LOCK_UNAVAILABLE': return result('RETRY_LATER', 'LOCK_UNAVAILABLE', 'the lock service has no quorum; retry later');
-          case 'LOCK_WAIT_CANCELLED': return result('RETRY_LATER', 'CALLER_CANCELLED', 'the caller cancelled or its deadline passed; nothing was written');
+          case 'LOCK_BUSY':
+            return result('RETRY_LATER', 'LOCK_BUSY', 'another delivery of this order is being processed; retry later');
+          case 'LOCK_UNAVAILABLE':
+            return result('RETRY_LATER', 'LOCK_UNAVAILABLE', 'the lock service has no quorum; retry later');
+          case 'LOCK_WAIT_CANCELLED':
+            return result(
+              'RETRY_LATER',
+              'CALLER_CANCELLED',
+              'the caller cancelled or its deadline passed; nothing was written',
+            );
         }
       }
       if (e instanceof StoreError && e.code === 'STORE_CANCELLED') {
-        return result('RETRY_LATER', 'CALLER_CANCELLED', 'the caller cancelled or its deadline passed; nothing was written');
+        return result(
+          'RETRY_LATER',
+          'CALLER_CANCELLED',
+          'the caller cancelled or its deadline passed; nothing was written',
+        );
       }
       if (e instanceof StoreError) {
         log.error({ err: e }, 'database error while recording a notification');
-        return result('RETRY_LATER', 'STORE_UNAVAILABLE', e.code === 'STORE_CONFLICT'
-          ? 'a concurrent delivery wrote first; retry later'
-          : 'the database is unavailable; retry later');
+        return result(
+          'RETRY_LATER',
+          'STORE_UNAVAILABLE',
+          e.code === 'STORE_CONFLICT'
+            ? 'a concurrent delivery wrote first; retry later'
+            : 'the database is unavailable; retry later',
+        );
       }
       throw e;
     }
@@ -345,7 +461,10 @@ const QUIET: readonly NotifyOutcome[] = ['PAID', 'DUPLICATE', 'REFUNDED', 'REFUN
 
 function refundLogFields(change: RefundChange): Record<string, string> {
   return {
-    mch_id: change.mchId, out_trade_no: change.outTradeNo, out_refund_no: change.outRefundNo,
-    transaction_id: change.transactionId, refund_status: change.reportedStatus,
+    mch_id: change.mchId,
+    out_trade_no: change.outTradeNo,
+    out_refund_no: change.outRefundNo,
+    transaction_id: change.transactionId,
+    refund_status: change.reportedStatus,
   };
 }

@@ -34,22 +34,29 @@ export class OrderService {
   async create(input: CreateOrderInput): Promise<CreatedOrder> {
     const feeType = input.feeType === '' ? 'CNY' : input.feeType;
     const problems: string[] = [];
-    if (!OUT_TRADE_NO.test(input.outTradeNo)) problems.push('out_trade_no must be 1 to 32 of letters, digits and _-|*@');
-    if (!Number.isSafeInteger(input.totalFee) || input.totalFee < 1) problems.push('total_fee must be a whole number of fen, at least 1');
+    if (!OUT_TRADE_NO.test(input.outTradeNo))
+      problems.push('out_trade_no must be 1 to 32 of letters, digits and _-|*@');
+    if (!Number.isSafeInteger(input.totalFee) || input.totalFee < 1)
+      problems.push('total_fee must be a whole number of fen, at least 1');
     if (!/^[A-Z]{3}$/.test(feeType)) problems.push('fee_type must be a three-letter currency code such as CNY');
     if (input.mchId === '' || input.appid === '') problems.push('mch_id and appid are required');
     if (problems.length > 0) throw new ApiError('INVALID_ARGUMENT', problems.join('; '));
     // A sub-merchant's orders are registered under its own mch_id, with its provider's app ids.
     const merchant = orderMerchant(this.merchants, input.mchId);
     if (!merchant || !merchant.appids.includes(input.appid)) {
-      throw new ApiError('FAILED_PRECONDITION', `mch_id ${input.mchId} with appid ${input.appid} is not configured in this service`);
+      throw new ApiError(
+        'FAILED_PRECONDITION',
+        `mch_id ${input.mchId} with appid ${input.appid} is not configured in this service`,
+      );
     }
     const outcome = await this.store.createOrder({ ...input, feeType });
     if (!outcome.ok) {
       const e = outcome.existing;
-      throw new ApiError('ALREADY_EXISTS',
-        `order ${e.outTradeNo} already exists with appid ${e.appid}, total_fee ${e.totalFee} ${e.feeType}; `
-        + 'an order cannot be changed: use a new out_trade_no');
+      throw new ApiError(
+        'ALREADY_EXISTS',
+        `order ${e.outTradeNo} already exists with appid ${e.appid}, total_fee ${e.totalFee} ${e.feeType}; ` +
+          'an order cannot be changed: use a new out_trade_no',
+      );
     }
     if (outcome.order.status === 'NOTPAY' && this.applyParked) {
       // WeChat may have notified before the order existed and, after a day of FAIL replies,
@@ -67,7 +74,8 @@ export class OrderService {
   }
 
   async get(mchId: string, outTradeNo: string): Promise<StoredOrder> {
-    if (mchId === '' || outTradeNo === '') throw new ApiError('INVALID_ARGUMENT', 'mch_id and out_trade_no are required');
+    if (mchId === '' || outTradeNo === '')
+      throw new ApiError('INVALID_ARGUMENT', 'mch_id and out_trade_no are required');
     const order = await this.store.getOrder(mchId, outTradeNo);
     if (!order) throw new ApiError('NOT_FOUND', `no order ${outTradeNo} for mch_id ${mchId}`);
     return order;

@@ -5,8 +5,7 @@ import type { OrderQueryClient } from '../reconcile/orderquery-client';
 
 export type Confirmation =
   /** WeChat's signed orderquery reply says the order is paid: these are the facts to apply. */
-  | { readonly ok: true; readonly notice: PaidNotice }
-  | { readonly ok: false; readonly result: NotifyResult };
+  { readonly ok: true; readonly notice: PaidNotice } | { readonly ok: false; readonly result: NotifyResult };
 
 /** At most this long for the query, so the reply still reaches WeChat within its 5 s. */
 const CONFIRM_TIMEOUT_MS = 2_000;
@@ -35,15 +34,21 @@ export class PaymentConfirmer {
       case 'FINAL':
         return {
           ok: false,
-          result: result('REJECTED', 'NOT_CONFIRMED',
-            'the notification\'s fields can be read two ways and WeChat does not confirm this payment; nothing was written'),
+          result: result(
+            'REJECTED',
+            'NOT_CONFIRMED',
+            "the notification's fields can be read two ways and WeChat does not confirm this payment; nothing was written",
+          ),
         };
       case 'NO_ANSWER':
       case 'REJECTED':
         return {
           ok: false,
-          result: result('RETRY_LATER', 'CONFIRMATION_UNAVAILABLE',
-            'the notification\'s fields can be read two ways and WeChat could not be asked to confirm it; retry later'),
+          result: result(
+            'RETRY_LATER',
+            'CONFIRMATION_UNAVAILABLE',
+            "the notification's fields can be read two ways and WeChat could not be asked to confirm it; retry later",
+          ),
         };
     }
   }

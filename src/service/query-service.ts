@@ -14,8 +14,12 @@ export interface Page<T> {
 export class QueryService {
   constructor(private readonly queries: PaymentQueries) {}
 
-  async listNotifications(req: { mchId: string; outTradeNo: string; pageSize: number; pageToken: string }, scope: MerchantScope): Promise<Page<NotificationSummaryRow>> {
-    if (req.mchId === '' || req.outTradeNo === '') throw new ApiError('INVALID_ARGUMENT', 'mch_id and out_trade_no are required');
+  async listNotifications(
+    req: { mchId: string; outTradeNo: string; pageSize: number; pageToken: string },
+    scope: MerchantScope,
+  ): Promise<Page<NotificationSummaryRow>> {
+    if (req.mchId === '' || req.outTradeNo === '')
+      throw new ApiError('INVALID_ARGUMENT', 'mch_id and out_trade_no are required');
     requireMerchant(scope, req.mchId);
     const limit = pageSize(req.pageSize);
     const rows = await this.queries.listNotifications(req, limit + 1, decodePageToken(req.pageToken));
@@ -23,18 +27,31 @@ export class QueryService {
   }
 
   /** An empty mch_id lists the anomalies of every merchant the caller may see. */
-  async listAnomalies(req: { mchId: string; includeResolved: boolean; pageSize: number; pageToken: string }, scope: MerchantScope): Promise<Page<AnomalyRow>> {
+  async listAnomalies(
+    req: { mchId: string; includeResolved: boolean; pageSize: number; pageToken: string },
+    scope: MerchantScope,
+  ): Promise<Page<AnomalyRow>> {
     const limit = pageSize(req.pageSize);
     if (req.mchId !== '') requireMerchant(scope, req.mchId);
     const mchIds = req.mchId !== '' ? [req.mchId] : scopeFilter(scope);
-    const rows = await this.queries.listAnomalies({ mchIds, includeResolved: req.includeResolved }, limit + 1, decodePageToken(req.pageToken));
+    const rows = await this.queries.listAnomalies(
+      { mchIds, includeResolved: req.includeResolved },
+      limit + 1,
+      decodePageToken(req.pageToken),
+    );
     return page(rows, limit);
   }
 
-  async resolveAnomaly(req: { id: string; note: string }, resolvedBy: string, scope: MerchantScope): Promise<AnomalyRow> {
-    if (!/^[1-9]\d{0,14}$/.test(req.id)) throw new ApiError('INVALID_ARGUMENT', 'id must be an anomaly id from ListAnomalies');
+  async resolveAnomaly(
+    req: { id: string; note: string },
+    resolvedBy: string,
+    scope: MerchantScope,
+  ): Promise<AnomalyRow> {
+    if (!/^[1-9]\d{0,14}$/.test(req.id))
+      throw new ApiError('INVALID_ARGUMENT', 'id must be an anomaly id from ListAnomalies');
     const note = req.note.trim();
-    if (note === '' || note.length > 2000) throw new ApiError('INVALID_ARGUMENT', 'note is required (at most 2000 characters): say what was done');
+    if (note === '' || note.length > 2000)
+      throw new ApiError('INVALID_ARGUMENT', 'note is required (at most 2000 characters): say what was done');
     const id = Number(req.id);
     // Another merchant's anomaly is "not found": its existence is not for this caller to learn.
     const before = await this.queries.findAnomaly(id);
@@ -43,7 +60,10 @@ export class QueryService {
     const row = await this.queries.findAnomaly(id);
     if (!row) throw new ApiError('NOT_FOUND', `no anomaly ${req.id}`);
     if (!resolved) {
-      throw new ApiError('FAILED_PRECONDITION', `anomaly ${req.id} was already resolved by ${row.resolvedBy ?? '?'} at ${row.resolvedAt?.toISOString() ?? '?'}`);
+      throw new ApiError(
+        'FAILED_PRECONDITION',
+        `anomaly ${req.id} was already resolved by ${row.resolvedBy ?? '?'} at ${row.resolvedAt?.toISOString() ?? '?'}`,
+      );
     }
     return row;
   }
@@ -52,7 +72,10 @@ export class QueryService {
 /** Refuses a merchant outside the caller's mch_ids. */
 export function requireMerchant(scope: MerchantScope, mchId: string): void {
   if (!inScope(scope, mchId)) {
-    throw new ApiError('PERMISSION_DENIED', `this caller may not act on mch_id ${mchId.slice(0, 32)}: it is not in the caller's mch_ids`);
+    throw new ApiError(
+      'PERMISSION_DENIED',
+      `this caller may not act on mch_id ${mchId.slice(0, 32)}: it is not in the caller's mch_ids`,
+    );
   }
 }
 

@@ -21,7 +21,11 @@ const CONFIRM_TIMEOUT_MS = 2_000;
 export class RefundConfirmer {
   constructor(private readonly client: RefundQueryClient) {}
 
-  async confirm(change: RefundChange, merchant: Merchant, signal: AbortSignal | undefined): Promise<RefundConfirmationResult> {
+  async confirm(
+    change: RefundChange,
+    merchant: Merchant,
+    signal: AbortSignal | undefined,
+  ): Promise<RefundConfirmationResult> {
     const target = refundQueryTargetOf(change);
     if (!target) return { ok: true }; // APIv3 refunds are signed: nothing to confirm
     const timeout = AbortSignal.timeout(CONFIRM_TIMEOUT_MS);

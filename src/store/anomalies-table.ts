@@ -44,7 +44,18 @@ export interface AnomalyRow {
   readonly resolutionNote: string | null;
 }
 
-const ANOMALY_COLUMNS = ['id', 'kind', 'mch_id', 'out_trade_no', 'transaction_id', 'detail', 'created_at_ms', 'resolved_at_ms', 'resolved_by', 'resolution_note'];
+const ANOMALY_COLUMNS = [
+  'id',
+  'kind',
+  'mch_id',
+  'out_trade_no',
+  'transaction_id',
+  'detail',
+  'created_at_ms',
+  'resolved_at_ms',
+  'resolved_by',
+  'resolution_note',
+];
 
 /** Newest first, ids below `beforeId`. */
 export async function listAnomalies(
@@ -62,7 +73,8 @@ export async function listAnomalies(
 }
 
 export async function findAnomaly(db: Knex, id: number): Promise<AnomalyRow | undefined> {
-  const row = (await db('anomalies').select(ANOMALY_COLUMNS).where({ id }).first()) as Record<string, unknown> | undefined;
+  const row = (await db('anomalies').select(ANOMALY_COLUMNS).where({ id }).first()) as
+    Record<string, unknown> | undefined;
   return row ? toAnomaly(row) : undefined;
 }
 
@@ -73,11 +85,14 @@ export async function resolveAnomaly(
   resolution: { by: string; note: string },
   now: Date,
 ): Promise<boolean> {
-  const changed = await db('anomalies').where({ id }).whereNull('resolved_at_ms').update({
-    resolved_at_ms: now.getTime(),
-    resolved_by: resolution.by.slice(0, 64),
-    resolution_note: resolution.note,
-  });
+  const changed = await db('anomalies')
+    .where({ id })
+    .whereNull('resolved_at_ms')
+    .update({
+      resolved_at_ms: now.getTime(),
+      resolved_by: resolution.by.slice(0, 64),
+      resolution_note: resolution.note,
+    });
   return changed === 1;
 }
 

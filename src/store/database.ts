@@ -67,7 +67,10 @@ export function knexSettings(config: DatabaseConfig): Knex.Config {
         pool: {
           min: 1,
           max: 1,
-          afterCreate: (conn: { pragma: (sql: string) => unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          afterCreate: (
+            conn: { pragma: (sql: string) => unknown },
+            done: (err: Error | null, conn: unknown) => void,
+          ) => {
             conn.pragma('journal_mode = WAL');
             conn.pragma('synchronous = FULL');
             conn.pragma('busy_timeout = 5000');
@@ -107,7 +110,11 @@ export function knexSettings(config: DatabaseConfig): Knex.Config {
       return {
         client: 'mysql2',
         connection: {
-          uri: config.connection, connectTimeout: 2_000, charset: 'utf8mb4', supportBigNumbers: true, bigNumberStrings: false,
+          uri: config.connection,
+          connectTimeout: 2_000,
+          charset: 'utf8mb4',
+          supportBigNumbers: true,
+          bigNumberStrings: false,
           // An idle connection to a vanished server: see KEEPALIVE_INITIAL_DELAY_MS. mysql2 has
           // no per-connection query timeout; Knex drops a connection once the driver errors it.
           enableKeepAlive: true,
@@ -116,10 +123,15 @@ export function knexSettings(config: DatabaseConfig): Knex.Config {
         pool: {
           min: 0,
           max: config.poolMax,
-          afterCreate: (conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) => {
+          afterCreate: (
+            conn: { query: (sql: string, cb: (err: Error | null) => void) => void },
+            done: (err: Error | null, conn: unknown) => void,
+          ) => {
             // The one setting MySQL and MariaDB share; their statement and idle-transaction
             // timeouts differ by name and meaning.
-            conn.query(`SET SESSION innodb_lock_wait_timeout = ${Math.ceil(LOCK_TIMEOUT_MS / 1000)}`, (err) => done(err, conn));
+            conn.query(`SET SESSION innodb_lock_wait_timeout = ${Math.ceil(LOCK_TIMEOUT_MS / 1000)}`, (err) =>
+              done(err, conn),
+            );
           },
         },
         acquireConnectionTimeout: 3_000,

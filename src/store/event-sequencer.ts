@@ -16,7 +16,10 @@ import { isSqlite } from './database';
 export class EventSequencer {
   private running: Promise<number> | undefined;
 
-  constructor(private readonly db: Knex, private readonly batch = 1_000) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly batch = 1_000,
+  ) {}
 
   /** Sequences what is pending; resolves with how many events got positions. */
   run(): Promise<number> {
@@ -28,20 +31,28 @@ export class EventSequencer {
 
   private sequence(): Promise<number> {
     const sqlite = isSqlite(this.db);
-    return this.db.transaction(async (trx) => {
-      // One sequencer at a time across replicas. (SQLite has one writer already.)
-      if (!sqlite) await trx('outbox_head').where({ id: 1 }).forUpdate().first();
-      const pending = (await trx('payment_events').select('id').whereNull('position').orderBy('id', 'asc').limit(this.batch)) as Array<{ id: number | string }>;
-      if (pending.length === 0) return 0;
-      const top = (await trx('payment_events').max({ p: 'position' }).first()) as { p: number | string | null } | undefined;
-      let next = Number(top?.p ?? 0);
-      const ids = pending.map((r) => Number(r.id));
-      if (!ids.every(Number.isSafeInteger)) throw new Error('payment_events ids must be integers');
-      // One statement for the whole batch, in every dialect. The values are integers computed
-      // here, written as literals so no dialect needs a cast for the CASE result.
-      const cases = ids.map((id) => `WHEN ${id} THEN ${++next}`).join(' ');
-      await trx.raw(`UPDATE payment_events SET position = CASE id ${cases} END WHERE id IN (${ids.join(', ')})`);
-      return ids.length;
-    }, sqlite ? undefined : { isolationLevel: 'read committed' });
+    return this.db.transaction(
+      async (trx) => {
+        // One sequencer at a time across replicas. (SQLite has one writer already.)
+        if (!sqlite) await trx('outbox_head').where({ id: 1 }).forUpdate().first();
+        const pending = (await trx('payment_events')
+          .select('id')
+          .whereNull('position')
+          .orderBy('id', 'asc')
+          .limit(this.batch)) as Array<{ id: number | string }>;
+        if (pending.length === 0) return 0;
+        const top = (await trx('payment_events').max({ p: 'position' }).first()) as
+          { p: number | string | null } | undefined;
+        let next = Number(top?.p ?? 0);
+        const ids = pending.map((r) => Number(r.id));
+        if (!ids.every(Number.isSafeInteger)) throw new Error('payment_events ids must be integers');
+        // One statement for the whole batch, in every dialect. The values are integers computed
+        // here, written as literals so no dialect needs a cast for the CASE result.
+        const cases = ids.map((id) => `WHEN ${id} THEN ${++next}`).join(' ');
+        await trx.raw(`UPDATE payment_events SET position = CASE id ${cases} END WHERE id IN (${ids.join(', ')})`);
+        return ids.length;
+      },
+      sqlite ? undefined : { isolationLevel: 'read committed' },
+    );
   }
 }

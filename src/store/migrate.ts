@@ -34,7 +34,9 @@ const source: Knex.MigrationSource<string> = {
  */
 export async function migrateUpTo(db: Knex, last: string): Promise<void> {
   if (!Object.hasOwn(MIGRATIONS, last)) throw new Error(`unknown migration ${last}`);
-  for (const name of Object.keys(MIGRATIONS).sort().filter((n) => n <= last)) {
+  for (const name of Object.keys(MIGRATIONS)
+    .sort()
+    .filter((n) => n <= last)) {
     await db.migrate.up({ migrationSource: source, name });
   }
 }

@@ -34,7 +34,9 @@ export class NotificationBatcher {
 
   insert(row: Row, signal?: AbortSignal): Promise<void> {
     if (this.queue.length >= MAX_QUEUED) {
-      return Promise.reject(new StoreError('STORE_UNAVAILABLE', `${MAX_QUEUED} notifications already wait to be recorded`));
+      return Promise.reject(
+        new StoreError('STORE_UNAVAILABLE', `${MAX_QUEUED} notifications already wait to be recorded`),
+      );
     }
     const bytes = Object.values(row).reduce((n: number, v) => n + (typeof v === 'string' ? v.length : 8), 0);
     return new Promise<void>((resolve, reject) => {
@@ -102,7 +104,8 @@ function refusesARow(e: unknown): boolean {
   if (typeof e !== 'object' || e === null) return false;
   const { code, sqlState } = e as { code?: unknown; sqlState?: unknown };
   // PostgreSQL SQLSTATE classes 22 (data exception) and 23 (integrity constraint); MySQL's sqlState.
-  const state = typeof sqlState === 'string' ? sqlState : typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : '';
+  const state =
+    typeof sqlState === 'string' ? sqlState : typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : '';
   if (/^2[23]/.test(state)) return true;
   return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
 }

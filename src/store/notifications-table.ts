@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { dialectOf } from './database';
-import { parkedPaymentFromJson, parkedPaymentJson, subjectOrder, subjectTransaction, type MoneySubject } from '../notify/money-subject';
+import {
+  parkedPaymentFromJson,
+  parkedPaymentJson,
+  subjectOrder,
+  subjectTransaction,
+  type MoneySubject,
+} from '../notify/money-subject';
 import type { NotifyResult } from '../notify/outcome';
 import type { PaidNotice } from '../notify/payment-notice';
 
@@ -36,9 +42,10 @@ export function notificationRow(
   outcome: NotifyResult,
   keepBody: boolean,
 ): Readonly<Record<string, string | number | null>> {
-  const parked = outcome.outcome === 'ORDER_NOT_FOUND' && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS'
-    ? parkedPaymentJson(subject.notice)
-    : null;
+  const parked =
+    outcome.outcome === 'ORDER_NOT_FOUND' && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS'
+      ? parkedPaymentJson(subject.notice)
+      : null;
   const order = subjectOrder(subject);
   return {
     received_at_ms: received.receivedAt.getTime(),
@@ -69,33 +76,46 @@ export function subjectDigest(subject: MoneySubject): string {
 
 function subjectAppid(subject: MoneySubject): string {
   switch (subject.kind) {
-    case 'PAYMENT': return subject.notice.appid;
-    case 'REFUND': return subject.change.appid ?? '';
-    case 'PAYMENT_REFUNDED': return subject.refunded.appid;
+    case 'PAYMENT':
+      return subject.notice.appid;
+    case 'REFUND':
+      return subject.change.appid ?? '';
+    case 'PAYMENT_REFUNDED':
+      return subject.refunded.appid;
   }
 }
 
 /** A payment's result_code, a refund's status as WeChat spelled it (CHANGE, REFUNDCLOSE...), or REFUND. */
 function subjectResultCode(subject: MoneySubject): string {
   switch (subject.kind) {
-    case 'PAYMENT': return subject.notice.resultCode;
-    case 'REFUND': return subject.change.reportedStatus;
-    case 'PAYMENT_REFUNDED': return 'REFUND';
+    case 'PAYMENT':
+      return subject.notice.resultCode;
+    case 'REFUND':
+      return subject.change.reportedStatus;
+    case 'PAYMENT_REFUNDED':
+      return 'REFUND';
   }
 }
 
 /** Inserts a row built by notificationRow; returns its id. */
-export async function insertNotification(trx: Knex.Transaction, row: Readonly<Record<string, string | number | null>>): Promise<number> {
+export async function insertNotification(
+  trx: Knex.Transaction,
+  row: Readonly<Record<string, string | number | null>>,
+): Promise<number> {
   // Only PostgreSQL needs RETURNING to hand back the id; MySQL and SQLite return it anyway.
-  const rows: unknown = dialectOf(trx) === 'pg'
-    ? await trx('notifications').insert(row, ['id'])
-    : await trx('notifications').insert(row);
+  const rows: unknown =
+    dialectOf(trx) === 'pg' ? await trx('notifications').insert(row, ['id']) : await trx('notifications').insert(row);
   return insertedId(rows);
 }
 
 /** Whether a row about the same fact of this order already keeps a body. */
-export async function hasBodyOf(trx: Knex.Transaction, order: { mchId: string; outTradeNo: string }, digest: string): Promise<boolean> {
-  const row: unknown = await trx('notifications').select('id')
+export async function hasBodyOf(
+  trx: Knex.Transaction,
+  order: { mchId: string; outTradeNo: string },
+  digest: string,
+): Promise<boolean> {
+  const row: unknown = await trx('notifications')
+    .select('id')
     .where({ mch_id: order.mchId, out_trade_no: order.outTradeNo, subject_digest: digest })
     .whereNot({ raw_body: '' })
     .first();
@@ -107,7 +127,7 @@ export async function hasBodyOf(trx: Knex.Transaction, order: { mchId: string; o
  */
 function insertedId(rows: unknown): number {
   const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
-  const id = typeof first === 'object' && first !== null && 'id' in first ? (first).id : first;
+  const id = typeof first === 'object' && first !== null && 'id' in first ? first.id : first;
   const n = Number(id);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`insert returned no id (${JSON.stringify(rows)})`);
   return n;
@@ -136,7 +156,19 @@ export async function listNotifications(
   beforeId: number | undefined,
 ): Promise<NotificationSummaryRow[]> {
   let q = db('notifications')
-    .select('id', 'received_at_ms', 'outcome', 'code', 'result_code', 'transaction_id', 'appid', 'client_ip', 'request_id', 'kind', 'out_refund_no')
+    .select(
+      'id',
+      'received_at_ms',
+      'outcome',
+      'code',
+      'result_code',
+      'transaction_id',
+      'appid',
+      'client_ip',
+      'request_id',
+      'kind',
+      'out_refund_no',
+    )
     .where({ mch_id: key.mchId, out_trade_no: key.outTradeNo })
     .orderBy('id', 'desc')
     .limit(limit);
@@ -169,7 +201,12 @@ export interface ParkedPayment {
 }
 
 /** Parked payments of an order that may remain, oldest first, one per fact (v2 and v3 alike). */
-export async function findParkedPayments(db: Knex, mchId: string, outTradeNo: string, limit: number): Promise<ParkedPayment[]> {
+export async function findParkedPayments(
+  db: Knex,
+  mchId: string,
+  outTradeNo: string,
+  limit: number,
+): Promise<ParkedPayment[]> {
   const rows = (await db('notifications')
     .select('subject_digest', 'subject_json', 'kind', 'fields_json', 'raw_body', 'client_ip', 'request_id')
     .where({ mch_id: mchId, out_trade_no: outTradeNo, outcome: 'ORDER_NOT_FOUND', result_code: 'SUCCESS' })

@@ -15,7 +15,18 @@ interface OrderRow {
   refunded_fee: number | string;
 }
 
-const COLUMNS = ['mch_id', 'appid', 'out_trade_no', 'total_fee', 'fee_type', 'status', 'transaction_id', 'paid_at_ms', 'created_at_ms', 'refunded_fee'];
+const COLUMNS = [
+  'mch_id',
+  'appid',
+  'out_trade_no',
+  'total_fee',
+  'fee_type',
+  'status',
+  'transaction_id',
+  'paid_at_ms',
+  'created_at_ms',
+  'refunded_fee',
+];
 
 export async function findOrder(
   db: Knex | Knex.Transaction,
@@ -67,8 +78,12 @@ export async function markPaid(
 ): Promise<boolean> {
   const changed = await trx('orders')
     .where({
-      mch_id: key.mchId, out_trade_no: key.outTradeNo, status: 'NOTPAY' satisfies OrderStatus,
-      appid: pay.expected.appid, total_fee: pay.expected.totalFee, fee_type: pay.expected.feeType,
+      mch_id: key.mchId,
+      out_trade_no: key.outTradeNo,
+      status: 'NOTPAY' satisfies OrderStatus,
+      appid: pay.expected.appid,
+      total_fee: pay.expected.totalFee,
+      fee_type: pay.expected.feeType,
     })
     .update({
       status: 'PAID' satisfies OrderStatus,
@@ -86,7 +101,8 @@ export async function findOrderPaidBy(
   key: { mchId: string; outTradeNo: string },
   transactionId: string,
 ): Promise<string | undefined> {
-  const row = (await db('orders').select('out_trade_no')
+  const row = (await db('orders')
+    .select('out_trade_no')
     .where({ mch_id: key.mchId, transaction_id: transactionId })
     .whereNot({ out_trade_no: key.outTradeNo })
     .first()) as { out_trade_no: string } | undefined;
@@ -105,7 +121,12 @@ export async function addRefund(
   now: Date,
 ): Promise<boolean> {
   const changed = await trx('orders')
-    .where({ mch_id: key.mchId, out_trade_no: key.outTradeNo, status: 'PAID' satisfies OrderStatus, transaction_id: refund.transactionId })
+    .where({
+      mch_id: key.mchId,
+      out_trade_no: key.outTradeNo,
+      status: 'PAID' satisfies OrderStatus,
+      transaction_id: refund.transactionId,
+    })
     .andWhereRaw('refunded_fee + ? <= total_fee', [refund.refundFee])
     .update({ refunded_fee: trx.raw('refunded_fee + ?', [refund.refundFee]), updated_at_ms: now.getTime() });
   if (changed > 1) throw new Error(`addRefund changed ${changed} rows for one order`);
@@ -114,7 +135,8 @@ export async function addRefund(
 
 function toOrder(row: OrderRow): StoredOrder {
   const status = row.status;
-  if (status !== 'NOTPAY' && status !== 'PAID') throw new Error(`order ${row.out_trade_no} has unknown status ${status}`);
+  if (status !== 'NOTPAY' && status !== 'PAID')
+    throw new Error(`order ${row.out_trade_no} has unknown status ${status}`);
   return {
     mchId: row.mch_id,
     appid: row.appid,

@@ -27,20 +27,38 @@ export async function payInOneStatement(
   event: NewPaymentEvent,
   now: Date,
 ): Promise<boolean> {
-  const { payload_json: payload, ...eventColumns } = paymentEventRow({ ...event, payload: { ...event.payload, notification_id: 0 } }, now);
-  if (typeof payload !== 'string' || !payload.endsWith('"notification_id":0}')) throw new Error('event payload must end with notification_id');
+  const { payload_json: payload, ...eventColumns } = paymentEventRow(
+    { ...event, payload: { ...event.payload, notification_id: 0 } },
+    now,
+  );
+  if (typeof payload !== 'string' || !payload.endsWith('"notification_id":0}'))
+    throw new Error('event payload must end with notification_id');
 
   const bindings: Array<string | number | null> = [];
   const values = (row: Row): string =>
-    Object.values(row).map((v) => {
-      bindings.push(v);
-      // Parameters in a SELECT list have no type to infer from the target column.
-      return typeof v === 'number' ? '?::bigint' : '?::text';
-    }).join(', ');
-  const columns = (row: object): string => Object.keys(row).map((c) => `"${c}"`).join(', ');
+    Object.values(row)
+      .map((v) => {
+        bindings.push(v);
+        // Parameters in a SELECT list have no type to infer from the target column.
+        return typeof v === 'number' ? '?::bigint' : '?::text';
+      })
+      .join(', ');
+  const columns = (row: object): string =>
+    Object.keys(row)
+      .map((c) => `"${c}"`)
+      .join(', ');
 
   const { expected } = pay;
-  bindings.push(pay.transactionId, pay.paidAt.getTime(), now.getTime(), order.mchId, order.outTradeNo, expected.appid, expected.totalFee, expected.feeType);
+  bindings.push(
+    pay.transactionId,
+    pay.paidAt.getTime(),
+    now.getTime(),
+    order.mchId,
+    order.outTradeNo,
+    expected.appid,
+    expected.totalFee,
+    expected.feeType,
+  );
   const notificationValues = values(notification);
   const eventValues = values(eventColumns);
   bindings.push(payload.slice(0, -'0}'.length));
@@ -57,7 +75,9 @@ export async function payInOneStatement(
     )
     insert into "payment_events" (${columns(eventColumns)}, "payload_json")
     select ${eventValues}, ?::text || noted."id"::text || '}' from noted
-    returning "id"`.replace(/\s+/g, ' ').trim();
+    returning "id"`
+    .replace(/\s+/g, ' ')
+    .trim();
   let written: { rows: unknown[] };
   try {
     written = await db.raw<{ rows: unknown[] }>(sql, bindings);

@@ -47,7 +47,11 @@ export async function appendEvent(trx: Knex.Transaction, event: NewPaymentEvent,
 }
 
 /** A planned event of an order, with the notification row that carried it as the payload's last key. */
-export function eventOf(planned: PlannedEvent, order: { readonly mchId: string; readonly outTradeNo: string }, notificationId: number): NewPaymentEvent {
+export function eventOf(
+  planned: PlannedEvent,
+  order: { readonly mchId: string; readonly outTradeNo: string },
+  notificationId: number,
+): NewPaymentEvent {
   return {
     type: planned.type,
     mchId: order.mchId,
@@ -82,7 +86,12 @@ interface EventRow {
 }
 
 /** Sequenced events with position > after, in position order. */
-export async function eventsAfter(db: Knex, after: number, limit: number, mchIds: readonly string[]): Promise<StoredPaymentEvent[]> {
+export async function eventsAfter(
+  db: Knex,
+  after: number,
+  limit: number,
+  mchIds: readonly string[],
+): Promise<StoredPaymentEvent[]> {
   let q = db<EventRow>('payment_events')
     .select('position', 'type', 'mch_id', 'out_trade_no', 'transaction_id', 'payload_json', 'created_at_ms')
     .where('position', '>', after)

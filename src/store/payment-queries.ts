@@ -7,7 +7,10 @@ import { classifyStoreError } from './store-error';
 
 /** The read side for internal services: the outbox, notifications and anomalies. */
 export class PaymentQueries {
-  constructor(private readonly db: Knex, private readonly clock: Clock) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+  ) {}
 
   eventsAfter(afterId: number, limit: number, mchIds: readonly string[]): Promise<StoredPaymentEvent[]> {
     return this.run(() => eventsAfter(this.db, afterId, limit, mchIds));
@@ -17,11 +20,19 @@ export class PaymentQueries {
     return this.run(() => latestEventId(this.db));
   }
 
-  listNotifications(key: { mchId: string; outTradeNo: string }, limit: number, beforeId: number | undefined): Promise<NotificationSummaryRow[]> {
+  listNotifications(
+    key: { mchId: string; outTradeNo: string },
+    limit: number,
+    beforeId: number | undefined,
+  ): Promise<NotificationSummaryRow[]> {
     return this.run(() => listNotifications(this.db, key, limit, beforeId));
   }
 
-  listAnomalies(filter: { mchIds: readonly string[] | undefined; includeResolved: boolean }, limit: number, beforeId: number | undefined): Promise<AnomalyRow[]> {
+  listAnomalies(
+    filter: { mchIds: readonly string[] | undefined; includeResolved: boolean },
+    limit: number,
+    beforeId: number | undefined,
+  ): Promise<AnomalyRow[]> {
     return this.run(() => listAnomalies(this.db, filter, limit, beforeId));
   }
 

@@ -6,7 +6,15 @@ import { recordsOnly, type StoredView, type Transition, type WritePlan } from '.
 import { insertAnomaly } from './anomalies-table';
 import { dialectOf, isSqlite } from './database';
 import { NotificationBatcher } from './notification-batcher';
-import { findParkedPayments, hasBodyOf, insertNotification, notificationRow, subjectDigest, type ParkedPayment, type ReceivedNotification } from './notifications-table';
+import {
+  findParkedPayments,
+  hasBodyOf,
+  insertNotification,
+  notificationRow,
+  subjectDigest,
+  type ParkedPayment,
+  type ReceivedNotification,
+} from './notifications-table';
 import type { OutboxSignal } from './outbox-signal';
 import { addRefund, findOrder, findOrderPaidBy, insertOrder, markPaid, type NewOrder } from './orders-table';
 import { appendEvent, eventOf } from './payment-events-table';
@@ -38,7 +46,11 @@ export class PaymentStore {
   private readonly oneStatementPay: boolean;
   private readonly settledNotifications: NotificationBatcher;
 
-  constructor(private readonly db: Knex, private readonly clock: Clock, private readonly outbox?: OutboxSignal) {
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    private readonly outbox?: OutboxSignal,
+  ) {
     this.rowLocks = !isSqlite(db);
     // Only PostgreSQL has data-modifying WITH clauses.
     this.oneStatementPay = dialectOf(db) === 'pg';
@@ -94,14 +106,26 @@ export class PaymentStore {
    * - on PostgreSQL, a PAY plan is written in one statement, conditional on the values it was made on.
    * Anything else, or a shorter way that did not apply, takes the transaction.
    */
-  async apply(subject: MoneySubject, received: ReceivedNotification, plan: Planner, seen?: StoredView, signal?: AbortSignal): Promise<NotifyResult> {
+  async apply(
+    subject: MoneySubject,
+    received: ReceivedNotification,
+    plan: Planner,
+    seen?: StoredView,
+    signal?: AbortSignal,
+  ): Promise<NotifyResult> {
     const outcome = await this.run(() => this.applyPlan(subject, received, plan, seen, signal));
     // Committed: wake this replica's event streams (a spurious wake only costs a poll).
     if (outcome.outcome !== 'DUPLICATE' && outcome.outcome !== 'ORDER_NOT_FOUND') this.outbox?.notify();
     return outcome;
   }
 
-  private async applyPlan(subject: MoneySubject, received: ReceivedNotification, planner: Planner, seen: StoredView | undefined, signal: AbortSignal | undefined): Promise<NotifyResult> {
+  private async applyPlan(
+    subject: MoneySubject,
+    received: ReceivedNotification,
+    planner: Planner,
+    seen: StoredView | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<NotifyResult> {
     const order = subjectOrder(subject);
     if (seen) {
       const guess = planner(seen);
@@ -109,11 +133,26 @@ export class PaymentStore {
       // transaction checks (a replayed failure notification of a paid order must not store its
       // padded body again and again).
       if (recordsOnly(guess) && !guess.keepsBody && seen.order?.status === 'PAID') {
-        await this.settledNotifications.insert(notificationRow(received, subject, guess.result, guess.keepsBody), signal);
+        await this.settledNotifications.insert(
+          notificationRow(received, subject, guess.result, guess.keepsBody),
+          signal,
+        );
         return guess.result;
       }
-      if (this.oneStatementPay && guess.transition?.kind === 'PAY' && guess.event && !guess.anomaly
-        && await payInOneStatement(this.db, order, guess.transition, notificationRow(received, subject, guess.result, true), eventOf(guess.event, order, 0), this.clock())) {
+      if (
+        this.oneStatementPay &&
+        guess.transition?.kind === 'PAY' &&
+        guess.event &&
+        !guess.anomaly &&
+        (await payInOneStatement(
+          this.db,
+          order,
+          guess.transition,
+          notificationRow(received, subject, guess.result, true),
+          eventOf(guess.event, order, 0),
+          this.clock(),
+        ))
+      ) {
         return guess.result;
       }
     }
@@ -123,13 +162,22 @@ export class PaymentStore {
       } catch (e) {
         // Two transactions paid two orders with one transaction id (or stored two refunds with one
         // refund_id) at once; the index let one through. Plan again: the read now sees the other.
-        if (attempt < REPLANS && (violatesIndex(e, 'orders_merchant_transaction') || violatesIndex(e, 'refunds_merchant_refund_id'))) continue;
+        if (
+          attempt < REPLANS &&
+          (violatesIndex(e, 'orders_merchant_transaction') || violatesIndex(e, 'refunds_merchant_refund_id'))
+        )
+          continue;
         throw e;
       }
     }
   }
 
-  private async applyInTransaction(trx: Knex.Transaction, subject: MoneySubject, received: ReceivedNotification, planner: Planner): Promise<NotifyResult> {
+  private async applyInTransaction(
+    trx: Knex.Transaction,
+    subject: MoneySubject,
+    received: ReceivedNotification,
+    planner: Planner,
+  ): Promise<NotifyResult> {
     const now = this.clock();
     const order = subjectOrder(subject);
     const read = (): Promise<StoredView> => readView(trx, subject, { forUpdate: this.rowLocks, full: true });
@@ -137,23 +185,31 @@ export class PaymentStore {
     for (let replans = 0; plan.transition && !(await changeOrder(trx, order, plan.transition, now)); replans++) {
       // Someone else committed first (a lock that expired, a second replica): plan again on the
       // row as it is now; a locking read sees the latest commit in every dialect.
-      if (replans >= REPLANS) throw new StoreError('STORE_CONFLICT', `order ${order.outTradeNo} kept changing while a notification was applied`);
+      if (replans >= REPLANS)
+        throw new StoreError(
+          'STORE_CONFLICT',
+          `order ${order.outTradeNo} kept changing while a notification was applied`,
+        );
       plan = planner(await read());
     }
     const digest = subjectDigest(subject);
     const keepBody = plan.keepsBody && !(await hasBodyOf(trx, order, digest));
     const notificationId = await insertNotification(trx, notificationRow(received, subject, plan.result, keepBody));
-    if (plan.transition?.kind === 'REFUND' && !(await saveRefundState(trx, plan.transition.change, plan.transition.from, notificationId, now))) {
+    if (
+      plan.transition?.kind === 'REFUND' &&
+      !(await saveRefundState(trx, plan.transition.change, plan.transition.from, notificationId, now))
+    ) {
       // Another writer moved the refund after our read: roll back; WeChat's retry plans again.
       throw new StoreError('STORE_CONFLICT', `refund ${plan.transition.change.outRefundNo} changed concurrently`);
     }
-    if (plan.anomaly && await insertAnomaly(trx, plan.anomaly, order, notificationId, now)) {
+    if (plan.anomaly && (await insertAnomaly(trx, plan.anomaly, order, notificationId, now))) {
       await appendEvent(trx, eventOf(plan.anomaly.event, order, notificationId), now);
     }
     if (plan.event) {
       const written = await appendEvent(trx, eventOf(plan.event, order, notificationId), now);
       // The conditional update just succeeded, so an existing ORDER_PAID means corrupt state.
-      if (!written && plan.event.type === 'ORDER_PAID') throw new Error(`order ${order.outTradeNo} already has an ORDER_PAID event`);
+      if (!written && plan.event.type === 'ORDER_PAID')
+        throw new Error(`order ${order.outTradeNo} already has an ORDER_PAID event`);
     }
     return plan.result;
   }
@@ -176,7 +232,11 @@ export class PaymentStore {
  * What planning a subject needs: its order, a refund's stored row, and (on a full read, for a
  * successful payment of an unpaid order) which other order its transaction already pays.
  */
-async function readView(db: Knex | Knex.Transaction, subject: MoneySubject, options: { forUpdate: boolean; full: boolean }): Promise<StoredView> {
+async function readView(
+  db: Knex | Knex.Transaction,
+  subject: MoneySubject,
+  options: { forUpdate: boolean; full: boolean },
+): Promise<StoredView> {
   const key = subjectOrder(subject);
   // The order row lock (PostgreSQL, MySQL) serialises every write about one order; the refund is
   // read after it, so it sees the other's commit. SQLite's single writer does the same.
@@ -187,7 +247,12 @@ async function readView(db: Knex | Knex.Transaction, subject: MoneySubject, opti
     const refundIdUsedBy = await findRefundIdOwner(db, mchId, refundId, outRefundNo);
     return { order, ...(refund ? { refund } : {}), ...(refundIdUsedBy !== undefined ? { refundIdUsedBy } : {}) };
   }
-  if (options.full && subject.kind === 'PAYMENT' && subject.notice.resultCode === 'SUCCESS' && order?.status === 'NOTPAY') {
+  if (
+    options.full &&
+    subject.kind === 'PAYMENT' &&
+    subject.notice.resultCode === 'SUCCESS' &&
+    order?.status === 'NOTPAY'
+  ) {
     const other = await findOrderPaidBy(db, key, subject.notice.transactionId);
     return other !== undefined ? { order, transactionPays: other } : { order };
   }
@@ -195,9 +260,16 @@ async function readView(db: Knex | Knex.Transaction, subject: MoneySubject, opti
 }
 
 /** The transition's conditional update of the order; false when the row no longer allows it. */
-async function changeOrder(trx: Knex.Transaction, order: { mchId: string; outTradeNo: string }, transition: Transition, now: Date): Promise<boolean> {
+async function changeOrder(
+  trx: Knex.Transaction,
+  order: { mchId: string; outTradeNo: string },
+  transition: Transition,
+  now: Date,
+): Promise<boolean> {
   switch (transition.kind) {
-    case 'PAY': return markPaid(trx, order, transition, now);
-    case 'REFUND': return transition.credit ? addRefund(trx, order, transition.change, now) : true;
+    case 'PAY':
+      return markPaid(trx, order, transition, now);
+    case 'REFUND':
+      return transition.credit ? addRefund(trx, order, transition.change, now) : true;
   }
 }

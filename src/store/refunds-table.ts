@@ -10,14 +10,19 @@ interface RefundRow {
 }
 
 /** The refund stored under (mch_id, out_refund_no), if any. */
-export async function findRefund(db: Knex | Knex.Transaction, mchId: string, outRefundNo: string): Promise<RefundRecord | undefined> {
+export async function findRefund(
+  db: Knex | Knex.Transaction,
+  mchId: string,
+  outRefundNo: string,
+): Promise<RefundRecord | undefined> {
   const row = (await db('refunds')
     .select('out_refund_no', 'refund_id', 'transaction_id', 'refund_fee', 'state')
     .where({ mch_id: mchId, out_refund_no: outRefundNo })
     .first()) as RefundRow | undefined;
   if (!row) return undefined;
   const state = row.state;
-  if (state !== 'SUCCESS' && state !== 'ABNORMAL' && state !== 'CLOSED') throw new Error(`refund ${row.out_refund_no} has unknown state ${state}`);
+  if (state !== 'SUCCESS' && state !== 'ABNORMAL' && state !== 'CLOSED')
+    throw new Error(`refund ${row.out_refund_no} has unknown state ${state}`);
   return {
     outRefundNo: row.out_refund_no,
     refundId: row.refund_id,
@@ -28,9 +33,17 @@ export async function findRefund(db: Knex | Knex.Transaction, mchId: string, out
 }
 
 /** Another out_refund_no of the merchant stored with `refundId`, if any. */
-export async function findRefundIdOwner(db: Knex | Knex.Transaction, mchId: string, refundId: string, outRefundNo: string): Promise<string | undefined> {
-  const row = (await db('refunds').select('out_refund_no').where({ mch_id: mchId, refund_id: refundId })
-    .whereNot({ out_refund_no: outRefundNo }).first()) as { out_refund_no: string } | undefined;
+export async function findRefundIdOwner(
+  db: Knex | Knex.Transaction,
+  mchId: string,
+  refundId: string,
+  outRefundNo: string,
+): Promise<string | undefined> {
+  const row = (await db('refunds')
+    .select('out_refund_no')
+    .where({ mch_id: mchId, refund_id: refundId })
+    .whereNot({ out_refund_no: outRefundNo })
+    .first()) as { out_refund_no: string } | undefined;
   return row?.out_refund_no;
 }
 
@@ -65,7 +78,9 @@ export async function saveRefundState(
     });
     return true;
   }
-  const changed = await trx('refunds').where({ mch_id: change.mchId, out_refund_no: change.outRefundNo, state: from }).update(values);
+  const changed = await trx('refunds')
+    .where({ mch_id: change.mchId, out_refund_no: change.outRefundNo, state: from })
+    .update(values);
   if (changed > 1) throw new Error(`saveRefundState changed ${changed} rows for one refund`);
   return changed === 1;
 }

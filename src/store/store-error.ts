@@ -13,17 +13,32 @@ export class StoreError extends CodedError<StoreErrorCode> {}
 
 /** Driver errors that mean "no database right now" rather than "this query is wrong". */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
-  'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY', 'SQLITE_IOERR',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'SQLITE_BUSY',
+  'SQLITE_IOERR',
 ]);
 /** A unique index refused the write, or the database aborted one of two racing transactions. */
 const CONFLICT_CODES = new Set([
-  '23505', 'ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY',
-  '40001', '40P01', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT',
+  '23505',
+  'ER_DUP_ENTRY',
+  'SQLITE_CONSTRAINT_UNIQUE',
+  'SQLITE_CONSTRAINT_PRIMARYKEY',
+  '40001',
+  '40P01',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
   // MariaDB with innodb_snapshot_isolation: "Record has changed since last read".
   'ER_CHECKREAD',
   // PostgreSQL lock_timeout, and a statement cancelled by statement_timeout.
-  '55P03', '57014',
+  '55P03',
+  '57014',
 ]);
 
 /** Classifies a driver or Knex error; anything unrecognised is returned unchanged (a bug). */
@@ -32,8 +47,14 @@ export function classifyStoreError(e: unknown): unknown {
   const code = errorCode(e);
   const message = e instanceof Error ? e.message : String(e);
   if (code && CONFLICT_CODES.has(code)) return new StoreError('STORE_CONFLICT', message, { cause: e });
-  if ((code && (UNAVAILABLE_CODES.has(code) || /^(08|57P|53)/.test(code)))
-    || (e instanceof Error && (e.name === 'KnexTimeoutError' || /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|not queryable|Connection lost/i.test(e.message)))) {
+  if (
+    (code && (UNAVAILABLE_CODES.has(code) || /^(08|57P|53)/.test(code))) ||
+    (e instanceof Error &&
+      (e.name === 'KnexTimeoutError' ||
+        /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|not queryable|Connection lost/i.test(
+          e.message,
+        )))
+  ) {
     return new StoreError('STORE_UNAVAILABLE', message, { cause: e });
   }
   return e;
@@ -58,10 +79,14 @@ export function violatesIndex(e: unknown, index: keyof typeof INDEX_COLUMNS): bo
   const { code, constraint, message } = e as { code?: unknown; constraint?: unknown; message?: unknown };
   const text = typeof message === 'string' ? message : '';
   switch (code) {
-    case '23505': return constraint === index;
-    case 'ER_DUP_ENTRY': return text.includes(`'${index}'`) || text.includes(`.${index}'`);
-    case 'SQLITE_CONSTRAINT_UNIQUE': return text.includes(INDEX_COLUMNS[index]);
-    default: return false;
+    case '23505':
+      return constraint === index;
+    case 'ER_DUP_ENTRY':
+      return text.includes(`'${index}'`) || text.includes(`.${index}'`);
+    case 'SQLITE_CONSTRAINT_UNIQUE':
+      return text.includes(INDEX_COLUMNS[index]);
+    default:
+      return false;
   }
 }
 

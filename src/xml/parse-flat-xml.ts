@@ -1,8 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 export type FlatXmlParse =
-  | { readonly ok: true; readonly fields: Record<string, string> }
-  | { readonly ok: false; readonly message: string };
+  { readonly ok: true; readonly fields: Record<string, string> } | { readonly ok: false; readonly message: string };
 
 /** A generous bound: a real notification has about 20 fields, a few coupons add a few each. */
 export const MAX_FIELDS = 256;
@@ -67,7 +66,8 @@ export function parseFlatXml(body: Buffer, rootName: string): FlatXmlParse {
   }
   if (!isRecord(doc)) return fail('malformed XML');
   const roots = Object.keys(doc);
-  if (roots.length !== 1 || roots[0] !== rootName) return fail(`the document must have exactly one root element, <${rootName}>`);
+  if (roots.length !== 1 || roots[0] !== rootName)
+    return fail(`the document must have exactly one root element, <${rootName}>`);
   const root = doc[rootName];
   if (root === '') return fail(`<${rootName}> has no fields`);
   if (!isRecord(root)) return fail(`<${rootName}> must contain elements, not text`);
@@ -88,7 +88,8 @@ export function parseFlatXml(body: Buffer, rootName: string): FlatXmlParse {
     if (name.startsWith('__')) return fail(`field name ${name.slice(0, 64)} is not accepted`);
     if (Array.isArray(node)) return fail(`field ${name} appears more than once`);
     const value = leafValue(node);
-    if (value === undefined) return fail(`field ${name} must be plain text or CDATA, without attributes or child elements`);
+    if (value === undefined)
+      return fail(`field ${name} must be plain text or CDATA, without attributes or child elements`);
     if (value === null) return fail(`field ${name} has an undefined entity or a bare &`);
     fields[name] = value;
   }
@@ -106,7 +107,8 @@ function leafValue(node: unknown): string | undefined | null {
   if (typeof cdata !== 'string') return undefined;
   // Whitespace around a CDATA section is layout; anything else mixed with it is ambiguous.
   if (keys.every((k) => k === CDATA)) return cdata;
-  if (keys.length === 2 && keys.includes('#text') && typeof node['#text'] === 'string' && node['#text'].trim() === '') return cdata;
+  if (keys.length === 2 && keys.includes('#text') && typeof node['#text'] === 'string' && node['#text'].trim() === '')
+    return cdata;
   return undefined;
 }
 
@@ -117,7 +119,10 @@ export function decodeEntities(text: string): string | null {
   if (!text.includes('&')) return text;
   let bad = false;
   const out = text.replace(/&([^;&\s]{0,10});?/g, (whole, ref: string) => {
-    if (!whole.endsWith(';')) { bad = true; return whole; }
+    if (!whole.endsWith(';')) {
+      bad = true;
+      return whole;
+    }
     const named = Object.hasOwn(NAMED, ref) ? NAMED[ref] : undefined;
     if (named !== undefined) return named;
     const num = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(ref);

@@ -20,7 +20,11 @@ const DOC = 'docs/deploying.md';
 function stepsOf(markdown: string, name: string): string[] {
   const m = new RegExp(`<!-- deploy-steps: ${name} -->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(markdown);
   assert.ok(m, `${DOC} has no "deploy-steps: ${name}" shell block`);
-  return (m[1] as string).replace(/\\\n\s*/g, '').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return (m[1] as string)
+    .replace(/\\\n\s*/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** Shell words, with quotes removed (enough for the documented commands: no nesting beyond "$(...)"). */
@@ -66,7 +70,8 @@ interface Cluster {
   images: string[];
 }
 
-const key = (o: { kind: string; metadata: { name: string; namespace?: string } }): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const key = (o: { kind: string; metadata: { name: string; namespace?: string } }): string =>
+  `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
@@ -81,31 +86,42 @@ function checkWorkloadNeeds(o: KObject, c: Cluster, applying: ReadonlyMap<string
   if (!t) return;
   const ns = o.metadata.namespace ?? '';
   const where = `${step}: ${o.kind}/${o.metadata.name}`;
-  const hasConfigMap = (name: string): boolean => applying.has(`ConfigMap/${ns}/${name}`) || c.objects.has(`ConfigMap/${ns}/${name}`);
+  const hasConfigMap = (name: string): boolean =>
+    applying.has(`ConfigMap/${ns}/${name}`) || c.objects.has(`ConfigMap/${ns}/${name}`);
   const needSecret = (name: string, keys: string[], optional: boolean): void => {
     const have = c.secrets.get(`${ns}/${name}`);
     if (!have) {
       assert.ok(optional, `${where} needs Secret ${name}, which no earlier step creates`);
       return;
     }
-    for (const k of keys) assert.ok(have.has(k), `${where} needs key ${k} of Secret ${name}, which the step creating it does not set`);
+    for (const k of keys)
+      assert.ok(have.has(k), `${where} needs key ${k} of Secret ${name}, which the step creating it does not set`);
   };
   const priority = t.spec['priorityClassName'];
   if (typeof priority === 'string') {
-    assert.ok(applying.has(`PriorityClass//${priority}`) || c.objects.has(`PriorityClass//${priority}`), `${where} needs PriorityClass ${priority}, which no earlier step creates`);
+    assert.ok(
+      applying.has(`PriorityClass//${priority}`) || c.objects.has(`PriorityClass//${priority}`),
+      `${where} needs PriorityClass ${priority}, which no earlier step creates`,
+    );
   }
   const volumes = Array.isArray(t.spec['volumes']) ? t.spec['volumes'].filter(isRecord) : [];
   for (const v of volumes) {
-    const sources = isRecord(v['projected']) && Array.isArray(v['projected']['sources']) ? v['projected']['sources'].filter(isRecord) : [v];
+    const sources =
+      isRecord(v['projected']) && Array.isArray(v['projected']['sources'])
+        ? v['projected']['sources'].filter(isRecord)
+        : [v];
     for (const s of sources) {
       const secret = s['secret'];
       if (isRecord(secret)) {
         const name = String(secret['secretName'] ?? secret['name']);
-        const items = Array.isArray(secret['items']) ? secret['items'].filter(isRecord).map((i) => String(i['key'])) : [];
+        const items = Array.isArray(secret['items'])
+          ? secret['items'].filter(isRecord).map((i) => String(i['key']))
+          : [];
         needSecret(name, items, secret['optional'] === true);
       }
       const cm = s['configMap'];
-      if (isRecord(cm) && cm['optional'] !== true) assert.ok(hasConfigMap(String(cm['name'])), `${where} needs ConfigMap ${String(cm['name'])}`);
+      if (isRecord(cm) && cm['optional'] !== true)
+        assert.ok(hasConfigMap(String(cm['name'])), `${where} needs ConfigMap ${String(cm['name'])}`);
     }
   }
   for (const container of containersOf(t.spec)) {
@@ -114,7 +130,11 @@ function checkWorkloadNeeds(o: KObject, c: Cluster, applying: ReadonlyMap<string
       if (isRecord(ref)) needSecret(String(ref['name']), [String(ref['key'])], ref['optional'] === true);
     }
     for (const e of Array.isArray(container['envFrom']) ? container['envFrom'].filter(isRecord) : []) {
-      if (isRecord(e['configMapRef'])) assert.ok(hasConfigMap(String(e['configMapRef']['name'])), `${where} needs ConfigMap ${String(e['configMapRef']['name'])}`);
+      if (isRecord(e['configMapRef']))
+        assert.ok(
+          hasConfigMap(String(e['configMapRef']['name'])),
+          `${where} needs ConfigMap ${String(e['configMapRef']['name'])}`,
+        );
     }
   }
 }
@@ -125,16 +145,26 @@ function applyKustomization(dir: string, c: Cluster, step: string): void {
   for (const o of objects) {
     // kubectl applies a kustomization's Namespace before what goes into it.
     if (o.metadata.namespace !== undefined) {
-      assert.ok(c.namespaces.has(o.metadata.namespace) || applying.has(`Namespace//${o.metadata.namespace}`),
-        `${step}: ${o.kind}/${o.metadata.name} goes into namespace ${o.metadata.namespace}, which no earlier step creates`);
+      assert.ok(
+        c.namespaces.has(o.metadata.namespace) || applying.has(`Namespace//${o.metadata.namespace}`),
+        `${step}: ${o.kind}/${o.metadata.name} goes into namespace ${o.metadata.namespace}, which no earlier step creates`,
+      );
     }
     if (o.kind === 'Job') {
       // A Job's pod template is immutable: applying a new one over a kept one fails.
-      assert.ok(!c.objects.has(key(o)), `${step}: Job ${o.metadata.name} still exists from the last release (its template is immutable): delete it first`);
+      assert.ok(
+        !c.objects.has(key(o)),
+        `${step}: Job ${o.metadata.name} still exists from the last release (its template is immutable): delete it first`,
+      );
     }
     if (o.kind === 'Ingress') {
-      for (const tls of Array.isArray((o['spec'] as Record<string, unknown>)['tls']) ? ((o['spec'] as Record<string, unknown>)['tls'] as unknown[]).filter(isRecord) : []) {
-        assert.ok(c.secrets.has(`${o.metadata.namespace ?? ''}/${String(tls['secretName'])}`), `${step}: the Ingress needs TLS Secret ${String(tls['secretName'])}`);
+      for (const tls of Array.isArray((o['spec'] as Record<string, unknown>)['tls'])
+        ? ((o['spec'] as Record<string, unknown>)['tls'] as unknown[]).filter(isRecord)
+        : []) {
+        assert.ok(
+          c.secrets.has(`${o.metadata.namespace ?? ''}/${String(tls['secretName'])}`),
+          `${step}: the Ingress needs TLS Secret ${String(tls['secretName'])}`,
+        );
       }
     }
     checkWorkloadNeeds(o, c, applying, step);
@@ -155,7 +185,11 @@ function run(steps: string[], c: Cluster): void {
       c.images.push(w[1] === 'build' ? String(flag(w, '-t')) : String(w[2]));
       continue;
     }
-    assert.equal(w[0], 'kubectl', `${step}: a command this test does not understand; teach it to test/deploy/deploy-steps.test.ts`);
+    assert.equal(
+      w[0],
+      'kubectl',
+      `${step}: a command this test does not understand; teach it to test/deploy/deploy-steps.test.ts`,
+    );
     const ns = flag(w, '-n');
     if (ns !== undefined) assert.ok(c.namespaces.has(ns), `${step}: namespace ${ns} does not exist yet`);
     const verb = w.filter((x, i) => !x.startsWith('-') && w[i - 1] !== '-n').slice(1);
@@ -173,7 +207,10 @@ function run(steps: string[], c: Cluster): void {
         assert.equal(verb[2], 'generic', step);
         for (const a of w.filter((x) => x.startsWith('--from-literal=') || x.startsWith('--from-file='))) {
           const value = a.slice(a.indexOf('=') + 1);
-          const k = a.startsWith('--from-literal=') || value.includes('=') ? value.slice(0, value.indexOf('=')) : value.split('/').pop() as string;
+          const k =
+            a.startsWith('--from-literal=') || value.includes('=')
+              ? value.slice(0, value.indexOf('='))
+              : (value.split('/').pop() as string);
           keys.add(k);
         }
       }
@@ -189,14 +226,22 @@ function run(steps: string[], c: Cluster): void {
       assert.equal(flag(w, '--for'), 'condition=complete');
       const deadline = Number((job['spec'] as Record<string, unknown>)['activeDeadlineSeconds']);
       const timeout = seconds(String(flag(w, '--timeout')));
-      assert.ok(timeout >= deadline, `${step}: the wait (${timeout} s) is shorter than the Job's activeDeadlineSeconds (${deadline} s): it would give up on a Job still allowed to run`);
+      assert.ok(
+        timeout >= deadline,
+        `${step}: the wait (${timeout} s) is shorter than the Job's activeDeadlineSeconds (${deadline} s): it would give up on a Job still allowed to run`,
+      );
     } else if (verb[0] === 'rollout' && verb[1] === 'status') {
       const [kind, name] = (verb[2] as string).split('/') as [string, string];
       const kinds: Record<string, string> = { deployment: 'Deployment', statefulset: 'StatefulSet' };
-      assert.ok(c.objects.has(`${kinds[kind] ?? kind}/${ns ?? ''}/${name}`), `${step}: ${kind}/${name} was not applied`);
+      assert.ok(
+        c.objects.has(`${kinds[kind] ?? kind}/${ns ?? ''}/${name}`),
+        `${step}: ${kind}/${name} was not applied`,
+      );
       assert.ok(flag(w, '--timeout'), `${step}: a --timeout, so a stuck rollout fails the release instead of hanging`);
     } else {
-      assert.fail(`${step}: a kubectl command this test does not understand; teach it to test/deploy/deploy-steps.test.ts`);
+      assert.fail(
+        `${step}: a kubectl command this test does not understand; teach it to test/deploy/deploy-steps.test.ts`,
+      );
     }
   }
 }
@@ -211,7 +256,8 @@ test('docs/deploying.md: install, then two releases, each step needing only what
   run(release, cluster);
   run(release, cluster);
   // Everything the main overlay runs exists at the end.
-  for (const name of ['payment-callback-core', 'payment-callback-gateway']) assert.ok(cluster.objects.has(`Deployment/payment-callback/${name}`));
+  for (const name of ['payment-callback-core', 'payment-callback-gateway'])
+    assert.ok(cluster.objects.has(`Deployment/payment-callback/${name}`));
   assert.ok(cluster.objects.has('Job/payment-callback/payment-callback-migrate'));
 });
 
@@ -229,7 +275,11 @@ test('the steps fail the way a cluster would when they are out of order', () => 
   run(install, d);
   assert.throws(() => run(shortWait, d), /shorter than the Job's activeDeadlineSeconds/);
   const noRedisSecret = install.filter((l) => !l.includes('payment-callback-redis'));
-  assert.throws(() => { const e = fresh(); run(noRedisSecret, e); run(release, e); }, /Secret payment-callback-redis/);
+  assert.throws(() => {
+    const e = fresh();
+    run(noRedisSecret, e);
+    run(release, e);
+  }, /Secret payment-callback-redis/);
 });
 
 test('the image built and pushed is the one both production overlays deploy', () => {
@@ -242,7 +292,11 @@ test('the image built and pushed is the one both production overlays deploy', ()
     for (const o of build(at(dir)).objects) {
       for (const c of containersOf(podTemplate(o)?.spec ?? {})) {
         const image = String(c['image']);
-        if (image.includes('/payment-callback')) assert.ok(built.has(image), `${dir}: ${o.kind}/${o.metadata.name} runs ${image}, not the image the docs build (${[...built].join(', ')})`);
+        if (image.includes('/payment-callback'))
+          assert.ok(
+            built.has(image),
+            `${dir}: ${o.kind}/${o.metadata.name} runs ${image}, not the image the docs build (${[...built].join(', ')})`,
+          );
       }
     }
   }
@@ -250,9 +304,16 @@ test('the image built and pushed is the one both production overlays deploy', ()
 
 test('README\'s "Deploying" summarises docs/deploying.md and holds no commands of its own to drift', () => {
   const readme = readFileSync(at('README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Deploying'), readme.indexOf('\n## ', readme.indexOf('## Deploying') + 1));
+  const section = readme.slice(
+    readme.indexOf('## Deploying'),
+    readme.indexOf('\n## ', readme.indexOf('## Deploying') + 1),
+  );
   assert.ok(section.includes('(docs/deploying.md)'), 'README links docs/deploying.md');
-  assert.doesNotMatch(section, /^\s*kubectl .*(apply|create|wait)/m, 'README repeats no deploy command: they live (and are tested) in docs/deploying.md');
+  assert.doesNotMatch(
+    section,
+    /^\s*kubectl .*(apply|create|wait)/m,
+    'README repeats no deploy command: they live (and are tested) in docs/deploying.md',
+  );
   for (const runbook of ['postgres-backup-restore', 'redis-node-lost', 'database-failover']) {
     assert.ok(section.includes(`docs/runbooks/${runbook}.md`), `README links the ${runbook} runbook`);
     readFileSync(at('docs/runbooks', `${runbook}.md`), 'utf8');

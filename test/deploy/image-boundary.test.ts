@@ -19,7 +19,11 @@ const NOT_PRODUCT = ['tools', 'harness', 'test', 'bench'];
 function copiedFromContext(dockerfile: string): string[] {
   const sources: string[] = [];
   // Continuation lines joined, comments dropped.
-  const lines = dockerfile.replace(/\\\r?\n/g, ' ').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = dockerfile
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   for (const line of lines) {
     const words = line.split(/\s+/);
     if (words[0]?.toUpperCase() !== 'COPY') continue;
@@ -43,26 +47,37 @@ const sources = copiedFromContext(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
 const copiedDirs = sources.filter((s) => statSync(join(ROOT, s)).isDirectory());
 
 test('the Dockerfile copies only product paths from the build context', () => {
-  assert.ok(sources.includes('src') && sources.includes('gateway'), `the core and the gateway are copied: ${sources.join(', ')}`);
+  assert.ok(
+    sources.includes('src') && sources.includes('gateway'),
+    `the core and the gateway are copied: ${sources.join(', ')}`,
+  );
   for (const s of sources) {
     const top = s.split('/')[0] ?? s;
     assert.ok(PRODUCT.has(top), `COPY ${s}: not product (product is ${[...PRODUCT].join(', ')}; see README "Layout")`);
   }
-  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+  const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim());
   for (const dir of NOT_PRODUCT) assert.ok(ignored.includes(dir), `.dockerignore must exclude ${dir}/`);
 });
 
 test('no product source imports tools/, harness/, test/, bench/ or a dev dependency', () => {
   const files = copiedDirs.flatMap((d) => tsFilesUnder(join(ROOT, d)));
   assert.ok(files.length > 100, `found ${files.length} product sources`);
-  const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const { dependencies } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
   const crossings: string[] = [];
   for (const file of files) {
     const imports = ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map((i) => i.fileName);
     // The image keeps only production dependencies (npm prune --omit=dev).
     for (const spec of imports.filter((s) => !s.startsWith('.') && !s.startsWith('node:'))) {
-      const name = spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
-      if (!builtinModules.includes(name) && !(name in dependencies)) crossings.push(`${relative(ROOT, file)} imports ${spec}, not a production dependency`);
+      const name = spec
+        .split('/')
+        .slice(0, spec.startsWith('@') ? 2 : 1)
+        .join('/');
+      if (!builtinModules.includes(name) && !(name in dependencies))
+        crossings.push(`${relative(ROOT, file)} imports ${spec}, not a production dependency`);
     }
     for (const spec of imports.filter((s) => s.startsWith('.'))) {
       const target = relative(ROOT, resolve(dirname(file), spec));

@@ -39,14 +39,28 @@ export interface Rendered {
 }
 
 const KUSTOMIZATION_FIELDS = new Set([
-  'apiVersion', 'kind', 'resources', 'namespace', 'configMapGenerator', 'images', 'replicas', 'patches', 'components',
+  'apiVersion',
+  'kind',
+  'resources',
+  'namespace',
+  'configMapGenerator',
+  'images',
+  'replicas',
+  'patches',
+  'components',
 ]);
 const COMPONENT_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'patches']);
 
 /** Kinds that have no namespace; the namespace field leaves them alone. */
 const CLUSTER_SCOPED = new Set([
-  'Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume',
-  'StorageClass', 'IngressClass', 'PriorityClass',
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'PersistentVolume',
+  'StorageClass',
+  'IngressClass',
+  'PriorityClass',
 ]);
 
 /**
@@ -62,23 +76,29 @@ export function build(dir: string, extraComponents: readonly string[] = []): Ren
 function buildDir(dir: string, files: Set<string>, extraComponents: readonly string[] = []): KObject[] {
   const kustomizationFile = join(dir, 'kustomization.yaml');
   const k = asRecord(readYaml(kustomizationFile, files)[0], kustomizationFile);
-  if (k['kind'] === 'Component') throw new Error(`${kustomizationFile}: a Component is listed under components, not resources`);
+  if (k['kind'] === 'Component')
+    throw new Error(`${kustomizationFile}: a Component is listed under components, not resources`);
   for (const field of Object.keys(k)) {
-    if (!KUSTOMIZATION_FIELDS.has(field)) throw new Error(`${kustomizationFile}: kustomize-lite does not support "${field}"`);
+    if (!KUSTOMIZATION_FIELDS.has(field))
+      throw new Error(`${kustomizationFile}: kustomize-lite does not support "${field}"`);
   }
 
   const objects: KObject[] = [];
   for (const entry of stringList(k['resources'], 'resources')) {
-    if (/^[a-z]+:\/\//.test(entry) || entry.startsWith('git@')) throw new Error(`${kustomizationFile}: remote resource ${entry}`);
+    if (/^[a-z]+:\/\//.test(entry) || entry.startsWith('git@'))
+      throw new Error(`${kustomizationFile}: remote resource ${entry}`);
     const path = resolve(dir, entry);
     if (statSync(path).isDirectory()) objects.push(...buildDir(path, files));
     else objects.push(...readYaml(path, files).map((doc) => asObject(doc, path)));
   }
 
-  const generated = listOf(k['configMapGenerator']).map((g) => generateConfigMap(dir, asRecord(g, 'configMapGenerator'), files));
+  const generated = listOf(k['configMapGenerator']).map((g) =>
+    generateConfigMap(dir, asRecord(g, 'configMapGenerator'), files),
+  );
   objects.push(...generated.map((g) => g.object));
 
-  for (const c of [...stringList(k['components'], 'components'), ...extraComponents]) applyComponent(resolve(dir, c), objects, files);
+  for (const c of [...stringList(k['components'], 'components'), ...extraComponents])
+    applyComponent(resolve(dir, c), objects, files);
 
   for (const p of listOf(k['patches'])) applyPatch(dir, asRecord(p, 'patches'), objects, files);
 
@@ -91,8 +111,11 @@ function buildDir(dir: string, files: Set<string>, extraComponents: readonly str
 
   for (const r of listOf(k['replicas'])) {
     const { name, count } = asRecord(r, 'replicas');
-    const targets = objects.filter((o) => ['Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind) && o.metadata.name === name);
-    if (targets.length === 0 || typeof count !== 'number') throw new Error(`${kustomizationFile}: replicas entry ${String(name)} matches nothing`);
+    const targets = objects.filter(
+      (o) => ['Deployment', 'StatefulSet', 'ReplicaSet'].includes(o.kind) && o.metadata.name === name,
+    );
+    if (targets.length === 0 || typeof count !== 'number')
+      throw new Error(`${kustomizationFile}: replicas entry ${String(name)} matches nothing`);
     for (const t of targets) asRecord(t['spec'], 'spec')['replicas'] = count;
   }
 
@@ -125,9 +148,14 @@ function applyComponent(dir: string, objects: KObject[], files: Set<string>): vo
 
 // ---- configMapGenerator -------------------------------------------------------------------
 
-function generateConfigMap(dir: string, g: Record<string, unknown>, files: Set<string>): { name: string; object: KObject } {
+function generateConfigMap(
+  dir: string,
+  g: Record<string, unknown>,
+  files: Set<string>,
+): { name: string; object: KObject } {
   for (const field of Object.keys(g)) {
-    if (!['name', 'files', 'envs', 'literals'].includes(field)) throw new Error(`configMapGenerator: "${field}" is not supported`);
+    if (!['name', 'files', 'envs', 'literals'].includes(field))
+      throw new Error(`configMapGenerator: "${field}" is not supported`);
   }
   const name = g['name'];
   if (typeof name !== 'string') throw new Error('configMapGenerator: name is required');
@@ -137,7 +165,7 @@ function generateConfigMap(dir: string, g: Record<string, unknown>, files: Set<s
     data[key] = value;
   };
   for (const entry of stringList(g['files'], 'files')) {
-    const [key, path] = entry.includes('=') ? entry.split('=', 2) as [string, string] : [basename(entry), entry];
+    const [key, path] = entry.includes('=') ? (entry.split('=', 2) as [string, string]) : [basename(entry), entry];
     put(key, readText(resolve(dir, path), files), entry);
   }
   for (const envFile of stringList(g['envs'], 'envs')) {
@@ -179,7 +207,11 @@ function parseEnvFile(text: string, where: string): Array<[string, string]> {
  * always "" there: kustomize looks it up with Lookup("metadata/name"), which finds no such field.
  */
 function configMapHash(data: Record<string, string>): string {
-  const sortedData = Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]]));
+  const sortedData = Object.fromEntries(
+    Object.keys(data)
+      .sort()
+      .map((k) => [k, data[k]]),
+  );
   const json = JSON.stringify({ data: sortedData, kind: 'ConfigMap', name: '' })
     // Go's encoding/json escapes these; JSON.stringify does not.
     .replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -215,12 +247,16 @@ function applyPatch(dir: string, p: Record<string, unknown>, objects: KObject[],
   if (typeof path !== 'string' || !isRecord(target) || Object.keys(p).some((k) => k !== 'path' && k !== 'target')) {
     throw new Error('patches: kustomize-lite supports only {path, target: {kind, name}}');
   }
-  if (Object.keys(target).some((k) => k !== 'kind' && k !== 'name')) throw new Error('patches: target may only have kind and name');
+  if (Object.keys(target).some((k) => k !== 'kind' && k !== 'name'))
+    throw new Error('patches: target may only have kind and name');
   const file = resolve(dir, path);
   const ops = readYaml(file, files)[0];
   if (!Array.isArray(ops)) throw new Error(`${file}: only JSON 6902 patches (a list of operations) are supported`);
   const matches = objects.filter((o) => o.kind === target['kind'] && o.metadata.name === target['name']);
-  if (matches.length !== 1) throw new Error(`${file}: target ${String(target['kind'])}/${String(target['name'])} matches ${matches.length} objects`);
+  if (matches.length !== 1)
+    throw new Error(
+      `${file}: target ${String(target['kind'])}/${String(target['name'])} matches ${matches.length} objects`,
+    );
   for (const op of ops) applyOperation(matches[0] as KObject, asRecord(op, file), file);
 }
 
@@ -228,7 +264,10 @@ function applyOperation(doc: KObject, op: Record<string, unknown>, file: string)
   const kind = op['op'];
   const pointer = op['path'];
   if (typeof pointer !== 'string' || !pointer.startsWith('/')) throw new Error(`${file}: bad path ${String(pointer)}`);
-  const tokens = pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const tokens = pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
   const last = tokens.pop() as string;
   let parent: unknown = doc;
   for (const t of tokens) {
@@ -244,7 +283,8 @@ function applyOperation(doc: KObject, op: Record<string, unknown>, file: string)
       else parent.splice(i, 1);
     } else throw new Error(`${file}: ${String(kind)} ${pointer} is not possible`);
   } else if (isRecord(parent)) {
-    if ((kind === 'replace' || kind === 'remove') && !(last in parent)) throw new Error(`${file}: ${pointer} does not exist`);
+    if ((kind === 'replace' || kind === 'remove') && !(last in parent))
+      throw new Error(`${file}: ${pointer} does not exist`);
     if (kind === 'add' || kind === 'replace') parent[last] = op['value'];
     else if (kind === 'remove') delete parent[last];
     else throw new Error(`${file}: op ${String(kind)} is not supported`);
@@ -296,12 +336,18 @@ function podSpec(o: KObject): Record<string, unknown> | undefined {
   return podTemplate(o)?.spec;
 }
 
-export function podTemplate(o: KObject): { labels: Record<string, string>; annotations: Record<string, string>; spec: Record<string, unknown> } | undefined {
+export function podTemplate(
+  o: KObject,
+): { labels: Record<string, string>; annotations: Record<string, string>; spec: Record<string, unknown> } | undefined {
   const spec = o['spec'];
   if (!isRecord(spec)) return undefined;
   let template: unknown;
   if (o.kind === 'Pod') template = { metadata: o.metadata, spec };
-  else if (o.kind === 'CronJob') template = isRecord(spec['jobTemplate']) && isRecord(spec['jobTemplate']['spec']) ? spec['jobTemplate']['spec']['template'] : undefined;
+  else if (o.kind === 'CronJob')
+    template =
+      isRecord(spec['jobTemplate']) && isRecord(spec['jobTemplate']['spec'])
+        ? spec['jobTemplate']['spec']['template']
+        : undefined;
   else template = spec['template'];
   if (!isRecord(template) || !isRecord(template['spec'])) return undefined;
   const meta = isRecord(template['metadata']) ? template['metadata'] : {};
@@ -325,19 +371,23 @@ export function containersOf(pod: Record<string, unknown>): Array<Record<string,
  */
 export function readYaml(file: string, files?: Set<string>): unknown[] {
   const text = readText(file, files);
-  return parseAllDocuments(text).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
-    visit(doc, {
-      Scalar(_key, node) {
-        if (!isScalar(node) || node.type !== 'PLAIN' || typeof node.source !== 'string') return;
-        if (/^(y|yes|n|no|on|off)$/i.test(node.source) || /^[-+]?0[0-9_]+$/.test(node.source)) {
-          throw new Error(`${relative(process.cwd(), file)}: plain scalar ${node.source} reads differently in YAML 1.1 and 1.2; quote it`);
-        }
-      },
-    });
-    const value: unknown = doc.toJS({ maxAliasCount: -1 });
-    return value;
-  }).filter((d) => d !== null && d !== undefined);
+  return parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+      visit(doc, {
+        Scalar(_key, node) {
+          if (!isScalar(node) || node.type !== 'PLAIN' || typeof node.source !== 'string') return;
+          if (/^(y|yes|n|no|on|off)$/i.test(node.source) || /^[-+]?0[0-9_]+$/.test(node.source)) {
+            throw new Error(
+              `${relative(process.cwd(), file)}: plain scalar ${node.source} reads differently in YAML 1.1 and 1.2; quote it`,
+            );
+          }
+        },
+      });
+      const value: unknown = doc.toJS({ maxAliasCount: -1 });
+      return value;
+    })
+    .filter((d) => d !== null && d !== undefined);
 }
 
 function readText(file: string, files?: Set<string>): string {
@@ -349,7 +399,12 @@ function readText(file: string, files?: Set<string>): string {
 function asObject(doc: unknown, file: string): KObject {
   const o = asRecord(doc, file);
   const meta = o['metadata'];
-  if (typeof o['apiVersion'] !== 'string' || typeof o['kind'] !== 'string' || !isRecord(meta) || typeof meta['name'] !== 'string') {
+  if (
+    typeof o['apiVersion'] !== 'string' ||
+    typeof o['kind'] !== 'string' ||
+    !isRecord(meta) ||
+    typeof meta['name'] !== 'string'
+  ) {
     throw new Error(`${file}: every document needs apiVersion, kind and metadata.name`);
   }
   return o as KObject;

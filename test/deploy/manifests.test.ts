@@ -18,7 +18,14 @@ import { CORE_ENV_VARS, readCoreConfig } from '../../src/config';
 import { ConfigError } from '../../src/env-reader';
 import { PROTO_ROOT } from '../../src/server/reflection';
 import {
-  build, containersOf, isRecord, parseImage, podTemplate, readYaml, type KObject, type Rendered,
+  build,
+  containersOf,
+  isRecord,
+  parseImage,
+  podTemplate,
+  readYaml,
+  type KObject,
+  type Rendered,
 } from './kustomize-lite';
 
 /** The repository root: this file runs as dist/test/deploy/manifests.test.js. */
@@ -30,9 +37,12 @@ const PRODUCTION_MIGRATE = 'k8s/overlays/production/migrate';
 const NAMESPACE = 'k8s/namespace';
 const ALL_KUSTOMIZATIONS = [PRODUCTION, PRODUCTION_MIGRATE, NAMESPACE, 'k8s/base', 'k8s/jobs/migrate'];
 /** The overlay options under k8s/components/, each rendered on top of production. */
-const COMPONENTS = readdirSync(at('k8s/components')).filter((d) => existsSync(at('k8s/components', d, 'kustomization.yaml'))).sort();
+const COMPONENTS = readdirSync(at('k8s/components'))
+  .filter((d) => existsSync(at('k8s/components', d, 'kustomization.yaml')))
+  .sort();
 const withComponent = (name: string): KObject[] => [
-  ...build(at(PRODUCTION), [`../../components/${name}`]).objects, ...rendered(PRODUCTION_MIGRATE).objects,
+  ...build(at(PRODUCTION), [`../../components/${name}`]).objects,
+  ...rendered(PRODUCTION_MIGRATE).objects,
 ];
 
 /** The programs in the image: compiled entry point => its TypeScript source. */
@@ -68,9 +78,14 @@ const secretExamples: KObject[] = readYaml(at('k8s/base/secret.example.yaml')) a
  */
 const filledSecrets: KObject[] = secretExamples.map((secret) => ({
   ...secret,
-  stringData: Object.fromEntries(Object.entries(get(secret, 'stringData') as Record<string, string>).map(([k, v]) => [
-    k, ['DATABASE_URL', 'REDIS_URLS', 'ca.crt'].includes(k) ? v : createHash('sha256').update(`${secret.metadata.name}/${k}`).digest('hex').slice(0, 32),
-  ])),
+  stringData: Object.fromEntries(
+    Object.entries(get(secret, 'stringData') as Record<string, string>).map(([k, v]) => [
+      k,
+      ['DATABASE_URL', 'REDIS_URLS', 'ca.crt'].includes(k)
+        ? v
+        : createHash('sha256').update(`${secret.metadata.name}/${k}`).digest('hex').slice(0, 32),
+    ]),
+  ),
 }));
 
 // ---- small helpers ------------------------------------------------------------------------
@@ -123,10 +138,16 @@ function selectorMatches(selector: unknown, labels: Record<string, string>): boo
     const key = str(e['key']);
     const values = list(e['values']);
     const has = key in labels;
-    const ok = e['operator'] === 'In' ? has && values.includes(labels[key])
-      : e['operator'] === 'NotIn' ? !has || !values.includes(labels[key])
-        : e['operator'] === 'Exists' ? has
-          : e['operator'] === 'DoesNotExist' ? !has : assert.fail(`operator ${String(e['operator'])}`);
+    const ok =
+      e['operator'] === 'In'
+        ? has && values.includes(labels[key])
+        : e['operator'] === 'NotIn'
+          ? !has || !values.includes(labels[key])
+          : e['operator'] === 'Exists'
+            ? has
+            : e['operator'] === 'DoesNotExist'
+              ? !has
+              : assert.fail(`operator ${String(e['operator'])}`);
     if (!ok) return false;
   }
   return true;
@@ -134,7 +155,9 @@ function selectorMatches(selector: unknown, labels: Record<string, string>): boo
 
 /** A container's declared port, by number or name. */
 function declaredPort(container: Record<string, unknown>, port: unknown): number | undefined {
-  const p = records(container['ports']).find((x) => x['containerPort'] === port || (typeof port === 'string' && x['name'] === port));
+  const p = records(container['ports']).find(
+    (x) => x['containerPort'] === port || (typeof port === 'string' && x['name'] === port),
+  );
   return typeof p?.['containerPort'] === 'number' ? p['containerPort'] : undefined;
 }
 
@@ -165,7 +188,8 @@ function envOf(container: Record<string, unknown>, objects: KObject[], secrets: 
   for (const from of records(container['envFrom'])) {
     const name = str(get(from, 'configMapRef', 'name'));
     assert.ok(name, 'envFrom uses ConfigMaps only (secrets go through explicit secretKeyRef entries)');
-    for (const [k, v] of Object.entries(get(one(objects, 'ConfigMap', name), 'data') as Record<string, string>)) env.set(k, v);
+    for (const [k, v] of Object.entries(get(one(objects, 'ConfigMap', name), 'data') as Record<string, string>))
+      env.set(k, v);
   }
   for (const e of records(container['env'])) {
     const secretRef = get(e, 'valueFrom', 'secretKeyRef');
@@ -178,25 +202,40 @@ function envOf(container: Record<string, unknown>, objects: KObject[], secrets: 
 }
 
 /** Files a container sees: mounted ConfigMap and Secret keys, by path. */
-function mountedFiles(w: Workload, container: Record<string, unknown>, objects: KObject[], secrets: KObject[]): Map<string, string> {
+function mountedFiles(
+  w: Workload,
+  container: Record<string, unknown>,
+  objects: KObject[],
+  secrets: KObject[],
+): Map<string, string> {
   const files = new Map<string, string>();
   for (const m of records(container['volumeMounts'])) {
     const volume = records(w.spec['volumes']).find((v) => v['name'] === m['name']);
     assert.ok(volume, `${id(w.owner)}: volumeMount ${String(m['name'])} has no volume`);
     // A projected volume merges its sources into one directory; the others have one source.
     const projected = records(get(volume, 'projected', 'sources'));
-    for (const source of projected.length > 0 ? projected : [{ configMap: volume['configMap'], secret: volume['secret'] }]) {
+    for (const source of projected.length > 0
+      ? projected
+      : [{ configMap: volume['configMap'], secret: volume['secret'] }]) {
       const cm = str(get(source, 'configMap', 'name'));
       const secret = str(get(source, 'secret', 'secretName') ?? get(source, 'secret', 'name'));
       const optional = get(source, cm ? 'configMap' : 'secret', 'optional') === true;
-      const found = cm ? objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === cm) : secret ? secrets.filter((o) => o.metadata.name === secret) : [];
+      const found = cm
+        ? objects.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === cm)
+        : secret
+          ? secrets.filter((o) => o.metadata.name === secret)
+          : [];
       if (found.length === 0 && optional) continue;
-      const data = cm ? get(one(objects, 'ConfigMap', cm), 'data')
-        : secret ? get(one(secrets, 'Secret', secret), 'stringData') : undefined;
+      const data = cm
+        ? get(one(objects, 'ConfigMap', cm), 'data')
+        : secret
+          ? get(one(secrets, 'Secret', secret), 'stringData')
+          : undefined;
       if (!isRecord(data)) continue;
       // With `items`, only the listed keys appear, under the given paths.
       const items = records(get(source, cm ? 'configMap' : 'secret', 'items'));
-      const entries = items.length > 0 ? items.map((i) => [str(i['path']), data[str(i['key'])]] as const) : Object.entries(data);
+      const entries =
+        items.length > 0 ? items.map((i) => [str(i['path']), data[str(i['key'])]] as const) : Object.entries(data);
       for (const [k, v] of entries) {
         assert.ok(v !== undefined, `${id(w.owner)}: volume ${str(volume['name'])} lists a key that does not exist`);
         files.set(`${str(m['mountPath'])}/${k}`, typeof v === 'string' ? v : JSON.stringify(v));
@@ -226,7 +265,10 @@ function hostPort(url: string): { host: string; port: number } {
  * -> the Service, its pods and their port. Never the cluster domain: cluster.local is only a
  * default, so a name that spells it out breaks on clusters with another one.
  */
-function resolveService(objects: KObject[], url: string): { service: KObject; pods: Workload[]; targetPort: number; pod?: string } {
+function resolveService(
+  objects: KObject[],
+  url: string,
+): { service: KObject; pods: Workload[]; targetPort: number; pod?: string } {
   const { host, port } = hostPort(url);
   assert.doesNotMatch(host, /cluster\.local/, `${host}: no hard-coded cluster domain`);
   const labels = host.split('.');
@@ -248,12 +290,22 @@ function resolveService(objects: KObject[], url: string): { service: KObject; po
     // Per-pod names exist for a StatefulSet's pods under its headless governing Service.
     assert.equal(get(service, 'spec', 'clusterIP'), 'None', `${host}: pod names need a headless Service`);
     const m = /^(.+)-(\d+)$/.exec(podName);
-    pods = pods.filter((w) => w.owner.kind === 'StatefulSet' && get(w.owner, 'spec', 'serviceName') === serviceName && m?.[1] === w.owner.metadata.name
-      && Number(m[2]) < (get(w.owner, 'spec', 'replicas') as number));
+    pods = pods.filter(
+      (w) =>
+        w.owner.kind === 'StatefulSet' &&
+        get(w.owner, 'spec', 'serviceName') === serviceName &&
+        m?.[1] === w.owner.metadata.name &&
+        Number(m[2]) < (get(w.owner, 'spec', 'replicas') as number),
+    );
     assert.equal(pods.length, 1, `${host}: no such StatefulSet pod behind ${serviceName}`);
   }
-  const targets = pods.map((w) => w.containers.map((c) => declaredPort(c, servicePort['targetPort'] ?? port)).find((p) => p !== undefined));
-  assert.ok(targets.every((t) => t === targets[0] && t !== undefined), `Service ${serviceName}: targetPort is not declared by every pod`);
+  const targets = pods.map((w) =>
+    w.containers.map((c) => declaredPort(c, servicePort['targetPort'] ?? port)).find((p) => p !== undefined),
+  );
+  assert.ok(
+    targets.every((t) => t === targets[0] && t !== undefined),
+    `Service ${serviceName}: targetPort is not declared by every pod`,
+  );
   return { service, pods, targetPort: targets[0] as number, ...(podName ? { pod: podName } : {}) };
 }
 
@@ -278,7 +330,11 @@ function preStopSleepSeconds(container: Record<string, unknown>): number {
 // ---- Dockerfile ---------------------------------------------------------------------------
 
 /** One COPY; `targets[i]` is where `sources[i]` lands in the image. */
-interface DockerCopy { readonly from?: string; readonly sources: string[]; readonly targets: string[] }
+interface DockerCopy {
+  readonly from?: string;
+  readonly sources: string[];
+  readonly targets: string[];
+}
 interface DockerStage {
   readonly name: string;
   readonly image: string;
@@ -328,7 +384,10 @@ function parseDockerfile(text: string): Dockerfile {
     } else if (keyword === 'FROM') {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
       assert.ok(m, `FROM ${args}`);
-      const image = (m[1] as string).replace(/\$\{(\w+)\}|\$(\w+)/g, (_s, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b) as string) ?? '');
+      const image = (m[1] as string).replace(
+        /\$\{(\w+)\}|\$(\w+)/g,
+        (_s, a: string | undefined, b: string | undefined) => globalArgs.get((a ?? b) as string) ?? '',
+      );
       stages.push({ name: m[2] ?? String(stages.length), image, workdir: '/', copies: [], runs: [] });
       entrypoint = [];
       cmd = [];
@@ -351,11 +410,19 @@ function parseDockerfile(text: string): Dockerfile {
         const sources = paths.slice(0, -1);
         const dest = paths[paths.length - 1] as string;
         // A destination ending in / is a directory: each source lands inside it by its name.
-        assert.ok(sources.length === 1 || dest.endsWith('/'), `COPY ${args}: several sources need a directory destination`);
-        const targets = sources.map((src) => (dest.endsWith('/') ? join(resolve(stage.workdir, dest), basename(src)) : resolve(stage.workdir, dest)));
+        assert.ok(
+          sources.length === 1 || dest.endsWith('/'),
+          `COPY ${args}: several sources need a directory destination`,
+        );
+        const targets = sources.map((src) =>
+          dest.endsWith('/') ? join(resolve(stage.workdir, dest), basename(src)) : resolve(stage.workdir, dest),
+        );
         stage.copies.push({ ...(from ? { from } : {}), sources, targets });
       } else {
-        assert.ok(['ENV', 'EXPOSE', 'LABEL', 'ARG', 'STOPSIGNAL'].includes(keyword), `Dockerfile: ${keyword} is not expected here`);
+        assert.ok(
+          ['ENV', 'EXPOSE', 'LABEL', 'ARG', 'STOPSIGNAL'].includes(keyword),
+          `Dockerfile: ${keyword} is not expected here`,
+        );
       }
     }
   }
@@ -369,20 +436,28 @@ function dockerIgnored(patterns: string[], path: string): boolean {
   for (const raw of patterns) {
     const negate = raw.startsWith('!');
     const pattern = (negate ? raw.slice(1) : raw).replace(/^\/+|\/+$/g, '');
-    const regex = new RegExp(`^${pattern.split(/(\*\*\/|\*\*|\*|\?)/).map((part) => {
-      if (part === '**/') return '(?:.*/)?'; // any number of directories, including none
-      if (part === '**') return '.*';
-      if (part === '*') return '[^/]*';
-      if (part === '?') return '[^/]';
-      return part.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }).join('')}$`);
+    const regex = new RegExp(
+      `^${pattern
+        .split(/(\*\*\/|\*\*|\*|\?)/)
+        .map((part) => {
+          if (part === '**/') return '(?:.*/)?'; // any number of directories, including none
+          if (part === '**') return '.*';
+          if (part === '*') return '[^/]*';
+          if (part === '?') return '[^/]';
+          return part.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+        })
+        .join('')}$`,
+    );
     if (ancestors.some((a) => regex.test(a))) ignored = !negate;
   }
   return ignored;
 }
 
 const docker = parseDockerfile(readFileSync(at('Dockerfile'), 'utf8'));
-const dockerignore = readFileSync(at('.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+const dockerignore = readFileSync(at('.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l !== '' && !l.startsWith('#'));
 
 // ---- strict fields: what the OpenAPI schemas let through ----------------------------------
 
@@ -396,14 +471,28 @@ function unknownFieldFinder(kinds: Array<{ apiVersion: string; kind: string }>):
   const stub = at('__deploy_model_types__.ts');
   const key = (k: { apiVersion: string; kind: string }): string => `${k.apiVersion}/${k.kind}`;
   const unique = [...new Map(kinds.map((k) => [key(k), k])).values()];
-  const source = unique.map((k, i) => `export type T${i} = import('${modelModule(k.apiVersion)}/${k.kind}').I${k.kind};`).join('\n');
+  const source = unique
+    .map((k, i) => `export type T${i} = import('${modelModule(k.apiVersion)}/${k.kind}').I${k.kind};`)
+    .join('\n');
   const options: ts.CompilerOptions = {
-    strict: true, noEmit: true, skipLibCheck: true, types: [],
-    module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, target: ts.ScriptTarget.ES2022,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+    module: ts.ModuleKind.CommonJS,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    target: ts.ScriptTarget.ES2022,
   };
   const host = ts.createCompilerHost(options);
-  const original = { getSourceFile: host.getSourceFile.bind(host), fileExists: host.fileExists.bind(host), readFile: host.readFile.bind(host) };
-  host.getSourceFile = (file, language, ...rest) => (resolve(file) === stub ? ts.createSourceFile(file, source, language) : original.getSourceFile(file, language, ...rest));
+  const original = {
+    getSourceFile: host.getSourceFile.bind(host),
+    fileExists: host.fileExists.bind(host),
+    readFile: host.readFile.bind(host),
+  };
+  host.getSourceFile = (file, language, ...rest) =>
+    resolve(file) === stub
+      ? ts.createSourceFile(file, source, language)
+      : original.getSourceFile(file, language, ...rest);
   host.fileExists = (file) => resolve(file) === stub || original.fileExists(file);
   host.readFile = (file) => (resolve(file) === stub ? source : original.readFile(file));
   const program = ts.createProgram([stub], options, host);
@@ -411,10 +500,12 @@ function unknownFieldFinder(kinds: Array<{ apiVersion: string; kind: string }>):
   assert.equal(diagnostics.length, 0, ts.formatDiagnostics(diagnostics, host));
   const checker = program.getTypeChecker();
   const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(stub) as ts.SourceFile) as ts.Symbol;
-  const types = new Map(unique.map((k, i) => {
-    const alias = checker.getExportsOfModule(moduleSymbol).find((s) => s.name === `T${i}`) as ts.Symbol;
-    return [key(k), checker.getDeclaredTypeOfSymbol(alias)];
-  }));
+  const types = new Map(
+    unique.map((k, i) => {
+      const alias = checker.getExportsOfModule(moduleSymbol).find((s) => s.name === `T${i}`) as ts.Symbol;
+      return [key(k), checker.getDeclaredTypeOfSymbol(alias)];
+    }),
+  );
 
   const walk = (value: unknown, type: ts.Type, path: string, out: string[]): void => {
     if (typeof value !== 'object' || value === null) return;
@@ -468,7 +559,11 @@ function validateSchema(o: KObject): void {
 
 // ---- NetworkPolicy evaluation -------------------------------------------------------------
 
-interface Peer { readonly namespace: string; readonly namespaceLabels: Record<string, string>; readonly labels: Record<string, string> }
+interface Peer {
+  readonly namespace: string;
+  readonly namespaceLabels: Record<string, string>;
+  readonly labels: Record<string, string>;
+}
 type Target = Peer | { readonly ip: string };
 
 function podPeer(objects: KObject[], name: string): Peer {
@@ -502,32 +597,57 @@ function allowed(policies: KObject[], from: Target, to: Target, port: number, pr
     if ('ip' in subject) return true; // outside the cluster: not ours to police
     const selecting = policies.filter((p) => {
       const types = list(get(p, 'spec', 'policyTypes'));
-      const applies = types.length > 0 ? types.includes(direction) : direction === 'Ingress' || get(p, 'spec', 'egress') !== undefined;
-      return p.metadata.namespace === subject.namespace && applies && selectorMatches(get(p, 'spec', 'podSelector'), subject.labels);
+      const applies =
+        types.length > 0
+          ? types.includes(direction)
+          : direction === 'Ingress' || get(p, 'spec', 'egress') !== undefined;
+      return (
+        p.metadata.namespace === subject.namespace &&
+        applies &&
+        selectorMatches(get(p, 'spec', 'podSelector'), subject.labels)
+      );
     });
     if (selecting.length === 0) return true; // not isolated in this direction
-    return selecting.some((p) => records(get(p, 'spec', direction === 'Ingress' ? 'ingress' : 'egress')).some((rule) => {
-      const peers = records(rule[direction === 'Ingress' ? 'from' : 'to']);
-      const peerOk = peers.length === 0 || peers.some((peer) => {
-        if ('ip' in other) {
-          const block = peer['ipBlock'];
-          return isRecord(block) && inCidr(other.ip, str(block['cidr'])) && !list(block['except']).some((e) => inCidr(other.ip, str(e)));
-        }
-        if (peer['ipBlock']) return false;
-        const nsSel = peer['namespaceSelector'];
-        const podSel = peer['podSelector'];
-        const nsOk = nsSel === undefined ? other.namespace === p.metadata.namespace : selectorMatches(nsSel, other.namespaceLabels);
-        return nsOk && (podSel === undefined || selectorMatches(podSel, other.labels));
-      });
-      const ports = records(rule['ports']);
-      const portOk = ports.length === 0 || ports.some((pp) => {
-        assert.ok(pp['port'] === undefined || typeof pp['port'] === 'number', 'named ports in NetworkPolicies are not evaluated here; use numbers');
-        const lo = typeof pp['port'] === 'number' ? pp['port'] : undefined;
-        const hi = typeof pp['endPort'] === 'number' ? pp['endPort'] : lo;
-        return (pp['protocol'] ?? 'TCP') === protocol && (lo === undefined || (port >= lo && port <= (hi as number)));
-      });
-      return peerOk && portOk;
-    }));
+    return selecting.some((p) =>
+      records(get(p, 'spec', direction === 'Ingress' ? 'ingress' : 'egress')).some((rule) => {
+        const peers = records(rule[direction === 'Ingress' ? 'from' : 'to']);
+        const peerOk =
+          peers.length === 0 ||
+          peers.some((peer) => {
+            if ('ip' in other) {
+              const block = peer['ipBlock'];
+              return (
+                isRecord(block) &&
+                inCidr(other.ip, str(block['cidr'])) &&
+                !list(block['except']).some((e) => inCidr(other.ip, str(e)))
+              );
+            }
+            if (peer['ipBlock']) return false;
+            const nsSel = peer['namespaceSelector'];
+            const podSel = peer['podSelector'];
+            const nsOk =
+              nsSel === undefined
+                ? other.namespace === p.metadata.namespace
+                : selectorMatches(nsSel, other.namespaceLabels);
+            return nsOk && (podSel === undefined || selectorMatches(podSel, other.labels));
+          });
+        const ports = records(rule['ports']);
+        const portOk =
+          ports.length === 0 ||
+          ports.some((pp) => {
+            assert.ok(
+              pp['port'] === undefined || typeof pp['port'] === 'number',
+              'named ports in NetworkPolicies are not evaluated here; use numbers',
+            );
+            const lo = typeof pp['port'] === 'number' ? pp['port'] : undefined;
+            const hi = typeof pp['endPort'] === 'number' ? pp['endPort'] : lo;
+            return (
+              (pp['protocol'] ?? 'TCP') === protocol && (lo === undefined || (port >= lo && port <= (hi as number)))
+            );
+          });
+        return peerOk && portOk;
+      }),
+    );
   };
   return side('Egress', from, to) && side('Ingress', to, from);
 }
@@ -541,7 +661,8 @@ test('every kustomization renders with kustomize-lite, and production has no dup
     const key = `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     assert.ok(!seen.has(key), `${key} twice`);
     seen.add(key);
-    if (o.kind === 'Namespace' || o.kind === 'PriorityClass') assert.equal(o.metadata.namespace, undefined, `${id(o)} is cluster-scoped`);
+    if (o.kind === 'Namespace' || o.kind === 'PriorityClass')
+      assert.equal(o.metadata.namespace, undefined, `${id(o)} is cluster-scoped`);
     else assert.equal(o.metadata.namespace, 'payment-callback', `${id(o)} namespace`);
   }
 });
@@ -553,7 +674,9 @@ test('every object is valid against the Kubernetes OpenAPI schema, with no unkno
   // The finder must find: a misspelt probe in an otherwise valid Deployment.
   const typo = structuredClone(one(prod, 'Deployment', 'payment-callback-core'));
   (get(typo, 'spec', 'template', 'spec', 'containers', 0) as Record<string, unknown>)['readinesProbe'] = {};
-  assert.deepEqual(unknownFields(typo), ['Deployment/payment-callback-core.spec.template.spec.containers[0].readinesProbe']);
+  assert.deepEqual(unknownFields(typo), [
+    'Deployment/payment-callback-core.spec.template.spec.containers[0].readinesProbe',
+  ]);
   for (const o of all) assert.deepEqual(unknownFields(o), [], `${id(o)}: fields Kubernetes does not know`);
 });
 
@@ -563,7 +686,10 @@ test('every image is pinned (no latest, no untagged), and core, gateway and migr
     for (const w of workloads(rendered(dir).objects)) {
       for (const c of w.containers) {
         const { name, tag, digest } = parseImage(str(c['image']));
-        assert.ok(digest || (tag && tag !== 'latest'), `${dir} ${id(w.owner)}/${str(c['name'])}: image ${str(c['image'])} is not pinned`);
+        assert.ok(
+          digest || (tag && tag !== 'latest'),
+          `${dir} ${id(w.owner)}/${str(c['name'])}: image ${str(c['image'])} is not pinned`,
+        );
         if (dir === PRODUCTION || dir === PRODUCTION_MIGRATE) images.add(`${name}:${tag ?? ''}`);
       }
     }
@@ -588,14 +714,29 @@ test('containers run as non-root on a read-only root filesystem, with resources'
       assert.equal(sc['allowPrivilegeEscalation'], false, `${where}: allowPrivilegeEscalation`);
       assert.deepEqual(get(sc, 'capabilities', 'drop'), ['ALL'], `${where}: capabilities drop ALL`);
       assert.equal(get(effective('seccompProfile'), 'type'), 'RuntimeDefault', `${where}: seccomp`);
-      for (const r of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory', 'requests.ephemeral-storage', 'limits.ephemeral-storage']) {
+      for (const r of [
+        'requests.cpu',
+        'requests.memory',
+        'limits.cpu',
+        'limits.memory',
+        'requests.ephemeral-storage',
+        'limits.ephemeral-storage',
+      ]) {
         assert.ok(get(c['resources'], ...r.split('.')), `${where}: resources.${r}`);
       }
       // Every emptyDir it writes fits in its ephemeral-storage limit (logs need room too).
       const ephemeralLimit = mebibytes(get(c['resources'], 'limits', 'ephemeral-storage'));
       for (const m of records(c['volumeMounts'])) {
-        const size = get(records(w.spec['volumes']).find((x) => x['name'] === m['name']), 'emptyDir', 'sizeLimit');
-        if (size !== undefined) assert.ok(mebibytes(size) < ephemeralLimit, `${where}: emptyDir ${String(m['name'])} (${JSON.stringify(size)}) must fit in the ephemeral-storage limit`);
+        const size = get(
+          records(w.spec['volumes']).find((x) => x['name'] === m['name']),
+          'emptyDir',
+          'sizeLimit',
+        );
+        if (size !== undefined)
+          assert.ok(
+            mebibytes(size) < ephemeralLimit,
+            `${where}: emptyDir ${String(m['name'])} (${JSON.stringify(size)}) must fit in the ephemeral-storage limit`,
+          );
       }
       // Node's heap is sized from the node's memory unless told: it must sit under the limit.
       if (parseImage(str(c['image'])).name.endsWith(`/${OUR_IMAGE}`)) {
@@ -603,13 +744,21 @@ test('containers run as non-root on a read-only root filesystem, with resources'
         assert.ok(flag, `${where}: node --max-old-space-size=<MiB> matched to the memory limit`);
         const heap = Number(flag.split('=')[1]);
         const limit = mebibytes(get(c['resources'], 'limits', 'memory'));
-        assert.ok(heap >= limit * 0.5 && heap <= limit * 0.75, `${where}: heap ${heap} MiB should be 50-75 % of the ${limit} MiB limit (room for code, buffers, native memory)`);
+        assert.ok(
+          heap >= limit * 0.5 && heap <= limit * 0.75,
+          `${where}: heap ${heap} MiB should be 50-75 % of the ${limit} MiB limit (room for code, buffers, native memory)`,
+        );
       }
       // The only writable mounts are emptyDirs (ConfigMap and Secret volumes are read-only).
       for (const m of records(c['volumeMounts'])) {
         const v = records(w.spec['volumes']).find((x) => x['name'] === m['name']);
-        const projectedOk = records(get(v, 'projected', 'sources')).every((src) => Object.keys(src).every((k) => k === 'configMap' || k === 'secret'));
-        assert.ok(v && (v['emptyDir'] || v['configMap'] || v['secret'] || (v['projected'] && projectedOk)), `${where}: volume ${String(m['name'])} is an emptyDir, ConfigMap or Secret`);
+        const projectedOk = records(get(v, 'projected', 'sources')).every((src) =>
+          Object.keys(src).every((k) => k === 'configMap' || k === 'secret'),
+        );
+        assert.ok(
+          v && (v['emptyDir'] || v['configMap'] || v['secret'] || (v['projected'] && projectedOk)),
+          `${where}: volume ${String(m['name'])} is an emptyDir, ConfigMap or Secret`,
+        );
       }
     }
   }
@@ -624,14 +773,21 @@ test('probes target ports their container declares; shutdown fits the grace peri
         if (!isRecord(p)) continue;
         const port = get(p, 'grpc', 'port') ?? get(p, 'httpGet', 'port') ?? get(p, 'tcpSocket', 'port');
         if (port === undefined) assert.ok(p['exec'], `${where}: ${probe} has no handler`);
-        else assert.ok(declaredPort(c, port) !== undefined, `${where}: ${probe} port ${JSON.stringify(port)} is not a port of this container`);
+        else
+          assert.ok(
+            declaredPort(c, port) !== undefined,
+            `${where}: ${probe} port ${JSON.stringify(port)} is not a port of this container`,
+          );
       }
     }
   }
   // The core: readiness asks about the service (NOT_SERVING as soon as it drains), liveness
   // about the server; both on the gRPC port.
   const core = workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>;
-  assert.deepEqual(get(core, 'readinessProbe', 'grpc'), { port: 50051, service: 'payment.callback.v1.PaymentCallback' });
+  assert.deepEqual(get(core, 'readinessProbe', 'grpc'), {
+    port: 50051,
+    service: 'payment.callback.v1.PaymentCallback',
+  });
   assert.deepEqual(get(core, 'livenessProbe', 'grpc'), { port: 50051, service: '' });
 
   for (const name of ['payment-callback-core', 'payment-callback-gateway']) {
@@ -642,7 +798,10 @@ test('probes target ports their container declares; shutdown fits the grace peri
       const drainMs = Number(env.get('SHUTDOWN_GRACE_MS') ?? 0);
       const total = preStopSleepSeconds(c) + drainMs / 1000;
       // A couple of seconds' margin for closing pools after the drain.
-      assert.ok(total + 2 <= grace, `${name}/${str(c['name'])}: preStop + SHUTDOWN_GRACE_MS (${total} s) must end before terminationGracePeriodSeconds (${grace} s)`);
+      assert.ok(
+        total + 2 <= grace,
+        `${name}/${str(c['name'])}: preStop + SHUTDOWN_GRACE_MS (${total} s) must end before terminationGracePeriodSeconds (${grace} s)`,
+      );
     }
   }
 });
@@ -651,30 +810,51 @@ test('selectors match: workloads, Services, PodDisruptionBudgets, HPAs, NetworkP
   const pods = workloads(prod);
   for (const w of pods) {
     const selector = get(w.owner, 'spec', 'selector');
-    if (w.owner.kind !== 'Job') assert.ok(selectorMatches(selector, w.labels), `${id(w.owner)}: its selector does not match its own pods`);
+    if (w.owner.kind !== 'Job')
+      assert.ok(selectorMatches(selector, w.labels), `${id(w.owner)}: its selector does not match its own pods`);
   }
   for (const s of prod.filter((o) => o.kind === 'Service')) {
     const matched = pods.filter((w) => selectorMatches(get(s, 'spec', 'selector'), w.labels));
     assert.ok(matched.length > 0, `${id(s)} selects no pods`);
     for (const p of records(get(s, 'spec', 'ports'))) {
       for (const w of matched) {
-        assert.ok(w.containers.some((c) => declaredPort(c, p['targetPort'] ?? p['port']) !== undefined), `${id(s)}: ${id(w.owner)} does not declare targetPort ${String(p['targetPort'])}`);
+        assert.ok(
+          w.containers.some((c) => declaredPort(c, p['targetPort'] ?? p['port']) !== undefined),
+          `${id(s)}: ${id(w.owner)} does not declare targetPort ${String(p['targetPort'])}`,
+        );
       }
     }
   }
   for (const pdb of prod.filter((o) => o.kind === 'PodDisruptionBudget')) {
-    assert.ok(pods.some((w) => selectorMatches(get(pdb, 'spec', 'selector'), w.labels)), `${id(pdb)} selects no pods`);
+    assert.ok(
+      pods.some((w) => selectorMatches(get(pdb, 'spec', 'selector'), w.labels)),
+      `${id(pdb)} selects no pods`,
+    );
   }
   for (const hpa of prod.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
-    const target = one(prod, str(get(hpa, 'spec', 'scaleTargetRef', 'kind')), str(get(hpa, 'spec', 'scaleTargetRef', 'name')));
+    const target = one(
+      prod,
+      str(get(hpa, 'spec', 'scaleTargetRef', 'kind')),
+      str(get(hpa, 'spec', 'scaleTargetRef', 'name')),
+    );
     // The HPA owns the count: a replicas field would be re-applied by every `kubectl apply -k`,
     // scaling a busy workload back down.
-    assert.equal(get(target, 'spec', 'replicas'), undefined, `${id(target)}: no spec.replicas, ${id(hpa)} owns the count`);
-    assert.ok((get(hpa, 'spec', 'minReplicas') as number) >= 2, `${id(hpa)}: at least two replicas, so one node can go`);
+    assert.equal(
+      get(target, 'spec', 'replicas'),
+      undefined,
+      `${id(target)}: no spec.replicas, ${id(hpa)} owns the count`,
+    );
+    assert.ok(
+      (get(hpa, 'spec', 'minReplicas') as number) >= 2,
+      `${id(hpa)}: at least two replicas, so one node can go`,
+    );
     // CPU utilisation is measured against requests: every container needs one.
-    for (const c of workload(prod, target.metadata.name).containers) assert.ok(get(c, 'resources', 'requests', 'cpu'), `${id(target)}/${str(c['name'])}: cpu request`);
+    for (const c of workload(prod, target.metadata.name).containers)
+      assert.ok(get(c, 'resources', 'requests', 'cpu'), `${id(target)}/${str(c['name'])}: cpu request`);
   }
-  const covered = new Set(prod.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => str(get(h, 'spec', 'scaleTargetRef', 'name'))));
+  const covered = new Set(
+    prod.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => str(get(h, 'spec', 'scaleTargetRef', 'name'))),
+  );
   assert.deepEqual([...covered].sort(), ['payment-callback-core', 'payment-callback-gateway']);
 
   for (const np of prod.filter((o) => o.kind === 'NetworkPolicy')) {
@@ -685,7 +865,10 @@ test('selectors match: workloads, Services, PodDisruptionBudgets, HPAs, NetworkP
     for (const rule of [...records(get(np, 'spec', 'ingress')), ...records(get(np, 'spec', 'egress'))]) {
       for (const peer of records(rule['from'] ?? rule['to'])) {
         if (peer['podSelector'] && !peer['namespaceSelector']) {
-          assert.ok(pods.some((w) => selectorMatches(peer['podSelector'], w.labels)), `${id(np)}: a peer selector matches no pods`);
+          assert.ok(
+            pods.some((w) => selectorMatches(peer['podSelector'], w.labels)),
+            `${id(np)}: a peer selector matches no pods`,
+          );
         }
       }
     }
@@ -704,16 +887,43 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
   const internalClient = outsidePeer('orders', { 'payment-callback.io/internal-client': 'true' });
   const stranger = outsidePeer('payment-callback', { app: 'debug' });
 
-  const coreEnv = envOf(workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>, prod, secretExamples);
-  const gatewayEnv = envOf(workload(prod, 'payment-callback-gateway').containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>, prod, secretExamples);
+  const coreEnv = envOf(
+    workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>,
+    prod,
+    secretExamples,
+  );
+  const gatewayEnv = envOf(
+    workload(prod, 'payment-callback-gateway').containers.find((c) => c['name'] === 'gateway') as Record<
+      string,
+      unknown
+    >,
+    prod,
+    secretExamples,
+  );
   const grpcPort = resolveService(prod, str(gatewayEnv.get('CORE_GRPC_TARGET'))).targetPort;
   const metricsPort = hostPort(str(coreEnv.get('METRICS_LISTEN'))).port;
   const gatewayMetricsPort = hostPort(str(gatewayEnv.get('GATEWAY_METRICS_LISTEN'))).port;
-  const redisPorts = str(coreEnv.get('REDIS_URLS')).split(',').map((u) => resolveService(prod, u).targetPort);
+  const redisPorts = str(coreEnv.get('REDIS_URLS'))
+    .split(',')
+    .map((u) => resolveService(prod, u).targetPort);
   const dbPort = hostPort(str(coreEnv.get('DATABASE_URL'))).port;
-  const dbCidr = str(get(one(prod, 'NetworkPolicy', 'payment-callback-database-egress'), 'spec', 'egress', 0, 'to', 0, 'ipBlock', 'cidr'));
+  const dbCidr = str(
+    get(
+      one(prod, 'NetworkPolicy', 'payment-callback-database-egress'),
+      'spec',
+      'egress',
+      0,
+      'to',
+      0,
+      'ipBlock',
+      'cidr',
+    ),
+  );
   const database = { ip: dbCidr.split('/')[0] as string };
-  const edgePort = resolveService(prod, `payment-callback-gateway:${String(get(one(prod, 'Service', 'payment-callback-gateway'), 'spec', 'ports', 0, 'port'))}`).targetPort;
+  const edgePort = resolveService(
+    prod,
+    `payment-callback-gateway:${String(get(one(prod, 'Service', 'payment-callback-gateway'), 'spec', 'ports', 0, 'port'))}`,
+  ).targetPort;
 
   const must: Array<[string, Target, Target, number, string?]> = [
     ['ingress controller -> nginx', ingressController, gateway, edgePort],
@@ -721,11 +931,17 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
     ['internal client -> core gRPC', internalClient, core, grpcPort],
     ['prometheus -> core metrics', prometheus, core, metricsPort],
     ['prometheus -> gateway metrics', prometheus, gateway, gatewayMetricsPort],
-    ...redisPorts.map((port, i): [string, Target, Target, number] => [`core -> redis-${i}`, core, redis[0] as Peer, port]),
+    ...redisPorts.map((port, i): [string, Target, Target, number] => [
+      `core -> redis-${i}`,
+      core,
+      redis[0] as Peer,
+      port,
+    ]),
     ['core -> database', core, database, dbPort],
     ['migrate -> database', migrate, database, dbPort],
     ...[core, gateway, migrate].flatMap((p, i): Array<[string, Target, Target, number, string]> => [
-      [`pod ${i} -> DNS (UDP)`, p, dns, 53, 'UDP'], [`pod ${i} -> DNS (TCP)`, p, dns, 53, 'TCP'],
+      [`pod ${i} -> DNS (UDP)`, p, dns, 53, 'UDP'],
+      [`pod ${i} -> DNS (TCP)`, p, dns, 53, 'TCP'],
     ]),
   ];
   const mustNot: Array<[string, Target, Target, number]> = [
@@ -741,44 +957,139 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
     ['core -> database on another port', core, database, 3306],
     ['gateway -> database', gateway, database, dbPort],
   ];
-  for (const [what, from, to, port, protocol] of must) assert.ok(allowed(policies, from, to, port, protocol), `must allow ${what} (${port})`);
-  for (const [what, from, to, port] of mustNot) assert.ok(!allowed(policies, from, to, port), `must deny ${what} (${port})`);
+  for (const [what, from, to, port, protocol] of must)
+    assert.ok(allowed(policies, from, to, port, protocol), `must allow ${what} (${port})`);
+  for (const [what, from, to, port] of mustNot)
+    assert.ok(!allowed(policies, from, to, port), `must deny ${what} (${port})`);
 });
 
 test('overlay options (k8s/components): each renders on production, is offered there, and opens only its own path', () => {
   assert.deepEqual(COMPONENTS, ['ingress-host-network', 'node-local-dns', 'wechat-egress']);
   const overlay = readFileSync(at(PRODUCTION, 'kustomization.yaml'), 'utf8');
-  for (const name of COMPONENTS) assert.ok(overlay.includes(`../../components/${name}`), `${PRODUCTION}/kustomization.yaml offers components/${name}`);
+  for (const name of COMPONENTS)
+    assert.ok(
+      overlay.includes(`../../components/${name}`),
+      `${PRODUCTION}/kustomization.yaml offers components/${name}`,
+    );
   const policiesWith = (name: string): KObject[] => withComponent(name).filter((o) => o.kind === 'NetworkPolicy');
   const core = podPeer(prod, 'payment-callback-core');
   const gateway = podPeer(prod, 'payment-callback-gateway');
   const migrate = podPeer(prod, 'payment-callback-migrate');
   const base = prod.filter((o) => o.kind === 'NetworkPolicy');
   const nodeLocalDns = { ip: '169.254.20.10' };
-  const hostNetworkController = { ip: str(get(readYaml(at('k8s/components/ingress-host-network/gateway-ingress.patch.yaml'))[0], 0, 'value', 'ipBlock', 'cidr')).split('/')[0] as string };
+  const hostNetworkController = {
+    ip: str(
+      get(
+        readYaml(at('k8s/components/ingress-host-network/gateway-ingress.patch.yaml'))[0],
+        0,
+        'value',
+        'ipBlock',
+        'cidr',
+      ),
+    ).split('/')[0] as string,
+  };
   const wechat = { ip: '101.226.90.1' };
-  const cases: Array<{ name: string; policies: KObject[]; from: Target; to: Target; port: number; protocol?: string; allowed: boolean }> = [
-    ...[core, gateway, migrate].flatMap((p) => ['UDP', 'TCP'].flatMap((protocol) => [
-      { name: 'NodeLocal DNSCache', policies: base, from: p, to: nodeLocalDns, port: 53, protocol, allowed: false },
-      { name: 'NodeLocal DNSCache', policies: policiesWith('node-local-dns'), from: p, to: nodeLocalDns, port: 53, protocol, allowed: true },
-    ])),
-    { name: 'host-network controller -> nginx', policies: base, from: hostNetworkController, to: gateway, port: 8081, allowed: false },
-    { name: 'host-network controller -> nginx', policies: policiesWith('ingress-host-network'), from: hostNetworkController, to: gateway, port: 8081, allowed: true },
-    { name: 'host-network controller -> gateway metrics', policies: policiesWith('ingress-host-network'), from: hostNetworkController, to: gateway, port: 9465, allowed: false },
+  const cases: Array<{
+    name: string;
+    policies: KObject[];
+    from: Target;
+    to: Target;
+    port: number;
+    protocol?: string;
+    allowed: boolean;
+  }> = [
+    ...[core, gateway, migrate].flatMap((p) =>
+      ['UDP', 'TCP'].flatMap((protocol) => [
+        { name: 'NodeLocal DNSCache', policies: base, from: p, to: nodeLocalDns, port: 53, protocol, allowed: false },
+        {
+          name: 'NodeLocal DNSCache',
+          policies: policiesWith('node-local-dns'),
+          from: p,
+          to: nodeLocalDns,
+          port: 53,
+          protocol,
+          allowed: true,
+        },
+      ]),
+    ),
+    {
+      name: 'host-network controller -> nginx',
+      policies: base,
+      from: hostNetworkController,
+      to: gateway,
+      port: 8081,
+      allowed: false,
+    },
+    {
+      name: 'host-network controller -> nginx',
+      policies: policiesWith('ingress-host-network'),
+      from: hostNetworkController,
+      to: gateway,
+      port: 8081,
+      allowed: true,
+    },
+    {
+      name: 'host-network controller -> gateway metrics',
+      policies: policiesWith('ingress-host-network'),
+      from: hostNetworkController,
+      to: gateway,
+      port: 9465,
+      allowed: false,
+    },
     { name: 'core -> WeChat', policies: base, from: core, to: wechat, port: 443, allowed: false },
-    { name: 'core -> WeChat', policies: policiesWith('wechat-egress'), from: core, to: wechat, port: 443, allowed: true },
-    { name: 'gateway -> WeChat', policies: policiesWith('wechat-egress'), from: gateway, to: wechat, port: 443, allowed: false },
-    { name: 'core -> cloud metadata', policies: policiesWith('wechat-egress'), from: core, to: { ip: '169.254.169.254' }, port: 443, allowed: false },
-    { name: 'core -> a private address', policies: policiesWith('wechat-egress'), from: core, to: { ip: '10.1.2.3' }, port: 443, allowed: false },
-    { name: 'core -> WeChat on port 80', policies: policiesWith('wechat-egress'), from: core, to: wechat, port: 80, allowed: false },
+    {
+      name: 'core -> WeChat',
+      policies: policiesWith('wechat-egress'),
+      from: core,
+      to: wechat,
+      port: 443,
+      allowed: true,
+    },
+    {
+      name: 'gateway -> WeChat',
+      policies: policiesWith('wechat-egress'),
+      from: gateway,
+      to: wechat,
+      port: 443,
+      allowed: false,
+    },
+    {
+      name: 'core -> cloud metadata',
+      policies: policiesWith('wechat-egress'),
+      from: core,
+      to: { ip: '169.254.169.254' },
+      port: 443,
+      allowed: false,
+    },
+    {
+      name: 'core -> a private address',
+      policies: policiesWith('wechat-egress'),
+      from: core,
+      to: { ip: '10.1.2.3' },
+      port: 443,
+      allowed: false,
+    },
+    {
+      name: 'core -> WeChat on port 80',
+      policies: policiesWith('wechat-egress'),
+      from: core,
+      to: wechat,
+      port: 80,
+      allowed: false,
+    },
   ];
   for (const c of cases) {
-    assert.equal(allowed(c.policies, c.from, c.to, c.port, c.protocol), c.allowed, `${c.name} (${c.port}/${c.protocol ?? 'TCP'}) should be ${c.allowed ? 'allowed' : 'denied'}`);
+    assert.equal(
+      allowed(c.policies, c.from, c.to, c.port, c.protocol),
+      c.allowed,
+      `${c.name} (${c.port}/${c.protocol ?? 'TCP'}) should be ${c.allowed ? 'allowed' : 'denied'}`,
+    );
   }
   for (const name of COMPONENTS) {
     for (const o of withComponent(name)) {
       validateSchema(o);
-      if (o.kind !== 'Namespace' && o.kind !== 'PriorityClass') assert.equal(o.metadata.namespace, 'payment-callback', `components/${name}: ${id(o)} namespace`);
+      if (o.kind !== 'Namespace' && o.kind !== 'PriorityClass')
+        assert.equal(o.metadata.namespace, 'payment-callback', `components/${name}: ${id(o)} namespace`);
     }
   }
 });
@@ -796,13 +1107,17 @@ test('env holds only variables the code reads, and the code accepts it', () => {
       const program = argv(c, docker)[1] as string;
       const allowedVars: readonly string[] = CORE_PROGRAMS.has(program) ? CORE_ENV_VARS : GATEWAY_ENV_VARS;
       const env = envOf(c, prod, secretExamples);
-      for (const name of env.keys()) assert.ok(allowedVars.includes(name), `${id(w.owner)}: ${name} is not read by ${program}`);
+      for (const name of env.keys())
+        assert.ok(allowedVars.includes(name), `${id(w.owner)}: ${name} is not read by ${program}`);
     }
   }
   // Every env ConfigMap, key by key (a ConfigMap may also be mounted as files: merchants, nginx).
   for (const cm of prod.filter((o) => o.kind === 'ConfigMap' && o.metadata.name.includes('-env-'))) {
-    const vars: readonly string[] = cm.metadata.name.startsWith('payment-callback-core-env') ? CORE_ENV_VARS : GATEWAY_ENV_VARS;
-    for (const k of Object.keys(get(cm, 'data') as object)) assert.ok(vars.includes(k), `${id(cm)}: ${k} is not an env var the code reads`);
+    const vars: readonly string[] = cm.metadata.name.startsWith('payment-callback-core-env')
+      ? CORE_ENV_VARS
+      : GATEWAY_ENV_VARS;
+    for (const k of Object.keys(get(cm, 'data') as object))
+      assert.ok(vars.includes(k), `${id(cm)}: ${k} is not an env var the code reads`);
   }
 
   // The code's own readers, on the rendered env and the files each container would see. The
@@ -811,15 +1126,27 @@ test('env holds only variables the code reads, and the code accepts it', () => {
   const loadCore = (secrets: KObject[]): ReturnType<typeof readCoreConfig> => {
     const w = workload(prod, 'payment-callback-core');
     const c = w.containers[0] as Record<string, unknown>;
-    return readCoreConfig(Object.fromEntries(envOf(c, prod, secrets)), fileReader(mountedFiles(w, c, prod, secrets), 'core'));
+    return readCoreConfig(
+      Object.fromEntries(envOf(c, prod, secrets)),
+      fileReader(mountedFiles(w, c, prod, secrets), 'core'),
+    );
   };
   const loadGateway = (secrets: KObject[]): ReturnType<typeof readGatewayConfig> => {
     const w = workload(prod, 'payment-callback-gateway');
     const c = w.containers.find((x) => x['name'] === 'gateway') as Record<string, unknown>;
-    return readGatewayConfig(Object.fromEntries(envOf(c, prod, secrets)), fileReader(mountedFiles(w, c, prod, secrets), 'gateway'));
+    return readGatewayConfig(
+      Object.fromEntries(envOf(c, prod, secrets)),
+      fileReader(mountedFiles(w, c, prod, secrets), 'gateway'),
+    );
   };
-  assert.throws(() => loadCore(secretExamples), (e: unknown) => e instanceof ConfigError && /API key/.test(e.message) && /token/.test(e.message));
-  assert.throws(() => loadGateway(secretExamples), (e: unknown) => e instanceof ConfigError && /token/.test(e.message));
+  assert.throws(
+    () => loadCore(secretExamples),
+    (e: unknown) => e instanceof ConfigError && /API key/.test(e.message) && /token/.test(e.message),
+  );
+  assert.throws(
+    () => loadGateway(secretExamples),
+    (e: unknown) => e instanceof ConfigError && /token/.test(e.message),
+  );
 
   const config = loadCore(filledSecrets);
   const coreW = workload(prod, 'payment-callback-core');
@@ -830,7 +1157,10 @@ test('env holds only variables the code reads, and the code accepts it', () => {
   assert.equal(declaredPort(coreC, config.grpcListen.port), config.grpcListen.port, 'GRPC_LISTEN port is declared');
   assert.equal(config.grpcListen.host, '0.0.0.0', 'the core listens on the pod IP');
   assert.equal(config.tls, undefined, 'the gRPC probes and the gateway speak plaintext h2c to the core');
-  assert.ok(config.publicServices.includes('grpc.health.v1.Health'), 'kubelet\'s gRPC probes send no token: health must stay public');
+  assert.ok(
+    config.publicServices.includes('grpc.health.v1.Health'),
+    "kubelet's gRPC probes send no token: health must stay public",
+  );
   const metrics = config.metricsListen;
   assert.ok(metrics && declaredPort(coreC, 'metrics') === metrics.port, 'METRICS_LISTEN is the metrics port');
   assert.equal(coreW.annotations['prometheus.io/port'], String(metrics.port));
@@ -841,12 +1171,19 @@ test('env holds only variables the code reads, and the code accepts it', () => {
   const gatewayC = gatewayW.containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>;
   assert.equal(gatewayConfig.listen.host, '127.0.0.1', 'only nginx in the same pod reaches the gateway');
   assert.match(gatewayConfig.coreTarget, /^dns:\/\/\//, 'the gateway resolves every core pod (round_robin)');
-  assert.equal(get(resolveService(prod, gatewayConfig.coreTarget).service, 'spec', 'clusterIP'), 'None', 'CORE_GRPC_TARGET is the headless Service');
+  assert.equal(
+    get(resolveService(prod, gatewayConfig.coreTarget).service, 'spec', 'clusterIP'),
+    'None',
+    'CORE_GRPC_TARGET is the headless Service',
+  );
   const caller = config.callers.find((c) => c.token === gatewayConfig.coreToken);
-  assert.ok(caller?.scopes.includes('notify'), 'the gateway\'s token is a core caller with the notify scope');
+  assert.ok(caller?.scopes.includes('notify'), "the gateway's token is a core caller with the notify scope");
   assert.equal(gatewayConfig.coreTls === undefined, config.tls === undefined, 'TLS on both ends or neither');
   const gatewayMetrics = gatewayConfig.metricsListen;
-  assert.ok(gatewayMetrics && declaredPort(gatewayC, 'metrics') === gatewayMetrics.port, 'GATEWAY_METRICS_LISTEN is the gateway\'s metrics port');
+  assert.ok(
+    gatewayMetrics && declaredPort(gatewayC, 'metrics') === gatewayMetrics.port,
+    "GATEWAY_METRICS_LISTEN is the gateway's metrics port",
+  );
   assert.equal(gatewayW.annotations['prometheus.io/port'], String(gatewayMetrics.port));
   // Liveness is an HTTP probe on the metrics server of the same process (the notify port is on
   // loopback), not a second Node process started inside the container's memory limit.
@@ -856,14 +1193,16 @@ test('env holds only variables the code reads, and the code accepts it', () => {
 
 test('Secrets come from secret.example.yaml, which no kustomization applies', () => {
   const example = at('k8s/base/secret.example.yaml');
-  for (const dir of ALL_KUSTOMIZATIONS) assert.ok(!rendered(dir).files.has(example), `${dir} must not include secret.example.yaml`);
+  for (const dir of ALL_KUSTOMIZATIONS)
+    assert.ok(!rendered(dir).files.has(example), `${dir} must not include secret.example.yaml`);
   assert.ok(!prod.some((o) => o.kind === 'Secret'), 'no Secret is rendered: they are created by hand');
   const wanted = new Set<string>();
   for (const w of workloads(prod)) {
     for (const v of records(w.spec['volumes'])) {
       const name = str(get(v, 'secret', 'secretName'));
       const items = records(get(v, 'secret', 'items'));
-      if (name) for (const key of items.length > 0 ? items.map((i) => str(i['key'])) : ['*']) wanted.add(`${name}/${key}`);
+      if (name)
+        for (const key of items.length > 0 ? items.map((i) => str(i['key'])) : ['*']) wanted.add(`${name}/${key}`);
     }
     for (const c of w.containers) {
       for (const e of records(c['env'])) {
@@ -875,54 +1214,106 @@ test('Secrets come from secret.example.yaml, which no kustomization applies', ()
   for (const want of wanted) {
     const [name, key] = want.split('/') as [string, string];
     const secret = one(secretExamples, 'Secret', name);
-    assert.ok(key === '*' || isRecord(get(secret, 'stringData')) && key in (get(secret, 'stringData') as object), `secret.example.yaml: ${want}`);
+    assert.ok(
+      key === '*' || (isRecord(get(secret, 'stringData')) && key in (get(secret, 'stringData') as object)),
+      `secret.example.yaml: ${want}`,
+    );
   }
   const tls = str(get(one(prod, 'Ingress', 'payment-callback'), 'spec', 'tls', 0, 'secretName'));
-  assert.ok(readFileSync(example, 'utf8').includes(`create secret tls ${tls}`), 'secret.example.yaml tells how to create the TLS Secret');
+  assert.ok(
+    readFileSync(example, 'utf8').includes(`create secret tls ${tls}`),
+    'secret.example.yaml tells how to create the TLS Secret',
+  );
 });
 
 test('the Ingress exposes only the notify paths (v2 payment, v2 refund, v3), with TLS and the body limit', () => {
   const ingress = one(prod, 'Ingress', 'payment-callback');
   const paths = records(get(ingress, 'spec', 'rules')).flatMap((r) => records(get(r, 'http', 'paths')));
-  const gatewayEnv = envOf(workload(prod, 'payment-callback-gateway').containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>, prod, secretExamples);
-  assert.deepEqual(paths.map((p) => p['path']), [
-    gatewayEnv.get('NOTIFY_PATH') ?? '/wxpay/notify',
-    gatewayEnv.get('REFUND_NOTIFY_PATH') ?? '/wxpay/refund/notify',
-    gatewayEnv.get('V3_NOTIFY_PATH') ?? '/wxpay/v3/notify',
-  ]);
+  const gatewayEnv = envOf(
+    workload(prod, 'payment-callback-gateway').containers.find((c) => c['name'] === 'gateway') as Record<
+      string,
+      unknown
+    >,
+    prod,
+    secretExamples,
+  );
+  assert.deepEqual(
+    paths.map((p) => p['path']),
+    [
+      gatewayEnv.get('NOTIFY_PATH') ?? '/wxpay/notify',
+      gatewayEnv.get('REFUND_NOTIFY_PATH') ?? '/wxpay/refund/notify',
+      gatewayEnv.get('V3_NOTIFY_PATH') ?? '/wxpay/v3/notify',
+    ],
+  );
   assert.ok(paths.every((p) => p['pathType'] === 'Exact'));
   const service = one(prod, 'Service', str(get(paths[0], 'backend', 'service', 'name')));
-  assert.ok(records(get(service, 'spec', 'ports')).some((p) => p['name'] === get(paths[0], 'backend', 'service', 'port', 'name')), 'the backend port exists');
+  assert.ok(
+    records(get(service, 'spec', 'ports')).some(
+      (p) => p['name'] === get(paths[0], 'backend', 'service', 'port', 'name'),
+    ),
+    'the backend port exists',
+  );
   const hosts = records(get(ingress, 'spec', 'rules')).map((r) => r['host']);
   assert.deepEqual(get(ingress, 'spec', 'tls', 0, 'hosts'), hosts, 'TLS covers every host');
-  assert.equal(bytes(str(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size'])), Number(gatewayEnv.get('BODY_LIMIT_BYTES')));
+  assert.equal(
+    bytes(str(ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size'])),
+    Number(gatewayEnv.get('BODY_LIMIT_BYTES')),
+  );
 });
 
 test('Redis for Redlock: one StatefulSet of three independent nodes, updated one at a time, spread, with a password', () => {
   const coreC = workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>;
   const coreEnv = envOf(coreC, prod, secretExamples);
   // REDIS_URLS carries the password: it comes from a Secret, never from a ConfigMap.
-  const redisUrlsRef = get(records(coreC['env']).find((e) => e['name'] === 'REDIS_URLS'), 'valueFrom', 'secretKeyRef');
+  const redisUrlsRef = get(
+    records(coreC['env']).find((e) => e['name'] === 'REDIS_URLS'),
+    'valueFrom',
+    'secretKeyRef',
+  );
   assert.deepEqual(redisUrlsRef, { name: 'payment-callback-redis', key: 'REDIS_URLS' });
-  for (const cm of prod.filter((o) => o.kind === 'ConfigMap')) assert.ok(!('REDIS_URLS' in (get(cm, 'data') as object)), `${id(cm)} must not hold REDIS_URLS`);
+  for (const cm of prod.filter((o) => o.kind === 'ConfigMap'))
+    assert.ok(!('REDIS_URLS' in (get(cm, 'data') as object)), `${id(cm)} must not hold REDIS_URLS`);
   const urls = str(coreEnv.get('REDIS_URLS')).split(',');
   assert.equal(urls.length, 3);
   const nodes = urls.map((u) => resolveService(prod, u));
-  assert.deepEqual(nodes.map((n) => n.pod), ['redis-0', 'redis-1', 'redis-2'], 'each URL names its own pod');
+  assert.deepEqual(
+    nodes.map((n) => n.pod),
+    ['redis-0', 'redis-1', 'redis-2'],
+    'each URL names its own pod',
+  );
   for (const u of urls) assert.match(u, /^redis:\/\/:[^@]+@/, 'each URL authenticates (requirepass)');
   const sts = one(prod, 'StatefulSet', 'redis');
   assert.equal(get(sts, 'spec', 'replicas'), 3);
   assert.equal(get(sts, 'spec', 'podManagementPolicy'), 'OrderedReady');
-  assert.equal(get(sts, 'spec', 'updateStrategy', 'type'), 'RollingUpdate', 'a template change replaces one node at a time');
-  assert.ok([undefined, 1].includes(get(sts, 'spec', 'updateStrategy', 'rollingUpdate', 'maxUnavailable') as number | undefined), 'never two nodes down in an update');
+  assert.equal(
+    get(sts, 'spec', 'updateStrategy', 'type'),
+    'RollingUpdate',
+    'a template change replaces one node at a time',
+  );
+  assert.ok(
+    [undefined, 1].includes(
+      get(sts, 'spec', 'updateStrategy', 'rollingUpdate', 'maxUnavailable') as number | undefined,
+    ),
+    'never two nodes down in an update',
+  );
   assert.ok((get(sts, 'spec', 'minReadySeconds') as number) > 0);
-  assert.equal(get(sts, 'spec', 'volumeClaimTemplates'), undefined, 'no persistence: the delayed start makes a restart safe');
-  const pdb = prod.find((o) => o.kind === 'PodDisruptionBudget' && selectorMatches(get(o, 'spec', 'selector'), workload(prod, 'redis').labels));
+  assert.equal(
+    get(sts, 'spec', 'volumeClaimTemplates'),
+    undefined,
+    'no persistence: the delayed start makes a restart safe',
+  );
+  const pdb = prod.find(
+    (o) =>
+      o.kind === 'PodDisruptionBudget' && selectorMatches(get(o, 'spec', 'selector'), workload(prod, 'redis').labels),
+  );
   assert.equal(get(pdb, 'spec', 'maxUnavailable'), 1, 'a drain takes at most one node');
   const w = workload(prod, 'redis');
   const spread = records(w.spec['topologySpreadConstraints']);
   for (const key of ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']) {
-    assert.ok(spread.some((c) => c['topologyKey'] === key && c['maxSkew'] === 1 && c['whenUnsatisfiable'] === 'DoNotSchedule'), `redis spread over ${key}`);
+    assert.ok(
+      spread.some((c) => c['topologyKey'] === key && c['maxSkew'] === 1 && c['whenUnsatisfiable'] === 'DoNotSchedule'),
+      `redis spread over ${key}`,
+    );
   }
   const c = w.containers[0] as Record<string, unknown>;
   const script = list(c['command']).join(' ');
@@ -933,27 +1324,47 @@ test('Redis for Redlock: one StatefulSet of three independent nodes, updated one
   assert.ok(delay * 1000 > Number(coreEnv.get('LOCK_TTL_MS')), `the start delay (${delay} s) must exceed LOCK_TTL_MS`);
   const env = new Map(records(c['env']).map((e) => [str(e['name']), get(e, 'valueFrom', 'secretKeyRef')]));
   assert.deepEqual(env.get('REDIS_PASSWORD'), { name: 'payment-callback-redis', key: 'password' });
-  assert.deepEqual(env.get('REDISCLI_AUTH'), { name: 'payment-callback-redis', key: 'password' }, 'the readiness probe authenticates');
+  assert.deepEqual(
+    env.get('REDISCLI_AUTH'),
+    { name: 'payment-callback-redis', key: 'password' },
+    'the readiness probe authenticates',
+  );
   // The pinned release fixes CVE-2025-21605 (7.4.3) and CVE-2025-49844 (7.4.6).
-  const [major, minor, patch] = (parseImage(str(c['image'])).tag ?? '').split('.').map(Number) as [number, number, number];
+  const [major, minor, patch] = (parseImage(str(c['image'])).tag ?? '').split('.').map(Number) as [
+    number,
+    number,
+    number,
+  ];
   assert.ok(major === 7 && minor === 4 && patch >= 6, `redis ${str(c['image'])}: 7.4.6 or later`);
 });
 
 test('the migration Job runs migrate.js and is applied on its own, before the rollout', () => {
-  assert.ok(!rendered(PRODUCTION).objects.some((o) => o.kind === 'Job'), 'the Job is not in the main overlay (its template is immutable)');
+  assert.ok(
+    !rendered(PRODUCTION).objects.some((o) => o.kind === 'Job'),
+    'the Job is not in the main overlay (its template is immutable)',
+  );
   const job = one(rendered(PRODUCTION_MIGRATE).objects, 'Job', 'payment-callback-migrate');
   assert.equal(get(job, 'spec', 'template', 'spec', 'restartPolicy'), 'Never');
   const c = workload([job], job.metadata.name).containers[0] as Record<string, unknown>;
   assert.deepEqual(argv(c, docker), ['node', 'dist/src/cli/migrate.js']);
   // The Job migrates with the schema owner's credentials; the core with a DML-only role and
   // MIGRATE_ON_START=false, so only the Job ever runs DDL.
-  const secretOf = (container: Record<string, unknown>): unknown => get(records(container['env']).find((e) => e['name'] === 'DATABASE_URL'), 'valueFrom', 'secretKeyRef', 'name');
+  const secretOf = (container: Record<string, unknown>): unknown =>
+    get(
+      records(container['env']).find((e) => e['name'] === 'DATABASE_URL'),
+      'valueFrom',
+      'secretKeyRef',
+      'name',
+    );
   const coreC = workload(prod, 'payment-callback-core').containers[0] as Record<string, unknown>;
   assert.equal(secretOf(c), 'payment-callback-database-migrate');
   assert.equal(secretOf(coreC), 'payment-callback-database');
   assert.equal(envOf(coreC, prod, secretExamples).get('MIGRATE_ON_START'), 'false');
   // Both verify the database server's certificate against the mounted CA.
-  for (const [who, container, w] of [['migrate', c, workload([job], job.metadata.name)], ['core', coreC, workload(prod, 'payment-callback-core')]] as const) {
+  for (const [who, container, w] of [
+    ['migrate', c, workload([job], job.metadata.name)],
+    ['core', coreC, workload(prod, 'payment-callback-core')],
+  ] as const) {
     const url = new URL(str(envOf(container, prod, secretExamples).get('DATABASE_URL')));
     assert.equal(url.searchParams.get('sslmode'), 'verify-full', `${who}: sslmode=verify-full`);
     const ca = str(url.searchParams.get('sslrootcert'));
@@ -965,31 +1376,58 @@ test('the migration Job runs migrate.js and is applied on its own, before the ro
 
 test('k8s/base/nginx.conf is a byte-for-byte copy of gateway/nginx.conf, and fits the pod', () => {
   assert.ok(existsSync(at('gateway/nginx.conf')), 'gateway/nginx.conf is missing');
-  assert.ok(readFileSync(at('k8s/base/nginx.conf')).equals(readFileSync(at('gateway/nginx.conf'))),
-    'k8s/base/nginx.conf differs from gateway/nginx.conf: cp gateway/nginx.conf k8s/base/nginx.conf');
+  assert.ok(
+    readFileSync(at('k8s/base/nginx.conf')).equals(readFileSync(at('gateway/nginx.conf'))),
+    'k8s/base/nginx.conf differs from gateway/nginx.conf: cp gateway/nginx.conf k8s/base/nginx.conf',
+  );
   const conf = readFileSync(at('gateway/nginx.conf'), 'utf8').replace(/#.*$/gm, '');
   const w = workload(prod, 'payment-callback-gateway');
   const nginx = w.containers.find((c) => c['name'] === 'nginx') as Record<string, unknown>;
-  const gatewayEnv = envOf(w.containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>, prod, secretExamples);
+  const gatewayEnv = envOf(
+    w.containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>,
+    prod,
+    secretExamples,
+  );
   const listen = Number(/^\s*listen\s+(\d+)/m.exec(conf)?.[1]);
   assert.equal(declaredPort(nginx, listen), listen, 'nginx listens on its declared port');
-  assert.ok(new RegExp(`server\\s+${gatewayEnv.get('GATEWAY_LISTEN')?.replace(/\./g, '\\.')};`).test(conf), 'nginx proxies to GATEWAY_LISTEN');
-  const notifyLocation = /location ~ \^\/wxpay\/\(([^)]*)\)\$ \{/.exec(conf)?.[1]?.split('|').map((p) => `/wxpay/${p}`) ?? [];
+  assert.ok(
+    new RegExp(`server\\s+${gatewayEnv.get('GATEWAY_LISTEN')?.replace(/\./g, '\\.')};`).test(conf),
+    'nginx proxies to GATEWAY_LISTEN',
+  );
+  const notifyLocation =
+    /location ~ \^\/wxpay\/\(([^)]*)\)\$ \{/
+      .exec(conf)?.[1]
+      ?.split('|')
+      .map((p) => `/wxpay/${p}`) ?? [];
   for (const name of ['NOTIFY_PATH', 'REFUND_NOTIFY_PATH', 'V3_NOTIFY_PATH']) {
     assert.ok(notifyLocation.includes(gatewayEnv.get(name) ?? ''), `nginx serves ${name}`);
   }
-  assert.equal(bytes(/client_max_body_size\s+(\w+);/.exec(conf)?.[1] ?? ''), Number(gatewayEnv.get('BODY_LIMIT_BYTES')));
+  assert.equal(
+    bytes(/client_max_body_size\s+(\w+);/.exec(conf)?.[1] ?? ''),
+    Number(gatewayEnv.get('BODY_LIMIT_BYTES')),
+  );
   // The root filesystem is read-only: every file nginx writes must be on the /tmp emptyDir.
-  const writable = records(nginx['volumeMounts']).filter((m) => records(w.spec['volumes']).some((v) => v['name'] === m['name'] && v['emptyDir'])).map((m) => str(m['mountPath']));
+  const writable = records(nginx['volumeMounts'])
+    .filter((m) => records(w.spec['volumes']).some((v) => v['name'] === m['name'] && v['emptyDir']))
+    .map((m) => str(m['mountPath']));
   for (const m of conf.matchAll(/^\s*(pid|\w+_temp_path|access_log|error_log)\s+(\S+?)[\s;]/gm)) {
     const path = m[2] as string;
     // `stderr` and `syslog:` are nginx's own non-file targets.
-    assert.ok(['off', 'stderr'].includes(path) || /^(\/dev\/std|syslog:)/.test(path) || writable.some((d) => path.startsWith(`${d}/`)), `nginx ${m[1]} ${path} is not writable in the pod`);
+    assert.ok(
+      ['off', 'stderr'].includes(path) ||
+        /^(\/dev\/std|syslog:)/.test(path) ||
+        writable.some((d) => path.startsWith(`${d}/`)),
+      `nginx ${m[1]} ${path} is not writable in the pod`,
+    );
   }
   const command = list(nginx['command']).map(String);
   const configFile = command[command.indexOf('-c') + 1] ?? '';
   const files = mountedFiles(w, nginx, prod, secretExamples);
-  assert.equal(files.get(configFile), readFileSync(at('gateway/nginx.conf'), 'utf8'), 'nginx runs the mounted nginx.conf');
+  assert.equal(
+    files.get(configFile),
+    readFileSync(at('gateway/nginx.conf'), 'utf8'),
+    'nginx runs the mounted nginx.conf',
+  );
 
   // set_real_ip_from is the overlay's: the pattern nginx.conf includes finds its real-ip.conf.
   const include = /^\s*include\s+(\S+real-ip\S*);/m.exec(conf)?.[1] ?? '';
@@ -999,28 +1437,57 @@ test('k8s/base/nginx.conf is a byte-for-byte copy of gateway/nginx.conf, and fit
   assert.equal(realIp.length, 1, `the overlay mounts one ${include}`);
   const realIpText = (files.get(realIp[0] as string) ?? '').replace(/#.*$/gm, '');
   assert.match(realIpText, /^\s*set_real_ip_from\s+\d+\.\d+\.\d+\.\d+\/\d+;/m);
-  assert.doesNotMatch(conf, /set_real_ip_from\s+(?!127\.0\.0\.1;)/, 'nginx.conf itself trusts only loopback; networks are the overlay\'s');
+  assert.doesNotMatch(
+    conf,
+    /set_real_ip_from\s+(?!127\.0\.0\.1;)/,
+    "nginx.conf itself trusts only loopback; networks are the overlay's",
+  );
 
   // Worker count and keep-alives, set deliberately (the reasons are in nginx.conf).
   const workers = /^\s*worker_processes\s+(\S+);/m.exec(conf)?.[1];
-  assert.match(workers ?? '', /^\d+$/, 'worker_processes is a number: "auto" follows the node\'s CPUs, not the container\'s limit');
-  const cpuLimit = Number(str(get(nginx, 'resources', 'limits', 'cpu')).replace(/m$/, '')) / (str(get(nginx, 'resources', 'limits', 'cpu')).endsWith('m') ? 1000 : 1);
-  assert.ok(Number(workers) <= Math.max(1, Math.ceil(cpuLimit)), `worker_processes ${String(workers)} for a ${cpuLimit} CPU limit`);
+  assert.match(
+    workers ?? '',
+    /^\d+$/,
+    'worker_processes is a number: "auto" follows the node\'s CPUs, not the container\'s limit',
+  );
+  const cpuLimit =
+    Number(str(get(nginx, 'resources', 'limits', 'cpu')).replace(/m$/, '')) /
+    (str(get(nginx, 'resources', 'limits', 'cpu')).endsWith('m') ? 1000 : 1);
+  assert.ok(
+    Number(workers) <= Math.max(1, Math.ceil(cpuLimit)),
+    `worker_processes ${String(workers)} for a ${cpuLimit} CPU limit`,
+  );
   const seconds = (re: RegExp, what: string): number => {
     const m = re.exec(conf);
     assert.ok(m, `nginx.conf sets ${what} in seconds`);
     return Number(m[1]);
   };
-  const downstream = seconds(/\bserver \{[\s\S]*?\n\s*keepalive_timeout\s+(\d+)s;/, 'the server\'s keepalive_timeout');
-  assert.ok(downstream > INGRESS_NGINX_UPSTREAM_KEEPALIVE_S, `keepalive_timeout ${downstream} s must outlast ingress-nginx's upstream-keepalive-timeout (${INGRESS_NGINX_UPSTREAM_KEEPALIVE_S} s)`);
-  const upstream = seconds(/upstream payment_callback_gateway \{[^}]*keepalive_timeout\s+(\d+)s;/, 'the upstream keepalive_timeout');
-  assert.ok(upstream * 1000 < GATEWAY_KEEP_ALIVE_MS, `the upstream keepalive_timeout (${upstream} s) must end before the gateway's keepAliveTimeout (${GATEWAY_KEEP_ALIVE_MS} ms)`);
+  const downstream = seconds(/\bserver \{[\s\S]*?\n\s*keepalive_timeout\s+(\d+)s;/, "the server's keepalive_timeout");
+  assert.ok(
+    downstream > INGRESS_NGINX_UPSTREAM_KEEPALIVE_S,
+    `keepalive_timeout ${downstream} s must outlast ingress-nginx's upstream-keepalive-timeout (${INGRESS_NGINX_UPSTREAM_KEEPALIVE_S} s)`,
+  );
+  const upstream = seconds(
+    /upstream payment_callback_gateway \{[^}]*keepalive_timeout\s+(\d+)s;/,
+    'the upstream keepalive_timeout',
+  );
+  assert.ok(
+    upstream * 1000 < GATEWAY_KEEP_ALIVE_MS,
+    `the upstream keepalive_timeout (${upstream} s) must end before the gateway's keepAliveTimeout (${GATEWAY_KEEP_ALIVE_MS} ms)`,
+  );
   const shutdown = seconds(/^\s*worker_shutdown_timeout\s+(\d+)s;/m, 'worker_shutdown_timeout');
-  assert.ok(preStopSleepSeconds(nginx) + shutdown + 2 <= (w.spec['terminationGracePeriodSeconds'] as number), 'preStop + worker_shutdown_timeout fit in the grace period');
+  assert.ok(
+    preStopSleepSeconds(nginx) + shutdown + 2 <= (w.spec['terminationGracePeriodSeconds'] as number),
+    'preStop + worker_shutdown_timeout fit in the grace period',
+  );
   // The Ingress's X-Request-Id goes on to the gateway when well-formed (test/e2e checks it live).
   assert.match(conf, /proxy_set_header X-Request-Id \$notify_request_id;/);
   assert.match(conf, /map \$http_x_request_id \$notify_request_id/);
-  assert.doesNotMatch(conf, /\$request_uri|\$request\b|\$args|\$query_string/, 'no query strings in the log (or anywhere)');
+  assert.doesNotMatch(
+    conf,
+    /\$request_uri|\$request\b|\$args|\$query_string/,
+    'no query strings in the log (or anywhere)',
+  );
 });
 
 test('Dockerfile: two stages, real COPY sources, non-root numeric USER, compiled entry points', () => {
@@ -1033,10 +1500,17 @@ test('Dockerfile: two stages, real COPY sources, non-root numeric USER, compiled
   const m = /^node:(\d+)\.(\d+)\.(\d+)-[a-z]+-slim(@sha256:[0-9a-f]{64})?$/.exec([...images][0] as string);
   assert.ok(m, `${[...images][0]}: node:<major.minor.patch>-<debian>-slim[@sha256:...]`);
   const major = Number(m[1]);
-  assert.ok(major % 2 === 0 && major >= 22, `Node ${major}: an LTS line that is still supported (Node 20 ended 2026-04-30)`);
-  assert.ok(buildStage.runs.some((r) => /apt-get install.*python3.*make.*g\+\+/.test(r)), 'build tools for better-sqlite3');
+  assert.ok(
+    major % 2 === 0 && major >= 22,
+    `Node ${major}: an LTS line that is still supported (Node 20 ended 2026-04-30)`,
+  );
+  assert.ok(
+    buildStage.runs.some((r) => /apt-get install.*python3.*make.*g\+\+/.test(r)),
+    'build tools for better-sqlite3',
+  );
   const buildSteps = buildStage.runs.join('\n');
-  for (const step of ['npm ci', 'npx tsc -p tsconfig.json', 'npm prune --omit=dev']) assert.ok(buildSteps.includes(step), `build stage runs ${step}`);
+  for (const step of ['npm ci', 'npx tsc -p tsconfig.json', 'npm prune --omit=dev'])
+    assert.ok(buildSteps.includes(step), `build stage runs ${step}`);
 
   // Context sources exist and survive .dockerignore; stage sources are what that stage has.
   const builtInBuild = new Set(['dist', 'node_modules']); // produced by npx tsc and npm ci
@@ -1055,10 +1529,17 @@ test('Dockerfile: two stages, real COPY sources, non-root numeric USER, compiled
       }
     }
   }
-  for (const needed of [...Object.values(ENTRY_POINTS), 'package-lock.json', 'tsconfig.json', 'proto/payment/callback/v1/payment_callback.proto', 'src/gen']) {
+  for (const needed of [
+    ...Object.values(ENTRY_POINTS),
+    'package-lock.json',
+    'tsconfig.json',
+    'proto/payment/callback/v1/payment_callback.proto',
+    'src/gen',
+  ]) {
     assert.ok(!dockerIgnored(dockerignore, needed), `.dockerignore must not exclude ${needed}`);
   }
-  for (const local of ['node_modules', 'dist', '.git', 'data/payment-callback.sqlite']) assert.ok(dockerIgnored(dockerignore, local), `.dockerignore must exclude ${local}`);
+  for (const local of ['node_modules', 'dist', '.git', 'data/payment-callback.sqlite'])
+    assert.ok(dockerIgnored(dockerignore, local), `.dockerignore must exclude ${local}`);
 
   // The runtime has exactly: production node_modules, dist/, proto/, package.json, config/.
   const runtimeFiles = runtime.copies.flatMap((c) => c.targets.map((t) => relative(runtime.workdir, t))).sort();
@@ -1077,7 +1558,11 @@ test('Dockerfile: two stages, real COPY sources, non-root numeric USER, compiled
       programs.add(script as string);
     }
   }
-  assert.deepEqual([...programs].sort(), Object.keys(ENTRY_POINTS).sort(), 'the image default and the workloads run exactly the three programs');
+  assert.deepEqual(
+    [...programs].sort(),
+    Object.keys(ENTRY_POINTS).sort(),
+    'the image default and the workloads run exactly the three programs',
+  );
   for (const script of programs) {
     const source = ENTRY_POINTS[script] as string;
     assert.ok(existsSync(at(source)), `${script} is compiled from ${source}, which does not exist`);
@@ -1086,16 +1571,20 @@ test('Dockerfile: two stages, real COPY sources, non-root numeric USER, compiled
   assert.ok(!docker.healthcheck, 'no HEALTHCHECK: Kubernetes probes each program (see the Dockerfile comment)');
 });
 
-test('gateway/envoy.yaml is a valid Envoy v3 bootstrap, decoded strictly against Envoy\'s API', () => {
+test("gateway/envoy.yaml is a valid Envoy v3 bootstrap, decoded strictly against Envoy's API", () => {
   // test/deploy/fixtures/envoy-v3-api.pb: Envoy's v3 API protos as a FileDescriptorSet (the
   // data-plane-api of January 2026: bootstrap, the HTTP connection manager, the router, buffer,
   // health_check and local_ratelimit filters, the file and stream access loggers,
   // req_without_query, tls and upstreams/http). Every field name, type, enum value and
   // typed_config must be known; a typed_config of another extension is refused as unknown.
-  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(at('test/deploy/fixtures/envoy-v3-api.pb'))));
+  const registry = createFileRegistry(
+    fromBinary(FileDescriptorSetSchema, readFileSync(at('test/deploy/fixtures/envoy-v3-api.pb'))),
+  );
   const bootstrap = registry.getMessage('envoy.config.bootstrap.v3.Bootstrap');
   assert.ok(bootstrap);
-  const decode = (doc: unknown): void => { fromJson(bootstrap, doc as JsonValue, { registry, ignoreUnknownFields: false }); };
+  const decode = (doc: unknown): void => {
+    fromJson(bootstrap, doc as JsonValue, { registry, ignoreUnknownFields: false });
+  };
   decode(readYaml(at('gateway/envoy.yaml'))[0]);
   // The check must catch: a misspelt field, and a wrong enum value.
   const typo = structuredClone(readYaml(at('gateway/envoy.yaml'))[0]) as Record<string, unknown>;
@@ -1106,15 +1595,25 @@ test('gateway/envoy.yaml is a valid Envoy v3 bootstrap, decoded strictly against
   assert.throws(() => decode(badEnum));
 });
 
-test('gateway/envoy.yaml: the notify route, the 64 KiB buffer, nginx\'s 4 s timeout, 404 elsewhere, admin on loopback', () => {
+test("gateway/envoy.yaml: the notify route, the 64 KiB buffer, nginx's 4 s timeout, 404 elsewhere, admin on loopback", () => {
   const envoy = readYaml(at('gateway/envoy.yaml'))[0];
   // Admin only on loopback: the preStop drains through it; nothing outside the pod reaches it.
   assert.equal(get(envoy, 'admin', 'address', 'socket_address', 'address'), '127.0.0.1');
-  assert.match(readFileSync(at('gateway/envoy.yaml'), 'utf8'), new RegExp(`drain_listeners\\?graceful.*127\\.0\\.0\\.1:${String(get(envoy, 'admin', 'address', 'socket_address', 'port_value'))}|127\\.0\\.0\\.1:${String(get(envoy, 'admin', 'address', 'socket_address', 'port_value'))}/drain_listeners\\?graceful`), 'the documented preStop drains through the admin port');
+  assert.match(
+    readFileSync(at('gateway/envoy.yaml'), 'utf8'),
+    new RegExp(
+      `drain_listeners\\?graceful.*127\\.0\\.0\\.1:${String(get(envoy, 'admin', 'address', 'socket_address', 'port_value'))}|127\\.0\\.0\\.1:${String(get(envoy, 'admin', 'address', 'socket_address', 'port_value'))}/drain_listeners\\?graceful`,
+    ),
+    'the documented preStop drains through the admin port',
+  );
   const listener = get(envoy, 'static_resources', 'listeners', 0);
   const gatewayW = workload(prod, 'payment-callback-gateway');
   const nginx = gatewayW.containers.find((c) => c['name'] === 'nginx') as Record<string, unknown>;
-  const gatewayEnv = envOf(gatewayW.containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>, prod, secretExamples);
+  const gatewayEnv = envOf(
+    gatewayW.containers.find((c) => c['name'] === 'gateway') as Record<string, unknown>,
+    prod,
+    secretExamples,
+  );
   const port = get(listener, 'address', 'socket_address', 'port_value');
   assert.equal(declaredPort(nginx, port), port, 'Envoy listens where nginx does, so it can take its place');
 
@@ -1122,7 +1621,10 @@ test('gateway/envoy.yaml: the notify route, the 64 KiB buffer, nginx\'s 4 s time
   assert.equal(get(hcm, 'use_remote_address'), true);
   assert.equal(typeof get(hcm, 'xff_num_trusted_hops'), 'number');
   const filters = records(get(hcm, 'http_filters'));
-  assert.deepEqual(filters.map((f) => f['name']), ['envoy.filters.http.buffer', 'envoy.filters.http.router']);
+  assert.deepEqual(
+    filters.map((f) => f['name']),
+    ['envoy.filters.http.buffer', 'envoy.filters.http.router'],
+  );
   assert.equal(get(filters[0], 'typed_config', 'max_request_bytes'), Number(gatewayEnv.get('BODY_LIMIT_BYTES')));
   assert.equal(get(filters[0], 'typed_config', 'max_request_bytes'), 65536);
 
@@ -1132,28 +1634,73 @@ test('gateway/envoy.yaml: the notify route, the 64 KiB buffer, nginx\'s 4 s time
   assert.deepEqual(get(notify, 'match', 'headers'), [{ name: ':method', string_match: { exact: 'POST' } }]);
   const timeout = durationMs(get(notify, 'route', 'timeout'));
   assert.ok(timeout < WECHAT_TIMEOUT_MS, `route timeout ${timeout} ms must be under WeChat's 5 s`);
-  const nginxRead = Number(/proxy_read_timeout\s+(\d+)s;/.exec(readFileSync(at('gateway/nginx.conf'), 'utf8'))?.[1]) * 1000;
+  const nginxRead =
+    Number(/proxy_read_timeout\s+(\d+)s;/.exec(readFileSync(at('gateway/nginx.conf'), 'utf8'))?.[1]) * 1000;
   for (const r of routes.filter((x) => get(x, 'route', 'cluster') && get(x, 'match', 'path') !== '/healthz')) {
-    assert.equal(durationMs(get(r, 'route', 'timeout')), nginxRead, `${str(get(r, 'match', 'path'))}: the same budget as nginx's proxy_read_timeout`);
+    assert.equal(
+      durationMs(get(r, 'route', 'timeout')),
+      nginxRead,
+      `${str(get(r, 'match', 'path'))}: the same budget as nginx's proxy_read_timeout`,
+    );
   }
-  assert.equal(get(hcm, 'preserve_external_request_id'), true, 'the Ingress\'s X-Request-Id is kept');
+  assert.equal(get(hcm, 'preserve_external_request_id'), true, "the Ingress's X-Request-Id is kept");
   const idle = durationMs(get(hcm, 'common_http_protocol_options', 'idle_timeout'));
-  assert.ok(idle > INGRESS_NGINX_UPSTREAM_KEEPALIVE_S * 1000, `downstream idle_timeout ${idle} ms must outlast ingress-nginx's keep-alive`);
-  assert.ok(timeout > Number(gatewayEnv.get('CORE_DEADLINE_MS')), 'and above the gateway\'s core deadline, so its FAIL reply gets through');
+  assert.ok(
+    idle > INGRESS_NGINX_UPSTREAM_KEEPALIVE_S * 1000,
+    `downstream idle_timeout ${idle} ms must outlast ingress-nginx's keep-alive`,
+  );
+  assert.ok(
+    timeout > Number(gatewayEnv.get('CORE_DEADLINE_MS')),
+    "and above the gateway's core deadline, so its FAIL reply gets through",
+  );
   assert.equal(get(notify, 'route', 'retry_policy'), undefined, 'no proxy retries of a notification');
-  assert.ok(routes.some((r) => get(r, 'match', 'path') === '/healthz' && get(r, 'route', 'cluster') === get(notify, 'route', 'cluster')));
+  assert.ok(
+    routes.some(
+      (r) => get(r, 'match', 'path') === '/healthz' && get(r, 'route', 'cluster') === get(notify, 'route', 'cluster'),
+    ),
+  );
   const last = routes[routes.length - 1];
   assert.equal(get(last, 'match', 'prefix'), '/');
   assert.equal(get(last, 'direct_response', 'status'), 404);
 
-  const cluster = records(get(envoy, 'static_resources', 'clusters')).find((c) => c['name'] === get(notify, 'route', 'cluster'));
-  const address = get(cluster, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address', 'socket_address');
-  assert.equal(`${str(get(address, 'address'))}:${String(get(address, 'port_value'))}`, gatewayEnv.get('GATEWAY_LISTEN'));
-  const upstreamIdle = durationMs(get(cluster, 'typed_extension_protocol_options', 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions', 'common_http_protocol_options', 'idle_timeout'));
-  assert.ok(upstreamIdle < GATEWAY_KEEP_ALIVE_MS, `upstream idle_timeout ${upstreamIdle} ms must end before the gateway's keepAliveTimeout`);
+  const cluster = records(get(envoy, 'static_resources', 'clusters')).find(
+    (c) => c['name'] === get(notify, 'route', 'cluster'),
+  );
+  const address = get(
+    cluster,
+    'load_assignment',
+    'endpoints',
+    0,
+    'lb_endpoints',
+    0,
+    'endpoint',
+    'address',
+    'socket_address',
+  );
+  assert.equal(
+    `${str(get(address, 'address'))}:${String(get(address, 'port_value'))}`,
+    gatewayEnv.get('GATEWAY_LISTEN'),
+  );
+  const upstreamIdle = durationMs(
+    get(
+      cluster,
+      'typed_extension_protocol_options',
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      'common_http_protocol_options',
+      'idle_timeout',
+    ),
+  );
+  assert.ok(
+    upstreamIdle < GATEWAY_KEEP_ALIVE_MS,
+    `upstream idle_timeout ${upstreamIdle} ms must end before the gateway's keepAliveTimeout`,
+  );
 
   const logFormat = JSON.stringify(get(hcm, 'access_log'));
-  assert.doesNotMatch(logFormat, /BODY|REQ\(:PATH\)|DYNAMIC_METADATA/, 'the access log has no bodies and no query strings');
+  assert.doesNotMatch(
+    logFormat,
+    /BODY|REQ\(:PATH\)|DYNAMIC_METADATA/,
+    'the access log has no bodies and no query strings',
+  );
 });
 
 test('k8s/namespace: the Namespace pins its Pod Security version, and the PriorityClass the pods name', () => {
@@ -1161,14 +1708,26 @@ test('k8s/namespace: the Namespace pins its Pod Security version, and the Priori
   const ns = one(objects, 'Namespace', 'payment-callback');
   const labels = ns.metadata.labels ?? {};
   assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted');
-  assert.match(labels['pod-security.kubernetes.io/enforce-version'] ?? '', /^v1\.\d+$/, 'enforce a pinned version, not latest');
+  assert.match(
+    labels['pod-security.kubernetes.io/enforce-version'] ?? '',
+    /^v1\.\d+$/,
+    'enforce a pinned version, not latest',
+  );
   assert.equal(labels['pod-security.kubernetes.io/warn'], 'restricted');
   // The base includes the same objects, so the main overlay keeps owning them.
-  for (const o of objects) assert.deepEqual(one(prod, o.kind, o.metadata.name), o, `${id(o)} is the same in production`);
+  for (const o of objects)
+    assert.deepEqual(one(prod, o.kind, o.metadata.name), o, `${id(o)} is the same in production`);
   const priority = one(objects, 'PriorityClass', 'payment-callback');
-  assert.ok((priority['value'] as number) > 0 && (priority['value'] as number) < 1_000_000_000, 'above ordinary pods, below the system classes');
+  assert.ok(
+    (priority['value'] as number) > 0 && (priority['value'] as number) < 1_000_000_000,
+    'above ordinary pods, below the system classes',
+  );
   assert.equal(priority['globalDefault'], false);
   for (const name of ['payment-callback-core', 'payment-callback-gateway', 'redis']) {
-    assert.equal(workload(prod, name).spec['priorityClassName'], priority.metadata.name, `${name} uses the PriorityClass`);
+    assert.equal(
+      workload(prod, name).spec['priorityClassName'],
+      priority.metadata.name,
+      `${name} uses the PriorityClass`,
+    );
   }
 });

@@ -22,14 +22,26 @@ const ROOT = resolve(__dirname, '..', '..', '..');
 const at = (...parts: string[]): string => join(ROOT, ...parts);
 const NAMESPACE = 'payment-callback';
 
-interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
-interface RuleGroup { name: string; rules: Rule[] }
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface RuleGroup {
+  name: string;
+  rules: Rule[];
+}
 
 const ruleObject = readYaml(at('k8s/monitoring/prometheus-rules.yaml'))[0] as KObject;
 const groups = (ruleObject['spec'] as { groups: RuleGroup[] }).groups;
 const alerts = groups.flatMap((g) => g.rules).filter((r): r is Rule & { alert: string } => typeof r.alert === 'string');
 const dashboardMap = readYaml(at('k8s/monitoring/grafana-dashboard.yaml'))[0] as KObject;
-const dashboard = JSON.parse((dashboardMap['data'] as Record<string, string>)['payment-callback.json'] ?? '{}') as { panels: Array<Record<string, unknown>> };
+const dashboard = JSON.parse((dashboardMap['data'] as Record<string, string>)['payment-callback.json'] ?? '{}') as {
+  panels: Array<Record<string, unknown>>;
+};
 
 const work = mkdtempSync(join(tmpdir(), 'monitoring-test-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -37,7 +49,9 @@ after(() => rmSync(work, { recursive: true, force: true }));
 function promtool(args: string[], cwd = work): string {
   const r = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 60_000 });
   if (r.error && 'code' in r.error && r.error.code === 'ENOENT') {
-    assert.fail('promtool is not installed: sudo apt-get install prometheus (harness/ensure-binaries.sh does it as root)');
+    assert.fail(
+      'promtool is not installed: sudo apt-get install prometheus (harness/ensure-binaries.sh does it as root)',
+    );
   }
   assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}${r.stderr}`);
   return r.stdout;
@@ -48,8 +62,9 @@ function dashboardExprs(): Array<{ panel: string; expr: string }> {
   const out: Array<{ panel: string; expr: string }> = [];
   const visit = (panels: Array<Record<string, unknown>>): void => {
     for (const p of panels) {
-      for (const t of Array.isArray(p['targets']) ? p['targets'] as Array<Record<string, unknown>> : []) {
-        if (typeof t['expr'] === 'string') out.push({ panel: String(p['title']), expr: t['expr'].replace(/\$__(rate_)?interval|\$__range/g, '5m') });
+      for (const t of Array.isArray(p['targets']) ? (p['targets'] as Array<Record<string, unknown>>) : []) {
+        if (typeof t['expr'] === 'string')
+          out.push({ panel: String(p['title']), expr: t['expr'].replace(/\$__(rate_)?interval|\$__range/g, '5m') });
       }
       if (Array.isArray(p['panels'])) visit(p['panels'] as Array<Record<string, unknown>>);
     }
@@ -58,7 +73,21 @@ function dashboardExprs(): Array<{ panel: string; expr: string }> {
   return out;
 }
 
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /**
  * The metric names a PromQL expression selects: identifiers outside strings, label matchers,
@@ -100,8 +129,15 @@ async function exportedNames(): Promise<Set<string>> {
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
 function anchors(markdown: string): Set<string> {
-  return new Set([...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) => (m[1] ?? '').trim().toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-')));
+  return new Set(
+    [...markdown.matchAll(/^#{1,6}\s+(.+)$/gm)].map((m) =>
+      (m[1] ?? '')
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    ),
+  );
 }
 
 describe('k8s/monitoring (optional component)', () => {
@@ -117,21 +153,36 @@ describe('k8s/monitoring (optional component)', () => {
 
   test('renders into the production overlay: rules, pod monitors and the dashboard, in the namespace, selecting real pods', () => {
     const objects = build(at('k8s/overlays/production'), ['../../monitoring']).objects;
-    const mine = objects.filter((o) => ['PrometheusRule', 'PodMonitor'].includes(o.kind) || o.metadata.name === 'payment-callback-dashboard');
+    const mine = objects.filter(
+      (o) => ['PrometheusRule', 'PodMonitor'].includes(o.kind) || o.metadata.name === 'payment-callback-dashboard',
+    );
     assert.deepEqual(mine.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
-      'ConfigMap/payment-callback-dashboard', 'PodMonitor/payment-callback-core', 'PodMonitor/payment-callback-gateway', 'PrometheusRule/payment-callback',
+      'ConfigMap/payment-callback-dashboard',
+      'PodMonitor/payment-callback-core',
+      'PodMonitor/payment-callback-gateway',
+      'PrometheusRule/payment-callback',
     ]);
     for (const o of mine) assert.equal(o.metadata.namespace, NAMESPACE, `${o.kind}/${o.metadata.name}`);
     assert.equal(mine.find((o) => o.kind === 'ConfigMap')?.metadata.labels?.['grafana_dashboard'], '1');
 
     for (const monitor of mine.filter((o) => o.kind === 'PodMonitor')) {
-      const spec = monitor['spec'] as { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string; path: string }> };
-      const pods = objects.map(podTemplate).filter((t): t is NonNullable<typeof t> => t !== undefined)
+      const spec = monitor['spec'] as {
+        selector: { matchLabels: Record<string, string> };
+        podMetricsEndpoints: Array<{ port: string; path: string }>;
+      };
+      const pods = objects
+        .map(podTemplate)
+        .filter((t): t is NonNullable<typeof t> => t !== undefined)
         .filter((t) => Object.entries(spec.selector.matchLabels).every(([k, v]) => t.labels[k] === v));
       assert.equal(pods.length, 1, `${monitor.metadata.name} selects one workload`);
-      const ports = containersOf((pods[0] as NonNullable<typeof pods[0]>).spec).flatMap((c) => (Array.isArray(c['ports']) ? c['ports'] : []) as Array<Record<string, unknown>>);
+      const ports = containersOf((pods[0] as NonNullable<(typeof pods)[0]>).spec).flatMap(
+        (c) => (Array.isArray(c['ports']) ? c['ports'] : []) as Array<Record<string, unknown>>,
+      );
       for (const endpoint of spec.podMetricsEndpoints) {
-        assert.ok(ports.some((p) => p['name'] === endpoint.port), `${monitor.metadata.name}: no container port named ${endpoint.port}`);
+        assert.ok(
+          ports.some((p) => p['name'] === endpoint.port),
+          `${monitor.metadata.name}: no container port named ${endpoint.port}`,
+        );
         assert.equal(endpoint.path, '/metrics');
       }
     }
@@ -140,7 +191,10 @@ describe('k8s/monitoring (optional component)', () => {
   test('promtool check rules accepts the PrometheusRule', () => {
     assert.equal(ruleObject.kind, 'PrometheusRule');
     writeFileSync(join(work, 'full.yaml'), stringify({ groups }));
-    assert.match(promtool(['check', 'rules', 'full.yaml']), new RegExp(`SUCCESS: ${groups.flatMap((g) => g.rules).length} rules found`));
+    assert.match(
+      promtool(['check', 'rules', 'full.yaml']),
+      new RegExp(`SUCCESS: ${groups.flatMap((g) => g.rules).length} rules found`),
+    );
   });
 
   test('promtool test rules: every alert fires and stays quiet in alert-rules.promtool.yaml', () => {
@@ -149,10 +203,19 @@ describe('k8s/monitoring (optional component)', () => {
     };
     for (const a of alerts) {
       const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []).filter((c) => c.alertname === a.alert);
-      assert.ok(cases.some((c) => c.exp_alerts.length > 0), `${a.alert}: no test where it fires`);
-      assert.ok(cases.some((c) => c.exp_alerts.length === 0), `${a.alert}: no test where it stays quiet`);
+      assert.ok(
+        cases.some((c) => c.exp_alerts.length > 0),
+        `${a.alert}: no test where it fires`,
+      );
+      assert.ok(
+        cases.some((c) => c.exp_alerts.length === 0),
+        `${a.alert}: no test where it stays quiet`,
+      );
     }
-    const stripped = groups.map((g) => ({ ...g, rules: g.rules.map((rule) => Object.fromEntries(Object.entries(rule).filter(([k]) => k !== 'annotations'))) }));
+    const stripped = groups.map((g) => ({
+      ...g,
+      rules: g.rules.map((rule) => Object.fromEntries(Object.entries(rule).filter(([k]) => k !== 'annotations'))),
+    }));
     writeFileSync(join(work, 'rules.yaml'), stringify({ groups: stripped }));
     writeFileSync(join(work, 'alert-rules.promtool.yaml'), readFileSync(at('test/deploy/alert-rules.promtool.yaml')));
     assert.match(promtool(['test', 'rules', 'alert-rules.promtool.yaml']), /SUCCESS/);
@@ -181,12 +244,18 @@ describe('k8s/monitoring (optional component)', () => {
 
   test('rules and dashboard name only metrics the core and the gateway export', async () => {
     const exported = await exportedNames();
-    assert.ok(exported.has('payment_callback_notifications_total') && exported.has('payment_callback_gateway_requests_total'));
+    assert.ok(
+      exported.has('payment_callback_notifications_total') && exported.has('payment_callback_gateway_requests_total'),
+    );
     const uses = [
       ...alerts.map((a) => ({ where: `alert ${a.alert}`, expr: a.expr })),
       ...dashboardExprs().map((e) => ({ where: `panel "${e.panel}"`, expr: e.expr })),
     ];
-    const unknown = uses.flatMap((u) => metricNames(u.expr).filter((n) => !exported.has(n)).map((n) => `${u.where}: ${n}`));
+    const unknown = uses.flatMap((u) =>
+      metricNames(u.expr)
+        .filter((n) => !exported.has(n))
+        .map((n) => `${u.where}: ${n}`),
+    );
     assert.deepEqual(unknown, [], 'metrics no exporter has');
   });
 
@@ -202,21 +271,35 @@ describe('k8s/monitoring (optional component)', () => {
       // kustomize refuses absolute paths: an overlay inside the repository (.tmp/ is gitignored).
       mkdirSync(at('.tmp'), { recursive: true });
       const dir = mkdtempSync(at('.tmp', 'monitoring-overlay-'));
-      writeFileSync(join(dir, 'kustomization.yaml'), stringify({
-        apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization',
-        resources: ['../../k8s/overlays/production'], components: ['../../k8s/monitoring'],
-      }));
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        stringify({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          resources: ['../../k8s/overlays/production'],
+          components: ['../../k8s/monitoring'],
+        }),
+      );
       let text: string;
       try {
         text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-      const kinds = text.split('\n---\n').map((doc) => parse(doc) as KObject)
-        .filter((o) => ['PrometheusRule', 'PodMonitor'].includes(o.kind) || o.metadata.name === 'payment-callback-dashboard')
-        .map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
-      assert.deepEqual(kinds, ['ConfigMap/payment-callback/payment-callback-dashboard', 'PodMonitor/payment-callback/payment-callback-core',
-        'PodMonitor/payment-callback/payment-callback-gateway', 'PrometheusRule/payment-callback/payment-callback']);
+      const kinds = text
+        .split('\n---\n')
+        .map((doc) => parse(doc) as KObject)
+        .filter(
+          (o) => ['PrometheusRule', 'PodMonitor'].includes(o.kind) || o.metadata.name === 'payment-callback-dashboard',
+        )
+        .map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`)
+        .sort();
+      assert.deepEqual(kinds, [
+        'ConfigMap/payment-callback/payment-callback-dashboard',
+        'PodMonitor/payment-callback/payment-callback-core',
+        'PodMonitor/payment-callback/payment-callback-gateway',
+        'PrometheusRule/payment-callback/payment-callback',
+      ]);
     }
   });
 });

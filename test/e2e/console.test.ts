@@ -21,7 +21,14 @@ import { startConsole, type RunningConsole } from '../../src/console/server';
 import { OrderStatus } from '../../src/gen/payment/callback/v1/payment_callback';
 import { createLogger } from '../../src/logger';
 import { SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
-import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification, toNotifyXml } from '../../harness/sign-notification';
+import {
+  DEMO,
+  HMAC_ONLY,
+  newTradeNo,
+  paidFields,
+  signNotification,
+  toNotifyXml,
+} from '../../harness/sign-notification';
 import { startTestCore, type TestCore } from '../../harness/test-core';
 import { waitUntil } from '../../harness/wait-until';
 
@@ -54,24 +61,38 @@ const problems: string[] = [];
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   backend = await SQLITE_IN_PROCESS.start();
-  core = await startTestCore({ databaseUrl: backend.databaseUrl, token: TOKENS.shop, env: { CALLERS_JSON, EVENTS_POLL_MS: '100' } });
+  core = await startTestCore({
+    databaseUrl: backend.databaseUrl,
+    token: TOKENS.shop,
+    env: { CALLERS_JSON, EVENTS_POLL_MS: '100' },
+  });
   const target = `127.0.0.1:${core.port}`;
   gateway = await startGateway(
-    readGatewayConfig({ CORE_GRPC_TARGET: target, GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_METRICS_LISTEN: 'off', LOG_LEVEL: 'silent', CORE_TOKEN: TOKENS.gateway }),
+    readGatewayConfig({
+      CORE_GRPC_TARGET: target,
+      GATEWAY_LISTEN: '127.0.0.1:0',
+      GATEWAY_METRICS_LISTEN: 'off',
+      LOG_LEVEL: 'silent',
+      CORE_TOKEN: TOKENS.gateway,
+    }),
     createCoreClient(target),
     quiet,
   );
   const config = readConsoleConfig({
-    CONSOLE_LISTEN: '127.0.0.1:0', CONSOLE_CORE_TARGET: target, CONSOLE_CORE_TOKEN: TOKENS.console,
-    CONSOLE_USER_HEADER: 'X-Forwarded-User', CONSOLE_TRUSTED_PROXIES: '127.0.0.1,::1',
-    CONSOLE_MCH_IDS: `${DEMO.mchId},${HMAC_ONLY.mchId}`, LOG_LEVEL: 'silent',
+    CONSOLE_LISTEN: '127.0.0.1:0',
+    CONSOLE_CORE_TARGET: target,
+    CONSOLE_CORE_TOKEN: TOKENS.console,
+    CONSOLE_USER_HEADER: 'X-Forwarded-User',
+    CONSOLE_TRUSTED_PROXIES: '127.0.0.1,::1',
+    CONSOLE_MCH_IDS: `${DEMO.mchId},${HMAC_ONLY.mchId}`,
+    LOG_LEVEL: 'silent',
   });
   api = createCoreApi(config);
   feed = new EventFeed(api, quiet);
   feed.start();
   consoleServer = await startConsole(config, { api, feed, log: quiet });
   // The console's one event stream starts "from now": open before anything is paid.
-  await waitUntil('the console\'s event stream to be live', 10_000, () => feed.state === 'live');
+  await waitUntil("the console's event stream to be live", 10_000, () => feed.state === 'live');
 
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
@@ -120,7 +141,10 @@ afterEach(() => {
 async function payThroughGateway(tradeNo: string, transactionId: string): Promise<void> {
   const xml = toNotifyXml(signNotification(paidFields(tradeNo, { transaction_id: transactionId }), DEMO.key));
   const res = await fetch(`http://127.0.0.1:${gateway.port}/wxpay/notify`, {
-    method: 'POST', body: xml, headers: { 'content-type': 'text/xml' }, signal: AbortSignal.timeout(10_000),
+    method: 'POST',
+    body: xml,
+    headers: { 'content-type': 'text/xml' },
+    signal: AbortSignal.timeout(10_000),
   });
   const reply = await res.text();
   assert.equal(res.status, 200, reply);
@@ -132,11 +156,12 @@ async function shot(name: string): Promise<void> {
 }
 
 // Evaluated in the page, where `el` is a DOM element (tsconfig has no DOM types).
-const textOf = (selector: string): Promise<string> => page.$eval(selector, (el: { textContent: string | null }) => el.textContent ?? '');
+const textOf = (selector: string): Promise<string> =>
+  page.$eval(selector, (el: { textContent: string | null }) => el.textContent ?? '');
 
 const url = (path: string): string => new URL(path, consoleServer.url).toString();
 
-describe('the operators\' console in Chromium', () => {
+describe("the operators' console in Chromium", () => {
   const paidTwice = newTradeNo('CON');
   const firstTxn = `4200${paidTwice}A`.slice(0, 32).replace(/[^A-Za-z0-9]/g, '0');
   const secondTxn = `4200${paidTwice}B`.slice(0, 32).replace(/[^A-Za-z0-9]/g, '0');
@@ -178,17 +203,31 @@ describe('the operators\' console in Chromium', () => {
     assert.equal(recorded?.resolutionNote, `operator ${OPERATOR}: ${note}`);
   });
 
-  test('the order\'s timeline shows the order, both notifications, the event and the anomaly', async () => {
-    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(`tr[data-anomaly] a[href$="/${paidTwice}"]`)]);
+  test("the order's timeline shows the order, both notifications, the event and the anomaly", async () => {
+    await Promise.all([
+      page.waitForNavigation({ waitUntil: 'load' }),
+      page.click(`tr[data-anomaly] a[href$="/${paidTwice}"]`),
+    ]);
     assert.equal(await textOf('#order-status'), 'PAID');
     const timeline = await textOf('#timeline');
-    for (const expected of ['ORDER REGISTERED', 'CONFLICTING_PAYMENT', 'ANOMALY CONFLICTING_TRANSACTION', 'ANOMALY RESOLVED', 'EVENT ORDER_PAID', firstTxn, secondTxn]) {
+    for (const expected of [
+      'ORDER REGISTERED',
+      'CONFLICTING_PAYMENT',
+      'ANOMALY CONFLICTING_TRANSACTION',
+      'ANOMALY RESOLVED',
+      'EVENT ORDER_PAID',
+      firstTxn,
+      secondTxn,
+    ]) {
       assert.ok(timeline.includes(expected), `the timeline lacks ${expected}:\n${timeline}`);
     }
     assert.match(timeline, /PAID\s*PAYMENT_V2 notification/);
     // Oldest first: what happened, in the order it happened.
     const at = (s: string): number => timeline.indexOf(s);
-    assert.ok(at('ORDER REGISTERED') < at('CONFLICTING_PAYMENT') && at('CONFLICTING_PAYMENT') < at('ANOMALY RESOLVED'), timeline);
+    assert.ok(
+      at('ORDER REGISTERED') < at('CONFLICTING_PAYMENT') && at('CONFLICTING_PAYMENT') < at('ANOMALY RESOLVED'),
+      timeline,
+    );
     assert.ok(at('EVENT ORDER_PAID') < at('EVENT ANOMALY_RAISED'), timeline);
     await shot('03-order-timeline');
   });
@@ -215,7 +254,10 @@ describe('the operators\' console in Chromium', () => {
     await payThroughGateway(fresh, `4200${fresh}`.slice(0, 32).replace(/[^A-Za-z0-9]/g, '0'));
     // Evaluated in the page (tsconfig has no DOM types, hence a string): a row added by the
     // page's script from the server-sent event, since the page was loaded before the payment.
-    await page.waitForFunction(`[...document.querySelectorAll('#events tr.fresh')].some((tr) => tr.textContent.includes(${JSON.stringify(fresh)}) && tr.textContent.includes('ORDER_PAID'))`, { timeout: 10_000 });
+    await page.waitForFunction(
+      `[...document.querySelectorAll('#events tr.fresh')].some((tr) => tr.textContent.includes(${JSON.stringify(fresh)}) && tr.textContent.includes('ORDER_PAID'))`,
+      { timeout: 10_000 },
+    );
     await shot('04-live-feed');
   });
 
@@ -234,13 +276,24 @@ describe('the operators\' console in Chromium', () => {
   test('outside the browser: no user header, a foreign form or a missing token change nothing', async () => {
     const anomalies = await api.listAnomalies({ mchId: DEMO.mchId, includeResolved: true });
     const id = anomalies.anomalies[0]?.id ?? '1';
-    const post = (headers: Record<string, string>, body: string): Promise<Response> => fetch(url(`/anomalies/${id}/resolve`), {
-      method: 'POST', redirect: 'manual', body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    });
+    const post = (headers: Record<string, string>, body: string): Promise<Response> =>
+      fetch(url(`/anomalies/${id}/resolve`), {
+        method: 'POST',
+        redirect: 'manual',
+        body,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      });
     assert.equal((await fetch(url('/anomalies'))).status, 401, 'no X-Forwarded-User from the proxy');
     assert.equal((await post({ 'x-forwarded-user': OPERATOR }, 'note=x')).status, 403, 'no CSRF token');
-    assert.equal((await post({ 'x-forwarded-user': OPERATOR, 'sec-fetch-site': 'cross-site' }, 'note=x&csrf=x')).status, 403, 'another site\'s form');
-    assert.equal((await fetch(url('/static/console.js'))).headers.get('content-type'), 'text/javascript; charset=utf-8');
+    assert.equal(
+      (await post({ 'x-forwarded-user': OPERATOR, 'sec-fetch-site': 'cross-site' }, 'note=x&csrf=x')).status,
+      403,
+      "another site's form",
+    );
+    assert.equal(
+      (await fetch(url('/static/console.js'))).headers.get('content-type'),
+      'text/javascript; charset=utf-8',
+    );
     const pageRes = await fetch(url('/'), { headers: { 'x-forwarded-user': OPERATOR } });
     assert.match(pageRes.headers.get('content-security-policy') ?? '', /script-src 'self'/);
   });

@@ -17,7 +17,14 @@ import { startNginx, type NginxServer } from '../../harness/nginx-server';
 import { startPostgres, type PostgresServer } from '../../harness/postgres-server';
 import { startRedis, type RedisServer } from '../../harness/redis-server';
 import { startCoreProcess, startGatewayProcess, type ServiceProcess } from '../../harness/service-processes';
-import { DEMO, newTradeNo, paidFields, signNotification, TEST_MERCHANTS_JSON, toNotifyXml } from '../../harness/sign-notification';
+import {
+  DEMO,
+  newTradeNo,
+  paidFields,
+  signNotification,
+  TEST_MERCHANTS_JSON,
+  toNotifyXml,
+} from '../../harness/sign-notification';
 import { rawRequest, trickle } from '../../harness/trickle-client';
 
 const NGINX_CONF = path.join(__dirname, '..', '..', '..', 'gateway', 'nginx.conf');
@@ -52,7 +59,11 @@ let nginxPort: number;
 before(async () => {
   [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
   const databaseUrl = await postgres.createDatabase('payment_callback');
-  core = await startCoreProcess({ DATABASE_URL: databaseUrl, REDIS_URLS: redis.url, MERCHANTS_JSON: TEST_MERCHANTS_JSON });
+  core = await startCoreProcess({
+    DATABASE_URL: databaseUrl,
+    REDIS_URLS: redis.url,
+    MERCHANTS_JSON: TEST_MERCHANTS_JSON,
+  });
   gateway = await startGatewayProcess(core.port);
   const port = await freePort();
   nginx = await startNginx((paths) => testNginxConf(paths.dir, port, gateway.port), { port });
@@ -72,18 +83,34 @@ after(async () => {
 });
 
 function createOrder(outTradeNo: string, totalFee = 100): Promise<Order | undefined> {
-  return new Promise((resolve, reject) => client.createOrder(
-    { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo, totalFee, feeType: 'CNY' }, new Metadata(), { deadline: Date.now() + 5_000 },
-    (err, res) => (err ? reject(err) : resolve(res?.order))));
+  return new Promise((resolve, reject) =>
+    client.createOrder(
+      { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo, totalFee, feeType: 'CNY' },
+      new Metadata(),
+      { deadline: Date.now() + 5_000 },
+      (err, res) => (err ? reject(err) : resolve(res?.order)),
+    ),
+  );
 }
 
 function getOrder(outTradeNo: string): Promise<Order | undefined> {
-  return new Promise((resolve, reject) => client.getOrder({ mchId: DEMO.mchId, outTradeNo }, new Metadata(), { deadline: Date.now() + 5_000 },
-    (err, res) => (err ? reject(err) : resolve(res?.order))));
+  return new Promise((resolve, reject) =>
+    client.getOrder({ mchId: DEMO.mchId, outTradeNo }, new Metadata(), { deadline: Date.now() + 5_000 }, (err, res) =>
+      err ? reject(err) : resolve(res?.order),
+    ),
+  );
 }
 
-async function post(body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
-  const res = await fetch(notifyUrl, { method: 'POST', headers: { 'content-type': 'text/xml', ...headers }, body, signal: AbortSignal.timeout(10_000) });
+async function post(
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; headers: Headers }> {
+  const res = await fetch(notifyUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml', ...headers },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
@@ -101,7 +128,12 @@ const PATHS = [
  * Asserts a FAIL reply exactly as the gateway would write it on a path of this format (gateway/reply.ts):
  * v2's XML, or API v3's {"code":"FAIL","message":...} as application/json.
  */
-function assertFailReply(format: 'xml' | 'json', res: { status: number; contentType: string; text: string }, status: number, message: string): void {
+function assertFailReply(
+  format: 'xml' | 'json',
+  res: { status: number; contentType: string; text: string },
+  status: number,
+  message: string,
+): void {
   const what = `${res.status} ${res.contentType} ${res.text}`;
   assert.equal(res.status, status, what);
   if (format === 'json') {
@@ -146,7 +178,9 @@ describe('through nginx', () => {
   test('the client address from X-Forwarded-For and the request id reach the stored notification', async () => {
     const tradeNo = newTradeNo('E');
     await createOrder(tradeNo);
-    const res = await post(toNotifyXml(signNotification(paidFields(tradeNo), DEMO.key)), { 'x-forwarded-for': '198.51.100.9' });
+    const res = await post(toNotifyXml(signNotification(paidFields(tradeNo), DEMO.key)), {
+      'x-forwarded-for': '198.51.100.9',
+    });
     assert.equal(res.status, 200);
     const requestId = res.headers.get('x-request-id') ?? '';
     assert.match(requestId, /^[0-9a-f]{32}$/, 'nginx assigns $request_id and the gateway echoes it');
@@ -154,15 +188,19 @@ describe('through nginx', () => {
     assert.deepEqual([row['client_ip'], row['request_id']], ['198.51.100.9', requestId]);
   });
 
-  test('the Ingress\'s X-Request-Id is kept end to end; a malformed one is replaced', async () => {
-    for (const [sent, kept] of [['ingress-7f3a.42:x', true], ['two words', false], ['x'.repeat(129), false]] as const) {
+  test("the Ingress's X-Request-Id is kept end to end; a malformed one is replaced", async () => {
+    for (const [sent, kept] of [
+      ['ingress-7f3a.42:x', true],
+      ['two words', false],
+      ['x'.repeat(129), false],
+    ] as const) {
       const tradeNo = newTradeNo('E');
       await createOrder(tradeNo);
       const res = await post(toNotifyXml(signNotification(paidFields(tradeNo), DEMO.key)), { 'x-request-id': sent });
       assert.equal(res.status, 200);
       const requestId = res.headers.get('x-request-id') ?? '';
       if (kept) assert.equal(requestId, sent);
-      else assert.match(requestId, /^[0-9a-f]{32}$/, 'nginx\'s own $request_id in place of a malformed one');
+      else assert.match(requestId, /^[0-9a-f]{32}$/, "nginx's own $request_id in place of a malformed one");
       const row = (await db('notifications').where({ out_trade_no: tradeNo }).first()) as Record<string, unknown>;
       assert.equal(row['request_id'], requestId);
       const log = readFileSync(path.join(nginx.dir, 'access.log'), 'utf8');
@@ -171,11 +209,28 @@ describe('through nginx', () => {
   });
 
   const refused: ReadonlyArray<{ name: string; body: () => string | Buffer; status: number }> = [
-    { name: 'a forged signature', body: () => toNotifyXml(signNotification(paidFields(newTradeNo('F')), 'B'.repeat(32))), status: 401 },
-    { name: 'a DOCTYPE with an external entity', body: () => '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><appid>&x;</appid></xml>', status: 400 },
-    { name: 'billion laughs', body: () => `<!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join('')}]><xml><a>&lol9;</a></xml>`, status: 400 },
+    {
+      name: 'a forged signature',
+      body: () => toNotifyXml(signNotification(paidFields(newTradeNo('F')), 'B'.repeat(32))),
+      status: 401,
+    },
+    {
+      name: 'a DOCTYPE with an external entity',
+      body: () => '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><appid>&x;</appid></xml>',
+      status: 400,
+    },
+    {
+      name: 'billion laughs',
+      body: () =>
+        `<!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`).join('')}]><xml><a>&lol9;</a></xml>`,
+      status: 400,
+    },
     { name: 'malformed XML', body: () => '<xml><appid>wx</xml>', status: 400 },
-    { name: 'a body over 64 KiB (refused by nginx)', body: () => `<xml><attach>${'a'.repeat(70_000)}</attach></xml>`, status: 413 },
+    {
+      name: 'a body over 64 KiB (refused by nginx)',
+      body: () => `<xml><attach>${'a'.repeat(70_000)}</attach></xml>`,
+      status: 413,
+    },
   ];
   for (const c of refused) {
     test(`${c.name}: HTTP ${c.status}, a FAIL reply, nothing stored`, async () => {
@@ -193,9 +248,13 @@ describe('through nginx', () => {
     const fields = signNotification(paidFields(tradeNo), DEMO.key);
     await post(toNotifyXml(fields));
     const log = readFileSync(path.join(nginx.dir, 'access.log'), 'utf8');
-    const lines = log.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = log
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(lines.some((l) => l['path'] === '/wxpay/notify' && l['status'] === 200));
-    for (const secret of [fields['sign'] ?? '?', tradeNo, DEMO.key]) assert.ok(!log.includes(secret), `access log leaks ${secret}`);
+    for (const secret of [fields['sign'] ?? '?', tradeNo, DEMO.key])
+      assert.ok(!log.includes(secret), `access log leaks ${secret}`);
   });
 
   test('only POST reaches the gateway', async () => {
@@ -204,27 +263,43 @@ describe('through nginx', () => {
   });
 });
 
-describe('errors nginx answers itself speak the path\'s format: v2 XML, API v3 JSON', () => {
+describe("errors nginx answers itself speak the path's format: v2 XML, API v3 JSON", () => {
   const url = (path: string): string => `http://127.0.0.1:${nginxPort}${path}`;
-  const viaFetch = async (path: string, init: RequestInit): Promise<{ status: number; contentType: string; text: string }> => {
+  const viaFetch = async (
+    path: string,
+    init: RequestInit,
+  ): Promise<{ status: number; contentType: string; text: string }> => {
     const res = await fetch(url(path), { ...init, signal: AbortSignal.timeout(10_000) });
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
   };
   for (const { path, format } of PATHS) {
     test(`${path}: a body over 64 KiB is 413 in ${format}`, async () => {
-      const body = format === 'json' ? JSON.stringify({ id: 'x', pad: 'a'.repeat(70_000) }) : `<xml><attach>${'a'.repeat(70_000)}</attach></xml>`;
-      const res = await viaFetch(path, { method: 'POST', headers: { 'content-type': format === 'json' ? 'application/json' : 'text/xml' }, body });
+      const body =
+        format === 'json'
+          ? JSON.stringify({ id: 'x', pad: 'a'.repeat(70_000) })
+          : `<xml><attach>${'a'.repeat(70_000)}</attach></xml>`;
+      const res = await viaFetch(path, {
+        method: 'POST',
+        headers: { 'content-type': format === 'json' ? 'application/json' : 'text/xml' },
+        body,
+      });
       assertFailReply(format, res, 413, 'the body exceeds 65536 bytes');
     });
 
     test(`${path}: a request header too large for nginx is 400 in ${format}`, async () => {
-      const res = await rawRequest(nginxPort, `POST ${path} HTTP/1.1\r\nHost: wechat\r\nX-Pad: ${'p'.repeat(10_000)}\r\nContent-Length: 0\r\n\r\n`);
+      const res = await rawRequest(
+        nginxPort,
+        `POST ${path} HTTP/1.1\r\nHost: wechat\r\nX-Pad: ${'p'.repeat(10_000)}\r\nContent-Length: 0\r\n\r\n`,
+      );
       const contentType = /\r\ncontent-type: *([^\r]*)/i.exec(res.headers)?.[1] ?? '';
       assertFailReply(format, { status: res.status ?? 0, contentType, text: res.body }, 400, 'malformed request');
     });
 
     test(`${path}: a malformed chunked body is 400 in ${format}`, async () => {
-      const res = await rawRequest(nginxPort, `POST ${path} HTTP/1.1\r\nHost: wechat\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`);
+      const res = await rawRequest(
+        nginxPort,
+        `POST ${path} HTTP/1.1\r\nHost: wechat\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+      );
       const contentType = /\r\ncontent-type: *([^\r]*)/i.exec(res.headers)?.[1] ?? '';
       assertFailReply(format, { status: res.status ?? 0, contentType, text: res.body }, 400, 'malformed request');
     });
@@ -241,9 +316,17 @@ describe('a slow client through nginx is ended', { concurrency: true }, () => {
 
   test('trickling its headers: closed by nginx at client_header_timeout, without an answer', async () => {
     const limitMs = nginxTimeoutMs('client_header_timeout');
-    const r = await trickle({ port: nginxPort, head: 'POST /wxpay/v3/notify HTTP/1.1\r\nHost: wechat\r\nX-Slow: ', intervalMs: 500, giveUpMs: limitMs + 20_000 });
+    const r = await trickle({
+      port: nginxPort,
+      head: 'POST /wxpay/v3/notify HTTP/1.1\r\nHost: wechat\r\nX-Slow: ',
+      intervalMs: 500,
+      giveUpMs: limitMs + 20_000,
+    });
     assert.ok(r.closedByServer, `still open after ${r.ms} ms`);
-    assert.ok(r.ms >= limitMs - 100 && r.ms <= limitMs + slackMs, `closed after ${r.ms} ms; the limit is ${limitMs} ms`);
+    assert.ok(
+      r.ms >= limitMs - 100 && r.ms <= limitMs + slackMs,
+      `closed after ${r.ms} ms; the limit is ${limitMs} ms`,
+    );
     // nginx logs 408 and closes: a client that cannot send its headers gets no reply to read.
     assert.equal(r.response, '');
   });
@@ -260,7 +343,10 @@ describe('a slow client through nginx is ended', { concurrency: true }, () => {
       giveUpMs: limitMs + 20_000,
     });
     assert.ok(r.closedByServer, `still open after ${r.ms} ms`);
-    assert.ok(r.ms >= limitMs - 100 && r.ms <= limitMs + slackMs, `closed after ${r.ms} ms; the limit is ${limitMs} ms`);
+    assert.ok(
+      r.ms >= limitMs - 100 && r.ms <= limitMs + slackMs,
+      `closed after ${r.ms} ms; the limit is ${limitMs} ms`,
+    );
     assert.equal(r.status, 408, r.response);
   });
 });
@@ -285,10 +371,21 @@ describe('when parts are down', () => {
     await gateway.stop();
     try {
       for (const { path, format } of PATHS) {
-        const body = format === 'json' ? '{"id":"EV-1","event_type":"TRANSACTION.SUCCESS"}' : toNotifyXml(paidFields(newTradeNo('S')));
-        const down = await fetch(`http://127.0.0.1:${nginxPort}${path}`, { method: 'POST', body, signal: AbortSignal.timeout(10_000) });
-        assertFailReply(format, { status: down.status, contentType: down.headers.get('content-type') ?? '', text: await down.text() },
-          503, 'the service is temporarily unavailable; retry later');
+        const body =
+          format === 'json'
+            ? '{"id":"EV-1","event_type":"TRANSACTION.SUCCESS"}'
+            : toNotifyXml(paidFields(newTradeNo('S')));
+        const down = await fetch(`http://127.0.0.1:${nginxPort}${path}`, {
+          method: 'POST',
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        assertFailReply(
+          format,
+          { status: down.status, contentType: down.headers.get('content-type') ?? '', text: await down.text() },
+          503,
+          'the service is temporarily unavailable; retry later',
+        );
       }
     } finally {
       await gateway.restart();

@@ -27,18 +27,31 @@ async function startSilencingProxy(targetPort: number): Promise<SilencingProxy> 
     const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
     const pair = { silenced: false, client, upstream };
     open.add(pair);
-    client.on('data', (d: Buffer) => { if (!pair.silenced) upstream.write(d); });
-    upstream.on('data', (d: Buffer) => { if (!pair.silenced) client.write(d); });
-    const end = (): void => { open.delete(pair); client.destroy(); upstream.destroy(); };
+    client.on('data', (d: Buffer) => {
+      if (!pair.silenced) upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (!pair.silenced) client.write(d);
+    });
+    const end = (): void => {
+      open.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    silenceOpenConnections: () => { for (const p of open) p.silenced = true; },
+    silenceOpenConnections: () => {
+      for (const p of open) p.silenced = true;
+    },
     close: async () => {
-      for (const p of open) { p.client.destroy(); p.upstream.destroy(); }
+      for (const p of open) {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
@@ -52,7 +65,12 @@ let queryTimeoutMs: number;
 before(async () => {
   postgres = await startPostgres();
   proxy = await startSilencingProxy(postgres.port);
-  const settings = knexSettings(readDatabaseConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`, DATABASE_POOL_MAX: '2' }));
+  const settings = knexSettings(
+    readDatabaseConfig({
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${proxy.port}/postgres`,
+      DATABASE_POOL_MAX: '2',
+    }),
+  );
   queryTimeoutMs = (settings.connection as { query_timeout: number }).query_timeout;
   db = knex(settings);
 });
@@ -71,7 +89,10 @@ test('a query to a server gone silent fails within query_timeout; the next one g
   const started = Date.now();
   await assert.rejects(db.raw('select 2'), /Query read timeout/);
   const failedAfter = Date.now() - started;
-  assert.ok(failedAfter >= queryTimeoutMs - 100 && failedAfter <= queryTimeoutMs + 2_000, `failed after ${failedAfter} ms; query_timeout is ${queryTimeoutMs} ms`);
+  assert.ok(
+    failedAfter >= queryTimeoutMs - 100 && failedAfter <= queryTimeoutMs + 2_000,
+    `failed after ${failedAfter} ms; query_timeout is ${queryTimeoutMs} ms`,
+  );
 
   // Without the pool's check the silenced connection, idle again, would be taken first and
   // this query would wait behind the dead one for another query_timeout.

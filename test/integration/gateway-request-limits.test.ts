@@ -27,14 +27,20 @@ let gateway: RunningGateway;
 before(async () => {
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   // Nothing listens there: notifications that get through are answered 503 after the deadline.
   const deadCore = `127.0.0.1:${await freePort()}`;
   gateway = await startGateway(
-    readGatewayConfig({ CORE_GRPC_TARGET: deadCore, GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_METRICS_LISTEN: 'off', CORE_DEADLINE_MS: '300' }),
+    readGatewayConfig({
+      CORE_GRPC_TARGET: deadCore,
+      GATEWAY_LISTEN: '127.0.0.1:0',
+      GATEWAY_METRICS_LISTEN: 'off',
+      CORE_DEADLINE_MS: '300',
+    }),
     createCoreClient(deadCore),
     pino({ level: 'info' }, sink),
   );
@@ -63,8 +69,14 @@ describe('a client that trickles', { concurrency: true }, () => {
       assert.ok(r.closedByServer, `still open after ${r.ms} ms`);
       assert.equal(r.status, 408, r.response);
       assert.ok(r.ms >= c.limitMs - 100, `closed after ${r.ms} ms, before the ${c.limitMs} ms limit`);
-      assert.ok(r.ms <= c.limitMs + SLACK_MS, `closed after ${r.ms} ms, more than ${SLACK_MS} ms past the ${c.limitMs} ms limit`);
-      assert.ok(r.dripped >= Math.floor(c.limitMs / 500) - 2, `only ${r.dripped} bytes trickled: the client was not slow but stuck`);
+      assert.ok(
+        r.ms <= c.limitMs + SLACK_MS,
+        `closed after ${r.ms} ms, more than ${SLACK_MS} ms past the ${c.limitMs} ms limit`,
+      );
+      assert.ok(
+        r.dripped >= Math.floor(c.limitMs / 500) - 2,
+        `only ${r.dripped} bytes trickled: the client was not slow but stuck`,
+      );
     });
   }
 });
@@ -73,17 +85,30 @@ test('the body trickler is one 408 line in the log, not a gateway error', () => 
   const line = logLines.find((l) => l['msg'] === 'request' && l['path'] === '/wxpay/v3/notify');
   assert.ok(line, JSON.stringify(logLines));
   assert.deepEqual([line['status'], line['incomplete_body'], line['client_ip']], [408, true, '127.0.0.1']);
-  assert.ok(!logLines.some((l) => Number(l['level']) >= 50), JSON.stringify(logLines.filter((l) => Number(l['level']) >= 50)));
+  assert.ok(
+    !logLines.some((l) => Number(l['level']) >= 50),
+    JSON.stringify(logLines.filter((l) => Number(l['level']) >= 50)),
+  );
 });
 
 test('a client slow inside both limits still gets its answer', async () => {
   // The headers over 2 s, the body over 1.5 s more: the gateway reads it all and answers.
   const body = '<xml><appid>wx</appid></xml>';
   const started = Date.now();
-  const res = await rawRequest(gateway.port, [
-    'POST /wxpay/notify HTTP/1.1\r\n', 'Host: gateway\r\n', 'Connection: close\r\n', `Content-Length: ${body.length}\r\n`, '\r\n',
-    body.slice(0, 10), body.slice(10, 20), body.slice(20),
-  ], { gapMs: 500 });
+  const res = await rawRequest(
+    gateway.port,
+    [
+      'POST /wxpay/notify HTTP/1.1\r\n',
+      'Host: gateway\r\n',
+      'Connection: close\r\n',
+      `Content-Length: ${body.length}\r\n`,
+      '\r\n',
+      body.slice(0, 10),
+      body.slice(10, 20),
+      body.slice(20),
+    ],
+    { gapMs: 500 },
+  );
   assert.equal(res.status, 503, res.body);
   assert.match(res.body, /temporarily unavailable/);
   assert.ok(Date.now() - started >= 3_000);
@@ -92,10 +117,18 @@ test('a client slow inside both limits still gets its answer', async () => {
 test(`values the client chooses reach the log cut to ${MAX_LOGGED_VALUE_CHARS} characters, and the query string not at all`, async () => {
   const query = `?${'q'.repeat(2_000)}`;
   const body = `<xml><${'a'.repeat(300)} x="1"></xml>`;
-  const res = await rawRequest(gateway.port, [
-    `POST /wxpay/notify${query} HTTP/1.1`, 'Host: gateway', 'Connection: close', `X-Real-IP: ${'9'.repeat(1_000)}`,
-    `Content-Length: ${body.length}`, '', body,
-  ].join('\r\n'));
+  const res = await rawRequest(
+    gateway.port,
+    [
+      `POST /wxpay/notify${query} HTTP/1.1`,
+      'Host: gateway',
+      'Connection: close',
+      `X-Real-IP: ${'9'.repeat(1_000)}`,
+      `Content-Length: ${body.length}`,
+      '',
+      body,
+    ].join('\r\n'),
+  );
   assert.equal(res.status, 400, res.body);
   const line = logLines.find((l) => l['path'] === '/wxpay/notify' && String(l['client_ip']).startsWith('999'));
   assert.ok(line, JSON.stringify(logLines));

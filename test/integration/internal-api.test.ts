@@ -25,7 +25,14 @@ import { orderLockKey } from '../../src/lock/order-lock';
 import { POSTGRES_REDLOCK, type Backend } from '../../harness/backends';
 import { freePort } from '../../harness/free-port';
 import { startCoreProcess, type ServiceProcess } from '../../harness/service-processes';
-import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification, TEST_MERCHANTS_JSON } from '../../harness/sign-notification';
+import {
+  DEMO,
+  HMAC_ONLY,
+  newTradeNo,
+  paidFields,
+  signNotification,
+  TEST_MERCHANTS_JSON,
+} from '../../harness/sign-notification';
 import { orderTrail, startTestCore, type TestCore } from '../../harness/test-core';
 
 const TOKENS = {
@@ -50,13 +57,18 @@ before(async () => {
   backend = await POSTGRES_REDLOCK.start();
   const redisUrls = backend.redis.map((r) => r.url);
   coreA = await startTestCore({
-    databaseUrl: backend.databaseUrl, redisUrls, token: TOKENS.orders,
+    databaseUrl: backend.databaseUrl,
+    redisUrls,
+    token: TOKENS.orders,
     env: { CALLERS_JSON, EVENTS_POLL_MS: '100' },
   });
   metricsPortB = await freePort();
   coreB = await startCoreProcess({
-    DATABASE_URL: backend.databaseUrl, REDIS_URLS: redisUrls.join(','), MERCHANTS_JSON: TEST_MERCHANTS_JSON,
-    CALLERS_JSON, METRICS_LISTEN: `127.0.0.1:${metricsPortB}`,
+    DATABASE_URL: backend.databaseUrl,
+    REDIS_URLS: redisUrls.join(','),
+    MERCHANTS_JSON: TEST_MERCHANTS_JSON,
+    CALLERS_JSON,
+    METRICS_LISTEN: `127.0.0.1:${metricsPortB}`,
   });
   clientA = new PaymentCallbackClient(`127.0.0.1:${coreA.port}`, credentials.createInsecure());
   clientB = new PaymentCallbackClient(`127.0.0.1:${coreB.port}`, credentials.createInsecure());
@@ -76,7 +88,12 @@ function auth(token: string | undefined): Metadata {
   return m;
 }
 
-type Unary = (req: unknown, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: unknown) => void) => unknown;
+type Unary = (
+  req: unknown,
+  md: Metadata,
+  opts: { deadline: number },
+  cb: (err: ServiceError | null, res?: unknown) => void,
+) => unknown;
 
 /** Requests are completed with proto3 defaults, as any client library would. */
 const REQUEST_TYPES: Record<string, { fromPartial(o: never): unknown }> = {
@@ -88,13 +105,21 @@ const REQUEST_TYPES: Record<string, { fromPartial(o: never): unknown }> = {
   resolveAnomaly: ResolveAnomalyRequest,
 };
 
-function callUnary<T>(client: PaymentCallbackClient, method: string, req: unknown, token: string | undefined, deadlineMs = 5_000): Promise<T> {
+function callUnary<T>(
+  client: PaymentCallbackClient,
+  method: string,
+  req: unknown,
+  token: string | undefined,
+  deadlineMs = 5_000,
+): Promise<T> {
   const fn = (client as unknown as Record<string, Unary>)[method];
   const type = REQUEST_TYPES[method];
   assert.ok(fn && type, method);
   const full = type.fromPartial(req as never);
   return new Promise((resolve, reject) => {
-    fn.call(client, full, auth(token), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as T)));
+    fn.call(client, full, auth(token), { deadline: Date.now() + deadlineMs }, (err, res) =>
+      err ? reject(err) : resolve(res as T),
+    );
   });
 }
 
@@ -108,7 +133,12 @@ async function statusOf(p: Promise<unknown>): Promise<status> {
 }
 
 /** Reads `count` events (optionally only those matching `keep`), then cancels the stream. */
-function readEvents(stream: ClientReadableStream<PaymentEvent>, count: number, keep: (e: PaymentEvent) => boolean = () => true, timeoutMs = 20_000): Promise<PaymentEvent[]> {
+function readEvents(
+  stream: ClientReadableStream<PaymentEvent>,
+  count: number,
+  keep: (e: PaymentEvent) => boolean = () => true,
+  timeoutMs = 20_000,
+): Promise<PaymentEvent[]> {
   return new Promise((resolve, reject) => {
     const got: PaymentEvent[] = [];
     const timer = setTimeout(() => {
@@ -135,29 +165,87 @@ function readEvents(stream: ClientReadableStream<PaymentEvent>, count: number, k
 
 /** Registers and pays an order through core B (the other process). */
 async function payThroughB(tradeNo: string, fields = paidFields(tradeNo)): Promise<void> {
-  await callUnary(clientB, 'createOrder', { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: tradeNo, totalFee: Number(fields['total_fee'] ?? 100), feeType: 'CNY' }, TOKENS.orders);
-  const res = await callUnary<{ outcome: NotifyOutcome }>(clientB, 'handleNotify', { fields: signNotification(fields, DEMO.key), rawBody: Buffer.from('x') }, TOKENS.gateway);
+  await callUnary(
+    clientB,
+    'createOrder',
+    {
+      mchId: DEMO.mchId,
+      appid: DEMO.appid,
+      outTradeNo: tradeNo,
+      totalFee: Number(fields['total_fee'] ?? 100),
+      feeType: 'CNY',
+    },
+    TOKENS.orders,
+  );
+  const res = await callUnary<{ outcome: NotifyOutcome }>(
+    clientB,
+    'handleNotify',
+    { fields: signNotification(fields, DEMO.key), rawBody: Buffer.from('x') },
+    TOKENS.gateway,
+  );
   assert.equal(res.outcome, NotifyOutcome.NOTIFY_OUTCOME_PAID);
 }
 
 describe('caller identity: a token per service, scopes per RPC', () => {
   const notifyReq = { fields: {}, rawBody: Buffer.alloc(0) };
   const orderReq = { mchId: DEMO.mchId, outTradeNo: 'nope' };
-  const cases: ReadonlyArray<{ caller: string; token: string | undefined; method: string; req: unknown; expect: status }> = [
+  const cases: ReadonlyArray<{
+    caller: string;
+    token: string | undefined;
+    method: string;
+    req: unknown;
+    expect: status;
+  }> = [
     { caller: 'no token', token: undefined, method: 'handleNotify', req: notifyReq, expect: status.UNAUTHENTICATED },
     { caller: 'no token', token: undefined, method: 'getOrder', req: orderReq, expect: status.UNAUTHENTICATED },
-    { caller: 'an unknown token', token: 'x'.repeat(40), method: 'getOrder', req: orderReq, expect: status.UNAUTHENTICATED },
+    {
+      caller: 'an unknown token',
+      token: 'x'.repeat(40),
+      method: 'getOrder',
+      req: orderReq,
+      expect: status.UNAUTHENTICATED,
+    },
     { caller: 'gateway', token: TOKENS.gateway, method: 'handleNotify', req: notifyReq, expect: status.OK },
     { caller: 'gateway', token: TOKENS.gateway, method: 'getOrder', req: orderReq, expect: status.PERMISSION_DENIED },
-    { caller: 'gateway', token: TOKENS.gateway, method: 'createOrder', req: orderReq, expect: status.PERMISSION_DENIED },
+    {
+      caller: 'gateway',
+      token: TOKENS.gateway,
+      method: 'createOrder',
+      req: orderReq,
+      expect: status.PERMISSION_DENIED,
+    },
     { caller: 'gateway', token: TOKENS.gateway, method: 'listAnomalies', req: {}, expect: status.PERMISSION_DENIED },
-    { caller: 'gateway', token: TOKENS.gateway, method: 'resolveAnomaly', req: { id: '1', note: 'x' }, expect: status.PERMISSION_DENIED },
+    {
+      caller: 'gateway',
+      token: TOKENS.gateway,
+      method: 'resolveAnomaly',
+      req: { id: '1', note: 'x' },
+      expect: status.PERMISSION_DENIED,
+    },
     { caller: 'orders-service', token: TOKENS.orders, method: 'getOrder', req: orderReq, expect: status.NOT_FOUND },
     { caller: 'orders-service', token: TOKENS.orders, method: 'listNotifications', req: orderReq, expect: status.OK },
-    { caller: 'orders-service', token: TOKENS.orders, method: 'handleNotify', req: notifyReq, expect: status.PERMISSION_DENIED },
-    { caller: 'orders-service', token: TOKENS.orders, method: 'resolveAnomaly', req: { id: '1', note: 'x' }, expect: status.PERMISSION_DENIED },
+    {
+      caller: 'orders-service',
+      token: TOKENS.orders,
+      method: 'handleNotify',
+      req: notifyReq,
+      expect: status.PERMISSION_DENIED,
+    },
+    {
+      caller: 'orders-service',
+      token: TOKENS.orders,
+      method: 'resolveAnomaly',
+      req: { id: '1', note: 'x' },
+      expect: status.PERMISSION_DENIED,
+    },
     { caller: 'risk-desk', token: TOKENS.risk, method: 'listAnomalies', req: {}, expect: status.OK },
-    { caller: 'risk-desk', token: TOKENS.risk, method: 'resolveAnomaly', req: { id: '999999999', note: 'checked' }, expect: status.NOT_FOUND },
+    {
+      caller: 'risk-desk',
+      token: TOKENS.risk,
+      method: 'resolveAnomaly',
+      req: { id: '999999999', note: 'checked' },
+      expect: status.NOT_FOUND,
+    },
     { caller: 'risk-desk', token: TOKENS.risk, method: 'createOrder', req: orderReq, expect: status.PERMISSION_DENIED },
   ];
   for (const c of cases) {
@@ -188,10 +276,20 @@ describe('WatchPaymentEvents', () => {
     await new Promise((r) => setTimeout(r, 300));
     for (const t of tradeNos) await payThroughB(t);
     const events = await received;
-    assert.deepEqual(events.map((e) => e.outTradeNo), tradeNos);
-    assert.ok(events.every((e) => e.type === PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_PAID && e.totalFee === 100 && e.feeType === 'CNY'));
+    assert.deepEqual(
+      events.map((e) => e.outTradeNo),
+      tradeNos,
+    );
+    assert.ok(
+      events.every(
+        (e) => e.type === PaymentEventType.PAYMENT_EVENT_TYPE_ORDER_PAID && e.totalFee === 100 && e.feeType === 'CNY',
+      ),
+    );
     const cursors = events.map((e) => Number(e.cursor));
-    assert.deepEqual(cursors, [...cursors].sort((a, b) => a - b));
+    assert.deepEqual(
+      cursors,
+      [...cursors].sort((a, b) => a - b),
+    );
   });
 
   test('a consumer that reconnects with its last cursor misses nothing and sees nothing twice', async () => {
@@ -199,18 +297,29 @@ describe('WatchPaymentEvents', () => {
     for (const t of first) await payThroughB(t);
     const ours = new Set(first);
     // Read 7 of ours, remember the cursor, disconnect; more events commit meanwhile.
-    const head = await readEvents(clientA.watchPaymentEvents({ afterCursor: '', mchIds: [], fromNow: false }, auth(TOKENS.orders)), 7, (e) => ours.has(e.outTradeNo));
+    const head = await readEvents(
+      clientA.watchPaymentEvents({ afterCursor: '', mchIds: [], fromNow: false }, auth(TOKENS.orders)),
+      7,
+      (e) => ours.has(e.outTradeNo),
+    );
     const cursor = head[head.length - 1]?.cursor ?? '';
     const second = Array.from({ length: 8 }, () => newTradeNo('Y'));
     for (const t of second) await payThroughB(t);
     for (const t of second) ours.add(t);
-    const tail = await readEvents(clientA.watchPaymentEvents({ afterCursor: cursor, mchIds: [], fromNow: false }, auth(TOKENS.orders)), 13, (e) => ours.has(e.outTradeNo));
+    const tail = await readEvents(
+      clientA.watchPaymentEvents({ afterCursor: cursor, mchIds: [], fromNow: false }, auth(TOKENS.orders)),
+      13,
+      (e) => ours.has(e.outTradeNo),
+    );
     const seen = [...head, ...tail].map((e) => e.outTradeNo);
     assert.deepEqual(seen, [...first, ...second], 'every event once, in order');
   });
 
   test('mch_ids filters the stream to those merchants', async () => {
-    const stream = clientA.watchPaymentEvents({ afterCursor: '', mchIds: [HMAC_ONLY.mchId], fromNow: true }, auth(TOKENS.orders));
+    const stream = clientA.watchPaymentEvents(
+      { afterCursor: '', mchIds: [HMAC_ONLY.mchId], fromNow: true },
+      auth(TOKENS.orders),
+    );
     const got: PaymentEvent[] = [];
     stream.on('data', (e: PaymentEvent) => got.push(e));
     stream.on('error', () => {});
@@ -222,33 +331,53 @@ describe('WatchPaymentEvents', () => {
 
   test('a consumer that stops reading holds a bounded number of events on the server', async () => {
     // 3000 committed events, written straight into the outbox table the stream reads.
-    const before = Number(((await coreA.db('payment_events').max({ id: 'id' }).first()) as { id: number | string | null }).id ?? 0);
+    const before = Number(
+      ((await coreA.db('payment_events').max({ id: 'id' }).first()) as { id: number | string | null }).id ?? 0,
+    );
     const rows = Array.from({ length: 3000 }, (_, i) => ({
-      type: 'PAYMENT_FAILED', mch_id: DEMO.mchId, out_trade_no: `slow${i}`, transaction_id: null,
-      payload_json: JSON.stringify({ err_code: 'X'.repeat(40) }), dedupe_key: `slow-consumer:${Date.now()}:${i}`, created_at_ms: Date.now(),
+      type: 'PAYMENT_FAILED',
+      mch_id: DEMO.mchId,
+      out_trade_no: `slow${i}`,
+      transaction_id: null,
+      payload_json: JSON.stringify({ err_code: 'X'.repeat(40) }),
+      dedupe_key: `slow-consumer:${Date.now()}:${i}`,
+      created_at_ms: Date.now(),
     }));
     for (let i = 0; i < rows.length; i += 500) await coreA.db('payment_events').insert(rows.slice(i, i + 500));
     const delivered = async (): Promise<number> =>
-      (await coreA.metrics.streamDelivered.get()).values.find((v) => v.labels['caller'] === 'orders-service')?.value ?? 0;
+      (await coreA.metrics.streamDelivered.get()).values.find((v) => v.labels['caller'] === 'orders-service')?.value ??
+      0;
     const base = await delivered();
     // A raw HTTP/2 client that stops reading at the socket, so HTTP/2 flow control pushes back
     // on the server (a gRPC library would keep reading into its own buffer).
-    const consumer = rawStream(coreA.port, '/payment.callback.v1.PaymentCallback/WatchPaymentEvents',
-      WatchPaymentEventsRequest.encode({ afterCursor: String(before), mchIds: [], fromNow: false }).finish(), TOKENS.orders);
+    const consumer = rawStream(
+      coreA.port,
+      '/payment.callback.v1.PaymentCallback/WatchPaymentEvents',
+      WatchPaymentEventsRequest.encode({ afterCursor: String(before), mchIds: [], fromNow: false }).finish(),
+      TOKENS.orders,
+    );
     try {
       await new Promise((r) => setTimeout(r, 1_500));
       const whilePaused = (await delivered()) - base;
       assert.ok(whilePaused < 1_000, `the server wrote ${whilePaused} of 3000 events to a consumer that reads nothing`);
       const events = await consumer.readAll(3000);
-      assert.deepEqual(events.map((e) => e.outTradeNo), rows.map((r) => r.out_trade_no));
-      process.stdout.write(`# slow consumer: ${whilePaused} of 3000 events left the server while the consumer read nothing\n`);
+      assert.deepEqual(
+        events.map((e) => e.outTradeNo),
+        rows.map((r) => r.out_trade_no),
+      );
+      process.stdout.write(
+        `# slow consumer: ${whilePaused} of 3000 events left the server while the consumer read nothing\n`,
+      );
     } finally {
       consumer.close();
     }
   });
 
   test('an after_cursor that is not a cursor is INVALID_ARGUMENT', async () => {
-    const stream = clientA.watchPaymentEvents({ afterCursor: 'yesterday', mchIds: [], fromNow: false }, auth(TOKENS.orders));
+    const stream = clientA.watchPaymentEvents(
+      { afterCursor: 'yesterday', mchIds: [], fromNow: false },
+      auth(TOKENS.orders),
+    );
     const code = await new Promise<status>((resolve) => stream.on('error', (e: ServiceError) => resolve(e.code)));
     assert.equal(code, status.INVALID_ARGUMENT);
   });
@@ -259,57 +388,142 @@ describe('queries', () => {
     const tradeNo = newTradeNo('N');
     await payThroughB(tradeNo);
     const fields = signNotification(paidFields(tradeNo), DEMO.key);
-    for (let i = 0; i < 2; i++) await callUnary(clientB, 'handleNotify', { fields, rawBody: Buffer.from('x') }, TOKENS.gateway);
+    for (let i = 0; i < 2; i++)
+      await callUnary(clientB, 'handleNotify', { fields, rawBody: Buffer.from('x') }, TOKENS.gateway);
     type Page = { notifications: Array<Record<string, unknown>>; nextPageToken: string };
-    const p1 = await callUnary<Page>(clientA, 'listNotifications', { mchId: DEMO.mchId, outTradeNo: tradeNo, pageSize: 2 }, TOKENS.orders);
+    const p1 = await callUnary<Page>(
+      clientA,
+      'listNotifications',
+      { mchId: DEMO.mchId, outTradeNo: tradeNo, pageSize: 2 },
+      TOKENS.orders,
+    );
     assert.equal(p1.notifications.length, 2);
     assert.notEqual(p1.nextPageToken, '');
-    const p2 = await callUnary<Page>(clientA, 'listNotifications', { mchId: DEMO.mchId, outTradeNo: tradeNo, pageSize: 2, pageToken: p1.nextPageToken }, TOKENS.orders);
+    const p2 = await callUnary<Page>(
+      clientA,
+      'listNotifications',
+      { mchId: DEMO.mchId, outTradeNo: tradeNo, pageSize: 2, pageToken: p1.nextPageToken },
+      TOKENS.orders,
+    );
     assert.equal(p2.nextPageToken, '');
     const outcomes = [...p1.notifications, ...p2.notifications].map((n) => n['outcome']);
-    assert.deepEqual(outcomes, [NotifyOutcome.NOTIFY_OUTCOME_DUPLICATE, NotifyOutcome.NOTIFY_OUTCOME_DUPLICATE, NotifyOutcome.NOTIFY_OUTCOME_PAID]);
+    assert.deepEqual(outcomes, [
+      NotifyOutcome.NOTIFY_OUTCOME_DUPLICATE,
+      NotifyOutcome.NOTIFY_OUTCOME_DUPLICATE,
+      NotifyOutcome.NOTIFY_OUTCOME_PAID,
+    ]);
     const text = JSON.stringify([p1, p2]);
     assert.ok(!text.includes(fields['sign'] ?? '?'), 'no signature in the listing');
-    assert.equal(await statusOf(callUnary(clientA, 'listNotifications', { mchId: DEMO.mchId, outTradeNo: tradeNo, pageToken: 'bogus' }, TOKENS.orders)), status.INVALID_ARGUMENT);
+    assert.equal(
+      await statusOf(
+        callUnary(
+          clientA,
+          'listNotifications',
+          { mchId: DEMO.mchId, outTradeNo: tradeNo, pageToken: 'bogus' },
+          TOKENS.orders,
+        ),
+      ),
+      status.INVALID_ARGUMENT,
+    );
   });
 
   test('an amount mismatch is listed, resolved once with the resolver recorded, then hidden by default', async () => {
     const tradeNo = newTradeNo('Z');
-    await callUnary(clientB, 'createOrder', { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' }, TOKENS.orders);
-    await callUnary(clientB, 'handleNotify', { fields: signNotification(paidFields(tradeNo, { total_fee: '1' }), DEMO.key), rawBody: Buffer.from('x') }, TOKENS.gateway);
-    type Anomalies = { anomalies: Array<{ id: string; kind: string; outTradeNo: string; resolved: boolean; resolvedBy: string; resolutionNote: string }> };
-    const open = await callUnary<Anomalies>(clientA, 'listAnomalies', { mchId: DEMO.mchId, pageSize: 500 }, TOKENS.risk);
+    await callUnary(
+      clientB,
+      'createOrder',
+      { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' },
+      TOKENS.orders,
+    );
+    await callUnary(
+      clientB,
+      'handleNotify',
+      { fields: signNotification(paidFields(tradeNo, { total_fee: '1' }), DEMO.key), rawBody: Buffer.from('x') },
+      TOKENS.gateway,
+    );
+    type Anomalies = {
+      anomalies: Array<{
+        id: string;
+        kind: string;
+        outTradeNo: string;
+        resolved: boolean;
+        resolvedBy: string;
+        resolutionNote: string;
+      }>;
+    };
+    const open = await callUnary<Anomalies>(
+      clientA,
+      'listAnomalies',
+      { mchId: DEMO.mchId, pageSize: 500 },
+      TOKENS.risk,
+    );
     const anomaly = open.anomalies.find((a) => a.outTradeNo === tradeNo);
     assert.ok(anomaly);
     assert.deepEqual([anomaly.kind, anomaly.resolved], ['AMOUNT_MISMATCH', false]);
-    const resolved = await callUnary<{ anomaly: Anomalies['anomalies'][number] }>(clientA, 'resolveAnomaly', { id: anomaly.id, note: 'customer paid 1 fen; refunded' }, TOKENS.risk);
-    assert.deepEqual([resolved.anomaly.resolved, resolved.anomaly.resolvedBy, resolved.anomaly.resolutionNote], [true, 'risk-desk', 'customer paid 1 fen; refunded']);
-    assert.equal(await statusOf(callUnary(clientA, 'resolveAnomaly', { id: anomaly.id, note: 'again' }, TOKENS.risk)), status.FAILED_PRECONDITION);
-    assert.equal(await statusOf(callUnary(clientA, 'resolveAnomaly', { id: anomaly.id, note: ' ' }, TOKENS.risk)), status.INVALID_ARGUMENT);
-    const stillOpen = await callUnary<Anomalies>(clientA, 'listAnomalies', { mchId: DEMO.mchId, pageSize: 500 }, TOKENS.risk);
+    const resolved = await callUnary<{ anomaly: Anomalies['anomalies'][number] }>(
+      clientA,
+      'resolveAnomaly',
+      { id: anomaly.id, note: 'customer paid 1 fen; refunded' },
+      TOKENS.risk,
+    );
+    assert.deepEqual(
+      [resolved.anomaly.resolved, resolved.anomaly.resolvedBy, resolved.anomaly.resolutionNote],
+      [true, 'risk-desk', 'customer paid 1 fen; refunded'],
+    );
+    assert.equal(
+      await statusOf(callUnary(clientA, 'resolveAnomaly', { id: anomaly.id, note: 'again' }, TOKENS.risk)),
+      status.FAILED_PRECONDITION,
+    );
+    assert.equal(
+      await statusOf(callUnary(clientA, 'resolveAnomaly', { id: anomaly.id, note: ' ' }, TOKENS.risk)),
+      status.INVALID_ARGUMENT,
+    );
+    const stillOpen = await callUnary<Anomalies>(
+      clientA,
+      'listAnomalies',
+      { mchId: DEMO.mchId, pageSize: 500 },
+      TOKENS.risk,
+    );
     assert.ok(!stillOpen.anomalies.some((a) => a.id === anomaly.id));
-    const everything = await callUnary<Anomalies>(clientA, 'listAnomalies', { mchId: DEMO.mchId, includeResolved: true, pageSize: 500 }, TOKENS.risk);
+    const everything = await callUnary<Anomalies>(
+      clientA,
+      'listAnomalies',
+      { mchId: DEMO.mchId, includeResolved: true, pageSize: 500 },
+      TOKENS.risk,
+    );
     assert.ok(everything.anomalies.some((a) => a.id === anomaly.id && a.resolved));
   });
 });
 
 describe('server behaviour', () => {
-  test('work stops when the caller\'s deadline passes: DEADLINE_EXCEEDED, nothing written', async () => {
+  test("work stops when the caller's deadline passes: DEADLINE_EXCEEDED, nothing written", async () => {
     const clients = backend.redis.map((r) => new Redis(r.url));
     const holder = new Redlock(clients, { retryCount: 0 });
     const tradeNo = newTradeNo('T');
     try {
-      await callUnary(clientA, 'createOrder', { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' }, TOKENS.orders);
+      await callUnary(
+        clientA,
+        'createOrder',
+        { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' },
+        TOKENS.orders,
+      );
       const lock = await holder.acquire([orderLockKey(DEMO.mchId, tradeNo)], 10_000);
       const fields = signNotification(paidFields(tradeNo), DEMO.key);
-      const code = await statusOf(callUnary(clientA, 'handleNotify', { fields, rawBody: Buffer.from('x') }, TOKENS.gateway, 300));
+      const code = await statusOf(
+        callUnary(clientA, 'handleNotify', { fields, rawBody: Buffer.from('x') }, TOKENS.gateway, 300),
+      );
       assert.equal(code, status.DEADLINE_EXCEEDED);
       await lock.release();
       // The server's bounded lock wait ends within LOCK_WAIT_MS; it must then write nothing.
       await new Promise((r) => setTimeout(r, 2_500));
       const trail = await orderTrail(coreA.db, tradeNo);
       assert.deepEqual([trail.order?.['status'], trail.notifications.length], ['NOTPAY', 0]);
-      const retry = await callUnary<{ outcome: NotifyOutcome }>(clientA, 'handleNotify', { fields, rawBody: Buffer.from('x') }, TOKENS.gateway);
+      const retry = await callUnary<{ outcome: NotifyOutcome }>(
+        clientA,
+        'handleNotify',
+        { fields, rawBody: Buffer.from('x') },
+        TOKENS.gateway,
+      );
       assert.equal(retry.outcome, NotifyOutcome.NOTIFY_OUTCOME_PAID);
     } finally {
       await Promise.allSettled(clients.map((c) => c.quit()));
@@ -333,11 +547,20 @@ describe('server behaviour', () => {
 });
 
 /** A gRPC server stream over bare HTTP/2 that reads nothing until readAll() is called. */
-function rawStream(port: number, path: string, request: Uint8Array, token: string): { readAll(n: number): Promise<PaymentEvent[]>; close(): void } {
+function rawStream(
+  port: number,
+  path: string,
+  request: Uint8Array,
+  token: string,
+): { readAll(n: number): Promise<PaymentEvent[]>; close(): void } {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on('error', () => {});
   const stream = session.request({
-    ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', authorization: `Bearer ${token}`,
+    ':method': 'POST',
+    ':path': path,
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    authorization: `Bearer ${token}`,
   });
   stream.on('error', () => {});
   const frame = Buffer.alloc(5 + request.length);
@@ -346,24 +569,25 @@ function rawStream(port: number, path: string, request: Uint8Array, token: strin
   stream.end(frame);
   stream.pause();
   return {
-    readAll: (n) => new Promise((resolve, reject) => {
-      const events: PaymentEvent[] = [];
-      let buffer = Buffer.alloc(0);
-      const timer = setTimeout(() => reject(new Error(`only ${events.length} of ${n} events`)), 20_000);
-      stream.on('data', (chunk: Buffer) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        while (buffer.length >= 5 && buffer.length >= 5 + buffer.readUInt32BE(1)) {
-          const length = buffer.readUInt32BE(1);
-          events.push(PaymentEvent.decode(buffer.subarray(5, 5 + length)));
-          buffer = buffer.subarray(5 + length);
-        }
-        if (events.length >= n) {
-          clearTimeout(timer);
-          resolve(events);
-        }
-      });
-      stream.resume();
-    }),
+    readAll: (n) =>
+      new Promise((resolve, reject) => {
+        const events: PaymentEvent[] = [];
+        let buffer = Buffer.alloc(0);
+        const timer = setTimeout(() => reject(new Error(`only ${events.length} of ${n} events`)), 20_000);
+        stream.on('data', (chunk: Buffer) => {
+          buffer = Buffer.concat([buffer, chunk]);
+          while (buffer.length >= 5 && buffer.length >= 5 + buffer.readUInt32BE(1)) {
+            const length = buffer.readUInt32BE(1);
+            events.push(PaymentEvent.decode(buffer.subarray(5, 5 + length)));
+            buffer = buffer.subarray(5 + length);
+          }
+          if (events.length >= n) {
+            clearTimeout(timer);
+            resolve(events);
+          }
+        });
+        stream.resume();
+      }),
     close: () => {
       stream.close(http2.constants.NGHTTP2_CANCEL);
       session.close();

@@ -8,7 +8,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { credentials, Metadata } from '@grpc/grpc-js';
-import { NotifyOutcome, PaymentCallbackClient, type HandleNotifyResponse } from '../../src/gen/payment/callback/v1/payment_callback';
+import {
+  NotifyOutcome,
+  PaymentCallbackClient,
+  type HandleNotifyResponse,
+} from '../../src/gen/payment/callback/v1/payment_callback';
 import { startCoreProcess, type ServiceProcess } from '../../harness/service-processes';
 import { DEMO, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
 import { makeTempDir, removeTempDir } from '../../harness/temp-dir';
@@ -23,21 +27,46 @@ function client(port: number): PaymentCallbackClient {
 }
 
 function call<T>(invoke: (cb: (err: Error | null, res?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))));
+  return new Promise((resolve, reject) =>
+    invoke((err, res) => (err || res === undefined ? reject(err ?? new Error('empty')) : resolve(res))),
+  );
 }
 
 /** Registers an order and sends its signed payment notification. */
-async function pay(c: PaymentCallbackClient, merchant: { mchId: string; appid: string }, key: string, register = true): Promise<HandleNotifyResponse> {
+async function pay(
+  c: PaymentCallbackClient,
+  merchant: { mchId: string; appid: string },
+  key: string,
+  register = true,
+): Promise<HandleNotifyResponse> {
   const tradeNo = newTradeNo('H');
   const deadline = { deadline: Date.now() + 5_000 };
   if (register) {
-    await call((cb) => c.createOrder({ mchId: merchant.mchId, appid: merchant.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' }, new Metadata(), deadline, cb));
+    await call((cb) =>
+      c.createOrder(
+        { mchId: merchant.mchId, appid: merchant.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' },
+        new Metadata(),
+        deadline,
+        cb,
+      ),
+    );
   }
   const fields = signNotification(paidFields(tradeNo, { mch_id: merchant.mchId, appid: merchant.appid }), key);
-  return call((cb) => c.handleNotify({ fields, rawBody: Buffer.from('{}'), caller: { clientIp: '203.0.113.7', requestId: 'reload' } }, new Metadata(), deadline, cb));
+  return call((cb) =>
+    c.handleNotify(
+      { fields, rawBody: Buffer.from('{}'), caller: { clientIp: '203.0.113.7', requestId: 'reload' } },
+      new Metadata(),
+      deadline,
+      cb,
+    ),
+  );
 }
 
-const demoEntry = (file: string): Record<string, unknown> => ({ mch_id: DEMO.mchId, appids: [DEMO.appid], api_key_file: file });
+const demoEntry = (file: string): Record<string, unknown> => ({
+  mch_id: DEMO.mchId,
+  appids: [DEMO.appid],
+  api_key_file: file,
+});
 const newEntry = { mch_id: NEW.mchId, appids: [NEW.appid], api_key: NEW.key };
 
 describe('SIGHUP', () => {
@@ -52,7 +81,10 @@ describe('SIGHUP', () => {
     demoKeyFile = join(dir, 'demo.key');
     writeFileSync(demoKeyFile, `${DEMO.key}\n`);
     writeFileSync(merchantsFile, JSON.stringify({ merchants: [demoEntry(demoKeyFile)] }));
-    core = await startCoreProcess({ DATABASE_URL: `sqlite:${join(dir, 'core.sqlite')}`, MERCHANTS_FILE: merchantsFile });
+    core = await startCoreProcess({
+      DATABASE_URL: `sqlite:${join(dir, 'core.sqlite')}`,
+      MERCHANTS_FILE: merchantsFile,
+    });
     grpc = client(core.port);
   });
   after(async () => {
@@ -68,7 +100,9 @@ describe('SIGHUP', () => {
     assert.deepEqual([(await pay(grpc, NEW, NEW.key, false)).outcome], [O.NOTIFY_OUTCOME_REJECTED]);
     writeFileSync(merchantsFile, JSON.stringify({ merchants: [demoEntry(demoKeyFile), newEntry] }));
     hup();
-    await waitUntil('the reload', 10_000, () => core.process?.outputIncludes('merchants reloaded') ?? false, { details: () => core.output() });
+    await waitUntil('the reload', 10_000, () => core.process?.outputIncludes('merchants reloaded') ?? false, {
+      details: () => core.output(),
+    });
     assert.equal((await pay(grpc, NEW, NEW.key)).outcome, O.NOTIFY_OUTCOME_PAID);
     assert.equal(core.process?.pid, pid, 'the same process');
   });
@@ -77,15 +111,33 @@ describe('SIGHUP', () => {
     assert.equal((await pay(grpc, DEMO, DEMO.key)).outcome, O.NOTIFY_OUTCOME_PAID);
     writeFileSync(demoKeyFile, `${DEMO_KEY_2}\n`);
     hup();
-    await waitUntil('the new key', 10_000, async () => (await pay(grpc, DEMO, DEMO_KEY_2)).outcome === O.NOTIFY_OUTCOME_PAID, { details: () => core.output() });
+    await waitUntil(
+      'the new key',
+      10_000,
+      async () => (await pay(grpc, DEMO, DEMO_KEY_2)).outcome === O.NOTIFY_OUTCOME_PAID,
+      { details: () => core.output() },
+    );
     const old = await pay(grpc, DEMO, DEMO.key);
     assert.deepEqual([old.outcome, old.code], [O.NOTIFY_OUTCOME_REJECTED, 'INVALID_SIGNATURE']);
   });
 
   test('a broken file: every problem logged, the merchants in force kept', async () => {
-    writeFileSync(merchantsFile, JSON.stringify({ merchants: [{ ...newEntry, api_key: 'short' }, { ...demoEntry(demoKeyFile), mch_id: 'not-digits' }] }));
+    writeFileSync(
+      merchantsFile,
+      JSON.stringify({
+        merchants: [
+          { ...newEntry, api_key: 'short' },
+          { ...demoEntry(demoKeyFile), mch_id: 'not-digits' },
+        ],
+      }),
+    );
     hup();
-    await waitUntil('the failed reload', 10_000, () => core.process?.outputIncludes('merchant reload failed') ?? false, { details: () => core.output() });
+    await waitUntil(
+      'the failed reload',
+      10_000,
+      () => core.process?.outputIncludes('merchant reload failed') ?? false,
+      { details: () => core.output() },
+    );
     const output = core.output();
     assert.match(output, /the API key must be 32 letters or digits \(it has 5 characters\)/);
     assert.match(output, /mch_id must be a string of digits/);
@@ -101,12 +153,21 @@ describe('MERCHANTS_RELOAD_INTERVAL_MS', () => {
     const dir = await makeTempDir('reload-poll');
     const merchantsFile = join(dir, 'merchants.json');
     writeFileSync(merchantsFile, JSON.stringify([{ mch_id: DEMO.mchId, appids: [DEMO.appid], api_key: DEMO.key }]));
-    const core = await startCoreProcess({ DATABASE_URL: `sqlite:${join(dir, 'core.sqlite')}`, MERCHANTS_FILE: merchantsFile, MERCHANTS_RELOAD_INTERVAL_MS: '1000' });
+    const core = await startCoreProcess({
+      DATABASE_URL: `sqlite:${join(dir, 'core.sqlite')}`,
+      MERCHANTS_FILE: merchantsFile,
+      MERCHANTS_RELOAD_INTERVAL_MS: '1000',
+    });
     const grpc = client(core.port);
     try {
       assert.equal((await pay(grpc, NEW, NEW.key, false)).outcome, O.NOTIFY_OUTCOME_REJECTED);
-      writeFileSync(merchantsFile, JSON.stringify([{ mch_id: DEMO.mchId, appids: [DEMO.appid], api_key: DEMO.key }, newEntry]));
-      await waitUntil('the polled reload', 10_000, () => core.process?.outputIncludes('merchants reloaded') ?? false, { details: () => core.output() });
+      writeFileSync(
+        merchantsFile,
+        JSON.stringify([{ mch_id: DEMO.mchId, appids: [DEMO.appid], api_key: DEMO.key }, newEntry]),
+      );
+      await waitUntil('the polled reload', 10_000, () => core.process?.outputIncludes('merchants reloaded') ?? false, {
+        details: () => core.output(),
+      });
       assert.equal((await pay(grpc, NEW, NEW.key)).outcome, O.NOTIFY_OUTCOME_PAID);
     } finally {
       grpc.close();

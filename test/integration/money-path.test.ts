@@ -12,7 +12,12 @@ import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../../harness
 import { DEMO, newTradeNo, paidFields, signNotification, toNotifyXml } from '../../harness/sign-notification';
 import { orderTrail, startTestCore, tableCounts, type TestCore } from '../../harness/test-core';
 import { newV3Key, signV3, transactionResource, v3Body } from '../../harness/v3-notification';
-import { startOrderQueryStandIn, type OrderQueryStandIn, type RefundScriptedAnswer, type ScriptedAnswer } from '../../harness/wechat-orderquery-stand-in';
+import {
+  startOrderQueryStandIn,
+  type OrderQueryStandIn,
+  type RefundScriptedAnswer,
+  type ScriptedAnswer,
+} from '../../harness/wechat-orderquery-stand-in';
 import { refundEnvelope, refundInnerFields } from '../../harness/refund-notification';
 
 const O = NotifyOutcome;
@@ -24,7 +29,13 @@ const CAREFUL = { mchId: '10000300', appid: 'wx0000000000000300', key: 'Careful0
 const MERCHANTS = JSON.stringify([
   { mch_id: DEMO.mchId, appids: [DEMO.appid], api_key: DEMO.key, sign_types: ['MD5', 'HMAC-SHA256'] },
   { mch_id: CAREFUL.mchId, appids: [CAREFUL.appid], api_key: CAREFUL.key, confirm_refunds_with_query: true },
-  { mch_id: V3M.mchId, appids: [V3M.appid], api_key: V3M.key, apiv3_key: V3_KEY, wechatpay_public_keys: [{ id: PUBKEY.id, pem: PUBKEY.publicPem }] },
+  {
+    mch_id: V3M.mchId,
+    appids: [V3M.appid],
+    api_key: V3M.key,
+    apiv3_key: V3_KEY,
+    wechatpay_public_keys: [{ id: PUBKEY.id, pem: PUBKEY.publicPem }],
+  },
 ]);
 
 const signed = (fields: Record<string, string>): Record<string, string> => signNotification(fields, DEMO.key);
@@ -32,7 +43,11 @@ const tx = (label: string): string => `4200${label}`.slice(0, 32).replace(/[^A-Z
 
 /** The v2 signed text WeChat computes: sorted non-empty k=v pairs, sign left out. */
 const signedText = (fields: Record<string, string>): string =>
-  Object.keys(fields).filter((k) => k !== 'sign' && fields[k] !== '').sort().map((k) => `${k}=${fields[k] ?? ''}`).join('&');
+  Object.keys(fields)
+    .filter((k) => k !== 'sign' && fields[k] !== '')
+    .sort()
+    .map((k) => `${k}=${fields[k] ?? ''}`)
+    .join('&');
 
 for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
   describe(`the money path on ${kind.name}`, () => {
@@ -46,7 +61,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
       [backend, standIn] = await Promise.all([
         kind.start(),
         startOrderQueryStandIn(
-          [{ mchId: DEMO.mchId, appid: DEMO.appid, key: DEMO.key }, { mchId: CAREFUL.mchId, appid: CAREFUL.appid, key: CAREFUL.key }],
+          [
+            { mchId: DEMO.mchId, appid: DEMO.appid, key: DEMO.key },
+            { mchId: CAREFUL.mchId, appid: CAREFUL.appid, key: CAREFUL.key },
+          ],
           (outTradeNo) => answers.get(outTradeNo) ?? { tradeState: 'NOTPAY' },
           (outRefundNo) => refundAnswers.get(outRefundNo) ?? { errCode: 'REFUNDNOTEXIST' },
         ),
@@ -70,14 +88,25 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         await core.createOrder({ outTradeNo: cheap, totalFee: 1 });
         await core.createOrder({ outTradeNo: vip, totalFee: 100000 });
         const injected = `x&mch_id=${DEMO.mchId}&out_trade_no=${vip}&result_code=SUCCESS&return_code=SUCCESS&time_end=20261127120000&total_fee=100000&tr=`;
-        const genuine = signed(paidFields(cheap, { attach: injected, total_fee: '1', cash_fee: '1', transaction_id: tx(cheap) }));
+        const genuine = signed(
+          paidFields(cheap, { attach: injected, total_fee: '1', cash_fee: '1', transaction_id: tx(cheap) }),
+        );
         // The same signed text, cut the other way: attach=x, the injected fields as fields, tr
         // swallowing the genuine tail up to the genuine transaction_id, which stays a field.
         const text = signedText(genuine);
         const tail = text.slice(text.indexOf('&tr=') + '&tr='.length, text.indexOf('&transaction_id='));
         const recut: Record<string, string> = {
-          appid: DEMO.appid, attach: 'x', mch_id: DEMO.mchId, out_trade_no: vip, result_code: 'SUCCESS', return_code: 'SUCCESS',
-          time_end: '20261127120000', total_fee: '100000', tr: tail, transaction_id: tx(cheap), sign: genuine['sign'] ?? '',
+          appid: DEMO.appid,
+          attach: 'x',
+          mch_id: DEMO.mchId,
+          out_trade_no: vip,
+          result_code: 'SUCCESS',
+          return_code: 'SUCCESS',
+          time_end: '20261127120000',
+          total_fee: '100000',
+          tr: tail,
+          transaction_id: tx(cheap),
+          sign: genuine['sign'] ?? '',
         };
         assert.equal(signedText(recut), signedText(genuine), 'the re-cut must sign the same text');
         const before = await tableCounts(core.db);
@@ -97,12 +126,52 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         assert.deepEqual([standIn.countFor(vip), standIn.countFor(cheap)], [1, 1]);
       });
 
-      const cases: ReadonlyArray<{ name: string; attach: string; answer: (tradeNo: string) => ScriptedAnswer; expect: [NotifyOutcome, string]; queried: number }> = [
-        { name: 'attach "note=gift&qty=2" names no documented field: paid without asking', attach: 'note=gift&qty=2', answer: () => ({ tradeState: 'NOTPAY' }), expect: [O.NOTIFY_OUTCOME_PAID, 'OK'], queried: 0 },
-        { name: 'a suspicious attach that WeChat confirms paid: paid', attach: 'a&total_fee=1', answer: (t) => ({ tradeState: 'SUCCESS', transactionId: tx(t), totalFee: 100 }), expect: [O.NOTIFY_OUTCOME_PAID, 'OK'], queried: 1 },
-        { name: 'a suspicious attach, WeChat says CLOSED: refused', attach: 'a&out_trade_no=1', answer: () => ({ tradeState: 'CLOSED' }), expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'], queried: 1 },
-        { name: 'a suspicious attach, orderquery fails: FAIL, WeChat retries', attach: 'a&coupon_fee_0=1', answer: () => ({ errCode: 'SYSTEMERROR' }), expect: [O.NOTIFY_OUTCOME_RETRY_LATER, 'CONFIRMATION_UNAVAILABLE'], queried: 1 },
-        { name: 'a suspicious attach, a forged orderquery reply: FAIL, WeChat retries', attach: 'a&mch_id=1', answer: (t) => ({ tradeState: 'SUCCESS', transactionId: tx(t), forgedWithKey: 'Forged0123456789abcdefghijklmnop' }), expect: [O.NOTIFY_OUTCOME_RETRY_LATER, 'CONFIRMATION_UNAVAILABLE'], queried: 1 },
+      const cases: ReadonlyArray<{
+        name: string;
+        attach: string;
+        answer: (tradeNo: string) => ScriptedAnswer;
+        expect: [NotifyOutcome, string];
+        queried: number;
+      }> = [
+        {
+          name: 'attach "note=gift&qty=2" names no documented field: paid without asking',
+          attach: 'note=gift&qty=2',
+          answer: () => ({ tradeState: 'NOTPAY' }),
+          expect: [O.NOTIFY_OUTCOME_PAID, 'OK'],
+          queried: 0,
+        },
+        {
+          name: 'a suspicious attach that WeChat confirms paid: paid',
+          attach: 'a&total_fee=1',
+          answer: (t) => ({ tradeState: 'SUCCESS', transactionId: tx(t), totalFee: 100 }),
+          expect: [O.NOTIFY_OUTCOME_PAID, 'OK'],
+          queried: 1,
+        },
+        {
+          name: 'a suspicious attach, WeChat says CLOSED: refused',
+          attach: 'a&out_trade_no=1',
+          answer: () => ({ tradeState: 'CLOSED' }),
+          expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'],
+          queried: 1,
+        },
+        {
+          name: 'a suspicious attach, orderquery fails: FAIL, WeChat retries',
+          attach: 'a&coupon_fee_0=1',
+          answer: () => ({ errCode: 'SYSTEMERROR' }),
+          expect: [O.NOTIFY_OUTCOME_RETRY_LATER, 'CONFIRMATION_UNAVAILABLE'],
+          queried: 1,
+        },
+        {
+          name: 'a suspicious attach, a forged orderquery reply: FAIL, WeChat retries',
+          attach: 'a&mch_id=1',
+          answer: (t) => ({
+            tradeState: 'SUCCESS',
+            transactionId: tx(t),
+            forgedWithKey: 'Forged0123456789abcdefghijklmnop',
+          }),
+          expect: [O.NOTIFY_OUTCOME_RETRY_LATER, 'CONFIRMATION_UNAVAILABLE'],
+          queried: 1,
+        },
       ];
       for (const c of cases) {
         test(c.name, async () => {
@@ -123,13 +192,25 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         await core.createOrder({ outTradeNo: a });
         await core.createOrder({ outTradeNo: b });
         const shared = tx(a);
-        assert.equal((await core.notify(signed(paidFields(a, { transaction_id: shared })))).outcome, O.NOTIFY_OUTCOME_PAID);
+        assert.equal(
+          (await core.notify(signed(paidFields(a, { transaction_id: shared })))).outcome,
+          O.NOTIFY_OUTCOME_PAID,
+        );
         const second = await core.notify(signed(paidFields(b, { transaction_id: shared })));
-        assert.deepEqual([second.outcome, second.code, second.acknowledge], [O.NOTIFY_OUTCOME_CONFLICTING_PAYMENT, 'TRANSACTION_REUSED', true]);
+        assert.deepEqual(
+          [second.outcome, second.code, second.acknowledge],
+          [O.NOTIFY_OUTCOME_CONFLICTING_PAYMENT, 'TRANSACTION_REUSED', true],
+        );
         const trail = await orderTrail(core.db, b);
         assert.equal(trail.order?.['status'], 'NOTPAY');
-        assert.deepEqual(trail.anomalies.map((x) => x['kind']), ['TRANSACTION_REUSED']);
-        assert.deepEqual(trail.events.map((e) => e['type']), ['ANOMALY_RAISED']);
+        assert.deepEqual(
+          trail.anomalies.map((x) => x['kind']),
+          ['TRANSACTION_REUSED'],
+        );
+        assert.deepEqual(
+          trail.events.map((e) => e['type']),
+          ['ANOMALY_RAISED'],
+        );
         // The redelivery raises nothing new.
         await core.notify(signed(paidFields(b, { transaction_id: shared, nonce_str: 'again' })));
         assert.equal((await orderTrail(core.db, b)).anomalies.length, 1);
@@ -139,7 +220,9 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         const orders = Array.from({ length: 10 }, () => newTradeNo('TR'));
         for (const o of orders) await core.createOrder({ outTradeNo: o });
         const shared = tx(`R${orders[0] ?? ''}`);
-        const replies = await Promise.all(orders.map((o) => core.notify(signed(paidFields(o, { transaction_id: shared })))));
+        const replies = await Promise.all(
+          orders.map((o) => core.notify(signed(paidFields(o, { transaction_id: shared })))),
+        );
         const paid = replies.filter((r) => r.outcome === O.NOTIFY_OUTCOME_PAID).length;
         const rows = (await core.db('orders').where({ transaction_id: shared })) as unknown[];
         assert.deepEqual([paid, rows.length], [1, 1], replies.map((r) => r.code).join(','));
@@ -147,13 +230,29 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
     });
 
     describe('the schema refuses what the code must never do', () => {
-      const cases: ReadonlyArray<{ name: string; change: (paid: string, other: string) => Record<string, unknown>; on: 'paid' | 'other' }> = [
-        { name: 'a second order with a paid transaction', on: 'other', change: (paid) => ({ status: 'PAID', transaction_id: tx(paid), paid_at_ms: 1 }) },
-        { name: 'PAID back to NOTPAY', on: 'paid', change: () => ({ status: 'NOTPAY', transaction_id: null, paid_at_ms: null }) },
+      const cases: ReadonlyArray<{
+        name: string;
+        change: (paid: string, other: string) => Record<string, unknown>;
+        on: 'paid' | 'other';
+      }> = [
+        {
+          name: 'a second order with a paid transaction',
+          on: 'other',
+          change: (paid) => ({ status: 'PAID', transaction_id: tx(paid), paid_at_ms: 1 }),
+        },
+        {
+          name: 'PAID back to NOTPAY',
+          on: 'paid',
+          change: () => ({ status: 'NOTPAY', transaction_id: null, paid_at_ms: null }),
+        },
         { name: 'a PAID order to another transaction', on: 'paid', change: () => ({ transaction_id: 'another' }) },
         { name: 'refunded_fee above total_fee', on: 'paid', change: () => ({ refunded_fee: 101 }) },
         { name: 'refunded_fee falling', on: 'paid', change: () => ({ refunded_fee: -1 }) },
-        { name: 'a PAID order to another currency or appid', on: 'paid', change: () => ({ fee_type: 'USD', appid: 'wxother' }) },
+        {
+          name: 'a PAID order to another currency or appid',
+          on: 'paid',
+          change: () => ({ fee_type: 'USD', appid: 'wxother' }),
+        },
         { name: 'PAID without a transaction', on: 'other', change: () => ({ status: 'PAID', paid_at_ms: 1 }) },
       ];
       for (const c of cases) {
@@ -173,13 +272,26 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
     describe('a payment that arrives before its order is applied at CreateOrder, and the caller sees what became of it', () => {
       test('API v3: ORDER_NOT_FOUND, then CreateOrder pays it', async () => {
         const tradeNo = newTradeNo('V3P');
-        const body = v3Body(`EV-${tradeNo}`, 'TRANSACTION.SUCCESS',
-          transactionResource({ mchid: V3M.mchId, appid: V3M.appid, outTradeNo: tradeNo, transactionId: tx(tradeNo), total: 100 }), V3_KEY);
+        const body = v3Body(
+          `EV-${tradeNo}`,
+          'TRANSACTION.SUCCESS',
+          transactionResource({
+            mchid: V3M.mchId,
+            appid: V3M.appid,
+            outTradeNo: tradeNo,
+            transactionId: tx(tradeNo),
+            total: 100,
+          }),
+          V3_KEY,
+        );
         const early = await core.v3Notify(signV3(body, PUBKEY, Math.floor(Date.now() / 1000)), body);
         assert.equal(early.outcome, O.NOTIFY_OUTCOME_ORDER_NOT_FOUND);
         const created = await core.createOrder({ mchId: V3M.mchId, appid: V3M.appid, outTradeNo: tradeNo });
         assert.equal(created.order?.status, OrderStatus.ORDER_STATUS_PAID);
-        assert.deepEqual(created.parkedPayments.map((p) => [p.transactionId, p.outcome, p.code]), [[tx(tradeNo), O.NOTIFY_OUTCOME_PAID, 'OK']]);
+        assert.deepEqual(
+          created.parkedPayments.map((p) => [p.transactionId, p.outcome, p.code]),
+          [[tx(tradeNo), O.NOTIFY_OUTCOME_PAID, 'OK']],
+        );
         const again = await core.createOrder({ mchId: V3M.mchId, appid: V3M.appid, outTradeNo: tradeNo });
         assert.deepEqual([again.created, again.parkedPayments.length], [false, 0]);
       });
@@ -189,51 +301,104 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         await core.notify(signed(paidFields(tradeNo, { total_fee: '99', cash_fee: '99' })));
         const created = await core.createOrder({ outTradeNo: tradeNo, totalFee: 100 });
         assert.equal(created.order?.status, OrderStatus.ORDER_STATUS_NOTPAY);
-        assert.deepEqual(created.parkedPayments.map((p) => [p.outcome, p.code]), [[O.NOTIFY_OUTCOME_ORDER_MISMATCH, 'AMOUNT_MISMATCH']]);
+        assert.deepEqual(
+          created.parkedPayments.map((p) => [p.outcome, p.code]),
+          [[O.NOTIFY_OUTCOME_ORDER_MISMATCH, 'AMOUNT_MISMATCH']],
+        );
         const metric = await core.metrics.parkedReplays.get();
         assert.ok(metric.values.some((v) => v.labels['outcome'] === 'ORDER_MISMATCH' && v.value >= 1));
       });
 
       // Redlock can be held from outside the core; the in-process lock cannot.
-      if (kind === POSTGRES_REDLOCK) test('a lock held elsewhere: RETRY_LATER in the response, and the identical CreateOrder retried later pays', async () => {
-        const tradeNo = newTradeNo('V2L');
-        await core.notify(signed(paidFields(tradeNo)));
-        const clients = backend.redis.map((r) => new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
-        const key = orderLockKey(DEMO.mchId, tradeNo);
-        try {
-          await Promise.all(clients.map((c) => c.set(key, 'held-by-test', 'PX', 30_000)));
-          const first = await core.createOrder({ outTradeNo: tradeNo });
-          assert.equal(first.order?.status, OrderStatus.ORDER_STATUS_NOTPAY);
-          assert.deepEqual(first.parkedPayments.map((p) => [p.outcome, p.code]), [[O.NOTIFY_OUTCOME_RETRY_LATER, 'LOCK_BUSY']]);
-          await Promise.all(clients.map((c) => c.del(key)));
-          const retried = await core.createOrder({ outTradeNo: tradeNo });
-          assert.equal(retried.order?.status, OrderStatus.ORDER_STATUS_PAID);
-          assert.deepEqual(retried.parkedPayments.map((p) => p.outcome), [O.NOTIFY_OUTCOME_PAID]);
-        } finally {
-          clients.forEach((c) => c.disconnect());
-        }
-      });
+      if (kind === POSTGRES_REDLOCK)
+        test('a lock held elsewhere: RETRY_LATER in the response, and the identical CreateOrder retried later pays', async () => {
+          const tradeNo = newTradeNo('V2L');
+          await core.notify(signed(paidFields(tradeNo)));
+          const clients = backend.redis.map((r) => new Redis(r.url, { lazyConnect: true, maxRetriesPerRequest: 1 }));
+          const key = orderLockKey(DEMO.mchId, tradeNo);
+          try {
+            await Promise.all(clients.map((c) => c.set(key, 'held-by-test', 'PX', 30_000)));
+            const first = await core.createOrder({ outTradeNo: tradeNo });
+            assert.equal(first.order?.status, OrderStatus.ORDER_STATUS_NOTPAY);
+            assert.deepEqual(
+              first.parkedPayments.map((p) => [p.outcome, p.code]),
+              [[O.NOTIFY_OUTCOME_RETRY_LATER, 'LOCK_BUSY']],
+            );
+            await Promise.all(clients.map((c) => c.del(key)));
+            const retried = await core.createOrder({ outTradeNo: tradeNo });
+            assert.equal(retried.order?.status, OrderStatus.ORDER_STATUS_PAID);
+            assert.deepEqual(
+              retried.parkedPayments.map((p) => p.outcome),
+              [O.NOTIFY_OUTCOME_PAID],
+            );
+          } finally {
+            clients.forEach((c) => c.disconnect());
+          }
+        });
     });
 
     describe('a v2 refund SUCCESS of a merchant with confirm_refunds_with_query is credited only when refundquery confirms it', () => {
-      const cases: ReadonlyArray<{ name: string; answer: (r: { outTradeNo: string; outRefundNo: string }) => RefundScriptedAnswer; expect: [NotifyOutcome, string]; refunded: number }> = [
-        { name: 'confirmed with the same facts: refunded', answer: (r) => ({ refundStatus: 'SUCCESS', outTradeNo: r.outTradeNo, transactionId: tx(r.outTradeNo), refundFee: 30 }), expect: [O.NOTIFY_OUTCOME_REFUNDED, 'OK'], refunded: 30 },
-        { name: 'WeChat reports another amount: refused', answer: (r) => ({ refundStatus: 'SUCCESS', outTradeNo: r.outTradeNo, transactionId: tx(r.outTradeNo), refundFee: 29 }), expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'], refunded: 0 },
-        { name: 'WeChat knows no such refund: refused', answer: () => ({ errCode: 'REFUNDNOTEXIST' }), expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'], refunded: 0 },
-        { name: 'refundquery fails: FAIL, WeChat retries', answer: () => ({ httpStatus: 502 }), expect: [O.NOTIFY_OUTCOME_RETRY_LATER, 'CONFIRMATION_UNAVAILABLE'], refunded: 0 },
+      const cases: ReadonlyArray<{
+        name: string;
+        answer: (r: { outTradeNo: string; outRefundNo: string }) => RefundScriptedAnswer;
+        expect: [NotifyOutcome, string];
+        refunded: number;
+      }> = [
+        {
+          name: 'confirmed with the same facts: refunded',
+          answer: (r) => ({
+            refundStatus: 'SUCCESS',
+            outTradeNo: r.outTradeNo,
+            transactionId: tx(r.outTradeNo),
+            refundFee: 30,
+          }),
+          expect: [O.NOTIFY_OUTCOME_REFUNDED, 'OK'],
+          refunded: 30,
+        },
+        {
+          name: 'WeChat reports another amount: refused',
+          answer: (r) => ({
+            refundStatus: 'SUCCESS',
+            outTradeNo: r.outTradeNo,
+            transactionId: tx(r.outTradeNo),
+            refundFee: 29,
+          }),
+          expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'],
+          refunded: 0,
+        },
+        {
+          name: 'WeChat knows no such refund: refused',
+          answer: () => ({ errCode: 'REFUNDNOTEXIST' }),
+          expect: [O.NOTIFY_OUTCOME_REJECTED, 'NOT_CONFIRMED'],
+          refunded: 0,
+        },
+        {
+          name: 'refundquery fails: FAIL, WeChat retries',
+          answer: () => ({ httpStatus: 502 }),
+          expect: [O.NOTIFY_OUTCOME_RETRY_LATER, 'CONFIRMATION_UNAVAILABLE'],
+          refunded: 0,
+        },
       ];
       for (const c of cases) {
         test(c.name, async () => {
           const outTradeNo = newTradeNo('RQ');
           const outRefundNo = `R${outTradeNo}`;
           await core.createOrder({ mchId: CAREFUL.mchId, appid: CAREFUL.appid, outTradeNo });
-          const pay = signNotification(paidFields(outTradeNo, { mch_id: CAREFUL.mchId, appid: CAREFUL.appid, transaction_id: tx(outTradeNo) }), CAREFUL.key);
+          const pay = signNotification(
+            paidFields(outTradeNo, { mch_id: CAREFUL.mchId, appid: CAREFUL.appid, transaction_id: tx(outTradeNo) }),
+            CAREFUL.key,
+          );
           assert.equal((await core.notify(pay)).outcome, O.NOTIFY_OUTCOME_PAID);
           refundAnswers.set(outRefundNo, c.answer({ outTradeNo, outRefundNo }));
           const inner = refundInnerFields({ outTradeNo, outRefundNo, refundFee: 30, transactionId: tx(outTradeNo) });
-          const r = await core.refundNotify(refundEnvelope(inner, CAREFUL.key, { mchId: CAREFUL.mchId, appid: CAREFUL.appid }));
+          const r = await core.refundNotify(
+            refundEnvelope(inner, CAREFUL.key, { mchId: CAREFUL.mchId, appid: CAREFUL.appid }),
+          );
           assert.deepEqual([r.outcome, r.code], c.expect, r.message);
-          assert.ok(!r.message.includes(outRefundNo) && !r.message.includes(outTradeNo), `the reply quotes nothing decrypted: ${r.message}`);
+          assert.ok(
+            !r.message.includes(outRefundNo) && !r.message.includes(outTradeNo),
+            `the reply quotes nothing decrypted: ${r.message}`,
+          );
           assert.equal((await core.getOrder(outTradeNo, CAREFUL.mchId)).order?.refundedFee, c.refunded);
         });
       }
@@ -245,11 +410,19 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         await core.createOrder({ outTradeNo });
         await core.notify(signed(paidFields(outTradeNo)));
         // 31 bytes of "<root>\n<out_refund_no><![CDATA[" put a 32-character number's block 2 inside it.
-        const env = refundEnvelope(refundInnerFields({ outTradeNo, outRefundNo: 'R0123456789abcdefghijklmnopqrstu', refundFee: 20 }), DEMO.key, { mchId: DEMO.mchId, appid: DEMO.appid });
+        const env = refundEnvelope(
+          refundInnerFields({ outTradeNo, outRefundNo: 'R0123456789abcdefghijklmnopqrstu', refundFee: 20 }),
+          DEMO.key,
+          { mchId: DEMO.mchId, appid: DEMO.appid },
+        );
         assert.equal((await core.refundNotify(env)).outcome, O.NOTIFY_OUTCOME_REFUNDED);
         const ct = Buffer.from(env['req_info'] ?? '', 'base64');
         const block = (i: number): Buffer => ct.subarray(16 * i, 16 * i + 16);
-        for (const blocks of [[ct.subarray(0, 32), ct.subarray(48)], [ct.subarray(0, 48), block(2), ct.subarray(48)], [ct.subarray(0, 48), block(2), block(2), ct.subarray(48)]]) {
+        for (const blocks of [
+          [ct.subarray(0, 32), ct.subarray(48)],
+          [ct.subarray(0, 48), block(2), ct.subarray(48)],
+          [ct.subarray(0, 48), block(2), block(2), ct.subarray(48)],
+        ]) {
           const r = await core.refundNotify({ ...env, req_info: Buffer.concat(blocks).toString('base64') });
           assert.notEqual(r.outcome, O.NOTIFY_OUTCOME_REFUNDED, r.code);
         }
@@ -260,9 +433,20 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         const outTradeNo = newTradeNo('FPAD');
         await core.createOrder({ outTradeNo });
         await core.notify(signed(paidFields(outTradeNo)));
-        const fail = signed({ appid: DEMO.appid, mch_id: DEMO.mchId, nonce_str: 'n', out_trade_no: outTradeNo, result_code: 'FAIL', err_code: 'NOTENOUGH', return_code: 'SUCCESS' });
+        const fail = signed({
+          appid: DEMO.appid,
+          mch_id: DEMO.mchId,
+          nonce_str: 'n',
+          out_trade_no: outTradeNo,
+          result_code: 'FAIL',
+          err_code: 'NOTENOUGH',
+          return_code: 'SUCCESS',
+        });
         for (let i = 0; i < 10; i++) await core.notify(fail, `${toNotifyXml(fail)}${' '.repeat(60_000)}`);
-        const bodies: Array<{ raw_body: string }> = await core.db('notifications').where({ out_trade_no: outTradeNo, result_code: 'FAIL' }).select('raw_body');
+        const bodies: Array<{ raw_body: string }> = await core
+          .db('notifications')
+          .where({ out_trade_no: outTradeNo, result_code: 'FAIL' })
+          .select('raw_body');
         assert.deepEqual([bodies.length, bodies.filter((b) => b.raw_body.length > 0).length], [10, 1]);
       });
 
@@ -276,8 +460,18 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
 
       test('replies quote nothing decrypted or stored: a replayed v3 payment of an unknown order, a v2 amount mismatch, a forgery', async () => {
         const secret = newTradeNo('SECRET');
-        const body = v3Body(`EV-${secret}`, 'TRANSACTION.SUCCESS',
-          transactionResource({ mchid: V3M.mchId, appid: V3M.appid, outTradeNo: secret, transactionId: tx(secret), total: 777 }), V3_KEY);
+        const body = v3Body(
+          `EV-${secret}`,
+          'TRANSACTION.SUCCESS',
+          transactionResource({
+            mchid: V3M.mchId,
+            appid: V3M.appid,
+            outTradeNo: secret,
+            transactionId: tx(secret),
+            total: 777,
+          }),
+          V3_KEY,
+        );
         const v3 = await core.v3Notify(signV3(body, PUBKEY, Math.floor(Date.now() / 1000)), body);
         assert.equal(v3.outcome, O.NOTIFY_OUTCOME_ORDER_NOT_FOUND);
         assert.ok(!v3.message.includes(secret) && !v3.message.includes('777'), v3.message);
@@ -287,7 +481,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
         assert.equal(m.code, 'AMOUNT_MISMATCH');
         assert.ok(!m.message.includes('4321'), m.message);
         const forged = await core.notify(signNotification(paidFields(mismatch), 'NotTheKey0123456789abcdefghijklm'));
-        assert.deepEqual([forged.outcome, forged.message], [O.NOTIFY_OUTCOME_REJECTED, 'signature verification failed']);
+        assert.deepEqual(
+          [forged.outcome, forged.message],
+          [O.NOTIFY_OUTCOME_REJECTED, 'signature verification failed'],
+        );
       });
     });
 
@@ -303,11 +500,21 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK]) {
           const replies = await Promise.all(Array.from({ length: 30 }, () => core.notify(fields, padded)));
           assert.ok(replies.every((r) => r.outcome === O.NOTIFY_OUTCOME_DUPLICATE));
         }
-        const rows: Array<Record<string, string>> = await core.db('notifications').where({ out_trade_no: tradeNo }).select('raw_body', 'fields_json', 'body_sha256');
+        const rows: Array<Record<string, string>> = await core
+          .db('notifications')
+          .where({ out_trade_no: tradeNo })
+          .select('raw_body', 'fields_json', 'body_sha256');
         const stored = rows.reduce((n, r) => n + String(r['raw_body']).length + String(r['fields_json']).length, 0);
         assert.equal(rows.length, 301);
-        assert.ok(stored < 2 * (xml.length + JSON.stringify(fields).length), `${stored} bytes of bodies stored for 301 deliveries`);
-        assert.equal(new Set(rows.map((r) => r['body_sha256'])).size, 2, 'the genuine body and the padded one, by digest');
+        assert.ok(
+          stored < 2 * (xml.length + JSON.stringify(fields).length),
+          `${stored} bytes of bodies stored for 301 deliveries`,
+        );
+        assert.equal(
+          new Set(rows.map((r) => r['body_sha256'])).size,
+          2,
+          'the genuine body and the padded one, by digest',
+        );
       });
     });
   });

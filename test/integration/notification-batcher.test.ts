@@ -13,15 +13,28 @@ import { paymentSubject } from '../../src/notify/money-subject';
 import { notificationRow } from '../../src/store/notifications-table';
 import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend, type BackendKind } from '../../harness/backends';
 
-const row = (outTradeNo: string): Readonly<Record<string, string | number | null>> => notificationRow(
-  { fields: { out_trade_no: outTradeNo }, rawBody: `<xml>${outTradeNo}</xml>`, clientIp: '203.0.113.7', requestId: outTradeNo, receivedAt: new Date(0) },
-  paymentSubject({
-    resultCode: 'SUCCESS', mchId: '10000100', appid: 'wxd930ea5d5a258f4f', outTradeNo, transactionId: `4200${outTradeNo}`,
-    totalFee: 1, feeType: 'CNY', paidAt: new Date(0),
-  }),
-  result('DUPLICATE', 'DUPLICATE', 'OK'),
-  true,
-);
+const row = (outTradeNo: string): Readonly<Record<string, string | number | null>> =>
+  notificationRow(
+    {
+      fields: { out_trade_no: outTradeNo },
+      rawBody: `<xml>${outTradeNo}</xml>`,
+      clientIp: '203.0.113.7',
+      requestId: outTradeNo,
+      receivedAt: new Date(0),
+    },
+    paymentSubject({
+      resultCode: 'SUCCESS',
+      mchId: '10000100',
+      appid: 'wxd930ea5d5a258f4f',
+      outTradeNo,
+      transactionId: `4200${outTradeNo}`,
+      totalFee: 1,
+      feeType: 'CNY',
+      paidAt: new Date(0),
+    }),
+    result('DUPLICATE', 'DUPLICATE', 'OK'),
+    true,
+  );
 
 for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]) {
   describe(kind.name, () => {
@@ -33,7 +46,9 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]
       backend = await kind.start();
       db = openDatabase(readDatabaseConfig({ DATABASE_URL: backend.databaseUrl }));
       await migrateToLatest(db);
-      db.on('query', (q: { sql: string }) => { if (/^insert into [`"]notifications[`"]/i.test(q.sql)) inserts++; });
+      db.on('query', (q: { sql: string }) => {
+        if (/^insert into [`"]notifications[`"]/i.test(q.sql)) inserts++;
+      });
     });
     after(async () => {
       await db.destroy();
@@ -41,8 +56,12 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]
     });
 
     const stored = async (prefix: string): Promise<string[]> =>
-      ((await db('notifications').select('out_trade_no').where('out_trade_no', 'like', `${prefix}%`).orderBy('out_trade_no')) as Array<{ out_trade_no: string }>)
-        .map((r) => r.out_trade_no);
+      (
+        (await db('notifications')
+          .select('out_trade_no')
+          .where('out_trade_no', 'like', `${prefix}%`)
+          .orderBy('out_trade_no')) as Array<{ out_trade_no: string }>
+      ).map((r) => r.out_trade_no);
 
     test('rows that arrive together share INSERTs, and every caller resolves once its row is stored', async () => {
       const batcher = new NotificationBatcher(db);
@@ -70,7 +89,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]
       const kept = batcher.insert(row('C002'));
       gone.abort();
       const outcomes = await Promise.allSettled([first, cancelled, kept]);
-      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
       assert.equal(((outcomes[1] as PromiseRejectedResult).reason as { code?: unknown }).code, 'STORE_CANCELLED');
       assert.deepEqual(await stored('C'), ['C000', 'C002']);
     });
@@ -80,7 +102,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]
       const all = Array.from({ length: 5_002 }, (_, i) => batcher.insert(row(`Q${String(i).padStart(5, '0')}`)));
       const outcomes = await Promise.allSettled(all);
       const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
-      assert.deepEqual(refused.map((o) => (o.reason as { code?: string }).code), ['STORE_UNAVAILABLE']);
+      assert.deepEqual(
+        refused.map((o) => (o.reason as { code?: string }).code),
+        ['STORE_UNAVAILABLE'],
+      );
       assert.equal((await stored('Q')).length, 5_001);
     });
 
@@ -88,9 +113,15 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK] satisfies BackendKind[]
       const batcher = new NotificationBatcher(db);
       const bad = { ...row('X002'), mch_id: null };
       const outcomes = await Promise.allSettled([
-        batcher.insert(row('X000')), batcher.insert(row('X001')), batcher.insert(bad), batcher.insert(row('X003')),
+        batcher.insert(row('X000')),
+        batcher.insert(row('X001')),
+        batcher.insert(bad),
+        batcher.insert(row('X003')),
       ]);
-      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      );
       assert.deepEqual(await stored('X'), ['X000', 'X001', 'X003']);
     });
   });

@@ -37,7 +37,7 @@ function demoMerchantsIn(keyDir: string): string {
     }
     return value;
   }) as Record<string, unknown>;
-  assert.ok(named.length >= 3, 'the demo config names the v3 merchant\'s generated key files');
+  assert.ok(named.length >= 3, "the demo config names the v3 merchant's generated key files");
   delete moved['$schema'];
   return JSON.stringify(moved);
 }
@@ -46,7 +46,15 @@ describe('node dist/tools/cli/notify.js', () => {
   test('--help describes --api and --refund', async () => {
     const r = await run(['--help']);
     assert.equal(r.code, 0);
-    for (const word of ['--api v2|v3', '--refund FEN', '--refund-status', '--no-pay', '--keys-dir', DEMO_V3_MERCHANT.mchId]) assert.ok(r.stdout.includes(word), word);
+    for (const word of [
+      '--api v2|v3',
+      '--refund FEN',
+      '--refund-status',
+      '--no-pay',
+      '--keys-dir',
+      DEMO_V3_MERCHANT.mchId,
+    ])
+      assert.ok(r.stdout.includes(word), word);
   });
   for (const [args, message] of [
     [['--api', 'v4'], /--api must be v2 or v3/],
@@ -72,7 +80,10 @@ describe('node dist/tools/cli/notify.js', () => {
       keyDir = path.join(dir, 'keys');
       const first = ensureDemoV3Keys(keyDir);
       assert.equal(first.created, true);
-      core = await startCoreProcess({ DATABASE_URL: `sqlite:${dir}/db.sqlite`, MERCHANTS_JSON: demoMerchantsIn(keyDir) });
+      core = await startCoreProcess({
+        DATABASE_URL: `sqlite:${dir}/db.sqlite`,
+        MERCHANTS_JSON: demoMerchantsIn(keyDir),
+      });
       gateway = await startGatewayProcess(core.port);
       common = ['--core', `127.0.0.1:${core.port}`, '--gateway', `http://127.0.0.1:${gateway.port}/wxpay/notify`];
     });

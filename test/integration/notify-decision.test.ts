@@ -32,9 +32,11 @@ interface Row {
 }
 
 const signed = (fields: Record<string, string>): Record<string, string> => signNotification(fields, DEMO.key);
-const register = (totalFee = 100) => async (core: TestCore, tradeNo: string): Promise<void> => {
-  await core.createOrder({ outTradeNo: tradeNo, totalFee });
-};
+const register =
+  (totalFee = 100) =>
+  async (core: TestCore, tradeNo: string): Promise<void> => {
+    await core.createOrder({ outTradeNo: tradeNo, totalFee });
+  };
 const registerAndPay = async (core: TestCore, tradeNo: string): Promise<void> => {
   await register()(core, tradeNo);
   const first = await core.notify(signed(paidFields(tradeNo)));
@@ -57,14 +59,29 @@ const ROWS: readonly Row[] = [
       assert.equal(order?.['transaction_id'], paidFields(tradeNo)['transaction_id']);
       // time_end 20261127120000 is China Standard Time, 04:00 UTC.
       assert.equal(Number(order?.['paid_at_ms']), Date.UTC(2026, 10, 27, 4, 0, 0));
-      assert.deepEqual(notifications.map((n) => n['outcome']), ['PAID']);
-      assert.deepEqual(events.map((e) => e['type']), ['ORDER_PAID']);
+      assert.deepEqual(
+        notifications.map((n) => n['outcome']),
+        ['PAID'],
+      );
+      assert.deepEqual(
+        events.map((e) => e['type']),
+        ['ORDER_PAID'],
+      );
       // The same text whichever way the store wrote it (one statement or a transaction).
       const f = paidFields(tradeNo);
-      assert.equal(events[0]?.['payload_json'], JSON.stringify({
-        mch_id: f['mch_id'], appid: f['appid'], out_trade_no: tradeNo, transaction_id: f['transaction_id'],
-        total_fee: 100, fee_type: 'CNY', paid_at: '2026-11-27T04:00:00.000Z', notification_id: Number(notifications[0]?.['id']),
-      }));
+      assert.equal(
+        events[0]?.['payload_json'],
+        JSON.stringify({
+          mch_id: f['mch_id'],
+          appid: f['appid'],
+          out_trade_no: tradeNo,
+          transaction_id: f['transaction_id'],
+          total_fee: 100,
+          fee_type: 'CNY',
+          paid_at: '2026-11-27T04:00:00.000Z',
+          notification_id: Number(notifications[0]?.['id']),
+        }),
+      );
       assert.equal(anomalies.length, 0);
     },
   },
@@ -85,8 +102,14 @@ const ROWS: readonly Row[] = [
     expect: { outcome: O.NOTIFY_OUTCOME_DUPLICATE, code: 'DUPLICATE', acknowledge: true },
     stored: ({ order, notifications, events }) => {
       assert.equal(order?.['status'], 'PAID');
-      assert.deepEqual(notifications.map((n) => n['outcome']), ['PAID', 'DUPLICATE']);
-      assert.deepEqual(events.map((e) => e['type']), ['ORDER_PAID']);
+      assert.deepEqual(
+        notifications.map((n) => n['outcome']),
+        ['PAID', 'DUPLICATE'],
+      );
+      assert.deepEqual(
+        events.map((e) => e['type']),
+        ['ORDER_PAID'],
+      );
     },
   },
   {
@@ -96,19 +119,37 @@ const ROWS: readonly Row[] = [
     expect: { outcome: O.NOTIFY_OUTCOME_CONFLICTING_PAYMENT, code: 'CONFLICTING_TRANSACTION', acknowledge: true },
     stored: ({ order, anomalies, events }) => {
       assert.notEqual(order?.['transaction_id'], '4200000000000000000000000000999');
-      assert.deepEqual(anomalies.map((a) => a['kind']), ['CONFLICTING_TRANSACTION']);
-      assert.deepEqual(events.map((e) => e['type']), ['ORDER_PAID', 'ANOMALY_RAISED']);
+      assert.deepEqual(
+        anomalies.map((a) => a['kind']),
+        ['CONFLICTING_TRANSACTION'],
+      );
+      assert.deepEqual(
+        events.map((e) => e['type']),
+        ['ORDER_PAID', 'ANOMALY_RAISED'],
+      );
     },
   },
   {
     name: 'valid, result_code FAIL: the failure recorded, the order not paid, SUCCESS',
     arrange: register(),
-    fields: (t) => signed({ ...withoutField(paidFields(t), 'transaction_id'), result_code: 'FAIL', err_code: 'NOTENOUGH', err_code_des: '余额不足' }),
+    fields: (t) =>
+      signed({
+        ...withoutField(paidFields(t), 'transaction_id'),
+        result_code: 'FAIL',
+        err_code: 'NOTENOUGH',
+        err_code_des: '余额不足',
+      }),
     expect: { outcome: O.NOTIFY_OUTCOME_PAYMENT_FAILED, code: 'PAYMENT_FAILED', acknowledge: true },
     stored: ({ order, notifications, events }) => {
       assert.equal(order?.['status'], 'NOTPAY');
-      assert.deepEqual(notifications.map((n) => n['outcome']), ['PAYMENT_FAILED']);
-      assert.deepEqual(events.map((e) => e['type']), ['PAYMENT_FAILED']);
+      assert.deepEqual(
+        notifications.map((n) => n['outcome']),
+        ['PAYMENT_FAILED'],
+      );
+      assert.deepEqual(
+        events.map((e) => e['type']),
+        ['PAYMENT_FAILED'],
+      );
     },
   },
   {
@@ -141,7 +182,8 @@ const ROWS: readonly Row[] = [
   },
   {
     name: 'sign_type the merchant does not allow (MD5 to an HMAC-only merchant): nothing stored, FAIL',
-    fields: (t) => signNotification(paidFields(t, { mch_id: HMAC_ONLY.mchId, appid: HMAC_ONLY.appid }), HMAC_ONLY.key, 'MD5'),
+    fields: (t) =>
+      signNotification(paidFields(t, { mch_id: HMAC_ONLY.mchId, appid: HMAC_ONLY.appid }), HMAC_ONLY.key, 'MD5'),
     expect: { outcome: O.NOTIFY_OUTCOME_REJECTED, code: 'SIGN_TYPE_NOT_ALLOWED', acknowledge: false },
     stored: 'nothing',
   },
@@ -164,8 +206,14 @@ const ROWS: readonly Row[] = [
     expect: { outcome: O.NOTIFY_OUTCOME_ORDER_MISMATCH, code: 'AMOUNT_MISMATCH', acknowledge: false },
     stored: ({ order, anomalies, events }) => {
       assert.equal(order?.['status'], 'NOTPAY');
-      assert.deepEqual(anomalies.map((a) => a['kind']), ['AMOUNT_MISMATCH']);
-      assert.deepEqual(events.map((e) => e['type']), ['ANOMALY_RAISED']);
+      assert.deepEqual(
+        anomalies.map((a) => a['kind']),
+        ['AMOUNT_MISMATCH'],
+      );
+      assert.deepEqual(
+        events.map((e) => e['type']),
+        ['ANOMALY_RAISED'],
+      );
     },
   },
   {
@@ -175,7 +223,10 @@ const ROWS: readonly Row[] = [
     expect: { outcome: O.NOTIFY_OUTCOME_ORDER_MISMATCH, code: 'FEE_TYPE_MISMATCH', acknowledge: false },
     stored: ({ order, anomalies }) => {
       assert.equal(order?.['status'], 'NOTPAY');
-      assert.deepEqual(anomalies.map((a) => a['kind']), ['FEE_TYPE_MISMATCH']);
+      assert.deepEqual(
+        anomalies.map((a) => a['kind']),
+        ['FEE_TYPE_MISMATCH'],
+      );
     },
   },
   {
@@ -184,7 +235,10 @@ const ROWS: readonly Row[] = [
     expect: { outcome: O.NOTIFY_OUTCOME_ORDER_NOT_FOUND, code: 'ORDER_NOT_FOUND', acknowledge: false },
     stored: ({ order, notifications, events }) => {
       assert.equal(order, undefined);
-      assert.deepEqual(notifications.map((n) => n['outcome']), ['ORDER_NOT_FOUND']);
+      assert.deepEqual(
+        notifications.map((n) => n['outcome']),
+        ['ORDER_NOT_FOUND'],
+      );
       assert.equal(events.length, 0);
     },
   },
@@ -192,7 +246,11 @@ const ROWS: readonly Row[] = [
     name: `total_fee ${JSON.stringify(totalFee)} (not a canonical integer): nothing stored, FAIL`,
     arrange: register(),
     fields: (t) => signed(paidFields(t, { total_fee: totalFee })),
-    expect: { outcome: O.NOTIFY_OUTCOME_MALFORMED, code: totalFee === '' ? 'MISSING_FIELD' : 'INVALID_FIELD', acknowledge: false },
+    expect: {
+      outcome: O.NOTIFY_OUTCOME_MALFORMED,
+      code: totalFee === '' ? 'MISSING_FIELD' : 'INVALID_FIELD',
+      acknowledge: false,
+    },
     stored: 'nothing',
   })),
   ...['transaction_id', 'out_trade_no', 'time_end', 'result_code'].map((name): Row => ({
@@ -248,7 +306,11 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
         const fields = signed(paidFields(tradeNo));
         const locksBefore = await lockAcquisitions(core);
         const replies = await Promise.all(Array.from({ length: 50 }, () => core.notify(fields)));
-        assert.equal(replies.filter((r) => r.acknowledge).length, 50, JSON.stringify(replies.filter((r) => !r.acknowledge)));
+        assert.equal(
+          replies.filter((r) => r.acknowledge).length,
+          50,
+          JSON.stringify(replies.filter((r) => !r.acknowledge)),
+        );
         assert.equal(replies.filter((r) => r.outcome === O.NOTIFY_OUTCOME_PAID).length, 1);
         const trail = await orderTrail(core.db, tradeNo);
         assert.equal(trail.order?.['status'], 'PAID');
@@ -278,16 +340,25 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
         assert.deepEqual([created.created, created.order?.status], [true, OrderStatus.ORDER_STATUS_PAID]);
         assert.equal((await core.notify(fields)).outcome, O.NOTIFY_OUTCOME_DUPLICATE);
         const trail = await orderTrail(core.db, tradeNo);
-        assert.deepEqual(trail.notifications.map((n) => n['outcome']), ['ORDER_NOT_FOUND', 'PAID', 'DUPLICATE']);
+        assert.deepEqual(
+          trail.notifications.map((n) => n['outcome']),
+          ['ORDER_NOT_FOUND', 'PAID', 'DUPLICATE'],
+        );
         assert.equal(trail.events.length, 1);
       });
 
       test('a parked notification whose amount differs raises the anomaly at CreateOrder and pays nothing', async () => {
         const tradeNo = newTradeNo('L');
-        assert.equal((await core.notify(signed(paidFields(tradeNo, { total_fee: '1', cash_fee: '1' })))).outcome, O.NOTIFY_OUTCOME_ORDER_NOT_FOUND);
+        assert.equal(
+          (await core.notify(signed(paidFields(tradeNo, { total_fee: '1', cash_fee: '1' })))).outcome,
+          O.NOTIFY_OUTCOME_ORDER_NOT_FOUND,
+        );
         const created = await core.createOrder({ outTradeNo: tradeNo, totalFee: 100 });
         assert.equal(created.order?.status, OrderStatus.ORDER_STATUS_NOTPAY);
-        assert.deepEqual((await orderTrail(core.db, tradeNo)).anomalies.map((a) => a['kind']), ['AMOUNT_MISMATCH']);
+        assert.deepEqual(
+          (await orderTrail(core.db, tradeNo)).anomalies.map((a) => a['kind']),
+          ['AMOUNT_MISMATCH'],
+        );
       });
     });
 
@@ -339,14 +410,19 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
           const tradeNo = newTradeNo('R');
           await core.createOrder({ outTradeNo: tradeNo });
           const fields = signed(paidFields(tradeNo));
-          const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? other : lone).notify(fields)));
+          const replies = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? other : lone).notify(fields)),
+          );
           const trail = await orderTrail(core.db, tradeNo);
           assert.equal(replies.filter((r) => r.outcome === O.NOTIFY_OUTCOME_PAID).length, 1);
           assert.equal(trail.events.length, 1);
           // Losers of a write race may answer RETRY_LATER (FAIL) and be retried by WeChat; none
           // may claim a second payment.
           for (const r of replies) {
-            assert.ok([O.NOTIFY_OUTCOME_PAID, O.NOTIFY_OUTCOME_DUPLICATE, O.NOTIFY_OUTCOME_RETRY_LATER].includes(r.outcome), r.message);
+            assert.ok(
+              [O.NOTIFY_OUTCOME_PAID, O.NOTIFY_OUTCOME_DUPLICATE, O.NOTIFY_OUTCOME_RETRY_LATER].includes(r.outcome),
+              r.message,
+            );
           }
         } finally {
           await other.stop();
@@ -369,7 +445,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
             const lock = await holder.acquire([orderLockKey(DEMO.mchId, tradeNo)], 10_000);
             const before = await tableCounts(core.db);
             const res = await impatient.notify(signed(paidFields(tradeNo)));
-            assert.deepEqual([res.outcome, res.code, res.acknowledge], [O.NOTIFY_OUTCOME_RETRY_LATER, 'LOCK_BUSY', false]);
+            assert.deepEqual(
+              [res.outcome, res.code, res.acknowledge],
+              [O.NOTIFY_OUTCOME_RETRY_LATER, 'LOCK_BUSY', false],
+            );
             assert.deepEqual(await tableCounts(core.db), before);
             await lock.release();
             assert.equal((await impatient.notify(signed(paidFields(tradeNo)))).outcome, O.NOTIFY_OUTCOME_PAID);
@@ -398,7 +477,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
           const before = await tableCounts(core.db);
           try {
             const res = await core.notify(signed(paidFields(tradeNo)));
-            assert.deepEqual([res.outcome, res.code, res.acknowledge], [O.NOTIFY_OUTCOME_RETRY_LATER, 'LOCK_UNAVAILABLE', false]);
+            assert.deepEqual(
+              [res.outcome, res.code, res.acknowledge],
+              [O.NOTIFY_OUTCOME_RETRY_LATER, 'LOCK_UNAVAILABLE', false],
+            );
             assert.deepEqual(await tableCounts(core.db), before);
           } finally {
             await backend.redis[0]?.restart();
@@ -407,7 +489,12 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
           await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === O.NOTIFY_OUTCOME_PAID);
         });
 
-        const databaseDownCases: ReadonlyArray<{ name: string; arrange: (core: TestCore, tradeNo: string) => Promise<void>; after: NotifyOutcome; outcomes: readonly string[] }> = [
+        const databaseDownCases: ReadonlyArray<{
+          name: string;
+          arrange: (core: TestCore, tradeNo: string) => Promise<void>;
+          after: NotifyOutcome;
+          outcomes: readonly string[];
+        }> = [
           {
             name: 'database down: RETRY_LATER and nothing half-written; paid after it returns',
             arrange: register(),
@@ -435,7 +522,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
             await server.stop();
             try {
               const res = await core.notify(signed(paidFields(tradeNo)));
-              assert.deepEqual([res.outcome, res.code, res.acknowledge], [O.NOTIFY_OUTCOME_RETRY_LATER, 'STORE_UNAVAILABLE', false]);
+              assert.deepEqual(
+                [res.outcome, res.code, res.acknowledge],
+                [O.NOTIFY_OUTCOME_RETRY_LATER, 'STORE_UNAVAILABLE', false],
+              );
             } finally {
               await server.restart();
             }
@@ -443,7 +533,10 @@ for (const kind of [SQLITE_IN_PROCESS, POSTGRES_REDLOCK, MARIADB_REDLOCK]) {
             assert.deepEqual(await tableCounts(core.db), before);
             await waitFor(async () => (await core.notify(signed(paidFields(tradeNo)))).outcome === c.after);
             const trail = await orderTrail(core.db, tradeNo);
-            assert.deepEqual(trail.notifications.map((n) => n['outcome']), c.outcomes);
+            assert.deepEqual(
+              trail.notifications.map((n) => n['outcome']),
+              c.outcomes,
+            );
             assert.equal(trail.events.length, 1);
           });
         }

@@ -18,7 +18,11 @@ import { POSTGRES_REDLOCK, SQLITE_IN_PROCESS, type Backend } from '../../harness
 import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
 import { orderTrail, startTestCore, tableCounts, type TestCore } from '../../harness/test-core';
 import { waitUntil } from '../../harness/wait-until';
-import { startOrderQueryStandIn, type OrderQueryStandIn, type ScriptedAnswer } from '../../harness/wechat-orderquery-stand-in';
+import {
+  startOrderQueryStandIn,
+  type OrderQueryStandIn,
+  type ScriptedAnswer,
+} from '../../harness/wechat-orderquery-stand-in';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -44,13 +48,24 @@ async function counted(counter: Counter<string>, labels: Record<string, string> 
 /** Returns once `n` more sweeps (as leader or standby) have completed: all of them saw the clock as it is now. */
 async function afterSweeps(core: TestCore, n = 2): Promise<void> {
   const start = await counted(core.metrics.reconcileSweeps);
-  await waitUntil(`${n} more sweeps`, WAIT_MS, async () => (await counted(core.metrics.reconcileSweeps)) >= start + n + 1);
+  await waitUntil(
+    `${n} more sweeps`,
+    WAIT_MS,
+    async () => (await counted(core.metrics.reconcileSweeps)) >= start + n + 1,
+  );
 }
 
 /** A logger that keeps its JSON lines, to check what reconciliation reports. */
 function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>); } });
+  const log = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  );
   return { log, lines };
 }
 
@@ -59,11 +74,13 @@ const txOf = (tradeNo: string): string => paidFields(tradeNo)['transaction_id'] 
 
 const KINDS = [SQLITE_IN_PROCESS, POSTGRES_REDLOCK];
 // PostgreSQL and Redis start while the SQLite tests run (they take most of this file's time).
-const STARTED = new Map(KINDS.map((kind) => {
-  const started = kind.start();
-  started.catch(() => {}); // reported by the describe that awaits it
-  return [kind, started] as const;
-}));
+const STARTED = new Map(
+  KINDS.map((kind) => {
+    const started = kind.start();
+    started.catch(() => {}); // reported by the describe that awaits it
+    return [kind, started] as const;
+  }),
+);
 
 for (const kind of KINDS) {
   describe(`reconciliation on ${kind.name}`, () => {
@@ -108,7 +125,12 @@ for (const kind of KINDS) {
       return backend.databaseUrl.replace(/[^/]+$/, `reconcile-${databases}.sqlite`);
     }
 
-    async function reconcilingCore(databaseUrl: string, clock: FakeClock, env: Record<string, string> = {}, log?: Logger): Promise<TestCore> {
+    async function reconcilingCore(
+      databaseUrl: string,
+      clock: FakeClock,
+      env: Record<string, string> = {},
+      log?: Logger,
+    ): Promise<TestCore> {
       const core = await startTestCore({
         databaseUrl,
         redisUrls: backend.redis.map((r) => r.url),
@@ -126,13 +148,24 @@ for (const kind of KINDS) {
       return core;
     }
 
-    const stateOf = (core: TestCore, tradeNo: string): Promise<ReconcileStateRow | undefined> => findReconcileState(core.db, DEMO.mchId, tradeNo);
-    const waitForState = async (core: TestCore, tradeNo: string, check: (s: ReconcileStateRow) => boolean, what: string): Promise<ReconcileStateRow> => {
+    const stateOf = (core: TestCore, tradeNo: string): Promise<ReconcileStateRow | undefined> =>
+      findReconcileState(core.db, DEMO.mchId, tradeNo);
+    const waitForState = async (
+      core: TestCore,
+      tradeNo: string,
+      check: (s: ReconcileStateRow) => boolean,
+      what: string,
+    ): Promise<ReconcileStateRow> => {
       let last: ReconcileStateRow | undefined;
-      await waitUntil(what, WAIT_MS, async () => {
-        last = await stateOf(core, tradeNo);
-        return last !== undefined && check(last);
-      }, { details: () => JSON.stringify(last) });
+      await waitUntil(
+        what,
+        WAIT_MS,
+        async () => {
+          last = await stateOf(core, tradeNo);
+          return last !== undefined && check(last);
+        },
+        { details: () => JSON.stringify(last) },
+      );
       return last as ReconcileStateRow;
     };
 
@@ -151,17 +184,39 @@ for (const kind of KINDS) {
       const trail = await orderTrail(core.db, tradeNo);
       assert.equal(trail.order?.['status'], 'PAID');
       assert.equal(trail.order?.['transaction_id'], txOf(tradeNo));
-      assert.equal(Number(trail.order?.['paid_at_ms']), Date.UTC(2026, 10, 27, 4, 0, 0), 'time_end 12:00 China Standard Time');
-      assert.deepEqual(trail.notifications.map((n) => [n['outcome'], n['source']]), [['PAID', 'reconciliation']]);
-      assert.deepEqual(trail.events.map((e) => e['type']), ['ORDER_PAID']);
+      assert.equal(
+        Number(trail.order?.['paid_at_ms']),
+        Date.UTC(2026, 10, 27, 4, 0, 0),
+        'time_end 12:00 China Standard Time',
+      );
+      assert.deepEqual(
+        trail.notifications.map((n) => [n['outcome'], n['source']]),
+        [['PAID', 'reconciliation']],
+      );
+      assert.deepEqual(
+        trail.events.map((e) => e['type']),
+        ['ORDER_PAID'],
+      );
       const [query] = standIn.queries.filter((q) => q.outTradeNo === tradeNo);
-      assert.deepEqual([query?.signatureValid, query?.signType, query?.fields['mch_id']], [true, 'HMAC-SHA256', DEMO.mchId]);
+      assert.deepEqual(
+        [query?.signatureValid, query?.signType, query?.fields['mch_id']],
+        [true, 'HMAC-SHA256', DEMO.mchId],
+      );
 
       const late = await core.notify(signed(paidFields(tradeNo)));
       assert.deepEqual([late.outcome, late.acknowledge], [NotifyOutcome.NOTIFY_OUTCOME_DUPLICATE, true]);
       const after = await orderTrail(core.db, tradeNo);
-      assert.deepEqual(after.notifications.map((n) => [n['outcome'], n['source']]), [['PAID', 'reconciliation'], ['DUPLICATE', 'notification']]);
-      assert.deepEqual(after.events.map((e) => e['type']), ['ORDER_PAID']);
+      assert.deepEqual(
+        after.notifications.map((n) => [n['outcome'], n['source']]),
+        [
+          ['PAID', 'reconciliation'],
+          ['DUPLICATE', 'notification'],
+        ],
+      );
+      assert.deepEqual(
+        after.events.map((e) => e['type']),
+        ['ORDER_PAID'],
+      );
 
       clock.advance(2 * HOUR);
       await afterSweeps(core);
@@ -187,8 +242,13 @@ for (const kind of KINDS) {
       const core = await reconcilingCore(await freshDatabase(), clock);
       const tradeNo = newTradeNo('RB');
       const t0 = clock.now;
-      answers.set(tradeNo, (attempt) => (attempt === 1 ? { tradeState: 'NOTPAY' }
-        : attempt === 2 ? { tradeState: 'USERPAYING' } : { tradeState: 'SUCCESS', transactionId: txOf(tradeNo) }));
+      answers.set(tradeNo, (attempt) =>
+        attempt === 1
+          ? { tradeState: 'NOTPAY' }
+          : attempt === 2
+            ? { tradeState: 'USERPAYING' }
+            : { tradeState: 'SUCCESS', transactionId: txOf(tradeNo) },
+      );
       await core.createOrder({ outTradeNo: tradeNo });
 
       clock.advance(5 * MIN);
@@ -239,9 +299,18 @@ for (const kind of KINDS) {
       assert.deepEqual([state.state, state.lastResult], ['ANOMALY', 'REFUND']);
       const trail = await orderTrail(core.db, tradeNo);
       assert.equal(trail.order?.['status'], 'NOTPAY');
-      assert.deepEqual(trail.anomalies.map((a) => a['kind']), ['REFUNDED_BEFORE_PAID']);
-      assert.deepEqual(trail.events.map((e) => e['type']), ['ANOMALY_RAISED']);
-      assert.deepEqual(trail.notifications.map((n) => [n['source'], n['code']]), [['reconciliation', 'REFUNDED_BEFORE_PAID']]);
+      assert.deepEqual(
+        trail.anomalies.map((a) => a['kind']),
+        ['REFUNDED_BEFORE_PAID'],
+      );
+      assert.deepEqual(
+        trail.events.map((e) => e['type']),
+        ['ANOMALY_RAISED'],
+      );
+      assert.deepEqual(
+        trail.notifications.map((n) => [n['source'], n['code']]),
+        [['reconciliation', 'REFUNDED_BEFORE_PAID']],
+      );
     });
 
     test('still NOTPAY at the give-up age: given up after the last attempt, never asked again', async () => {
@@ -251,10 +320,19 @@ for (const kind of KINDS) {
       const tradeNo = newTradeNo('RG');
       await core.createOrder({ outTradeNo: tradeNo });
       let state: ReconcileStateRow | undefined;
-      for (const [advance, attempts] of [[5 * MIN, 1], [5 * MIN, 2], [10 * MIN, 3]] as const) {
+      for (const [advance, attempts] of [
+        [5 * MIN, 1],
+        [5 * MIN, 2],
+        [10 * MIN, 3],
+      ] as const) {
         clock.advance(advance);
         // Move the clock again only once the answer is recorded: the next attempt counts from it.
-        state = await waitForState(core, tradeNo, (s) => s.attempts === attempts && s.lastResult !== null, `answer ${attempts} recorded`);
+        state = await waitForState(
+          core,
+          tradeNo,
+          (s) => s.attempts === attempts && s.lastResult !== null,
+          `answer ${attempts} recorded`,
+        );
       }
       assert.equal(standIn.countFor(tradeNo), 3);
       assert.deepEqual([state?.state, state?.attempts, state?.lastResult], ['GAVE_UP', 3, 'NOTPAY']);
@@ -269,9 +347,11 @@ for (const kind of KINDS) {
       const { log, lines } = capturingLogger();
       const core = await reconcilingCore(await freshDatabase(), clock, {}, log);
       const tradeNo = newTradeNo('RF');
-      answers.set(tradeNo, (attempt) => (attempt === 1
-        ? { tradeState: 'SUCCESS', transactionId: txOf(tradeNo), forgedWithKey: 'wrongwrongwrongwrongwrongwrong00' }
-        : { tradeState: 'SUCCESS', transactionId: txOf(tradeNo) }));
+      answers.set(tradeNo, (attempt) =>
+        attempt === 1
+          ? { tradeState: 'SUCCESS', transactionId: txOf(tradeNo), forgedWithKey: 'wrongwrongwrongwrongwrongwrong00' }
+          : { tradeState: 'SUCCESS', transactionId: txOf(tradeNo) },
+      );
       await core.createOrder({ outTradeNo: tradeNo });
       const before = await tableCounts(core.db);
 
@@ -301,9 +381,18 @@ for (const kind of KINDS) {
       await waitForState(core, tradeNo, (s) => s.state === 'ANOMALY', 'the anomaly');
       const trail = await orderTrail(core.db, tradeNo);
       assert.equal(trail.order?.['status'], 'NOTPAY');
-      assert.deepEqual(trail.anomalies.map((a) => a['kind']), ['AMOUNT_MISMATCH']);
-      assert.deepEqual(trail.events.map((e) => e['type']), ['ANOMALY_RAISED']);
-      assert.deepEqual(trail.notifications.map((n) => [n['outcome'], n['source']]), [['ORDER_MISMATCH', 'reconciliation']]);
+      assert.deepEqual(
+        trail.anomalies.map((a) => a['kind']),
+        ['AMOUNT_MISMATCH'],
+      );
+      assert.deepEqual(
+        trail.events.map((e) => e['type']),
+        ['ANOMALY_RAISED'],
+      );
+      assert.deepEqual(
+        trail.notifications.map((n) => [n['outcome'], n['source']]),
+        [['ORDER_MISMATCH', 'reconciliation']],
+      );
       clock.advance(2 * HOUR);
       await afterSweeps(core);
       assert.equal(standIn.countFor(tradeNo), 1, 'one anomaly, not one per query');
@@ -323,7 +412,10 @@ for (const kind of KINDS) {
         return states.every((s) => s?.lastResult === 'NOTPAY');
       });
       await Promise.all([afterSweeps(a, 3), afterSweeps(b, 3)]);
-      assert.deepEqual(tradeNos.map((t) => standIn.countFor(t)), tradeNos.map(() => 1));
+      assert.deepEqual(
+        tradeNos.map((t) => standIn.countFor(t)),
+        tradeNos.map(() => 1),
+      );
       const byCore = [await counted(a.metrics.reconcileQueries), await counted(b.metrics.reconcileQueries)];
       assert.deepEqual([...byCore].sort(), [0, 6], `only the lease holder queries: ${JSON.stringify(byCore)}`);
 
@@ -336,7 +428,10 @@ for (const kind of KINDS) {
       });
       assert.equal(await counted(standby.metrics.reconcileQueries), 6);
       await afterSweeps(standby, 3);
-      assert.deepEqual(tradeNos.map((t) => standIn.countFor(t)), tradeNos.map(() => 2));
+      assert.deepEqual(
+        tradeNos.map((t) => standIn.countFor(t)),
+        tradeNos.map(() => 2),
+      );
     });
 
     test('the rate limit holds: 15 due orders at RECONCILE_MAX_QPS=5 are spread over at least 2 s', async () => {
@@ -347,7 +442,10 @@ for (const kind of KINDS) {
       clock.advance(5 * MIN);
       await waitUntil('all 15 asked', WAIT_MS, () => tradeNos.every((t) => standIn.countFor(t) === 1));
       const mine = new Set(tradeNos);
-      const times = standIn.queries.filter((q) => mine.has(q.outTradeNo)).map((q) => q.at).sort((x, y) => x - y);
+      const times = standIn.queries
+        .filter((q) => mine.has(q.outTradeNo))
+        .map((q) => q.at)
+        .sort((x, y) => x - y);
       const t0 = times[0] ?? 0;
       // A burst of one second's worth (5), then one every 200 ms: in any window of w ms at most
       // 5 + 5 * w / 1000 requests. Measured on arrival, so 150 ms of slack for connection set-up
@@ -357,7 +455,10 @@ for (const kind of KINDS) {
       for (let i = 0; i < times.length; i++) {
         for (let j = i; j < times.length; j++) {
           const windowMs = (times[j] ?? 0) - (times[i] ?? 0);
-          assert.ok(j - i + 1 <= 5 + (5 * (windowMs + slackMs)) / 1000, `requests ${i + 1}..${j + 1} came within ${Math.round(windowMs)} ms: ${shown}`);
+          assert.ok(
+            j - i + 1 <= 5 + (5 * (windowMs + slackMs)) / 1000,
+            `requests ${i + 1}..${j + 1} came within ${Math.round(windowMs)} ms: ${shown}`,
+          );
         }
       }
       assert.ok((times[14] ?? 0) - t0 >= 2_000 - slackMs, shown);
@@ -365,7 +466,12 @@ for (const kind of KINDS) {
 
     test('disabled unless RECONCILE_ENABLED=true: a core without it never queries', async () => {
       const clock = new FakeClock();
-      const core = await startTestCore({ databaseUrl: await freshDatabase(), redisUrls: backend.redis.map((r) => r.url), clock: clock.read, env: { WECHATPAY_API_BASE: standIn.url } });
+      const core = await startTestCore({
+        databaseUrl: await freshDatabase(),
+        redisUrls: backend.redis.map((r) => r.url),
+        clock: clock.read,
+        env: { WECHATPAY_API_BASE: standIn.url },
+      });
       cores.push(core);
       const tradeNo = newTradeNo('RD');
       await core.createOrder({ outTradeNo: tradeNo });

@@ -27,11 +27,17 @@ let reflectionClient: grpc.Client & Record<string, unknown>;
 before(async () => {
   backend = await SQLITE_IN_PROCESS.start();
   core = await startTestCore({ databaseUrl: backend.databaseUrl });
-  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [REFLECTION_PROTO], keepCase: true });
+  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
+    includeDirs: [REFLECTION_PROTO],
+    keepCase: true,
+  });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
   };
-  reflectionClient = new pkg.grpc.reflection.v1.ServerReflection(`127.0.0.1:${core.port}`, grpc.credentials.createInsecure());
+  reflectionClient = new pkg.grpc.reflection.v1.ServerReflection(
+    `127.0.0.1:${core.port}`,
+    grpc.credentials.createInsecure(),
+  );
 });
 
 after(async () => {
@@ -78,14 +84,28 @@ function varint(n: number): Buffer {
 }
 
 function dynamicClient(descriptorSet: Buffer, service: string): grpc.Client & Record<string, unknown> {
-  const def = protoLoader.loadFileDescriptorSetFromBuffer(descriptorSet, { keepCase: true, enums: String, longs: String, defaults: true });
-  const ctor = service.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], grpc.loadPackageDefinition(def));
+  const def = protoLoader.loadFileDescriptorSetFromBuffer(descriptorSet, {
+    keepCase: true,
+    enums: String,
+    longs: String,
+    defaults: true,
+  });
+  const ctor = service
+    .split('.')
+    .reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], grpc.loadPackageDefinition(def));
   return new (ctor as grpc.ServiceClientConstructor)(`127.0.0.1:${core.port}`, grpc.credentials.createInsecure());
 }
 
-function unary(client: grpc.Client & Record<string, unknown>, method: string, request: unknown): Promise<Record<string, unknown>> {
+function unary(
+  client: grpc.Client & Record<string, unknown>,
+  method: string,
+  request: unknown,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const fn = client[method] as (req: unknown, cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void) => void;
+    const fn = client[method] as (
+      req: unknown,
+      cb: (err: grpc.ServiceError | null, res: Record<string, unknown>) => void,
+    ) => void;
     fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
@@ -99,10 +119,20 @@ test('grpcurl list: reflection names the API, health and reflection itself', asy
 });
 
 test('grpcurl describe: the descriptors carry every RPC of the contract', async () => {
-  const def = protoLoader.loadFileDescriptorSetFromBuffer(await descriptorSetFor('payment.callback.v1.PaymentCallback'));
+  const def = protoLoader.loadFileDescriptorSetFromBuffer(
+    await descriptorSetFor('payment.callback.v1.PaymentCallback'),
+  );
   const service = def['payment.callback.v1.PaymentCallback'] as Record<string, unknown>;
   assert.deepEqual(Object.keys(service).sort(), [
-    'CreateOrder', 'GetOrder', 'HandleNotify', 'HandleRefundNotify', 'HandleV3Notify', 'ListAnomalies', 'ListNotifications', 'ResolveAnomaly', 'WatchPaymentEvents',
+    'CreateOrder',
+    'GetOrder',
+    'HandleNotify',
+    'HandleRefundNotify',
+    'HandleV3Notify',
+    'ListAnomalies',
+    'ListNotifications',
+    'ResolveAnomaly',
+    'WatchPaymentEvents',
   ]);
   assert.ok(def['payment.callback.v1.HandleNotifyRequest'], 'message types are described too');
 });
@@ -113,21 +143,35 @@ test('grpcurl health check: SERVING for the server and for the API', async () =>
     for (const service of ['', 'payment.callback.v1.PaymentCallback']) {
       assert.equal((await unary(health, 'Check', { service }))['status'], 'SERVING', `service "${service}"`);
     }
-    await assert.rejects(unary(health, 'Check', { service: 'no.such.Service' }), (e: grpc.ServiceError) => e.code === grpc.status.NOT_FOUND);
+    await assert.rejects(
+      unary(health, 'Check', { service: 'no.such.Service' }),
+      (e: grpc.ServiceError) => e.code === grpc.status.NOT_FOUND,
+    );
   } finally {
     health.close();
   }
 });
 
 test('grpcurl -d: CreateOrder and GetOrder through a client built only from reflection', async () => {
-  const api = dynamicClient(await descriptorSetFor('payment.callback.v1.PaymentCallback'), 'payment.callback.v1.PaymentCallback');
+  const api = dynamicClient(
+    await descriptorSetFor('payment.callback.v1.PaymentCallback'),
+    'payment.callback.v1.PaymentCallback',
+  );
   try {
     const outTradeNo = newTradeNo('G');
-    const created = await unary(api, 'CreateOrder', { mch_id: '10000100', appid: 'wxd930ea5d5a258f4f', out_trade_no: outTradeNo, total_fee: '1999' });
+    const created = await unary(api, 'CreateOrder', {
+      mch_id: '10000100',
+      appid: 'wxd930ea5d5a258f4f',
+      out_trade_no: outTradeNo,
+      total_fee: '1999',
+    });
     assert.equal(created['created'], true);
     const got = await unary(api, 'GetOrder', { mch_id: '10000100', out_trade_no: outTradeNo });
     const order = got['order'] as Record<string, unknown>;
-    assert.deepEqual([order['out_trade_no'], order['total_fee'], order['fee_type'], order['status']], [outTradeNo, '1999', 'CNY', 'ORDER_STATUS_NOTPAY']);
+    assert.deepEqual(
+      [order['out_trade_no'], order['total_fee'], order['fee_type'], order['status']],
+      [outTradeNo, '1999', 'CNY', 'ORDER_STATUS_NOTPAY'],
+    );
   } finally {
     api.close();
   }

@@ -18,10 +18,19 @@ import { SQLITE_IN_PROCESS, type Backend } from '../../harness/backends';
 import { DEMO, HMAC_ONLY, newTradeNo, paidFields, signNotification } from '../../harness/sign-notification';
 import { startTestCore, type TestCore } from '../../harness/test-core';
 
-const TOKENS = { gateway: 'gateway-token-tenancy-000000000000001', demo: 'demo-only-token-tenancy-00000000000002', all: 'all-merchants-token-tenancy-0000000003' } as const;
+const TOKENS = {
+  gateway: 'gateway-token-tenancy-000000000000001',
+  demo: 'demo-only-token-tenancy-00000000000002',
+  all: 'all-merchants-token-tenancy-0000000003',
+} as const;
 const CALLERS_JSON = JSON.stringify([
   { name: 'gateway', token: TOKENS.gateway, scopes: ['notify'] },
-  { name: 'demo-shop', token: TOKENS.demo, scopes: ['orders', 'events', 'queries', 'anomalies'], mch_ids: [DEMO.mchId] },
+  {
+    name: 'demo-shop',
+    token: TOKENS.demo,
+    scopes: ['orders', 'events', 'queries', 'anomalies'],
+    mch_ids: [DEMO.mchId],
+  },
   { name: 'platform', token: TOKENS.all, scopes: ['orders', 'events', 'queries', 'anomalies'] },
 ]);
 const MAX_STREAMS = 2;
@@ -36,10 +45,18 @@ function auth(token: string): Metadata {
   return m;
 }
 
-type Unary = (req: unknown, md: Metadata, opts: { deadline: number }, cb: (err: ServiceError | null, res?: unknown) => void) => unknown;
+type Unary = (
+  req: unknown,
+  md: Metadata,
+  opts: { deadline: number },
+  cb: (err: ServiceError | null, res?: unknown) => void,
+) => unknown;
 const REQUEST_TYPES: Record<string, { fromPartial(o: never): unknown }> = {
-  createOrder: CreateOrderRequest, getOrder: GetOrderRequest, listNotifications: ListNotificationsRequest,
-  listAnomalies: ListAnomaliesRequest, resolveAnomaly: ResolveAnomalyRequest,
+  createOrder: CreateOrderRequest,
+  getOrder: GetOrderRequest,
+  listNotifications: ListNotificationsRequest,
+  listAnomalies: ListAnomaliesRequest,
+  resolveAnomaly: ResolveAnomalyRequest,
 };
 
 function call<T>(method: string, req: unknown, token: string): Promise<T> {
@@ -47,7 +64,9 @@ function call<T>(method: string, req: unknown, token: string): Promise<T> {
   const type = REQUEST_TYPES[method];
   assert.ok(fn && type, method);
   return new Promise((resolve, reject) => {
-    fn.call(client, type.fromPartial(req as never), auth(token), { deadline: Date.now() + 5_000 }, (err, res) => (err ? reject(err) : resolve(res as T)));
+    fn.call(client, type.fromPartial(req as never), auth(token), { deadline: Date.now() + 5_000 }, (err, res) =>
+      err ? reject(err) : resolve(res as T),
+    );
   });
 }
 
@@ -67,17 +86,35 @@ function watch(token: string, mchIds: string[] = []): ClientReadableStream<Payme
 /** The stream's first event, or its error status. */
 function firstOf(stream: ClientReadableStream<PaymentEvent>): Promise<PaymentEvent | status> {
   return new Promise((resolve) => {
-    stream.once('data', (e: PaymentEvent) => { stream.cancel(); resolve(e); });
+    stream.once('data', (e: PaymentEvent) => {
+      stream.cancel();
+      resolve(e);
+    });
     stream.once('error', (e: ServiceError) => resolve(e.code));
   });
 }
 
 /** An order of `merchant`, paid with a second, conflicting transaction: it has an anomaly and events. */
-async function orderWithAnomaly(merchant: { mchId: string; appid: string; key: string }, signType: 'MD5' | 'HMAC-SHA256'): Promise<string> {
+async function orderWithAnomaly(
+  merchant: { mchId: string; appid: string; key: string },
+  signType: 'MD5' | 'HMAC-SHA256',
+): Promise<string> {
   const tradeNo = newTradeNo('TN');
-  await call('createOrder', { mchId: merchant.mchId, appid: merchant.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' }, TOKENS.all);
+  await call(
+    'createOrder',
+    { mchId: merchant.mchId, appid: merchant.appid, outTradeNo: tradeNo, totalFee: 100, feeType: 'CNY' },
+    TOKENS.all,
+  );
   for (const transactionId of [`4200${tradeNo}a`, `4200${tradeNo}b`]) {
-    const fields = signNotification(paidFields(tradeNo, { mch_id: merchant.mchId, appid: merchant.appid, transaction_id: transactionId.slice(0, 32) }), merchant.key, signType);
+    const fields = signNotification(
+      paidFields(tradeNo, {
+        mch_id: merchant.mchId,
+        appid: merchant.appid,
+        transaction_id: transactionId.slice(0, 32),
+      }),
+      merchant.key,
+      signType,
+    );
     await core.notify(fields);
   }
   return tradeNo;
@@ -86,8 +123,14 @@ async function orderWithAnomaly(merchant: { mchId: string; appid: string; key: s
 before(async () => {
   backend = await SQLITE_IN_PROCESS.start();
   core = await startTestCore({
-    databaseUrl: backend.databaseUrl, token: TOKENS.gateway,
-    env: { CALLERS_JSON, EVENTS_POLL_MS: '50', EVENTS_MAX_STREAMS_PER_CALLER: String(MAX_STREAMS), AUTH_DISABLED: 'false' },
+    databaseUrl: backend.databaseUrl,
+    token: TOKENS.gateway,
+    env: {
+      CALLERS_JSON,
+      EVENTS_POLL_MS: '50',
+      EVENTS_MAX_STREAMS_PER_CALLER: String(MAX_STREAMS),
+      AUTH_DISABLED: 'false',
+    },
   });
   client = new PaymentCallbackClient(`127.0.0.1:${core.port}`, credentials.createInsecure());
 });
@@ -107,13 +150,51 @@ describe('a caller with mch_ids reaches only its merchants', () => {
   });
 
   const cases: ReadonlyArray<{ name: string; run: () => Promise<unknown>; expected: status }> = [
-    { name: 'CreateOrder for its merchant', run: () => call('createOrder', { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: newTradeNo('TC'), totalFee: 1 }, TOKENS.demo), expected: status.OK },
-    { name: 'CreateOrder for another merchant', run: () => call('createOrder', { mchId: HMAC_ONLY.mchId, appid: HMAC_ONLY.appid, outTradeNo: newTradeNo('TC'), totalFee: 1 }, TOKENS.demo), expected: status.PERMISSION_DENIED },
-    { name: 'GetOrder of its merchant', run: () => call('getOrder', { mchId: DEMO.mchId, outTradeNo: own }, TOKENS.demo), expected: status.OK },
-    { name: 'GetOrder of another merchant', run: () => call('getOrder', { mchId: HMAC_ONLY.mchId, outTradeNo: other }, TOKENS.demo), expected: status.PERMISSION_DENIED },
-    { name: 'ListNotifications of another merchant', run: () => call('listNotifications', { mchId: HMAC_ONLY.mchId, outTradeNo: other }, TOKENS.demo), expected: status.PERMISSION_DENIED },
-    { name: 'ListAnomalies naming another merchant', run: () => call('listAnomalies', { mchId: HMAC_ONLY.mchId }, TOKENS.demo), expected: status.PERMISSION_DENIED },
-    { name: 'a caller without mch_ids: GetOrder of any merchant', run: () => call('getOrder', { mchId: HMAC_ONLY.mchId, outTradeNo: other }, TOKENS.all), expected: status.OK },
+    {
+      name: 'CreateOrder for its merchant',
+      run: () =>
+        call(
+          'createOrder',
+          { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: newTradeNo('TC'), totalFee: 1 },
+          TOKENS.demo,
+        ),
+      expected: status.OK,
+    },
+    {
+      name: 'CreateOrder for another merchant',
+      run: () =>
+        call(
+          'createOrder',
+          { mchId: HMAC_ONLY.mchId, appid: HMAC_ONLY.appid, outTradeNo: newTradeNo('TC'), totalFee: 1 },
+          TOKENS.demo,
+        ),
+      expected: status.PERMISSION_DENIED,
+    },
+    {
+      name: 'GetOrder of its merchant',
+      run: () => call('getOrder', { mchId: DEMO.mchId, outTradeNo: own }, TOKENS.demo),
+      expected: status.OK,
+    },
+    {
+      name: 'GetOrder of another merchant',
+      run: () => call('getOrder', { mchId: HMAC_ONLY.mchId, outTradeNo: other }, TOKENS.demo),
+      expected: status.PERMISSION_DENIED,
+    },
+    {
+      name: 'ListNotifications of another merchant',
+      run: () => call('listNotifications', { mchId: HMAC_ONLY.mchId, outTradeNo: other }, TOKENS.demo),
+      expected: status.PERMISSION_DENIED,
+    },
+    {
+      name: 'ListAnomalies naming another merchant',
+      run: () => call('listAnomalies', { mchId: HMAC_ONLY.mchId }, TOKENS.demo),
+      expected: status.PERMISSION_DENIED,
+    },
+    {
+      name: 'a caller without mch_ids: GetOrder of any merchant',
+      run: () => call('getOrder', { mchId: HMAC_ONLY.mchId, outTradeNo: other }, TOKENS.all),
+      expected: status.OK,
+    },
   ];
   for (const c of cases) {
     test(c.name, async () => {
@@ -121,19 +202,34 @@ describe('a caller with mch_ids reaches only its merchants', () => {
     });
   }
 
-  test('ListAnomalies without mch_id lists only its merchants\' anomalies', async () => {
+  test("ListAnomalies without mch_id lists only its merchants' anomalies", async () => {
     const mine = await call<{ anomalies: Array<{ mchId: string }> }>('listAnomalies', { pageSize: 100 }, TOKENS.demo);
-    const everyone = await call<{ anomalies: Array<{ mchId: string }> }>('listAnomalies', { pageSize: 100 }, TOKENS.all);
+    const everyone = await call<{ anomalies: Array<{ mchId: string }> }>(
+      'listAnomalies',
+      { pageSize: 100 },
+      TOKENS.all,
+    );
     assert.deepEqual([...new Set(mine.anomalies.map((a) => a.mchId))], [DEMO.mchId]);
     assert.ok(everyone.anomalies.some((a) => a.mchId === HMAC_ONLY.mchId));
   });
 
-  test('ResolveAnomaly of another merchant\'s anomaly: NOT_FOUND, and it stays open', async () => {
-    const everyone = await call<{ anomalies: Array<{ id: string; mchId: string }> }>('listAnomalies', { pageSize: 100 }, TOKENS.all);
+  test("ResolveAnomaly of another merchant's anomaly: NOT_FOUND, and it stays open", async () => {
+    const everyone = await call<{ anomalies: Array<{ id: string; mchId: string }> }>(
+      'listAnomalies',
+      { pageSize: 100 },
+      TOKENS.all,
+    );
     const foreign = everyone.anomalies.find((a) => a.mchId === HMAC_ONLY.mchId);
     assert.ok(foreign);
-    assert.equal(await codeOf(call('resolveAnomaly', { id: foreign.id, note: 'not mine' }, TOKENS.demo)), status.NOT_FOUND);
-    const still = await call<{ anomalies: Array<{ id: string }> }>('listAnomalies', { mchId: HMAC_ONLY.mchId, pageSize: 100 }, TOKENS.all);
+    assert.equal(
+      await codeOf(call('resolveAnomaly', { id: foreign.id, note: 'not mine' }, TOKENS.demo)),
+      status.NOT_FOUND,
+    );
+    const still = await call<{ anomalies: Array<{ id: string }> }>(
+      'listAnomalies',
+      { mchId: HMAC_ONLY.mchId, pageSize: 100 },
+      TOKENS.all,
+    );
     assert.ok(still.anomalies.some((a) => a.id === foreign.id));
   });
 
@@ -141,9 +237,17 @@ describe('a caller with mch_ids reaches only its merchants', () => {
     const stream = watch(TOKENS.demo);
     const seen: PaymentEvent[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { stream.cancel(); resolve(); }, 1_500);
+      const timer = setTimeout(() => {
+        stream.cancel();
+        resolve();
+      }, 1_500);
       stream.on('data', (e: PaymentEvent) => seen.push(e));
-      stream.on('error', (e: ServiceError) => { if (e.code !== status.CANCELLED) { clearTimeout(timer); reject(e); } });
+      stream.on('error', (e: ServiceError) => {
+        if (e.code !== status.CANCELLED) {
+          clearTimeout(timer);
+          reject(e);
+        }
+      });
     });
     assert.ok(seen.length > 0);
     assert.deepEqual([...new Set(seen.map((e) => e.mchId))], [DEMO.mchId]);
@@ -173,10 +277,12 @@ describe('at most EVENTS_MAX_STREAMS_PER_CALLER streams per caller', () => {
     for (const s of open) s.cancel();
   });
 
-  test('the gateway\'s HandleNotify calls are not limited by it', async () => {
+  test("the gateway's HandleNotify calls are not limited by it", async () => {
     const tradeNo = newTradeNo('TL');
     await call('createOrder', { mchId: DEMO.mchId, appid: DEMO.appid, outTradeNo: tradeNo, totalFee: 100 }, TOKENS.all);
-    const replies = await Promise.all(Array.from({ length: 10 }, () => core.notify(signNotification(paidFields(tradeNo), DEMO.key))));
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () => core.notify(signNotification(paidFields(tradeNo), DEMO.key))),
+    );
     assert.equal(replies.length, 10);
   });
 });

@@ -13,7 +13,13 @@ import type { Note, OrderSlot, PaymentNote, RefundNote } from './money-model';
 
 /** The core's answer to one delivery: a verdict, or a gRPC error (what the gateway turns into a 5xx). */
 export type Reply =
-  | { readonly kind: 'verdict'; readonly outcome: string; readonly code: string; readonly acknowledge: boolean; readonly message: string }
+  | {
+      readonly kind: 'verdict';
+      readonly outcome: string;
+      readonly code: string;
+      readonly acknowledge: boolean;
+      readonly message: string;
+    }
   | { readonly kind: 'error'; readonly status: status; readonly details: string };
 
 export function describeReply(r: Reply): string {
@@ -25,13 +31,15 @@ export async function deliver(system: ModelSystem, slot: OrderSlot, note: Note):
   const core = system.core;
   let sent: Promise<HandleNotifyResponse>;
   if (note.kind === 'payment') {
-    sent = note.api === 'v3'
-      ? sendV3(system, note, merchant, () => transactionBody(note, slot, merchant))
-      : core.notify(v2Payment(note, slot, merchant));
+    sent =
+      note.api === 'v3'
+        ? sendV3(system, note, merchant, () => transactionBody(note, slot, merchant))
+        : core.notify(v2Payment(note, slot, merchant));
   } else {
-    sent = note.api === 'v3'
-      ? sendV3(system, note, merchant, () => refundBody(note, slot, merchant))
-      : core.refundNotify(v2Refund(note, slot, merchant));
+    sent =
+      note.api === 'v3'
+        ? sendV3(system, note, merchant, () => refundBody(note, slot, merchant))
+        : core.refundNotify(v2Refund(note, slot, merchant));
   }
   try {
     const res = await sent;
@@ -52,15 +60,26 @@ function v2Payment(note: PaymentNote, slot: OrderSlot, merchant: ModelMerchant):
     cash_fee: String(note.totalFee),
     transaction_id: note.transactionId,
   });
-  return signNotification(fields, note.forged ? FORGER_V2_KEY : merchant.apiKey, note.api === 'v2-HMAC' ? 'HMAC-SHA256' : 'MD5');
+  return signNotification(
+    fields,
+    note.forged ? FORGER_V2_KEY : merchant.apiKey,
+    note.api === 'v2-HMAC' ? 'HMAC-SHA256' : 'MD5',
+  );
 }
 
 function v2Refund(note: RefundNote, slot: OrderSlot, merchant: ModelMerchant): Record<string, string> {
   const inner = refundInnerFields({
-    outTradeNo: slot.outTradeNo, outRefundNo: note.outRefundNo, refundFee: note.refundFee, totalFee: note.totalFee, transactionId: note.transactionId,
+    outTradeNo: slot.outTradeNo,
+    outRefundNo: note.outRefundNo,
+    refundFee: note.refundFee,
+    totalFee: note.totalFee,
+    transactionId: note.transactionId,
   });
   // No signature on a v2 refund: decryption under the merchant's key is the proof.
-  return refundEnvelope(inner, note.forged ? FORGER_V2_KEY : merchant.apiKey, { mchId: merchant.mchId, appid: slot.appid });
+  return refundEnvelope(inner, note.forged ? FORGER_V2_KEY : merchant.apiKey, {
+    mchId: merchant.mchId,
+    appid: slot.appid,
+  });
 }
 
 /** The APIv3 notification id of a note: the same for every redelivery. */
@@ -69,20 +88,43 @@ function v3Id(note: Note): string {
 }
 
 function transactionBody(note: PaymentNote, slot: OrderSlot, merchant: ModelMerchant): string {
-  return v3Body(v3Id(note), 'TRANSACTION.SUCCESS', transactionResource({
-    mchid: merchant.mchId, appid: note.appid, outTradeNo: slot.outTradeNo, transactionId: note.transactionId, total: note.totalFee,
-  }), merchant.apiV3Key);
+  return v3Body(
+    v3Id(note),
+    'TRANSACTION.SUCCESS',
+    transactionResource({
+      mchid: merchant.mchId,
+      appid: note.appid,
+      outTradeNo: slot.outTradeNo,
+      transactionId: note.transactionId,
+      total: note.totalFee,
+    }),
+    merchant.apiV3Key,
+  );
 }
 
 function refundBody(note: RefundNote, slot: OrderSlot, merchant: ModelMerchant): string {
-  return v3Body(v3Id(note), 'REFUND.SUCCESS', refundResource({
-    mchid: merchant.mchId, outTradeNo: slot.outTradeNo, transactionId: note.transactionId, outRefundNo: note.outRefundNo,
-    refund: note.refundFee, total: note.totalFee,
-  }), merchant.apiV3Key);
+  return v3Body(
+    v3Id(note),
+    'REFUND.SUCCESS',
+    refundResource({
+      mchid: merchant.mchId,
+      outTradeNo: slot.outTradeNo,
+      transactionId: note.transactionId,
+      outRefundNo: note.outRefundNo,
+      refund: note.refundFee,
+      total: note.totalFee,
+    }),
+    merchant.apiV3Key,
+  );
 }
 
 /** WeChat signs every APIv3 delivery anew (timestamp, nonce); the body and its id stay. */
-function sendV3(system: ModelSystem, note: Note, merchant: ModelMerchant, build: () => string): Promise<HandleNotifyResponse> {
+function sendV3(
+  system: ModelSystem,
+  note: Note,
+  merchant: ModelMerchant,
+  build: () => string,
+): Promise<HandleNotifyResponse> {
   let body = system.v3Bodies.get(note.identity);
   if (body === undefined) {
     body = build();

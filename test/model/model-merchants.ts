@@ -35,14 +35,16 @@ export const MODEL_MERCHANTS: readonly [ModelMerchant, ModelMerchant] = [
 ];
 
 /** MERCHANTS_JSON for startTestCore. */
-export const MODEL_MERCHANTS_JSON = JSON.stringify(MODEL_MERCHANTS.map((m) => ({
-  mch_id: m.mchId,
-  appids: m.appids,
-  api_key: m.apiKey,
-  sign_types: ['MD5', 'HMAC-SHA256'],
-  apiv3_key: m.apiV3Key,
-  wechatpay_public_keys: [{ id: m.v3Key.id, pem: m.v3Key.publicPem }],
-})));
+export const MODEL_MERCHANTS_JSON = JSON.stringify(
+  MODEL_MERCHANTS.map((m) => ({
+    mch_id: m.mchId,
+    appids: m.appids,
+    api_key: m.apiKey,
+    sign_types: ['MD5', 'HMAC-SHA256'],
+    apiv3_key: m.apiV3Key,
+    wechatpay_public_keys: [{ id: m.v3Key.id, pem: m.v3Key.publicPem }],
+  })),
+);
 
 /** A v2 key no merchant has: what a forged v2 notification is signed with. */
 export const FORGER_V2_KEY = 'Forger00aaaabbbbccccddddeeeeffff';

@@ -38,7 +38,9 @@ export class ModelSystem {
     let observer: Knex | undefined;
     try {
       observer = openObserver(backend.databaseUrl);
-      const databaseName = decodeURIComponent(new URL(backend.databaseUrl.replace(/^sqlite:/, 'file:')).pathname.replace(/^\//, ''));
+      const databaseName = decodeURIComponent(
+        new URL(backend.databaseUrl.replace(/^sqlite:/, 'file:')).pathname.replace(/^\//, ''),
+      );
       if (backend.postgres) {
         admin = new Client({ connectionString: backend.postgres.url, application_name: ADMIN_APP });
         // A fault or the server's shutdown may end this session too; unhandled, that would crash the test.
@@ -105,7 +107,8 @@ export class ModelSystem {
     const res = await this.admin.query<{ n: string }>(
       `select count(pg_terminate_backend(pid)) as n from pg_stat_activity
        where datname = $1 and pid <> pg_backend_pid() and backend_type = 'client backend' and application_name <> $2`,
-      [this.databaseName, OBSERVER_APP]);
+      [this.databaseName, OBSERVER_APP],
+    );
     return Number(res.rows[0]?.n ?? 0);
   }
 
@@ -119,10 +122,18 @@ export class ModelSystem {
 
 function openObserver(databaseUrl: string): Knex {
   if (databaseUrl.startsWith('sqlite:')) {
-    return knex({ client: 'better-sqlite3', connection: { filename: databaseUrl.slice('sqlite:'.length) }, useNullAsDefault: true });
+    return knex({
+      client: 'better-sqlite3',
+      connection: { filename: databaseUrl.slice('sqlite:'.length) },
+      useNullAsDefault: true,
+    });
   }
   if (databaseUrl.startsWith('postgres')) {
-    return knex({ client: 'pg', connection: { connectionString: databaseUrl, application_name: OBSERVER_APP } as Knex.PgConnectionConfig, pool: { min: 0, max: 4 } });
+    return knex({
+      client: 'pg',
+      connection: { connectionString: databaseUrl, application_name: OBSERVER_APP } as Knex.PgConnectionConfig,
+      pool: { min: 0, max: 4 },
+    });
   }
   return knex({ client: 'mysql2', connection: databaseUrl, pool: { min: 0, max: 4 } });
 }

@@ -20,15 +20,26 @@ import { createOrder, makeSlots, moneyCommandArb, payOrder } from './model-comma
 import { ModelSystem } from './model-system';
 import { MoneyModel, RULES_AS_SPECIFIED, type ModelRules } from './money-model';
 
-const KINDS: Readonly<Record<string, BackendKind>> = { sqlite: SQLITE_IN_PROCESS, postgres: POSTGRES_REDLOCK, mariadb: MARIADB_REDLOCK };
+const KINDS: Readonly<Record<string, BackendKind>> = {
+  sqlite: SQLITE_IN_PROCESS,
+  postgres: POSTGRES_REDLOCK,
+  mariadb: MARIADB_REDLOCK,
+};
 const TODAY_RULES: Readonly<Record<string, Partial<ModelRules>>> = {
   'transaction-reuse': { transactionPaysOneOrder: false },
   'parked-v3': { replayParkedV3: false },
 };
 
 function readSettings(env: NodeJS.ProcessEnv): {
-  backends: string[]; runs: number; commands: number; seed: number; path: string | undefined; replayPath: string | undefined;
-  shrinkMs: number; rules: ModelRules; today: string[];
+  backends: string[];
+  runs: number;
+  commands: number;
+  seed: number;
+  path: string | undefined;
+  replayPath: string | undefined;
+  shrinkMs: number;
+  rules: ModelRules;
+  today: string[];
 } {
   const problems: string[] = [];
   const int = (name: string, fallback: number, min: number): number => {
@@ -39,8 +50,12 @@ function readSettings(env: NodeJS.ProcessEnv): {
     return n;
   };
   const list = (name: string, fallback: string, known: readonly string[]): string[] => {
-    const items = (env[name] || fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
-    for (const item of items) if (!known.includes(item)) problems.push(`${name}: ${item} is not one of ${known.join(', ')}`);
+    const items = (env[name] || fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    for (const item of items)
+      if (!known.includes(item)) problems.push(`${name}: ${item} is not one of ${known.join(', ')}`);
     return items;
   };
   const seedText = env['MODEL_SEED'];
@@ -58,13 +73,20 @@ function readSettings(env: NodeJS.ProcessEnv): {
   if (settings.path && !seedText) problems.push('MODEL_PATH replays a failure only together with its MODEL_SEED');
   if (settings.backends.length === 0) problems.push('MODEL_BACKENDS names no backend');
   if (problems.length > 0) throw new Error(`money model settings: ${problems.join('; ')}`);
-  settings.rules = Object.freeze(settings.today.reduce<typeof RULES_AS_SPECIFIED>((rules, t) => ({ ...rules, ...TODAY_RULES[t] }), RULES_AS_SPECIFIED));
+  settings.rules = Object.freeze(
+    settings.today.reduce<typeof RULES_AS_SPECIFIED>(
+      (rules, t) => ({ ...rules, ...TODAY_RULES[t] }),
+      RULES_AS_SPECIFIED,
+    ),
+  );
   return settings;
 }
 
 const settings = readSettings(process.env);
-console.log(`money model: MODEL_SEED=${settings.seed} MODEL_RUNS=${settings.runs} MODEL_COMMANDS=${settings.commands} `
-  + `MODEL_BACKENDS=${settings.backends.join(',')}${settings.today.length ? ` MODEL_TODAY=${settings.today.join(',')} (NEW rules modelled as today's behaviour)` : ''}`);
+console.log(
+  `money model: MODEL_SEED=${settings.seed} MODEL_RUNS=${settings.runs} MODEL_COMMANDS=${settings.commands} ` +
+    `MODEL_BACKENDS=${settings.backends.join(',')}${settings.today.length ? ` MODEL_TODAY=${settings.today.join(',')} (NEW rules modelled as today's behaviour)` : ''}`,
+);
 
 /** Every run's ids start with a prefix of their own: the tables are shared by all runs of a backend. */
 const processTag = (Date.now() % 36 ** 4).toString(36).padStart(4, '0');
@@ -94,10 +116,16 @@ for (const name of settings.backends) {
         // Each order's planned amount, and how far it got before the first command (a third each:
         // absent, created, paid), so payments and refunds meet orders in every state; absent ones
         // are created, if at all, by a command.
-        fc.array(fc.record({
-          fee: fc.integer({ min: 1, max: 300 }),
-          first: fc.constantFrom<'absent' | 'created' | 'paid'>('absent', 'created', 'paid'),
-        }, { noNullPrototype: true }), { minLength: 4, maxLength: 4 }),
+        fc.array(
+          fc.record(
+            {
+              fee: fc.integer({ min: 1, max: 300 }),
+              first: fc.constantFrom<'absent' | 'created' | 'paid'>('absent', 'created', 'paid'),
+            },
+            { noNullPrototype: true },
+          ),
+          { minLength: 4, maxLength: 4 },
+        ),
         fc.commands([moneyCommandArb({ faults: sys.canTerminateSessions })], {
           maxCommands: settings.commands,
           // Lengths spread up to maxCommands: the default favours very short sequences.
@@ -107,7 +135,10 @@ for (const name of settings.backends) {
         async (plan, commands) => {
           if (shrinkUntil !== undefined && Date.now() > shrinkUntil) fc.pre(false);
           await sys.ensureCore();
-          const slots = makeSlots(nextPrefix(), plan.map((p) => p.fee));
+          const slots = makeSlots(
+            nextPrefix(),
+            plan.map((p) => p.fee),
+          );
           try {
             await fc.asyncModelRun(async () => {
               const model = new MoneyModel(slots, settings.rules, { terminateSessions: sys.canTerminateSessions });
@@ -126,14 +157,24 @@ for (const name of settings.backends) {
         seed: settings.seed,
         ...(settings.path ? { path: settings.path, endOnFailure: true } : {}),
       });
-      t.diagnostic(`${details.numRuns} runs, ${sys.commandsRun} commands, ${details.numShrinks} shrinks, ${sys.restarts} core restarts, ${((Date.now() - started) / 1000).toFixed(1)} s; slowest: ${sys.slowest.name} ${sys.slowest.ms} ms`);
-      t.diagnostic(`covered (first deliveries by expected verdict, faults): ${[...sys.coverage].sort().map(([k, n]) => `${k} ${n}`).join(', ')}`);
+      t.diagnostic(
+        `${details.numRuns} runs, ${sys.commandsRun} commands, ${details.numShrinks} shrinks, ${sys.restarts} core restarts, ${((Date.now() - started) / 1000).toFixed(1)} s; slowest: ${sys.slowest.name} ${sys.slowest.ms} ms`,
+      );
+      t.diagnostic(
+        `covered (first deliveries by expected verdict, faults): ${[...sys.coverage]
+          .sort()
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+      );
       if (details.failed) {
         const replayPath = /replayPath="([^"]+)"/.exec(fc.stringify(details.counterexample))?.[1];
-        const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-        throw new Error(`${fc.defaultReportMessage(details) ?? 'the property failed'}\n\nThe error:\n${error}\n\nReplay this failure:\n  make model MODEL_BACKENDS=${name} `
-          + `MODEL_SEED=${details.seed} MODEL_PATH='${details.counterexamplePath ?? ''}' MODEL_COMMANDS=${settings.commands}`
-          + `${replayPath ? ` MODEL_REPLAY_PATH='${replayPath}'` : ''}${settings.today.length ? ` MODEL_TODAY=${settings.today.join(',')}` : ''}`);
+        const error =
+          details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+        throw new Error(
+          `${fc.defaultReportMessage(details) ?? 'the property failed'}\n\nThe error:\n${error}\n\nReplay this failure:\n  make model MODEL_BACKENDS=${name} ` +
+            `MODEL_SEED=${details.seed} MODEL_PATH='${details.counterexamplePath ?? ''}' MODEL_COMMANDS=${settings.commands}` +
+            `${replayPath ? ` MODEL_REPLAY_PATH='${replayPath}'` : ''}${settings.today.length ? ` MODEL_TODAY=${settings.today.join(',')}` : ''}`,
+        );
       }
     });
   });

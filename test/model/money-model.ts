@@ -9,8 +9,15 @@ export type PaymentApi = 'v2-MD5' | 'v2-HMAC' | 'v3';
 export type RefundApi = 'v2' | 'v3';
 
 export type Outcome =
-  | 'PAID' | 'DUPLICATE' | 'CONFLICTING_PAYMENT' | 'REJECTED' | 'ORDER_MISMATCH' | 'ORDER_NOT_FOUND'
-  | 'RETRY_LATER' | 'MALFORMED' | 'REFUNDED';
+  | 'PAID'
+  | 'DUPLICATE'
+  | 'CONFLICTING_PAYMENT'
+  | 'REJECTED'
+  | 'ORDER_MISMATCH'
+  | 'ORDER_NOT_FOUND'
+  | 'RETRY_LATER'
+  | 'MALFORMED'
+  | 'REFUNDED';
 
 export interface Verdict {
   readonly outcome: Outcome;
@@ -149,9 +156,15 @@ export class MoneyModel {
   /** A copy to ask "what would happen" without changing this one. */
   clone(): MoneyModel {
     const c = new MoneyModel(this.slots, this.rules, this.faults);
-    this.orders.forEach((o, i) => { c.orders[i] = o ? { ...o } : undefined; });
-    this.events.forEach((e, i) => { c.events[i] = e.map((x) => ({ ...x })); });
-    this.parked.forEach((p, i) => { c.parked[i] = [...p]; });
+    this.orders.forEach((o, i) => {
+      c.orders[i] = o ? { ...o } : undefined;
+    });
+    this.events.forEach((e, i) => {
+      c.events[i] = e.map((x) => ({ ...x }));
+    });
+    this.parked.forEach((p, i) => {
+      c.parked[i] = [...p];
+    });
     for (const [k, v] of this.anomalies) c.anomalies.set(k, v);
     for (const [k, v] of this.refunds) c.refunds.set(k, v);
     c.notifications = this.notifications;
@@ -220,21 +233,32 @@ export class MoneyModel {
 
   private paysAnotherOrder(slot: number, transactionId: string): boolean {
     const mchId = this.slot(slot).mchId;
-    return this.orders.some((o, i) => i !== slot && o?.status === 'PAID' && o.transactionId === transactionId && this.slot(i).mchId === mchId);
+    return this.orders.some(
+      (o, i) => i !== slot && o?.status === 'PAID' && o.transactionId === transactionId && this.slot(i).mchId === mchId,
+    );
   }
 
   private deliverRefund(note: RefundNote): Verdict {
-    if (note.forged) return { outcome: 'REJECTED', code: note.api === 'v2' ? 'REFUND_UNDECRYPTABLE' : 'INVALID_SIGNATURE' };
+    if (note.forged)
+      return { outcome: 'REJECTED', code: note.api === 'v2' ? 'REFUND_UNDECRYPTABLE' : 'INVALID_SIGNATURE' };
     // WeChat never refunds more than the payment: such a notification is not one to act on. A v2
     // refund's decrypted values are judged like its decryption (one answer for every bad
     // document, so a block re-cutter learns nothing); v3 resources are authenticated by GCM.
-    if (note.refundFee > note.totalFee) return note.api === 'v2' ? { outcome: 'REJECTED', code: 'REFUND_UNDECRYPTABLE' } : { outcome: 'MALFORMED', code: 'INVALID_FIELD' };
+    if (note.refundFee > note.totalFee)
+      return note.api === 'v2'
+        ? { outcome: 'REJECTED', code: 'REFUND_UNDECRYPTABLE' }
+        : { outcome: 'MALFORMED', code: 'INVALID_FIELD' };
     this.notifications += 1;
     const order = this.orders[note.slot];
     if (!order) return { outcome: 'ORDER_NOT_FOUND', code: 'ORDER_NOT_FOUND' };
     const s = this.slot(note.slot);
     const conflict = (kind: string, outcome: Outcome = 'CONFLICTING_PAYMENT'): Verdict => {
-      this.raise(note.slot, kind, note.transactionId, `${kind}|${note.transactionId}|${note.outRefundNo}|${note.refundFee}`);
+      this.raise(
+        note.slot,
+        kind,
+        note.transactionId,
+        `${kind}|${note.transactionId}|${note.outRefundNo}|${note.refundFee}`,
+      );
       return { outcome, code: kind };
     };
     const key = `${s.mchId}|${note.outRefundNo}`;
@@ -249,7 +273,12 @@ export class MoneyModel {
     if (note.transactionId !== order.transactionId) return conflict('REFUND_OTHER_TRANSACTION');
     if (note.totalFee !== order.totalFee) return conflict('AMOUNT_MISMATCH', 'ORDER_MISMATCH');
     if (order.refundedFee + note.refundFee > order.totalFee) return conflict('OVER_REFUND', 'ORDER_MISMATCH');
-    this.refunds.set(key, { slot: note.slot, outRefundNo: note.outRefundNo, transactionId: note.transactionId, refundFee: note.refundFee });
+    this.refunds.set(key, {
+      slot: note.slot,
+      outRefundNo: note.outRefundNo,
+      transactionId: note.transactionId,
+      refundFee: note.refundFee,
+    });
     order.refundedFee += note.refundFee;
     this.events[note.slot]?.push({ type: 'REFUND_SUCCEEDED', transactionId: note.transactionId });
     return { outcome: 'REFUNDED', code: 'OK' };
@@ -300,7 +329,9 @@ export class MoneyModel {
       orders,
       events,
       anomalies: [...this.anomalies.values()].map((a) => `${label(a.slot)} ${a.kind} ${a.transactionId}`).sort(),
-      refunds: [...this.refunds.values()].map((r) => `${label(r.slot)} ${r.outRefundNo} ${r.transactionId} ${r.refundFee} SUCCESS`).sort(),
+      refunds: [...this.refunds.values()]
+        .map((r) => `${label(r.slot)} ${r.outRefundNo} ${r.transactionId} ${r.refundFee} SUCCESS`)
+        .sort(),
     };
   }
 }

@@ -5,7 +5,16 @@
 // thousands of notifications per scenario and every fault, is full.suite.ts (RELIABILITY.md).
 
 import { after, before, describe, test } from 'node:test';
-import { assertNothingLostOrDoubled, CORE_SIGKILL, describeResult, lockExpiry, REDIS_QUORUM, runScenario, type Scenario, type Size } from './scenarios';
+import {
+  assertNothingLostOrDoubled,
+  CORE_SIGKILL,
+  describeResult,
+  lockExpiry,
+  REDIS_QUORUM,
+  runScenario,
+  type Scenario,
+  type Size,
+} from './scenarios';
 import { startBackends, type Backends } from './stack';
 
 const FAST: ReadonlyArray<{ scenario: Scenario; size: Size }> = [
@@ -15,8 +24,12 @@ const FAST: ReadonlyArray<{ scenario: Scenario; size: Size }> = [
 ];
 
 let backends: Backends;
-before(async () => { backends = await startBackends(); });
-after(async () => { await backends?.dispose(); });
+before(async () => {
+  backends = await startBackends();
+});
+after(async () => {
+  await backends?.dispose();
+});
 
 describe('reliability (fast subset)', () => {
   for (const { scenario, size } of FAST) {

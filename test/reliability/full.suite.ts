@@ -11,8 +11,18 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
-  assertNothingLostOrDoubled, CORE_SIGKILL, describeResult, GATEWAY_RESTART, lockExpiry, POSTGRES_RESTART, REDIS_QUORUM, runScenario, TWO_CORES,
-  type Scenario, type ScenarioResult, type Size,
+  assertNothingLostOrDoubled,
+  CORE_SIGKILL,
+  describeResult,
+  GATEWAY_RESTART,
+  lockExpiry,
+  POSTGRES_RESTART,
+  REDIS_QUORUM,
+  runScenario,
+  TWO_CORES,
+  type Scenario,
+  type ScenarioResult,
+  type Size,
 } from './scenarios';
 import { startBackends, type Backends } from './stack';
 
@@ -25,20 +35,40 @@ const FULL: ReadonlyArray<{ scenario: Scenario; size: Size }> = [
   { scenario: TWO_CORES, size: { count: 2_000, spreadMs: 50_000, faultMs: 0 } },
 ];
 
-const only = (process.env['RELIABILITY_ONLY'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const only = (process.env['RELIABILITY_ONLY'] ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 {
   const results: ScenarioResult[] = [];
   let backends: Backends;
-  before(async () => { backends = await startBackends(); });
+  before(async () => {
+    backends = await startBackends();
+  });
   after(async () => {
     await backends?.dispose();
     const file = process.env['RELIABILITY_RESULTS_FILE'];
     if (file) {
-      writeFileSync(file, `${JSON.stringify(results.map((r) => ({
-        id: r.id, title: r.title, size: r.size, elapsedMs: r.elapsedMs, stormMs: r.report.elapsedMs, summary: r.report.summary,
-        invariants: r.invariants, evidence: r.evidence, timeline: r.timeline, endedByTest: r.endedByTest,
-      })), null, 2)}\n`);
+      writeFileSync(
+        file,
+        `${JSON.stringify(
+          results.map((r) => ({
+            id: r.id,
+            title: r.title,
+            size: r.size,
+            elapsedMs: r.elapsedMs,
+            stormMs: r.report.elapsedMs,
+            summary: r.report.summary,
+            invariants: r.invariants,
+            evidence: r.evidence,
+            timeline: r.timeline,
+            endedByTest: r.endedByTest,
+          })),
+          null,
+          2,
+        )}\n`,
+      );
     }
   });
 
@@ -55,8 +85,12 @@ const only = (process.env['RELIABILITY_ONLY'] ?? '').split(',').map((s) => s.tri
           const perCore = r.evidence['decisionsByCore'];
           assert.ok(Array.isArray(perCore) && perCore.length === 2, 'both cores serve /metrics');
           for (const decisions of perCore as unknown[]) {
-            assert.ok(typeof decisions === 'object' && decisions !== null && ((decisions as Record<string, number>)['PAID'] ?? 0) > 0,
-              `each core decided some PAID notifications: ${JSON.stringify(perCore)}`);
+            assert.ok(
+              typeof decisions === 'object' &&
+                decisions !== null &&
+                ((decisions as Record<string, number>)['PAID'] ?? 0) > 0,
+              `each core decided some PAID notifications: ${JSON.stringify(perCore)}`,
+            );
           }
         }
       });

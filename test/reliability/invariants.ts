@@ -28,8 +28,18 @@ export interface InvariantReport {
   readonly violations: readonly string[];
 }
 
-interface OrderRow { out_trade_no: string; status: string; transaction_id: string | null }
-interface CountRow { out_trade_no: string; type?: string; kind?: string; outcome?: string; n: number | string }
+interface OrderRow {
+  out_trade_no: string;
+  status: string;
+  transaction_id: string | null;
+}
+interface CountRow {
+  out_trade_no: string;
+  type?: string;
+  kind?: string;
+  outcome?: string;
+  n: number | string;
+}
 
 export interface InvariantInput {
   readonly db: Knex;
@@ -48,7 +58,15 @@ export interface InvariantInput {
 export async function checkInvariants(input: InvariantInput): Promise<InvariantReport> {
   const { db, plan, report } = input;
   const violations: string[] = [];
-  const counters = { lost: 0, doubled: 0, forgedAccepted: 0, wrongAmountViolations: 0, otherBadViolations: 0, notAcknowledged: 0, crashes: 0 };
+  const counters = {
+    lost: 0,
+    doubled: 0,
+    forgedAccepted: 0,
+    wrongAmountViolations: 0,
+    otherBadViolations: 0,
+    notAcknowledged: 0,
+    crashes: 0,
+  };
   const flag = (counter: keyof typeof counters, message: string): void => {
     counters[counter] += 1;
     if (violations.length < 50) violations.push(`${counter}: ${message}`);
@@ -57,7 +75,10 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   const orderRows: OrderRow[] = await db('orders').select('out_trade_no', 'status', 'transaction_id');
   const orders = new Map(orderRows.map((o) => [o.out_trade_no, o]));
   const grouped = async (table: string, column: string): Promise<Map<string, Record<string, number>>> => {
-    const rows: CountRow[] = await db(table).select('out_trade_no', column).count({ n: '*' }).groupBy('out_trade_no', column);
+    const rows: CountRow[] = await db(table)
+      .select('out_trade_no', column)
+      .count({ n: '*' })
+      .groupBy('out_trade_no', column);
     const map = new Map<string, Record<string, number>>();
     for (const r of rows) {
       const key = String((r as unknown as Record<string, unknown>)[column]);
@@ -73,12 +94,15 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   const total = (m: Record<string, number> | undefined): number => Object.values(m ?? {}).reduce((s, n) => s + n, 0);
 
   // Nothing but CreateOrder creates orders.
-  if (orders.size !== plan.orders.length) flag('otherBadViolations', `${orders.size} orders in the database, ${plan.orders.length} were created`);
+  if (orders.size !== plan.orders.length)
+    flag('otherBadViolations', `${orders.size} orders in the database, ${plan.orders.length} were created`);
 
   const planById = new Map(plan.notifications.map((n) => [n.id, n]));
-  const mismatchReplied = new Set(input.attempts
-    .filter((a) => a.status === 409 && planById.get(a.id)?.kind === 'wrong-amount')
-    .map((a) => planById.get(a.id)?.outTradeNo ?? ''));
+  const mismatchReplied = new Set(
+    input.attempts
+      .filter((a) => a.status === 409 && planById.get(a.id)?.kind === 'wrong-amount')
+      .map((a) => planById.get(a.id)?.outTradeNo ?? ''),
+  );
   let mismatchChecked = 0;
   const validByOrder = new Map<string, PlannedNotification>();
   for (const n of plan.notifications) if (n.valid) validByOrder.set(n.outTradeNo, n);
@@ -97,13 +121,22 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
       case 'paid': {
         const valid = validByOrder.get(o.outTradeNo);
         if (row.status !== 'PAID') flag('lost', `order ${o.outTradeNo} is ${row.status}`);
-        else if (forgedTx.has(row.transaction_id)) flag('forgedAccepted', `order ${o.outTradeNo} paid by forged transaction ${row.transaction_id ?? ''}`);
-        else if (row.transaction_id !== valid?.transactionId) flag('doubled', `order ${o.outTradeNo} paid by ${row.transaction_id ?? 'null'}, expected ${valid?.transactionId ?? '?'}`);
+        else if (forgedTx.has(row.transaction_id))
+          flag('forgedAccepted', `order ${o.outTradeNo} paid by forged transaction ${row.transaction_id ?? ''}`);
+        else if (row.transaction_id !== valid?.transactionId)
+          flag(
+            'doubled',
+            `order ${o.outTradeNo} paid by ${row.transaction_id ?? 'null'}, expected ${valid?.transactionId ?? '?'}`,
+          );
         const paidEvents = ev['ORDER_PAID'] ?? 0;
         if (paidEvents === 0) flag('lost', `order ${o.outTradeNo} has no ORDER_PAID event`);
         if (paidEvents > 1) flag('doubled', `order ${o.outTradeNo} has ${paidEvents} ORDER_PAID events`);
         if ((dec['PAID'] ?? 0) > 1) flag('doubled', `order ${o.outTradeNo} was decided PAID ${dec['PAID'] ?? 0} times`);
-        if (total(an) > 0) flag('forgedAccepted', `order ${o.outTradeNo} has anomalies ${JSON.stringify(an)} (a forged notification got past the signature)`);
+        if (total(an) > 0)
+          flag(
+            'forgedAccepted',
+            `order ${o.outTradeNo} has anomalies ${JSON.stringify(an)} (a forged notification got past the signature)`,
+          );
         if (total(ev) !== paidEvents) flag('forgedAccepted', `order ${o.outTradeNo} has events ${JSON.stringify(ev)}`);
         break;
       }
@@ -111,8 +144,10 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
         // Named only by forged or malformed notifications: nothing about it may change or be stored.
         if (row.status !== 'NOTPAY' || row.transaction_id !== null || total(ev) + total(an) + total(dec) > 0) {
           const byForged = plan.notifications.some((n) => n.kind === 'forged' && n.outTradeNo === o.outTradeNo);
-          flag(byForged ? 'forgedAccepted' : 'otherBadViolations',
-            `bait order ${o.outTradeNo}: ${row.status}, events ${JSON.stringify(ev)}, anomalies ${JSON.stringify(an)}, notifications ${JSON.stringify(dec)}`);
+          flag(
+            byForged ? 'forgedAccepted' : 'otherBadViolations',
+            `bait order ${o.outTradeNo}: ${row.status}, events ${JSON.stringify(ev)}, anomalies ${JSON.stringify(an)}, notifications ${JSON.stringify(dec)}`,
+          );
         }
         break;
       }
@@ -121,12 +156,19 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
         // proves a commit); none if every attempt met a fault first; never more, never a payment.
         const decided = mismatchReplied.has(o.outTradeNo);
         const expected = decided ? [1] : [0, 1];
-        if (row.status !== 'NOTPAY' || row.transaction_id !== null) flag('wrongAmountViolations', `wrong-amount order ${o.outTradeNo} is ${row.status}`);
+        if (row.status !== 'NOTPAY' || row.transaction_id !== null)
+          flag('wrongAmountViolations', `wrong-amount order ${o.outTradeNo} is ${row.status}`);
         if (!expected.includes(an['AMOUNT_MISMATCH'] ?? 0) || total(an) !== (an['AMOUNT_MISMATCH'] ?? 0)) {
-          flag('wrongAmountViolations', `wrong-amount order ${o.outTradeNo} (${decided ? 'answered 409' : 'never answered 409'}) has anomalies ${JSON.stringify(an)}`);
+          flag(
+            'wrongAmountViolations',
+            `wrong-amount order ${o.outTradeNo} (${decided ? 'answered 409' : 'never answered 409'}) has anomalies ${JSON.stringify(an)}`,
+          );
         }
         if ((ev['ANOMALY_RAISED'] ?? 0) !== (an['AMOUNT_MISMATCH'] ?? 0) || total(ev) !== (ev['ANOMALY_RAISED'] ?? 0)) {
-          flag('wrongAmountViolations', `wrong-amount order ${o.outTradeNo} has events ${JSON.stringify(ev)} for anomalies ${JSON.stringify(an)}`);
+          flag(
+            'wrongAmountViolations',
+            `wrong-amount order ${o.outTradeNo} has events ${JSON.stringify(ev)} for anomalies ${JSON.stringify(an)}`,
+          );
         }
         if (decided) mismatchChecked += 1;
         break;
@@ -135,14 +177,26 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   }
 
   // Forged transaction ids appear nowhere; unknown orders left no order, event or anomaly.
-  const forgedStored = Number(((await db('notifications').whereIn('transaction_id', [...forgedTx].filter((t): t is string => t !== null)).count({ n: '*' }).first()) as { n: number | string } | undefined)?.n ?? 0);
-  if (forgedStored > 0) flag('forgedAccepted', `${forgedStored} notifications with a forged transaction_id were stored`);
+  const forgedStored = Number(
+    (
+      (await db('notifications')
+        .whereIn(
+          'transaction_id',
+          [...forgedTx].filter((t): t is string => t !== null),
+        )
+        .count({ n: '*' })
+        .first()) as { n: number | string } | undefined
+    )?.n ?? 0,
+  );
+  if (forgedStored > 0)
+    flag('forgedAccepted', `${forgedStored} notifications with a forged transaction_id were stored`);
   for (const n of plan.notifications.filter((x) => x.kind === 'unknown-order')) {
     if (orders.has(n.outTradeNo) || total(events.get(n.outTradeNo)) + total(anomalies.get(n.outTradeNo)) > 0) {
       flag('otherBadViolations', `unknown order ${n.outTradeNo} left an order, event or anomaly`);
     }
     const outcomes = Object.keys(decisions.get(n.outTradeNo) ?? {});
-    if (outcomes.some((x) => x !== 'ORDER_NOT_FOUND')) flag('otherBadViolations', `unknown order ${n.outTradeNo} decided ${outcomes.join(',')}`);
+    if (outcomes.some((x) => x !== 'ORDER_NOT_FOUND'))
+      flag('otherBadViolations', `unknown order ${n.outTradeNo} decided ${outcomes.join(',')}`);
   }
 
   // From the delivery log: valid ones acknowledged within the scaled schedule, bad ones never.
@@ -151,17 +205,30 @@ export async function checkInvariants(input: InvariantInput): Promise<InvariantR
   for (const d of report.deliveries) {
     const n = kindById.get(d.id);
     if (!n) continue;
-    if (n.valid && !d.delivered) flag('notAcknowledged', `${n.kind} ${n.outTradeNo} sender ${d.sender} given up after ${d.attempts} attempts: ${d.lastReason}`);
-    if (n.valid && d.delivered && d.elapsedMs > deadline) flag('notAcknowledged', `${n.outTradeNo} acknowledged after ${d.elapsedMs} ms > ${deadline} ms`);
-    if (!n.valid && d.attempts !== input.invalidMaxAttempts && !d.delivered) flag('otherBadViolations', `${n.kind} ${n.outTradeNo} made ${d.attempts} attempts`);
+    if (n.valid && !d.delivered)
+      flag(
+        'notAcknowledged',
+        `${n.kind} ${n.outTradeNo} sender ${d.sender} given up after ${d.attempts} attempts: ${d.lastReason}`,
+      );
+    if (n.valid && d.delivered && d.elapsedMs > deadline)
+      flag('notAcknowledged', `${n.outTradeNo} acknowledged after ${d.elapsedMs} ms > ${deadline} ms`);
+    if (!n.valid && d.attempts !== input.invalidMaxAttempts && !d.delivered)
+      flag('otherBadViolations', `${n.kind} ${n.outTradeNo} made ${d.attempts} attempts`);
   }
   for (const id of report.summary.invalidAcknowledged) {
     const n = kindById.get(id);
-    flag(n?.kind === 'forged' ? 'forgedAccepted' : n?.kind === 'wrong-amount' ? 'wrongAmountViolations' : 'otherBadViolations',
-      `${n?.kind ?? '?'} ${n?.outTradeNo ?? id} was acknowledged`);
+    flag(
+      n?.kind === 'forged'
+        ? 'forgedAccepted'
+        : n?.kind === 'wrong-amount'
+          ? 'wrongAmountViolations'
+          : 'otherBadViolations',
+      `${n?.kind ?? '?'} ${n?.outTradeNo ?? id} was acknowledged`,
+    );
   }
   const expectedDeliveries = plan.notifications.reduce((s, n) => s + n.offsetsMs.length, 0);
-  if (report.deliveries.length !== expectedDeliveries) flag('notAcknowledged', `${report.deliveries.length} deliveries finished of ${expectedDeliveries}`);
+  if (report.deliveries.length !== expectedDeliveries)
+    flag('notAcknowledged', `${report.deliveries.length} deliveries finished of ${expectedDeliveries}`);
 
   for (const p of input.processProblems) flag('crashes', p);
   return { ...counters, violations, wrongAmountDecided: mismatchChecked };

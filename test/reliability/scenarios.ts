@@ -6,7 +6,14 @@ import knex from 'knex';
 import { Client } from 'pg';
 import { DeliveryLog } from '../../tools/simulator/delivery-log';
 import { httpTransport } from '../../tools/simulator/http-transport';
-import { newRunId, parseMix, planNotifications, type Mix, type Plan, type PlannedNotification } from '../../tools/simulator/notification-mix';
+import {
+  newRunId,
+  parseMix,
+  planNotifications,
+  type Mix,
+  type Plan,
+  type PlannedNotification,
+} from '../../tools/simulator/notification-mix';
 import { createOrders, grpcOrderRegistrar } from '../../tools/simulator/order-registrar';
 import { REPLY_TIMEOUT_MS } from '../../tools/simulator/reply-check';
 import { WECHAT_SCHEDULE } from '../../tools/simulator/retry-schedule';
@@ -19,7 +26,9 @@ import { checkInvariants, type InvariantReport } from './invariants';
 import { scrapeCounter, startStack, type Backends, type Stack, type StackOptions } from './stack';
 
 /** The default storm mix: every kind the issue names, valid ones in the majority. */
-const STORM_MIX: Mix = parseMix('unique=50,duplicate=12,concurrent-duplicate=15,forged=10,wrong-amount=7,unknown-order=3,malformed=3');
+const STORM_MIX: Mix = parseMix(
+  'unique=50,duplicate=12,concurrent-duplicate=15,forged=10,wrong-amount=7,unknown-order=3,malformed=3',
+);
 
 export interface Size {
   /** Notifications in the storm (distinct; duplicates add deliveries). */
@@ -90,15 +99,23 @@ let scenarioSeq = 0;
 export async function runScenario(backends: Backends, scenario: Scenario, size: Size): Promise<ScenarioResult> {
   const started = Date.now();
   scenarioSeq += 1;
-  const stack = await startStack(backends, { database: `rel_${scenario.id.replace(/-/g, '_')}_${process.pid}_${scenarioSeq}`, ...scenario.stack });
+  const stack = await startStack(backends, {
+    database: `rel_${scenario.id.replace(/-/g, '_')}_${process.pid}_${scenarioSeq}`,
+    ...scenario.stack,
+  });
   // RELIABILITY_LOG_DIR keeps the delivery logs (JSONL) after the run; by default they go with the temp dir.
-  const logDir = process.env['RELIABILITY_LOG_DIR'] ?? await makeTempDir('reliability-log');
+  const logDir = process.env['RELIABILITY_LOG_DIR'] ?? (await makeTempDir('reliability-log'));
   const logPath = `${logDir}/${scenario.id}.jsonl`;
   let stopped = false;
   try {
     const runId = newRunId();
     const planned = planNotifications({
-      count: size.count, mix: scenario.mix ?? STORM_MIX, seed: hashSeed(scenario.id), runId, signType: 'mixed', spreadMs: size.spreadMs,
+      count: size.count,
+      mix: scenario.mix ?? STORM_MIX,
+      seed: hashSeed(scenario.id),
+      runId,
+      signType: 'mixed',
+      spreadMs: size.spreadMs,
       merchant: { mchId: DEMO.mchId, appid: DEMO.appid, apiKey: DEMO.key },
       duplicateGapMs: [200, 1500],
     });
@@ -116,17 +133,30 @@ export async function runScenario(backends: Backends, scenario: Scenario, size: 
     const timeline: string[] = [];
     let stormStart = 0;
     const ctx: FaultContext = {
-      stack, backends, plan, size,
+      stack,
+      backends,
+      plan,
+      size,
       at: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, stormStart + ms - Date.now()))),
       note: (text) => timeline.push(`+${((Date.now() - stormStart) / 1000).toFixed(1)}s ${text}`),
     };
     stormStart = Date.now();
     const faultRun = fault.run(ctx);
     // A fault that throws must still let the storm finish; its error is rethrown below.
-    const faultSettled = faultRun.then((evidence) => ({ ok: true as const, evidence }), (error: unknown) => ({ ok: false as const, error }));
+    const faultSettled = faultRun.then(
+      (evidence) => ({ ok: true as const, evidence }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
     const report = await runSimulation(plan.notifications, {
-      url: stack.notifyUrl, schedule: WECHAT_SCHEDULE, timeScale: TIME_SCALE, transport: transport.send, log,
-      replyTimeoutMs: REPLY_TIMEOUT_MS, concurrency: 64, invalidMaxAttempts: INVALID_ATTEMPTS, beforeSend: fault.beforeSend,
+      url: stack.notifyUrl,
+      schedule: WECHAT_SCHEDULE,
+      timeScale: TIME_SCALE,
+      transport: transport.send,
+      log,
+      replyTimeoutMs: REPLY_TIMEOUT_MS,
+      concurrency: 64,
+      invalidMaxAttempts: INVALID_ATTEMPTS,
+      beforeSend: fault.beforeSend,
     });
     const faultOutcome = await faultSettled;
     transport.close();
@@ -135,7 +165,11 @@ export async function runScenario(backends: Backends, scenario: Scenario, size: 
     if (!faultOutcome.ok) throw faultOutcome.error;
     const evidence: Record<string, unknown> = { ...faultOutcome.evidence, failReasons: failReasons(log.attempts) };
     if (stack.coreMetricsPorts.length > 0) {
-      evidence['decisionsByCore'] = await Promise.all(stack.coreMetricsPorts.map((p) => scrapeCounter(p, 'payment_callback_notifications_total', 'outcome').catch((e: unknown) => String(e))));
+      evidence['decisionsByCore'] = await Promise.all(
+        stack.coreMetricsPorts.map((p) =>
+          scrapeCounter(p, 'payment_callback_notifications_total', 'outcome').catch((e: unknown) => String(e)),
+        ),
+      );
     }
     const endedByTest = stack.watch.endedByTest();
     const processProblems = await stack.stop();
@@ -144,16 +178,38 @@ export async function runScenario(backends: Backends, scenario: Scenario, size: 
       const db = knex({ client: 'pg', connection: stack.databaseUrl, pool: { min: 0, max: 2 } });
       try {
         return await checkInvariants({
-          db, plan, report, schedule: WECHAT_SCHEDULE, timeScale: TIME_SCALE, replyTimeoutMs: REPLY_TIMEOUT_MS, invalidMaxAttempts: INVALID_ATTEMPTS, processProblems, attempts: log.attempts,
+          db,
+          plan,
+          report,
+          schedule: WECHAT_SCHEDULE,
+          timeScale: TIME_SCALE,
+          replyTimeoutMs: REPLY_TIMEOUT_MS,
+          invalidMaxAttempts: INVALID_ATTEMPTS,
+          processProblems,
+          attempts: log.attempts,
         });
       } finally {
         await db.destroy();
       }
     })();
     const reasons = evidence['failReasons'] as Record<string, number>;
-    const missing = (scenario.expectReasons ?? []).map((r) => (typeof r === 'string' ? [r] : r)).filter((any) => !any.some((r) => (reasons[r] ?? 0) > 0));
+    const missing = (scenario.expectReasons ?? [])
+      .map((r) => (typeof r === 'string' ? [r] : r))
+      .filter((any) => !any.some((r) => (reasons[r] ?? 0) > 0));
     const faultFelt = missing.map((any) => `the fault was not felt: no ${any.join(' or ')} reply`);
-    return { id: scenario.id, title: scenario.title, size, elapsedMs: Date.now() - started, report, invariants, evidence, timeline, endedByTest, logPath, faultFelt };
+    return {
+      id: scenario.id,
+      title: scenario.title,
+      size,
+      elapsedMs: Date.now() - started,
+      report,
+      invariants,
+      evidence,
+      timeline,
+      endedByTest,
+      logPath,
+      faultFelt,
+    };
   } finally {
     if (!stopped) await stack.stop().catch(() => undefined);
   }
@@ -170,7 +226,13 @@ function failReasons(attempts: readonly AttemptRecord[]): Record<string, number>
     if (a.acknowledged) continue;
     const msg = a.body ? (/<return_msg><!\[CDATA\[([^\]]*)/.exec(a.body)?.[1] ?? '') : '';
     const code = /^([A-Z_]+):/.exec(msg)?.[1];
-    const key = a.status === null ? `no reply: ${a.error ?? '?'}` : code ?? (msg.startsWith('field ') || msg.startsWith('malformed') ? 'refused by the gateway parser' : msg || `HTTP ${a.status}`);
+    const key =
+      a.status === null
+        ? `no reply: ${a.error ?? '?'}`
+        : (code ??
+          (msg.startsWith('field ') || msg.startsWith('malformed')
+            ? 'refused by the gateway parser'
+            : msg || `HTTP ${a.status}`));
     out[key] = (out[key] ?? 0) + 1;
   }
   return out;
@@ -187,7 +249,15 @@ function hashSeed(text: string): number {
 export function assertNothingLostOrDoubled(r: ScenarioResult, text: string): void {
   const i = r.invariants;
   assert.deepEqual(
-    { lost: i.lost, doubled: i.doubled, forgedAccepted: i.forgedAccepted, wrongAmount: i.wrongAmountViolations, otherBad: i.otherBadViolations, notAcknowledged: i.notAcknowledged, crashes: i.crashes },
+    {
+      lost: i.lost,
+      doubled: i.doubled,
+      forgedAccepted: i.forgedAccepted,
+      wrongAmount: i.wrongAmountViolations,
+      otherBad: i.otherBadViolations,
+      notAcknowledged: i.notAcknowledged,
+      crashes: i.crashes,
+    },
     { lost: 0, doubled: 0, forgedAccepted: 0, wrongAmount: 0, otherBad: 0, notAcknowledged: 0, crashes: 0 },
     text,
   );
@@ -200,12 +270,14 @@ export function describeResult(r: ScenarioResult): string {
   return [
     `scenario ${r.id}: ${r.title}`,
     `  load: ${s.notifications} notifications, ${s.deliveries} deliveries, ${s.attempts} attempts in ${(r.report.elapsedMs / 1000).toFixed(1)} s (scenario ${(r.elapsedMs / 1000).toFixed(1)} s)`,
-    `  result: lost ${i.lost}, doubled ${i.doubled}, forged accepted ${i.forgedAccepted}, wrong-amount violations ${i.wrongAmountViolations}, `
-      + `other bad violations ${i.otherBadViolations}, not acknowledged ${i.notAcknowledged}, crashes ${i.crashes}`,
+    `  result: lost ${i.lost}, doubled ${i.doubled}, forged accepted ${i.forgedAccepted}, wrong-amount violations ${i.wrongAmountViolations}, ` +
+      `other bad violations ${i.otherBadViolations}, not acknowledged ${i.notAcknowledged}, crashes ${i.crashes}`,
     `  faults: ${r.timeline.join('; ')}`,
     `  ended by the test: ${r.endedByTest.join(', ') || 'none'}`,
     `  evidence: ${JSON.stringify(r.evidence)}`,
-    ...formatSummary(s).split('\n').map((l) => `  ${l}`),
+    ...formatSummary(s)
+      .split('\n')
+      .map((l) => `  ${l}`),
     `  log: ${r.logPath}`,
     ...i.violations.map((v) => `  VIOLATION ${v}`),
     ...r.faultFelt.map((v) => `  FAULT NOT FELT ${v}`),
@@ -240,7 +312,8 @@ export const POSTGRES_RESTART: Scenario = {
 export const REDIS_QUORUM: Scenario = {
   id: 'redis-quorum',
   title: 'one of three Redis nodes killed (quorum holds), then two (quorum lost), then restored',
-  checked: 'all invariants; with 2 of 3 nodes the lock works, with 1 of 3 every new order answers FAIL until the nodes return',
+  checked:
+    'all invariants; with 2 of 3 nodes the lock works, with 1 of 3 every new order answers FAIL until the nodes return',
   // Redlock retries for the whole LOCK_WAIT_MS (2 s) before it says LOCK_UNAVAILABLE; on a busy
   // machine the gateway's 3 s deadline can pass first, and then the gateway answers 503 itself.
   expectReasons: [['LOCK_UNAVAILABLE', 'the service is temporarily unavailable; retry later']],
@@ -267,7 +340,8 @@ export const REDIS_QUORUM: Scenario = {
 export const CORE_SIGKILL: Scenario = {
   id: 'core-sigkill',
   title: 'the core process SIGKILLed mid-storm and restarted',
-  checked: 'all invariants; in-flight transactions roll back, their Redlock locks expire (LOCK_TTL_MS 10 s), WeChat\'s retries finish the work',
+  checked:
+    "all invariants; in-flight transactions roll back, their Redlock locks expire (LOCK_TTL_MS 10 s), WeChat's retries finish the work",
   expectReasons: ['the service is temporarily unavailable; retry later'],
   fault: (_plan, size) => ({
     describe: `core SIGKILL, down ${size.faultMs} ms`,
@@ -313,7 +387,8 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
   return {
     id: 'lock-expiry',
     title: `a Redlock lock that expires before the transaction ends (LOCK_TTL_MS 1000, row lock held ${holdMs} ms)`,
-    checked: 'all invariants; two core transactions for one order were seen waiting at once (the lock had expired), still one PAID and one ORDER_PAID',
+    checked:
+      'all invariants; two core transactions for one order were seen waiting at once (the lock had expired), still one PAID and one ORDER_PAID',
     expectReasons: ['LOCK_BUSY'],
     stack: { cores: 2, coreEnv: { LOCK_TTL_MS: '1000', LOCK_WAIT_MS: '900', DATABASE_POOL_MAX: '40' } },
     fault: (plan, size) => {
@@ -321,7 +396,10 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
       const picked: PlannedNotification[][] = [];
       for (let r = 0; r < rounds; r++) {
         // Spread the rounds over the storm: take candidates starting at (r + 0.5) / (rounds + 1) of the window.
-        const from = Math.max(0, candidates.findIndex((n) => n.startAtMs >= (size.spreadMs * (r + 0.5)) / (rounds + 1)));
+        const from = Math.max(
+          0,
+          candidates.findIndex((n) => n.startAtMs >= (size.spreadMs * (r + 0.5)) / (rounds + 1)),
+        );
         picked.push(candidates.slice(from, from + ordersPerRound));
       }
       const gates = picked.map(() => deferred());
@@ -340,7 +418,10 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
             await client.connect();
             holders.push({ n, client, pid: 0 });
             await client.query('BEGIN');
-            await client.query('SELECT 1 FROM orders WHERE mch_id = $1 AND out_trade_no = $2 FOR UPDATE', [DEMO.mchId, n.outTradeNo]);
+            await client.query('SELECT 1 FROM orders WHERE mch_id = $1 AND out_trade_no = $2 FOR UPDATE', [
+              DEMO.mchId,
+              n.outTradeNo,
+            ]);
             const h = holders[holders.length - 1];
             if (h) h.pid = Number((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
           }
@@ -350,8 +431,12 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
           // outlives the 1 s lock however slowly the machine delivers; if no second transaction
           // has joined by then, it is held up to holdMs longer (a loaded machine) before giving up.
           const sample = async (): Promise<number> => {
-            const blocked = await blockedBehind(stack, holders.map((h) => h.pid));
-            for (const h of holders) perOrder[h.n.outTradeNo] = Math.max(perOrder[h.n.outTradeNo] ?? 0, blocked.get(h.pid) ?? 0);
+            const blocked = await blockedBehind(
+              stack,
+              holders.map((h) => h.pid),
+            );
+            for (const h of holders)
+              perOrder[h.n.outTradeNo] = Math.max(perOrder[h.n.outTradeNo] ?? 0, blocked.get(h.pid) ?? 0);
             return Math.min(...holders.map((h) => blocked.get(h.pid) ?? 0));
           };
           const firstWaitBy = Date.now() + 10_000;
@@ -365,10 +450,12 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
             await sleep(100);
           }
         } finally {
-          await Promise.all(holders.map(async (h) => {
-            await h.client.query('COMMIT').catch(() => undefined);
-            await h.client.end().catch(() => undefined);
-          }));
+          await Promise.all(
+            holders.map(async (h) => {
+              await h.client.query('COMMIT').catch(() => undefined);
+              await h.client.end().catch(() => undefined);
+            }),
+          );
           note(`round ${r + 1}: row locks released`);
         }
       };
@@ -391,7 +478,9 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
           }
           const maxConcurrent = Math.max(0, ...Object.values(perOrder));
           if (maxConcurrent < 2) {
-            throw new Error(`the lock never expired under a transaction: at most ${maxConcurrent} core transaction(s) waited on one order at once (${JSON.stringify(perOrder)})`);
+            throw new Error(
+              `the lock never expired under a transaction: at most ${maxConcurrent} core transaction(s) waited on one order at once (${JSON.stringify(perOrder)})`,
+            );
           }
           return { coreTransactionsWaitingOnOneOrderAtOnce: perOrder, maxConcurrent };
         },
@@ -402,7 +491,9 @@ export function lockExpiry(holdMs = 2_000, rounds = 2, ordersPerRound = 3): Scen
 
 /** For each holder pid, how many other backends wait on it, directly or through another waiter. */
 async function blockedBehind(stack: Stack, holders: readonly number[]): Promise<Map<number, number>> {
-  const rows = await stack.db.raw<{ rows: Array<{ pid: number; blockers: number[] }> }>('SELECT pid, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity WHERE datname = current_database()');
+  const rows = await stack.db.raw<{ rows: Array<{ pid: number; blockers: number[] }> }>(
+    'SELECT pid, pg_blocking_pids(pid) AS blockers FROM pg_stat_activity WHERE datname = current_database()',
+  );
   const out = new Map<number, number>();
   for (const holder of holders) {
     const behind = new Set<number>([holder]);
@@ -427,7 +518,9 @@ function sleep(ms: number): Promise<void> {
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -443,5 +536,3 @@ export const TWO_CORES: Scenario = {
     run: async () => ({}),
   }),
 };
-
-

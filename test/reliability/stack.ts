@@ -23,11 +23,16 @@ export interface Backends {
 }
 
 export async function startBackends(redisNodes = 3): Promise<Backends> {
-  const [postgres, ...redis] = await Promise.all([startPostgres(), ...Array.from({ length: redisNodes }, () => startRedis())]);
+  const [postgres, ...redis] = await Promise.all([
+    startPostgres(),
+    ...Array.from({ length: redisNodes }, () => startRedis()),
+  ]);
   return {
     postgres,
     redis,
-    dispose: async () => { await Promise.allSettled([postgres.dispose(), ...redis.map((r) => r.dispose())]); },
+    dispose: async () => {
+      await Promise.allSettled([postgres.dispose(), ...redis.map((r) => r.dispose())]);
+    },
   };
 }
 
@@ -51,7 +56,9 @@ class ProcessWatch {
 
   /** Processes that exited without the test ending them, with their exit and last output. */
   crashes(): string[] {
-    return this.seen.filter((s) => !s.proc.running && s.byTest === undefined).map((s) => `${s.name}: ${s.proc.describe()}`);
+    return this.seen
+      .filter((s) => !s.proc.running && s.byTest === undefined)
+      .map((s) => `${s.name}: ${s.proc.describe()}`);
   }
 
   /** How many processes the test ended on purpose, by how. */
@@ -98,7 +105,8 @@ export function reliabilityNginxConf(dir: string, listenPort: number, gatewayPor
   const original = readFileSync(NGINX_CONF, 'utf8');
   const replace = (text: string, from: string | RegExp, to: string): string => {
     const out = text.replace(from, to);
-    if (out === text) throw new Error(`gateway/nginx.conf no longer contains ${String(from)}: update test/reliability/stack.ts`);
+    if (out === text)
+      throw new Error(`gateway/nginx.conf no longer contains ${String(from)}: update test/reliability/stack.ts`);
     return out;
   };
   let conf = replace(original, 'listen 8081;', `listen 127.0.0.1:${listenPort};`);
@@ -130,7 +138,10 @@ export async function startStack(backends: Backends, options: StackOptions): Pro
     if (metricsPort) coreMetricsPorts.push(metricsPort);
   }
   // grpc-js resolves "ipv4:a,b" to both addresses; the gateway's round_robin spreads calls over them.
-  const target = cores.length === 1 ? `127.0.0.1:${cores[0]?.port ?? 0}` : `ipv4:${cores.map((c) => `127.0.0.1:${c.port}`).join(',')}`;
+  const target =
+    cores.length === 1
+      ? `127.0.0.1:${cores[0]?.port ?? 0}`
+      : `ipv4:${cores.map((c) => `127.0.0.1:${c.port}`).join(',')}`;
   const gateway = await startGatewayProcess(cores[0]?.port ?? 0, { CORE_GRPC_TARGET: target, LOG_LEVEL: logLevel });
   watch.track('gateway', gateway);
   const port = await freePort();
@@ -162,13 +173,17 @@ export async function startStack(backends: Backends, options: StackOptions): Pro
     restartGateway: async () => {
       watch.expectExit(gateway, 'SIGTERM');
       const exit = await gateway.stop();
-      if (exit?.code !== 0 || exit.signal !== null) throw new Error(`the gateway did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}\n${gateway.output()}`);
+      if (exit?.code !== 0 || exit.signal !== null)
+        throw new Error(`the gateway did not exit cleanly on SIGTERM: ${JSON.stringify(exit)}\n${gateway.output()}`);
       await gateway.restart();
       watch.track('gateway', gateway);
     },
     stop: async () => {
       const problems = watch.crashes();
-      for (const [name, server] of [['postgres', backends.postgres], ...backends.redis.map((r, i) => [`redis${i}`, r] as const)] as const) {
+      for (const [name, server] of [
+        ['postgres', backends.postgres],
+        ...backends.redis.map((r, i) => [`redis${i}`, r] as const),
+      ] as const) {
         if (server.pid === undefined) problems.push(`${name} is not running at the end of the scenario`);
       }
       if (nginx.pid === undefined) problems.push('nginx is not running at the end of the scenario');

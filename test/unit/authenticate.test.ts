@@ -52,7 +52,11 @@ const malformed = (code: NotifyCode): Expected => ({ ok: false, outcome: 'MALFOR
 describe('authenticate', () => {
   const cases: ReadonlyArray<{ name: string; fields: Record<string, string>; expected: Expected }> = [
     // Accepted.
-    { name: 'valid MD5, sign_type absent (absent means MD5)', fields: signNotification(fieldsFor(DEMO), DEMO.key), expected: ok(DEMO.mchId) },
+    {
+      name: 'valid MD5, sign_type absent (absent means MD5)',
+      fields: signNotification(fieldsFor(DEMO), DEMO.key),
+      expected: ok(DEMO.mchId),
+    },
     {
       name: 'valid MD5, sign_type="MD5" explicit (and signed)',
       fields: signNotification(fieldsFor(DEMO, { sign_type: 'MD5' }), DEMO.key),
@@ -68,7 +72,11 @@ describe('authenticate', () => {
       fields: signNotification(fieldsFor(HMAC_ONLY), HMAC_ONLY.key, 'HMAC-SHA256'),
       expected: ok(HMAC_ONLY.mchId),
     },
-    { name: 'valid MD5 to a merchant allowing both', fields: signNotification(fieldsFor(BOTH), BOTH.key), expected: ok(BOTH.mchId) },
+    {
+      name: 'valid MD5 to a merchant allowing both',
+      fields: signNotification(fieldsFor(BOTH), BOTH.key),
+      expected: ok(BOTH.mchId),
+    },
     {
       name: 'valid HMAC-SHA256 to a merchant allowing both',
       fields: signNotification(fieldsFor(BOTH), BOTH.key, 'HMAC-SHA256'),
@@ -131,7 +139,7 @@ describe('authenticate', () => {
       expected: rejected('INVALID_SIGNATURE'),
     },
     {
-      name: 'signed with the other merchant\'s key -> INVALID_SIGNATURE',
+      name: "signed with the other merchant's key -> INVALID_SIGNATURE",
       fields: signNotification(fieldsFor(HMAC_ONLY), DEMO.key, 'HMAC-SHA256'),
       expected: rejected('INVALID_SIGNATURE'),
     },
@@ -178,7 +186,7 @@ describe('authenticate', () => {
       expected: rejected('UNKNOWN_MERCHANT'),
     },
     {
-      name: 'known mch_id with the other merchant\'s appid -> UNKNOWN_MERCHANT',
+      name: "known mch_id with the other merchant's appid -> UNKNOWN_MERCHANT",
       fields: signNotification(fieldsFor({ mchId: DEMO.mchId, appid: HMAC_ONLY.appid }), DEMO.key),
       expected: rejected('UNKNOWN_MERCHANT'),
     },

@@ -24,7 +24,10 @@ describe('html escapes every value it did not build itself', () => {
     });
   }
   test('nested html is kept, arrays are joined, empty values vanish', () => {
-    assert.equal(html`<ul>${['<a>', 'b'].map((x) => html`<li>${x}</li>`)}</ul>${undefined}${false}`.text, '<ul><li>&lt;a&gt;</li><li>b</li></ul>');
+    assert.equal(
+      html`<ul>${['<a>', 'b'].map((x) => html`<li>${x}</li>`)}</ul>${undefined}${false}`.text,
+      '<ul><li>&lt;a&gt;</li><li>b</li></ul>',
+    );
   });
   test('href encodes each path segment', () => {
     assert.equal(href(['orders', '10000100', 'a/b?c']), '/orders/10000100/a%2Fb%3Fc');
@@ -35,7 +38,12 @@ describe('html escapes every value it did not build itself', () => {
 describe('console configuration', () => {
   const problemsOf = (env: Record<string, string>): string[] => {
     try {
-      readConsoleConfig(env, { localUser: 'alice', readFile: () => { throw new Error('no files'); } });
+      readConsoleConfig(env, {
+        localUser: 'alice',
+        readFile: () => {
+          throw new Error('no files');
+        },
+      });
       return [];
     } catch (e) {
       assert.ok(e instanceof ConfigError);
@@ -45,10 +53,20 @@ describe('console configuration', () => {
   const cases: ReadonlyArray<{ env: Record<string, string>; problem: RegExp | undefined }> = [
     { env: {}, problem: undefined },
     { env: { CONSOLE_LISTEN: '0.0.0.0:8090' }, problem: /reaches beyond this machine/ },
-    { env: { CONSOLE_LISTEN: '0.0.0.0:8090', CONSOLE_USER_HEADER: 'X-Forwarded-User', CONSOLE_TRUSTED_PROXIES: '10.0.0.0/8' }, problem: undefined },
+    {
+      env: {
+        CONSOLE_LISTEN: '0.0.0.0:8090',
+        CONSOLE_USER_HEADER: 'X-Forwarded-User',
+        CONSOLE_TRUSTED_PROXIES: '10.0.0.0/8',
+      },
+      problem: undefined,
+    },
     { env: { CONSOLE_USER_HEADER: 'X-Forwarded-User' }, problem: /needs CONSOLE_TRUSTED_PROXIES/ },
     { env: { CONSOLE_TRUSTED_PROXIES: '127.0.0.1' }, problem: /no effect without CONSOLE_USER_HEADER/ },
-    { env: { CONSOLE_USER_HEADER: 'X-Forwarded-User', CONSOLE_TRUSTED_PROXIES: '10.0.0.0/33' }, problem: /not an IP address or CIDR/ },
+    {
+      env: { CONSOLE_USER_HEADER: 'X-Forwarded-User', CONSOLE_TRUSTED_PROXIES: '10.0.0.0/33' },
+      problem: /not an IP address or CIDR/,
+    },
     { env: { CONSOLE_USER_HEADER: 'X Forwarded', CONSOLE_TRUSTED_PROXIES: '::1' }, problem: /must be a header name/ },
     { env: { CONSOLE_CORE_TOKEN: 'short' }, problem: /24 to 256 printable/ },
     { env: { CONSOLE_CORE_TOKEN_FILE: '/nope' }, problem: /cannot be read/ },
@@ -60,7 +78,11 @@ describe('console configuration', () => {
     test(JSON.stringify(env), () => {
       const problems = problemsOf(env);
       if (problem === undefined) assert.deepEqual(problems, []);
-      else assert.ok(problems.some((p) => problem.test(p)), problems.join('\n'));
+      else
+        assert.ok(
+          problems.some((p) => problem.test(p)),
+          problems.join('\n'),
+        );
     });
   }
   test('defaults: loopback, the local core, the local user as operator', () => {
@@ -72,7 +94,10 @@ describe('console configuration', () => {
 });
 
 describe('the operator: the user header counts only from a trusted proxy', () => {
-  const identity = readConsoleConfig({ CONSOLE_USER_HEADER: 'X-Forwarded-User', CONSOLE_TRUSTED_PROXIES: '127.0.0.1,10.1.0.0/16' }).identity;
+  const identity = readConsoleConfig({
+    CONSOLE_USER_HEADER: 'X-Forwarded-User',
+    CONSOLE_TRUSTED_PROXIES: '127.0.0.1,10.1.0.0/16',
+  }).identity;
   const request = (remoteAddress: string, user?: string | string[]) => ({
     headers: user === undefined ? {} : { 'x-forwarded-user': user },
     socket: { remoteAddress } as never,
@@ -109,7 +134,10 @@ describe('CSRF tokens and the resolution note', () => {
   test('the operator travels in front of the note and comes back out', () => {
     const recorded = resolutionNote('alice@example.com', '  refunded: 5030000\n(second payment) ');
     assert.equal(recorded, 'operator alice@example.com: refunded: 5030000\n(second payment)');
-    assert.deepEqual(parseResolutionNote(recorded), { operator: 'alice@example.com', note: 'refunded: 5030000\n(second payment)' });
+    assert.deepEqual(parseResolutionNote(recorded), {
+      operator: 'alice@example.com',
+      note: 'refunded: 5030000\n(second payment)',
+    });
     assert.equal(parseResolutionNote('refunded by hand'), undefined);
   });
 });

@@ -27,14 +27,17 @@ describe('knexSettings: pg', () => {
     assert.ok((delay as number) + KEEPALIVE_PROBES_MS <= DETECT_WITHIN_MS, `${String(delay)} ms + probes`);
   });
 
-  test('a client-side query timeout just above the server\'s statement_timeout', () => {
+  test("a client-side query timeout just above the server's statement_timeout", () => {
     const statement = c['statement_timeout'] as number;
     const query = c['query_timeout'] as number;
     assert.equal(typeof statement, 'number');
     assert.equal(typeof query, 'number');
     // Below it the client would abandon statements the server is still allowed to finish.
     assert.ok(query > statement, `query_timeout ${query} ms must exceed statement_timeout ${statement} ms`);
-    assert.ok(query <= statement + 2_000, `query_timeout ${query} ms: a silent server is known within ~1 s of the statement limit`);
+    assert.ok(
+      query <= statement + 2_000,
+      `query_timeout ${query} ms: a silent server is known within ~1 s of the statement limit`,
+    );
     assert.ok((c['lock_timeout'] as number) < statement);
     assert.equal(typeof c['idle_in_transaction_session_timeout'], 'number');
     assert.equal(c['connectionTimeoutMillis'], 2_000);
@@ -55,7 +58,10 @@ describe('knexSettings: pg', () => {
 });
 
 describe('knexSettings: mysql2 (MySQL and MariaDB)', () => {
-  for (const url of ['mysql://app:secret@db.internal:3306/payment_callback', 'mariadb://app:secret@db.internal/payment_callback']) {
+  for (const url of [
+    'mysql://app:secret@db.internal:3306/payment_callback',
+    'mariadb://app:secret@db.internal/payment_callback',
+  ]) {
     test(`${url.split(':')[0] ?? ''}: TCP keepalive with the same initial delay as pg`, () => {
       const c = settingsFor(url).connection as Record<string, unknown>;
       const pg = settingsFor('postgres://app@db/pc').connection as Record<string, unknown>;

@@ -58,71 +58,124 @@ interface Expected {
 }
 
 describe('the notify table', () => {
-  const cases: ReadonlyArray<{ name: string; notice: PaymentNotice; order: OrderRecord | undefined; expected: Expected }> = [
+  const cases: ReadonlyArray<{
+    name: string;
+    notice: PaymentNotice;
+    order: OrderRecord | undefined;
+    expected: Expected;
+  }> = [
     {
       name: 'FAIL notice, order NOTPAY -> RECORD_FAILURE / PAYMENT_FAILED',
-      notice: failed(), order: notPaidOrder(),
+      notice: failed(),
+      order: notPaidOrder(),
       expected: { action: 'RECORD_FAILURE', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
     },
     {
       name: 'FAIL notice, no order -> RECORD (no event) / PAYMENT_FAILED',
-      notice: failed(), order: undefined,
+      notice: failed(),
+      order: undefined,
       expected: { action: 'RECORD', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
     },
     {
       name: 'FAIL notice, order already PAID -> RECORD (no PAYMENT_FAILED event after ORDER_PAID) / PAYMENT_FAILED',
-      notice: failed(), order: paidOrder(),
+      notice: failed(),
+      order: paidOrder(),
       expected: { action: 'RECORD', outcome: 'PAYMENT_FAILED', code: 'PAYMENT_FAILED' },
     },
     {
       name: 'no order registered -> RECORD / ORDER_NOT_FOUND',
-      notice: paid(), order: undefined,
+      notice: paid(),
+      order: undefined,
       expected: { action: 'RECORD', outcome: 'ORDER_NOT_FOUND', code: 'ORDER_NOT_FOUND' },
     },
     {
       name: 'order NOTPAY, everything matches -> MARK_PAID / PAID',
-      notice: paid(), order: notPaidOrder(),
+      notice: paid(),
+      order: notPaidOrder(),
       expected: { action: 'MARK_PAID', outcome: 'PAID', code: 'OK' },
     },
     {
       name: 'order PAID by the same transaction_id -> RECORD / DUPLICATE',
-      notice: paid(), order: paidOrder(),
+      notice: paid(),
+      order: paidOrder(),
       expected: { action: 'RECORD', outcome: 'DUPLICATE', code: 'DUPLICATE' },
     },
     {
       name: 'order PAID by another transaction_id -> RAISE_ANOMALY CONFLICTING_TRANSACTION / CONFLICTING_PAYMENT',
-      notice: paid({ transactionId: OTHER_TXID }), order: paidOrder(),
-      expected: { action: 'RAISE_ANOMALY', outcome: 'CONFLICTING_PAYMENT', code: 'CONFLICTING_TRANSACTION', anomaly: 'CONFLICTING_TRANSACTION' },
+      notice: paid({ transactionId: OTHER_TXID }),
+      order: paidOrder(),
+      expected: {
+        action: 'RAISE_ANOMALY',
+        outcome: 'CONFLICTING_PAYMENT',
+        code: 'CONFLICTING_TRANSACTION',
+        anomaly: 'CONFLICTING_TRANSACTION',
+      },
     },
     {
       name: 'total_fee differs, order NOTPAY -> RAISE_ANOMALY AMOUNT_MISMATCH / ORDER_MISMATCH',
-      notice: paid({ totalFee: 1 }), order: notPaidOrder(),
-      expected: { action: 'RAISE_ANOMALY', outcome: 'ORDER_MISMATCH', code: 'AMOUNT_MISMATCH', anomaly: 'AMOUNT_MISMATCH' },
+      notice: paid({ totalFee: 1 }),
+      order: notPaidOrder(),
+      expected: {
+        action: 'RAISE_ANOMALY',
+        outcome: 'ORDER_MISMATCH',
+        code: 'AMOUNT_MISMATCH',
+        anomaly: 'AMOUNT_MISMATCH',
+      },
     },
     {
       name: 'total_fee differs, order PAID by the same transaction -> still AMOUNT_MISMATCH, not DUPLICATE',
-      notice: paid({ totalFee: 1 }), order: paidOrder(),
-      expected: { action: 'RAISE_ANOMALY', outcome: 'ORDER_MISMATCH', code: 'AMOUNT_MISMATCH', anomaly: 'AMOUNT_MISMATCH' },
+      notice: paid({ totalFee: 1 }),
+      order: paidOrder(),
+      expected: {
+        action: 'RAISE_ANOMALY',
+        outcome: 'ORDER_MISMATCH',
+        code: 'AMOUNT_MISMATCH',
+        anomaly: 'AMOUNT_MISMATCH',
+      },
     },
     {
       name: 'total_fee 0 for an order of 100 -> AMOUNT_MISMATCH',
-      notice: paid({ totalFee: 0 }), order: notPaidOrder(),
-      expected: { action: 'RAISE_ANOMALY', outcome: 'ORDER_MISMATCH', code: 'AMOUNT_MISMATCH', anomaly: 'AMOUNT_MISMATCH' },
+      notice: paid({ totalFee: 0 }),
+      order: notPaidOrder(),
+      expected: {
+        action: 'RAISE_ANOMALY',
+        outcome: 'ORDER_MISMATCH',
+        code: 'AMOUNT_MISMATCH',
+        anomaly: 'AMOUNT_MISMATCH',
+      },
     },
     {
       name: 'fee_type differs -> RAISE_ANOMALY FEE_TYPE_MISMATCH / ORDER_MISMATCH',
-      notice: paid({ feeType: 'USD' }), order: notPaidOrder(),
-      expected: { action: 'RAISE_ANOMALY', outcome: 'ORDER_MISMATCH', code: 'FEE_TYPE_MISMATCH', anomaly: 'FEE_TYPE_MISMATCH' },
+      notice: paid({ feeType: 'USD' }),
+      order: notPaidOrder(),
+      expected: {
+        action: 'RAISE_ANOMALY',
+        outcome: 'ORDER_MISMATCH',
+        code: 'FEE_TYPE_MISMATCH',
+        anomaly: 'FEE_TYPE_MISMATCH',
+      },
     },
     {
       name: 'appid differs -> RAISE_ANOMALY APPID_MISMATCH / ORDER_MISMATCH',
-      notice: paid({ appid: 'wx0000000000000200' }), order: notPaidOrder(),
-      expected: { action: 'RAISE_ANOMALY', outcome: 'ORDER_MISMATCH', code: 'APPID_MISMATCH', anomaly: 'APPID_MISMATCH' },
+      notice: paid({ appid: 'wx0000000000000200' }),
+      order: notPaidOrder(),
+      expected: {
+        action: 'RAISE_ANOMALY',
+        outcome: 'ORDER_MISMATCH',
+        code: 'APPID_MISMATCH',
+        anomaly: 'APPID_MISMATCH',
+      },
     },
     {
       name: 'appid differs, order PAID by the same transaction -> APPID_MISMATCH',
-      notice: paid({ appid: 'wx0000000000000200' }), order: paidOrder(),
-      expected: { action: 'RAISE_ANOMALY', outcome: 'ORDER_MISMATCH', code: 'APPID_MISMATCH', anomaly: 'APPID_MISMATCH' },
+      notice: paid({ appid: 'wx0000000000000200' }),
+      order: paidOrder(),
+      expected: {
+        action: 'RAISE_ANOMALY',
+        outcome: 'ORDER_MISMATCH',
+        code: 'APPID_MISMATCH',
+        anomaly: 'APPID_MISMATCH',
+      },
     },
   ];
 
@@ -154,6 +207,7 @@ describe('acknowledges: which outcomes reply SUCCESS so WeChat stops retrying', 
     { outcome: 'MALFORMED', acknowledge: false, why: 'nothing was written' },
   ];
   for (const c of cases) {
-    test(`${c.outcome} -> ${c.acknowledge ? 'SUCCESS' : 'FAIL'} (${c.why})`, () => assert.equal(acknowledges(c.outcome), c.acknowledge));
+    test(`${c.outcome} -> ${c.acknowledge ? 'SUCCESS' : 'FAIL'} (${c.why})`, () =>
+      assert.equal(acknowledges(c.outcome), c.acknowledge));
   }
 });

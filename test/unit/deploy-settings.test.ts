@@ -8,7 +8,9 @@ import { readCoreConfig } from '../../src/config';
 import { ConfigError } from '../../src/env-reader';
 import { RedlockLock } from '../../src/lock/redlock-lock';
 
-const MERCHANTS_JSON = JSON.stringify([{ mch_id: '1900000001', appids: ['wx1234567890abcdef'], api_key: 'Abcdefghijklmnopqrstuvwxyz012345' }]);
+const MERCHANTS_JSON = JSON.stringify([
+  { mch_id: '1900000001', appids: ['wx1234567890abcdef'], api_key: 'Abcdefghijklmnopqrstuvwxyz012345' },
+]);
 const BASE = { MERCHANTS_JSON, AUTH_DISABLED: 'true' };
 const REDIS_PASSWORD = 'r3dis-Pa55word-in-a-Secret';
 
@@ -34,7 +36,10 @@ describe('MIGRATE_ON_START', () => {
   test('anything else is refused, not read as false', () => {
     for (const value of ['no', '0', 'FALSE']) {
       const problems = problemsOf(() => readCoreConfig({ ...BASE, MIGRATE_ON_START: value }));
-      assert.ok(problems.some((p) => p.includes('MIGRATE_ON_START')), `${JSON.stringify(value)}: ${problems.join('; ')}`);
+      assert.ok(
+        problems.some((p) => p.includes('MIGRATE_ON_START')),
+        `${JSON.stringify(value)}: ${problems.join('; ')}`,
+      );
     }
   });
 });

@@ -77,7 +77,8 @@ function envNamesInSources(): Set<string> {
   const sources = [...filesUnder('src', (p) => p.endsWith('.ts')), ...filesUnder('gateway', (p) => p.endsWith('.ts'))];
   for (const file of sources) {
     const text = readFileSync(join(ROOT, file), 'utf8');
-    for (const m of text.matchAll(/\br\.(?:string|optional|integer|oneOf|listenAddress|list)\(\s*'([A-Z][A-Z0-9_]+)'/g)) names.add(m[1] ?? '');
+    for (const m of text.matchAll(/\br\.(?:string|optional|integer|oneOf|listenAddress|list)\(\s*'([A-Z][A-Z0-9_]+)'/g))
+      names.add(m[1] ?? '');
     for (const m of text.matchAll(/\bread\(\s*'([A-Z][A-Z0-9_]+)'/g)) names.add(m[1] ?? '');
     for (const m of text.matchAll(/\benv\[\s*'([A-Z][A-Z0-9_]+)'\s*\]/g)) names.add(m[1] ?? '');
     for (const m of text.matchAll(/\bprocess\.env\.([A-Z][A-Z0-9_]+)\b/g)) names.add(m[1] ?? '');
@@ -89,8 +90,16 @@ function assertSameSet(code: ReadonlySet<string>, documented: ReadonlySet<string
   const undocumented = [...code].filter((n) => !documented.has(n)).sort();
   const unread = [...documented].filter((n) => !code.has(n)).sort();
   const problems = [
-    ...(undocumented.length > 0 ? [`the code reads ${what} that ${CONFIG_DOC} does not document: ${undocumented.join(', ')} (add a row to ${where})`] : []),
-    ...(unread.length > 0 ? [`${CONFIG_DOC} documents ${what} the code does not read: ${unread.join(', ')} (remove the row, or fix the name)`] : []),
+    ...(undocumented.length > 0
+      ? [
+          `the code reads ${what} that ${CONFIG_DOC} does not document: ${undocumented.join(', ')} (add a row to ${where})`,
+        ]
+      : []),
+    ...(unread.length > 0
+      ? [
+          `${CONFIG_DOC} documents ${what} the code does not read: ${unread.join(', ')} (remove the row, or fix the name)`,
+        ]
+      : []),
   ];
   assert.deepEqual(problems, [], problems.join('\n'));
 }
@@ -98,20 +107,36 @@ function assertSameSet(code: ReadonlySet<string>, documented: ReadonlySet<string
 test('docs/configuration.md documents exactly the environment variables the core, gateway and console read', () => {
   const code = new Set<string>([...CORE_ENV_VARS, ...GATEWAY_ENV_VARS, ...CONSOLE_VARIABLES, ...envNamesInSources()]);
   const documented = firstColumn(readFileSync(join(ROOT, CONFIG_DOC), 'utf8'), 'variable');
-  assert.ok(code.size > 40 && documented.size > 0, `found ${code.size} variables in the code and ${documented.size} in ${CONFIG_DOC}`);
+  assert.ok(
+    code.size > 40 && documented.size > 0,
+    `found ${code.size} variables in the code and ${documented.size} in ${CONFIG_DOC}`,
+  );
   assertSameSet(code, documented, 'variables', 'a "| variable | default | meaning |" table');
 });
 
 test('docs/configuration.md documents exactly the keys of a merchants entry and of a callers entry', () => {
   const doc = readFileSync(join(ROOT, CONFIG_DOC), 'utf8');
-  assertSameSet(new Set(Object.keys(merchantEntrySchema.shape)), firstColumn(doc, 'merchant key'), 'merchant keys', 'the "| merchant key |" table');
-  assertSameSet(new Set(Object.keys(callerEntrySchema.shape)), firstColumn(doc, 'caller key'), 'caller keys', 'the "| caller key |" table');
+  assertSameSet(
+    new Set(Object.keys(merchantEntrySchema.shape)),
+    firstColumn(doc, 'merchant key'),
+    'merchant keys',
+    'the "| merchant key |" table',
+  );
+  assertSameSet(
+    new Set(Object.keys(callerEntrySchema.shape)),
+    firstColumn(doc, 'caller key'),
+    'caller keys',
+    'the "| caller key |" table',
+  );
 });
 
 test('the source scan finds what the exported lists hold (so it would find a variable read outside them)', () => {
   const scanned = envNamesInSources();
   for (const name of ['GRPC_LISTEN', 'RECONCILE_TIMEOUT_MS', 'CORE_TOKEN_FILE', 'CONSOLE_USER_HEADER']) {
-    assert.ok(scanned.has(name), `the scan of src/ and gateway/ no longer sees ${name}: update envNamesInSources to how the config readers read`);
+    assert.ok(
+      scanned.has(name),
+      `the scan of src/ and gateway/ no longer sees ${name}: update envNamesInSources to how the config readers read`,
+    );
   }
 });
 
@@ -122,7 +147,11 @@ function headingAnchors(markdown: string): Set<string> {
   for (const line of withoutFences(markdown)) {
     const m = /^#{1,6}\s+(.+?)\s*#*\s*$/.exec(line);
     if (!m) continue;
-    const slug = (m[1] ?? '').toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-');
+    const slug = (m[1] ?? '')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .trim()
+      .replace(/\s/g, '-');
     const n = seen.get(slug) ?? 0;
     anchors.add(n === 0 ? slug : `${slug}-${n}`);
     seen.set(slug, n + 1);
@@ -150,8 +179,12 @@ test('every relative link in README.md and docs/ reaches a file, and every #anch
           broken.push(`${at}: no such file ${relative(ROOT, file)}`);
           continue;
         }
-        if (anchor !== undefined && file.endsWith('.md') && statSync(file).isFile()
-          && !headingAnchors(readFileSync(file, 'utf8')).has(anchor)) {
+        if (
+          anchor !== undefined &&
+          file.endsWith('.md') &&
+          statSync(file).isFile() &&
+          !headingAnchors(readFileSync(file, 'utf8')).has(anchor)
+        ) {
           broken.push(`${at}: ${relative(ROOT, file)} has no heading with the anchor #${anchor}`);
         }
       }

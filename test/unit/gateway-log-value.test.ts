@@ -7,9 +7,17 @@ import { logValue, MAX_LOGGED_VALUE_CHARS } from '../../gateway/log-value';
 const cases: ReadonlyArray<{ name: string; value: string; logged: string }> = [
   { name: 'empty', value: '', logged: '' },
   { name: 'a path', value: '/wxpay/notify', logged: '/wxpay/notify' },
-  { name: 'the longest IPv6 text', value: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255', logged: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255' },
+  {
+    name: 'the longest IPv6 text',
+    value: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255',
+    logged: 'ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255',
+  },
   { name: 'exactly the limit', value: 'x'.repeat(MAX_LOGGED_VALUE_CHARS), logged: 'x'.repeat(MAX_LOGGED_VALUE_CHARS) },
-  { name: 'one over the limit', value: 'x'.repeat(MAX_LOGGED_VALUE_CHARS + 1), logged: `${'x'.repeat(MAX_LOGGED_VALUE_CHARS - 1)}…` },
+  {
+    name: 'one over the limit',
+    value: 'x'.repeat(MAX_LOGGED_VALUE_CHARS + 1),
+    logged: `${'x'.repeat(MAX_LOGGED_VALUE_CHARS - 1)}…`,
+  },
   { name: 'a 16 KiB header value', value: 'y'.repeat(16_384), logged: `${'y'.repeat(MAX_LOGGED_VALUE_CHARS - 1)}…` },
 ];
 

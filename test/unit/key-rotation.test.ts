@@ -29,7 +29,12 @@ const merchants = merchantDirectory([MERCHANT]);
 
 describe('v2KeysAt: the keys that verify at a moment', () => {
   const cases: ReadonlyArray<{ name: string; merchant: Merchant; now: Date | undefined; keys: readonly string[] }> = [
-    { name: 'a day before the deadline: new and old', merchant: MERCHANT, now: ms(UNTIL, -86_400_000), keys: [NEW, OLD] },
+    {
+      name: 'a day before the deadline: new and old',
+      merchant: MERCHANT,
+      now: ms(UNTIL, -86_400_000),
+      keys: [NEW, OLD],
+    },
     { name: 'at the deadline (inclusive): new and old', merchant: MERCHANT, now: UNTIL, keys: [NEW, OLD] },
     { name: '1 ms after the deadline: new only', merchant: MERCHANT, now: ms(UNTIL, 1), keys: [NEW] },
     { name: 'no clock: new only (no grace without a time)', merchant: MERCHANT, now: undefined, keys: [NEW] },
@@ -39,10 +44,24 @@ describe('v2KeysAt: the keys that verify at a moment', () => {
 });
 
 describe('authenticate during and after a rotation', () => {
-  const cases: ReadonlyArray<{ key: string; keyName: string; now: Date | undefined; when: string; signType?: V2SignType; ok: boolean }> = [
+  const cases: ReadonlyArray<{
+    key: string;
+    keyName: string;
+    now: Date | undefined;
+    when: string;
+    signType?: V2SignType;
+    ok: boolean;
+  }> = [
     { key: NEW, keyName: 'new', now: ms(UNTIL, -60_000), when: 'during the overlap', ok: true },
     { key: OLD, keyName: 'old', now: ms(UNTIL, -60_000), when: 'during the overlap', ok: true },
-    { key: OLD, keyName: 'old', now: ms(UNTIL, -60_000), when: 'during the overlap', signType: 'HMAC-SHA256', ok: true },
+    {
+      key: OLD,
+      keyName: 'old',
+      now: ms(UNTIL, -60_000),
+      when: 'during the overlap',
+      signType: 'HMAC-SHA256',
+      ok: true,
+    },
     { key: OLD, keyName: 'old', now: UNTIL, when: 'at the deadline', ok: true },
     { key: NEW, keyName: 'new', now: ms(UNTIL, 1), when: 'after the deadline', ok: true },
     { key: OLD, keyName: 'old', now: ms(UNTIL, 1), when: 'after the deadline', ok: false },
@@ -55,7 +74,8 @@ describe('authenticate during and after a rotation', () => {
       const fields = signNotification(paidFields('R1'), c.key, c.signType);
       const auth = authenticate(fields, merchants, c.now);
       if (c.ok) assert.ok(auth.ok, auth.ok ? '' : auth.result.message);
-      else assert.deepEqual(auth.ok ? 'ok' : [auth.result.outcome, auth.result.code], ['REJECTED', 'INVALID_SIGNATURE']);
+      else
+        assert.deepEqual(auth.ok ? 'ok' : [auth.result.outcome, auth.result.code], ['REJECTED', 'INVALID_SIGNATURE']);
     });
   }
 });
@@ -69,11 +89,17 @@ describe('refund req_info encrypted with the old key: decrypts during the overla
   ];
   for (const c of cases) {
     test(`the ${c.keyName} key ${c.now && c.now > UNTIL ? 'after' : 'before'} the deadline: ${c.ok ? 'read' : 'REFUND_UNDECRYPTABLE'}`, () => {
-      const fields = refundEnvelope(refundInnerFields({ outTradeNo: 'R1', outRefundNo: 'RF1', refundFee: 10 }), c.key,
-        { mchId: MERCHANT.mchId, appid: 'wxd930ea5d5a258f4f' });
+      const fields = refundEnvelope(refundInnerFields({ outTradeNo: 'R1', outRefundNo: 'RF1', refundFee: 10 }), c.key, {
+        mchId: MERCHANT.mchId,
+        appid: 'wxd930ea5d5a258f4f',
+      });
       const read = readRefundNotification(fields, merchants, c.now);
       if (c.ok) assert.ok(read.ok, read.ok ? '' : read.result.message);
-      else assert.deepEqual(read.ok ? 'ok' : [read.result.outcome, read.result.code], ['REJECTED', 'REFUND_UNDECRYPTABLE']);
+      else
+        assert.deepEqual(read.ok ? 'ok' : [read.result.outcome, read.result.code], [
+          'REJECTED',
+          'REFUND_UNDECRYPTABLE',
+        ]);
     });
   }
 });

@@ -7,9 +7,16 @@ import type { OrderStatus, StoredOrder } from '../../src/notify/order';
 import { PaidOrderCache } from '../../src/service/paid-order-cache';
 
 const order = (outTradeNo: string, status: OrderStatus): StoredOrder => ({
-  mchId: '10000100', appid: 'wxd930ea5d5a258f4f', outTradeNo, totalFee: 100, feeType: 'CNY', status,
-  transactionId: status === 'PAID' ? `4200${outTradeNo}` : null, paidAt: status === 'PAID' ? new Date(0) : null,
-  createdAt: new Date(0), refundedFee: 0,
+  mchId: '10000100',
+  appid: 'wxd930ea5d5a258f4f',
+  outTradeNo,
+  totalFee: 100,
+  feeType: 'CNY',
+  status,
+  transactionId: status === 'PAID' ? `4200${outTradeNo}` : null,
+  paidAt: status === 'PAID' ? new Date(0) : null,
+  createdAt: new Date(0),
+  refundedFee: 0,
 });
 
 describe('what is remembered', () => {
@@ -35,10 +42,40 @@ describe('what is remembered', () => {
 });
 
 describe('bounded: the least recently used entry goes first', () => {
-  const cases: ReadonlyArray<{ name: string; steps: ReadonlyArray<['remember' | 'get', string]>; kept: readonly string[] }> = [
-    { name: 'a third entry pushes out the first', steps: [['remember', 'a'], ['remember', 'b'], ['remember', 'c']], kept: ['b', 'c'] },
-    { name: 'reading an entry keeps it over an older one', steps: [['remember', 'a'], ['remember', 'b'], ['get', 'a'], ['remember', 'c']], kept: ['a', 'c'] },
-    { name: 'remembering an entry again refreshes it', steps: [['remember', 'a'], ['remember', 'b'], ['remember', 'a'], ['remember', 'c']], kept: ['a', 'c'] },
+  const cases: ReadonlyArray<{
+    name: string;
+    steps: ReadonlyArray<['remember' | 'get', string]>;
+    kept: readonly string[];
+  }> = [
+    {
+      name: 'a third entry pushes out the first',
+      steps: [
+        ['remember', 'a'],
+        ['remember', 'b'],
+        ['remember', 'c'],
+      ],
+      kept: ['b', 'c'],
+    },
+    {
+      name: 'reading an entry keeps it over an older one',
+      steps: [
+        ['remember', 'a'],
+        ['remember', 'b'],
+        ['get', 'a'],
+        ['remember', 'c'],
+      ],
+      kept: ['a', 'c'],
+    },
+    {
+      name: 'remembering an entry again refreshes it',
+      steps: [
+        ['remember', 'a'],
+        ['remember', 'b'],
+        ['remember', 'a'],
+        ['remember', 'c'],
+      ],
+      kept: ['a', 'c'],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -48,7 +85,10 @@ describe('bounded: the least recently used entry goes first', () => {
         else cache.get(key);
       }
       assert.equal(cache.size, 2);
-      assert.deepEqual(['a', 'b', 'c'].filter((k) => cache.get(k) !== undefined), c.kept);
+      assert.deepEqual(
+        ['a', 'b', 'c'].filter((k) => cache.get(k) !== undefined),
+        c.kept,
+      );
     });
   }
 });

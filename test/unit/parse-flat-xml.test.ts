@@ -36,16 +36,42 @@ describe('public vector: the decrypted req_info of a v2 refund notification read
 });
 
 describe('the root element is the one asked for, and messages name it', () => {
-  const cases: ReadonlyArray<{ name: string; body: string; root: string; fields?: Record<string, string>; message?: RegExp }> = [
+  const cases: ReadonlyArray<{
+    name: string;
+    body: string;
+    root: string;
+    fields?: Record<string, string>;
+    message?: RegExp;
+  }> = [
     { name: '<xml> read as xml', body: '<xml><a>1</a></xml>', root: 'xml', fields: { a: '1' } },
     { name: '<root> read as root', body: '<root><a>1</a></root>', root: 'root', fields: { a: '1' } },
-    { name: '<xml> refused as root', body: '<xml><a>1</a></xml>', root: 'root', message: /exactly one root element, <root>/ },
-    { name: '<root> refused as xml', body: '<root><a>1</a></root>', root: 'xml', message: /exactly one root element, <xml>/ },
+    {
+      name: '<xml> refused as root',
+      body: '<xml><a>1</a></xml>',
+      root: 'root',
+      message: /exactly one root element, <root>/,
+    },
+    {
+      name: '<root> refused as xml',
+      body: '<root><a>1</a></root>',
+      root: 'xml',
+      message: /exactly one root element, <xml>/,
+    },
     { name: 'an empty body names the root', body: '', root: 'root', message: /expected <root>\.\.\.<\/root>/ },
     { name: 'an empty <root>', body: '<root></root>', root: 'root', message: /<root> has no fields/ },
     { name: 'text inside <root>', body: '<root>hello</root>', root: 'root', message: /<root> must contain elements/ },
-    { name: 'nesting inside <root>', body: '<root><a><b>1</b></a></root>', root: 'root', message: /field a must be plain text or CDATA/ },
-    { name: 'a DOCTYPE before <root>', body: '<!DOCTYPE root [<!ENTITY x "y">]><root><a>&x;</a></root>', root: 'root', message: /DOCTYPE/ },
+    {
+      name: 'nesting inside <root>',
+      body: '<root><a><b>1</b></a></root>',
+      root: 'root',
+      message: /field a must be plain text or CDATA/,
+    },
+    {
+      name: 'a DOCTYPE before <root>',
+      body: '<!DOCTYPE root [<!ENTITY x "y">]><root><a>&x;</a></root>',
+      root: 'root',
+      message: /DOCTYPE/,
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -61,7 +87,7 @@ describe('the root element is the one asked for, and messages name it', () => {
   }
 });
 
-test('the gateway\'s parseNotifyXml is parseFlatXml with the root <xml>', () => {
+test("the gateway's parseNotifyXml is parseFlatXml with the root <xml>", () => {
   for (const body of ['<xml><a>1</a></xml>', '<root><a>1</a></root>', '<xml><a b="1">1</a></xml>', '']) {
     assert.deepEqual(parseNotifyXml(Buffer.from(body)), parseFlatXml(Buffer.from(body), 'xml'));
   }

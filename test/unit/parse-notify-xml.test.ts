@@ -34,7 +34,6 @@ const DOC_EXAMPLE_XML = `<xml>
   <transaction_id><![CDATA[1004400740201409030005092168]]></transaction_id>
 </xml>`;
 
-
 function fieldsXml(count: number): string {
   return `<xml>${Array.from({ length: count }, (_, i) => `<f${i}>${i}</f${i}>`).join('')}</xml>`;
 }
@@ -43,35 +42,95 @@ const body = (b: string | Buffer): Buffer => (typeof b === 'string' ? Buffer.fro
 
 describe('accepted', () => {
   const cases: ReadonlyArray<{ name: string; body: string | Buffer; fields: Record<string, string> }> = [
-    { name: 'official example: the documented notification, indented, CDATA and plain text', body: DOC_EXAMPLE_XML, fields: DOC_EXAMPLE_FIELDS },
+    {
+      name: 'official example: the documented notification, indented, CDATA and plain text',
+      body: DOC_EXAMPLE_XML,
+      fields: DOC_EXAMPLE_FIELDS,
+    },
     { name: 'a CDATA value', body: '<xml><a><![CDATA[1]]></a></xml>', fields: { a: '1' } },
     { name: 'a plain-text value', body: '<xml><a>1</a></xml>', fields: { a: '1' } },
-    { name: 'numbers stay strings, leading zeros kept', body: '<xml><total_fee>0100</total_fee></xml>', fields: { total_fee: '0100' } },
+    {
+      name: 'numbers stay strings, leading zeros kept',
+      body: '<xml><total_fee>0100</total_fee></xml>',
+      fields: { total_fee: '0100' },
+    },
     {
       name: 'the five predefined entities and numeric references are decoded in text',
       body: '<xml><a>&lt;&gt;&amp;&quot;&apos;&#65;&#x4E2D;</a></xml>',
       fields: { a: '<>&"\'A中' },
     },
-    { name: 'entities are decoded once: &amp;lt; is the text &lt;', body: '<xml><a>&amp;lt;</a></xml>', fields: { a: '&lt;' } },
-    { name: 'CDATA is literal: &amp; inside it stays &amp;', body: '<xml><a><![CDATA[&amp;]]></a></xml>', fields: { a: '&amp;' } },
-    { name: 'CDATA is literal: < > & inside it', body: '<xml><a><![CDATA[<b> & </b>]]></a></xml>', fields: { a: '<b> & </b>' } },
-    { name: 'spaces and newlines between elements', body: '<xml>\n  <a>1</a>\n  <b>2</b>\n</xml>\n', fields: { a: '1', b: '2' } },
-    { name: 'CRLF and tabs between elements', body: '<xml>\r\n\t<a>1</a>\r\n\t<b><![CDATA[2]]></b>\r\n</xml>', fields: { a: '1', b: '2' } },
-    { name: 'whitespace around a CDATA section is layout', body: '<xml><a>\n  <![CDATA[1]]>\n</a></xml>', fields: { a: '1' } },
-    { name: 'XML declaration with encoding="UTF-8"', body: '<?xml version="1.0" encoding="UTF-8"?>\n<xml><a>1</a></xml>', fields: { a: '1' } },
-    { name: 'XML declaration with encoding="utf-8"', body: '<?xml version="1.0" encoding="utf-8"?><xml><a>1</a></xml>', fields: { a: '1' } },
+    {
+      name: 'entities are decoded once: &amp;lt; is the text &lt;',
+      body: '<xml><a>&amp;lt;</a></xml>',
+      fields: { a: '&lt;' },
+    },
+    {
+      name: 'CDATA is literal: &amp; inside it stays &amp;',
+      body: '<xml><a><![CDATA[&amp;]]></a></xml>',
+      fields: { a: '&amp;' },
+    },
+    {
+      name: 'CDATA is literal: < > & inside it',
+      body: '<xml><a><![CDATA[<b> & </b>]]></a></xml>',
+      fields: { a: '<b> & </b>' },
+    },
+    {
+      name: 'spaces and newlines between elements',
+      body: '<xml>\n  <a>1</a>\n  <b>2</b>\n</xml>\n',
+      fields: { a: '1', b: '2' },
+    },
+    {
+      name: 'CRLF and tabs between elements',
+      body: '<xml>\r\n\t<a>1</a>\r\n\t<b><![CDATA[2]]></b>\r\n</xml>',
+      fields: { a: '1', b: '2' },
+    },
+    {
+      name: 'whitespace around a CDATA section is layout',
+      body: '<xml><a>\n  <![CDATA[1]]>\n</a></xml>',
+      fields: { a: '1' },
+    },
+    {
+      name: 'XML declaration with encoding="UTF-8"',
+      body: '<?xml version="1.0" encoding="UTF-8"?>\n<xml><a>1</a></xml>',
+      fields: { a: '1' },
+    },
+    {
+      name: 'XML declaration with encoding="utf-8"',
+      body: '<?xml version="1.0" encoding="utf-8"?><xml><a>1</a></xml>',
+      fields: { a: '1' },
+    },
     { name: 'XML declaration without encoding', body: '<?xml version="1.0"?><xml><a>1</a></xml>', fields: { a: '1' } },
-    { name: 'a UTF-8 byte order mark', body: Buffer.concat([BOM_UTF8, Buffer.from('<xml><a>1</a></xml>')]), fields: { a: '1' } },
+    {
+      name: 'a UTF-8 byte order mark',
+      body: Buffer.concat([BOM_UTF8, Buffer.from('<xml><a>1</a></xml>')]),
+      fields: { a: '1' },
+    },
     { name: 'an empty element <a></a> is ""', body: '<xml><a></a><b>1</b></xml>', fields: { a: '', b: '1' } },
     { name: 'a self-closing element <a/> is ""', body: '<xml><a/><b>1</b></xml>', fields: { a: '', b: '1' } },
     { name: 'an empty CDATA section is ""', body: '<xml><a><![CDATA[]]></a></xml>', fields: { a: '' } },
     { name: 'Chinese text', body: '<xml><attach>支付测试</attach></xml>', fields: { attach: '支付测试' } },
-    { name: 'Chinese in CDATA and an emoji', body: '<xml><attach><![CDATA[测试 😀]]></attach></xml>', fields: { attach: '测试 😀' } },
+    {
+      name: 'Chinese in CDATA and an emoji',
+      body: '<xml><attach><![CDATA[测试 😀]]></attach></xml>',
+      fields: { attach: '测试 😀' },
+    },
     { name: 'leading and trailing spaces kept in text', body: '<xml><a>  1  </a></xml>', fields: { a: '  1  ' } },
-    { name: 'leading and trailing spaces kept in CDATA', body: '<xml><a><![CDATA[ 1 ]]></a></xml>', fields: { a: ' 1 ' } },
+    {
+      name: 'leading and trailing spaces kept in CDATA',
+      body: '<xml><a><![CDATA[ 1 ]]></a></xml>',
+      fields: { a: ' 1 ' },
+    },
     { name: 'field names are case-sensitive', body: '<xml><A>1</A><a>2</a></xml>', fields: { A: '1', a: '2' } },
-    { name: 'a comment between fields is ignored', body: '<xml><a>1</a><!-- note --><b>2</b></xml>', fields: { a: '1', b: '2' } },
-    { name: `exactly ${MAX_FIELDS} fields`, body: fieldsXml(MAX_FIELDS), fields: Object.fromEntries(Array.from({ length: MAX_FIELDS }, (_, i) => [`f${i}`, String(i)])) },
+    {
+      name: 'a comment between fields is ignored',
+      body: '<xml><a>1</a><!-- note --><b>2</b></xml>',
+      fields: { a: '1', b: '2' },
+    },
+    {
+      name: `exactly ${MAX_FIELDS} fields`,
+      body: fieldsXml(MAX_FIELDS),
+      fields: Object.fromEntries(Array.from({ length: MAX_FIELDS }, (_, i) => [`f${i}`, String(i)])),
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -92,20 +151,36 @@ describe('rejected, with a message', () => {
     { name: 'trailing text after the root', body: '<xml><a>1</a></xml>junk' },
     { name: 'JSON instead of XML', body: '{"a":"1"}' },
     // Encoding.
-    { name: 'invalid UTF-8 bytes', body: Buffer.concat([Buffer.from('<xml><a>'), Buffer.from([0xc3, 0x28]), Buffer.from('</a></xml>')]) },
-    { name: 'a lone continuation byte', body: Buffer.concat([Buffer.from('<xml><a>'), Buffer.from([0x80]), Buffer.from('</a></xml>')]) },
-    { name: 'UTF-16LE with a BOM', body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<xml><a>1</a></xml>', 'utf16le')]) },
-    { name: 'UTF-16BE with a BOM', body: Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('<xml><a>1</a></xml>', 'utf16le').swap16()]) },
+    {
+      name: 'invalid UTF-8 bytes',
+      body: Buffer.concat([Buffer.from('<xml><a>'), Buffer.from([0xc3, 0x28]), Buffer.from('</a></xml>')]),
+    },
+    {
+      name: 'a lone continuation byte',
+      body: Buffer.concat([Buffer.from('<xml><a>'), Buffer.from([0x80]), Buffer.from('</a></xml>')]),
+    },
+    {
+      name: 'UTF-16LE with a BOM',
+      body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<xml><a>1</a></xml>', 'utf16le')]),
+    },
+    {
+      name: 'UTF-16BE with a BOM',
+      body: Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('<xml><a>1</a></xml>', 'utf16le').swap16()]),
+    },
     { name: 'declared encoding GBK', body: '<?xml version="1.0" encoding="GBK"?><xml><a>1</a></xml>' },
     { name: 'declared encoding ISO-8859-1', body: "<?xml version='1.0' encoding='ISO-8859-1'?><xml><a>1</a></xml>" },
     // DTDs and entities.
     { name: 'DOCTYPE with an internal subset', body: '<!DOCTYPE xml [<!ENTITY x "y">]><xml><a>&x;</a></xml>' },
     {
       name: 'billion laughs',
-      body: '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-        + '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]><xml><a>&lol2;</a></xml>',
+      body:
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">' +
+        '<!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">]><xml><a>&lol2;</a></xml>',
     },
-    { name: 'external SYSTEM entity (XXE)', body: '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><a>&x;</a></xml>' },
+    {
+      name: 'external SYSTEM entity (XXE)',
+      body: '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><a>&x;</a></xml>',
+    },
     { name: 'DOCTYPE without a subset', body: '<!DOCTYPE xml><xml><a>1</a></xml>' },
     { name: 'lower-case doctype', body: '<!doctype xml><xml><a>1</a></xml>' },
     { name: 'an undefined entity &foo;', body: '<xml><a>&foo;</a></xml>' },
@@ -148,7 +223,7 @@ describe('rejected, with a message', () => {
   }
 });
 
-describe('decodeEntities: XML\'s five predefined entities and numeric references, nothing else', () => {
+describe("decodeEntities: XML's five predefined entities and numeric references, nothing else", () => {
   const cases: ReadonlyArray<{ name: string; text: string; decoded: string | null }> = [
     { name: 'no & at all', text: 'plain 文本', decoded: 'plain 文本' },
     { name: '&lt; &gt; &amp; &quot; &apos;', text: '&lt;&gt;&amp;&quot;&apos;', decoded: '<>&"\'' },

@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NotifyCode } from '../../src/notify/outcome';
-import { parsePaymentNotice, parseTimeEnd, type NoticeParse, type PaymentNotice } from '../../src/notify/payment-notice';
+import {
+  parsePaymentNotice,
+  parseTimeEnd,
+  type NoticeParse,
+  type PaymentNotice,
+} from '../../src/notify/payment-notice';
 import { DOC_EXAMPLE_FIELDS } from '../fixtures/doc-example-notification';
 
 // The documentation's example; this module does not check signatures.
@@ -35,7 +40,10 @@ const FAILED: Readonly<Record<string, string>> = Object.freeze({
   err_code_des: '余额不足',
 });
 
-function withFields(base: Readonly<Record<string, string>>, changes: Record<string, string | undefined>): Record<string, string> {
+function withFields(
+  base: Readonly<Record<string, string>>,
+  changes: Record<string, string | undefined>,
+): Record<string, string> {
   const out: Record<string, string> = { ...base };
   for (const [k, v] of Object.entries(changes)) {
     if (v === undefined) delete out[k];
@@ -97,7 +105,12 @@ describe('amounts (total_fee, cash_fee, coupon_fee) are canonical integers in fe
     { value: '9999999999999999', accepted: false }, // 16 digits
   ];
   const cases = (['total_fee', 'cash_fee', 'coupon_fee'] as const).flatMap((field) =>
-    values.map((v) => ({ name: `${field}=${JSON.stringify(v.value)} ${v.accepted ? 'accepted' : 'rejected'}`, field, ...v })));
+    values.map((v) => ({
+      name: `${field}=${JSON.stringify(v.value)} ${v.accepted ? 'accepted' : 'rejected'}`,
+      field,
+      ...v,
+    })),
+  );
 
   for (const c of cases) {
     test(c.name, () => {
@@ -136,12 +149,15 @@ describe('return_code must be SUCCESS', () => {
     { name: 'absent', returnCode: undefined, expected: 'RETURN_CODE_NOT_SUCCESS' },
   ];
   for (const c of cases) {
-    test(c.name, () => assert.equal(codeOf(parsePaymentNotice(withFields(PAID, { return_code: c.returnCode }))), c.expected));
+    test(c.name, () =>
+      assert.equal(codeOf(parsePaymentNotice(withFields(PAID, { return_code: c.returnCode }))), c.expected),
+    );
   }
 });
 
 describe('result_code: SUCCESS is a payment, FAIL a failed payment, nothing else', () => {
-  type Shape = { resultCode: 'SUCCESS' } | { resultCode: 'FAIL'; errCode: string; errCodeDes: string } | { refused: NotifyCode };
+  type Shape =
+    { resultCode: 'SUCCESS' } | { resultCode: 'FAIL'; errCode: string; errCodeDes: string } | { refused: NotifyCode };
   const cases: ReadonlyArray<{ name: string; fields: Record<string, string>; expected: Shape }> = [
     { name: 'SUCCESS -> a paid notice', fields: { ...PAID }, expected: { resultCode: 'SUCCESS' } },
     {
@@ -154,9 +170,21 @@ describe('result_code: SUCCESS is a payment, FAIL a failed payment, nothing else
       fields: withFields(FAILED, { err_code: undefined, err_code_des: undefined }),
       expected: { resultCode: 'FAIL', errCode: '', errCodeDes: '' },
     },
-    { name: 'fail (lower case) -> INVALID_FIELD', fields: withFields(FAILED, { result_code: 'fail' }), expected: { refused: 'INVALID_FIELD' } },
-    { name: 'PENDING -> INVALID_FIELD', fields: withFields(PAID, { result_code: 'PENDING' }), expected: { refused: 'INVALID_FIELD' } },
-    { name: 'empty -> MISSING_FIELD', fields: withFields(PAID, { result_code: '' }), expected: { refused: 'MISSING_FIELD' } },
+    {
+      name: 'fail (lower case) -> INVALID_FIELD',
+      fields: withFields(FAILED, { result_code: 'fail' }),
+      expected: { refused: 'INVALID_FIELD' },
+    },
+    {
+      name: 'PENDING -> INVALID_FIELD',
+      fields: withFields(PAID, { result_code: 'PENDING' }),
+      expected: { refused: 'INVALID_FIELD' },
+    },
+    {
+      name: 'empty -> MISSING_FIELD',
+      fields: withFields(PAID, { result_code: '' }),
+      expected: { refused: 'MISSING_FIELD' },
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -173,7 +201,11 @@ describe('result_code: SUCCESS is a payment, FAIL a failed payment, nothing else
 
 describe('required fields: MISSING_FIELD names every missing one', () => {
   const cases: ReadonlyArray<{ name: string; fields: Record<string, string>; missing: readonly string[] }> = [
-    { name: 'SUCCESS without transaction_id', fields: withFields(PAID, { transaction_id: undefined }), missing: ['transaction_id'] },
+    {
+      name: 'SUCCESS without transaction_id',
+      fields: withFields(PAID, { transaction_id: undefined }),
+      missing: ['transaction_id'],
+    },
     { name: 'SUCCESS without time_end', fields: withFields(PAID, { time_end: undefined }), missing: ['time_end'] },
     { name: 'SUCCESS without total_fee', fields: withFields(PAID, { total_fee: undefined }), missing: ['total_fee'] },
     {
@@ -181,13 +213,21 @@ describe('required fields: MISSING_FIELD names every missing one', () => {
       fields: withFields(PAID, { transaction_id: undefined, time_end: undefined, total_fee: undefined }),
       missing: ['transaction_id', 'total_fee', 'time_end'],
     },
-    { name: 'SUCCESS with an empty transaction_id', fields: withFields(PAID, { transaction_id: '' }), missing: ['transaction_id'] },
+    {
+      name: 'SUCCESS with an empty transaction_id',
+      fields: withFields(PAID, { transaction_id: '' }),
+      missing: ['transaction_id'],
+    },
     { name: 'SUCCESS with an empty total_fee', fields: withFields(PAID, { total_fee: '' }), missing: ['total_fee'] },
     { name: 'without mch_id', fields: withFields(PAID, { mch_id: undefined }), missing: ['mch_id'] },
     { name: 'without appid', fields: withFields(PAID, { appid: undefined }), missing: ['appid'] },
     { name: 'without out_trade_no', fields: withFields(PAID, { out_trade_no: undefined }), missing: ['out_trade_no'] },
     { name: 'without sign', fields: withFields(PAID, { sign: undefined }), missing: ['sign'] },
-    { name: 'FAIL without mch_id and sign', fields: withFields(FAILED, { mch_id: undefined, sign: undefined }), missing: ['mch_id', 'sign'] },
+    {
+      name: 'FAIL without mch_id and sign',
+      fields: withFields(FAILED, { mch_id: undefined, sign: undefined }),
+      missing: ['mch_id', 'sign'],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -234,7 +274,10 @@ describe('transaction_id: 1 to 32 letters or digits', () => {
   ];
   for (const c of cases) {
     test(`${c.name}: ${c.accepted ? 'accepted' : 'INVALID_FIELD'}`, () => {
-      assert.equal(codeOf(parsePaymentNotice(withFields(PAID, { transaction_id: c.value }))), c.accepted ? 'ok' : 'INVALID_FIELD');
+      assert.equal(
+        codeOf(parsePaymentNotice(withFields(PAID, { transaction_id: c.value }))),
+        c.accepted ? 'ok' : 'INVALID_FIELD',
+      );
     });
   }
 });
@@ -262,8 +305,16 @@ describe('fee_type: three upper-case letters; absent means CNY', () => {
 describe('time_end: yyyyMMddHHmmss in China Standard Time (UTC+8)', () => {
   const cases: ReadonlyArray<{ name: string; value: string; expected: string | undefined }> = [
     { name: 'the documented example 20141030133525', value: '20141030133525', expected: '2014-10-30T05:35:25.000Z' },
-    { name: 'before 08:00 falls on the previous UTC day', value: '20141031000000', expected: '2014-10-30T16:00:00.000Z' },
-    { name: 'New Year in Beijing is still the old year in UTC', value: '20150101070000', expected: '2014-12-31T23:00:00.000Z' },
+    {
+      name: 'before 08:00 falls on the previous UTC day',
+      value: '20141031000000',
+      expected: '2014-10-30T16:00:00.000Z',
+    },
+    {
+      name: 'New Year in Beijing is still the old year in UTC',
+      value: '20150101070000',
+      expected: '2014-12-31T23:00:00.000Z',
+    },
     { name: '29 February of a leap year', value: '20160229120000', expected: '2016-02-29T04:00:00.000Z' },
     { name: 'last second of a day', value: '20141030235959', expected: '2014-10-30T15:59:59.000Z' },
     { name: '31 February', value: '20140231120000', expected: undefined },

@@ -5,12 +5,16 @@ import { test } from 'node:test';
 import { prettyLine, prettyLogStream } from '../../tools/cli/pretty-log';
 
 const cases: ReadonlyArray<readonly [string, string, string]> = [
-  ['a warning with fields',
+  [
+    'a warning with fields',
     '{"level":40,"time":"2026-01-05T08:00:01.234Z","service":"payment-callback-core","name":"payment-callback-core","msg":"notification REJECTED","code":"INVALID_SIGNATURE","client_ip":"10.0.0.7"}',
-    '08:00:01.234 WARN  core    notification REJECTED  code=INVALID_SIGNATURE client_ip=10.0.0.7'],
-  ['values with spaces and objects are quoted',
+    '08:00:01.234 WARN  core    notification REJECTED  code=INVALID_SIGNATURE client_ip=10.0.0.7',
+  ],
+  [
+    'values with spaces and objects are quoted',
     '{"level":30,"time":"2026-01-05T08:00:01.234Z","service":"payment-callback-gateway","msg":"listening","identity":"a b","merchants":["1"]}',
-    '08:00:01.234 INFO  gateway listening  identity="a b" merchants=["1"]'],
+    '08:00:01.234 INFO  gateway listening  identity="a b" merchants=["1"]',
+  ],
   ['not JSON passes through', 'make run: stopping', 'make run: stopping'],
   ['a JSON array passes through', '[1,2]', '[1,2]'],
 ];
@@ -27,7 +31,9 @@ test('prettyLine colours warnings only when asked', () => {
 test('prettyLogStream joins lines split across chunks and flushes the last one', async () => {
   const stream = prettyLogStream(false);
   let out = '';
-  stream.on('data', (c: Buffer) => { out += c.toString(); });
+  stream.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
   const done = new Promise((resolve) => stream.on('end', resolve));
   stream.write('{"level":30,"time":"2026-01-05T08:00:01.234Z","msg":"o');
   stream.write('ne"}\n{"level":30,"msg":"two"}');

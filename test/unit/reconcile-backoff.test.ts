@@ -30,7 +30,8 @@ describe('backoffDelay: doubling from the base, capped', () => {
     });
   }
   for (const bad of [0, -1, 1.5, Number.NaN]) {
-    test(`attempt ${bad} is a programming error`, () => assert.throws(() => backoffDelay(bad, 5 * MIN, HOUR), RangeError));
+    test(`attempt ${bad} is a programming error`, () =>
+      assert.throws(() => backoffDelay(bad, 5 * MIN, HOUR), RangeError));
   }
 });
 
@@ -40,20 +41,79 @@ describe('firstDueAt: created + RECONCILE_AFTER_MS', () => {
 });
 
 describe('nextAttempt: retry after the backoff, or give up at the give-up age', () => {
-  const cases: ReadonlyArray<{ name: string; attempt: number; nowMs: number; schedule?: ReconcileSchedule; expected: ReturnType<typeof nextAttempt> }> = [
-    { name: 'first query at 5 min: again at 10 min', attempt: 1, nowMs: 5 * MIN, expected: { kind: 'RETRY', at: at(10 * MIN) } },
-    { name: 'second at 10 min: again at 20 min', attempt: 2, nowMs: 10 * MIN, expected: { kind: 'RETRY', at: at(20 * MIN) } },
-    { name: 'third at 20 min: again at 40 min', attempt: 3, nowMs: 20 * MIN, expected: { kind: 'RETRY', at: at(40 * MIN) } },
-    { name: 'fourth at 40 min: again at 80 min', attempt: 4, nowMs: 40 * MIN, expected: { kind: 'RETRY', at: at(80 * MIN) } },
-    { name: 'fifth at 80 min: capped, again at 140 min', attempt: 5, nowMs: 80 * MIN, expected: { kind: 'RETRY', at: at(140 * MIN) } },
-    { name: 'a late sweep counts from when it ran, not from when it was due', attempt: 1, nowMs: 7 * MIN, expected: { kind: 'RETRY', at: at(12 * MIN) } },
-    { name: 'the next attempt lands exactly on the give-up age: still retried', attempt: 30, nowMs: 23 * HOUR, expected: { kind: 'RETRY', at: at(24 * HOUR) } },
-    { name: 'the next attempt would be 1 ms past the give-up age: give up', attempt: 30, nowMs: 23 * HOUR + 1, expected: { kind: 'GIVE_UP' } },
-    { name: 'give-up at 30 min: the third query (20 min) is the last', attempt: 3, nowMs: 20 * MIN, schedule: { ...DEFAULT, giveUpMs: 30 * MIN }, expected: { kind: 'GIVE_UP' } },
-    { name: 'an order first seen long after its give-up age (sweeper was off) was asked once, then given up', attempt: 1, nowMs: 48 * HOUR, expected: { kind: 'GIVE_UP' } },
+  const cases: ReadonlyArray<{
+    name: string;
+    attempt: number;
+    nowMs: number;
+    schedule?: ReconcileSchedule;
+    expected: ReturnType<typeof nextAttempt>;
+  }> = [
+    {
+      name: 'first query at 5 min: again at 10 min',
+      attempt: 1,
+      nowMs: 5 * MIN,
+      expected: { kind: 'RETRY', at: at(10 * MIN) },
+    },
+    {
+      name: 'second at 10 min: again at 20 min',
+      attempt: 2,
+      nowMs: 10 * MIN,
+      expected: { kind: 'RETRY', at: at(20 * MIN) },
+    },
+    {
+      name: 'third at 20 min: again at 40 min',
+      attempt: 3,
+      nowMs: 20 * MIN,
+      expected: { kind: 'RETRY', at: at(40 * MIN) },
+    },
+    {
+      name: 'fourth at 40 min: again at 80 min',
+      attempt: 4,
+      nowMs: 40 * MIN,
+      expected: { kind: 'RETRY', at: at(80 * MIN) },
+    },
+    {
+      name: 'fifth at 80 min: capped, again at 140 min',
+      attempt: 5,
+      nowMs: 80 * MIN,
+      expected: { kind: 'RETRY', at: at(140 * MIN) },
+    },
+    {
+      name: 'a late sweep counts from when it ran, not from when it was due',
+      attempt: 1,
+      nowMs: 7 * MIN,
+      expected: { kind: 'RETRY', at: at(12 * MIN) },
+    },
+    {
+      name: 'the next attempt lands exactly on the give-up age: still retried',
+      attempt: 30,
+      nowMs: 23 * HOUR,
+      expected: { kind: 'RETRY', at: at(24 * HOUR) },
+    },
+    {
+      name: 'the next attempt would be 1 ms past the give-up age: give up',
+      attempt: 30,
+      nowMs: 23 * HOUR + 1,
+      expected: { kind: 'GIVE_UP' },
+    },
+    {
+      name: 'give-up at 30 min: the third query (20 min) is the last',
+      attempt: 3,
+      nowMs: 20 * MIN,
+      schedule: { ...DEFAULT, giveUpMs: 30 * MIN },
+      expected: { kind: 'GIVE_UP' },
+    },
+    {
+      name: 'an order first seen long after its give-up age (sweeper was off) was asked once, then given up',
+      attempt: 1,
+      nowMs: 48 * HOUR,
+      expected: { kind: 'GIVE_UP' },
+    },
   ];
   for (const c of cases) {
-    test(c.name, () => assert.deepEqual(nextAttempt(c.attempt, created, at(c.nowMs), c.schedule ?? DEFAULT), c.expected));
+    test(c.name, () =>
+      assert.deepEqual(nextAttempt(c.attempt, created, at(c.nowMs), c.schedule ?? DEFAULT), c.expected),
+    );
   }
 
   test('the whole default schedule: queries at 5, 10, 20, 40, 80 min, then hourly, none after 24 h', () => {
@@ -65,7 +125,10 @@ describe('nextAttempt: retry after the backoff, or give up at the give-up age', 
       if (next.kind === 'GIVE_UP') break;
       now = next.at.getTime() - created.getTime();
     }
-    assert.deepEqual(times.slice(0, 7).map((t) => t / MIN), [5, 10, 20, 40, 80, 140, 200]);
+    assert.deepEqual(
+      times.slice(0, 7).map((t) => t / MIN),
+      [5, 10, 20, 40, 80, 140, 200],
+    );
     assert.ok(times.every((t) => t <= DEFAULT.giveUpMs));
     assert.equal(times.length, 27, 'five doubling steps to the cap, then hourly up to 24 h');
   });

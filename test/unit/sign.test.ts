@@ -54,12 +54,32 @@ describe('official vector: the worked example in WeChat Pay v2 documentation', (
 describe('which fields are signed', () => {
   const cases: ReadonlyArray<{ name: string; fields: Record<string, string>; expected: string }> = [
     { name: 'empty values are skipped', fields: { a: '1', b: '', c: '3' }, expected: 'a=1&c=3&key=K' },
-    { name: 'sign itself is excluded', fields: { a: '1', sign: '9A0A8659F005D6984697E2CA0A9CF3B7' }, expected: 'a=1&key=K' },
-    { name: 'sign_type is included', fields: { a: '1', sign_type: 'HMAC-SHA256' }, expected: 'a=1&sign_type=HMAC-SHA256&key=K' },
-    { name: 'an empty sign_type is skipped like any empty value', fields: { a: '1', sign_type: '' }, expected: 'a=1&key=K' },
+    {
+      name: 'sign itself is excluded',
+      fields: { a: '1', sign: '9A0A8659F005D6984697E2CA0A9CF3B7' },
+      expected: 'a=1&key=K',
+    },
+    {
+      name: 'sign_type is included',
+      fields: { a: '1', sign_type: 'HMAC-SHA256' },
+      expected: 'a=1&sign_type=HMAC-SHA256&key=K',
+    },
+    {
+      name: 'an empty sign_type is skipped like any empty value',
+      fields: { a: '1', sign_type: '' },
+      expected: 'a=1&key=K',
+    },
     { name: 'a whitespace-only value is not empty and is signed', fields: { a: ' ' }, expected: 'a= &key=K' },
-    { name: 'values are used raw, not URL-encoded or escaped', fields: { attach: 'a&b=c <d> %20' }, expected: 'attach=a&b=c <d> %20&key=K' },
-    { name: 'fields unknown to us are signed like any other', fields: { zz_new_field: 'x', a: '1' }, expected: 'a=1&zz_new_field=x&key=K' },
+    {
+      name: 'values are used raw, not URL-encoded or escaped',
+      fields: { attach: 'a&b=c <d> %20' },
+      expected: 'attach=a&b=c <d> %20&key=K',
+    },
+    {
+      name: 'fields unknown to us are signed like any other',
+      fields: { zz_new_field: 'x', a: '1' },
+      expected: 'a=1&zz_new_field=x&key=K',
+    },
     { name: 'no fields: only the key', fields: {}, expected: 'key=K' },
   ];
   for (const c of cases) test(c.name, () => assert.equal(signString(c.fields, K), c.expected));
@@ -68,9 +88,21 @@ describe('which fields are signed', () => {
 describe('keys are sorted in ASCII order', () => {
   const cases: ReadonlyArray<{ name: string; fields: Record<string, string>; expected: string }> = [
     { name: 'insertion order does not matter', fields: { c: '3', a: '1', b: '2' }, expected: 'a=1&b=2&c=3&key=K' },
-    { name: 'upper case before lower case', fields: { b: '1', B: '2', a: '3', A: '4' }, expected: 'A=4&B=2&a=3&b=1&key=K' },
-    { name: '_ sorts after upper case and before lower case', fields: { ab: '1', a_b: '2', aB: '3' }, expected: 'aB=3&a_b=2&ab=1&key=K' },
-    { name: 'a key sorts before its longer extensions', fields: { nonce_str: '2', nonce: '1' }, expected: 'nonce=1&nonce_str=2&key=K' },
+    {
+      name: 'upper case before lower case',
+      fields: { b: '1', B: '2', a: '3', A: '4' },
+      expected: 'A=4&B=2&a=3&b=1&key=K',
+    },
+    {
+      name: '_ sorts after upper case and before lower case',
+      fields: { ab: '1', a_b: '2', aB: '3' },
+      expected: 'aB=3&a_b=2&ab=1&key=K',
+    },
+    {
+      name: 'a key sorts before its longer extensions',
+      fields: { nonce_str: '2', nonce: '1' },
+      expected: 'nonce=1&nonce_str=2&key=K',
+    },
     {
       name: 'digits sort as characters, not numbers (coupon_fee_10 before coupon_fee_2)',
       fields: { coupon_fee_2: 'c', coupon_fee_10: 'b', coupon_fee_0: 'a', coupon_fee: 'x' },
@@ -117,7 +149,12 @@ describe('signaturesEqual: the received signature against the computed one', () 
   const cases: ReadonlyArray<{ name: string; expected: string; received: string; equal: boolean }> = [
     { name: 'identical', expected: md5, received: md5, equal: true },
     { name: 'lower-case hex is accepted', expected: md5, received: md5.toLowerCase(), equal: true },
-    { name: 'mixed-case hex is accepted', expected: md5, received: `${md5.slice(0, 16).toLowerCase()}${md5.slice(16)}`, equal: true },
+    {
+      name: 'mixed-case hex is accepted',
+      expected: md5,
+      received: `${md5.slice(0, 16).toLowerCase()}${md5.slice(16)}`,
+      equal: true,
+    },
     { name: 'differs in the last character', expected: md5, received: `${md5.slice(0, -1)}8`, equal: false },
     { name: 'differs in the first character', expected: md5, received: `0${md5.slice(1)}`, equal: false },
     { name: 'one character shorter', expected: md5, received: md5.slice(0, -1), equal: false },
@@ -127,7 +164,9 @@ describe('signaturesEqual: the received signature against the computed one', () 
     {
       // U+FB00 LATIN SMALL LIGATURE FF upper-cases to the two letters "FF": not a hex digit, not a signature.
       name: 'a non-hex character whose upper case is hex (U+FB00 "ﬀ" for "FF") is rejected',
-      expected: `${md5.slice(0, 30)}FF`, received: `${md5.slice(0, 30)}\uFB00`, equal: false,
+      expected: `${md5.slice(0, 30)}FF`,
+      received: `${md5.slice(0, 30)}\uFB00`,
+      equal: false,
     },
   ];
   for (const c of cases) test(c.name, () => assert.equal(signaturesEqual(c.expected, c.received), c.equal));

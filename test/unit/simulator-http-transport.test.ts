@@ -19,23 +19,43 @@ describe('httpTransport', () => {
   before(async () => {
     server = http.createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => { body += c.toString('utf8'); });
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
       req.on('end', () => {
         received.push(`${req.method} ${req.headers['content-type'] ?? ''} ${body}`);
         switch (req.url) {
-          case '/ok': res.writeHead(200).end(SUCCESS); break;
-          case '/big': res.writeHead(200).end('x'.repeat(100_000)); break;
-          case '/slow': setTimeout(() => res.writeHead(200).end(SUCCESS), 500); break;
-          case '/reset': req.socket.destroy(); break;
-          case '/flaky': flaky += 1; res.writeHead(flaky < 3 ? 503 : 200).end(flaky < 3 ? 'busy' : SUCCESS); break;
-          default: res.writeHead(404).end('no');
+          case '/ok':
+            res.writeHead(200).end(SUCCESS);
+            break;
+          case '/big':
+            res.writeHead(200).end('x'.repeat(100_000));
+            break;
+          case '/slow':
+            setTimeout(() => res.writeHead(200).end(SUCCESS), 500);
+            break;
+          case '/reset':
+            req.socket.destroy();
+            break;
+          case '/flaky':
+            flaky += 1;
+            res.writeHead(flaky < 3 ? 503 : 200).end(flaky < 3 ? 'busy' : SUCCESS);
+            break;
+          default:
+            res.writeHead(404).end('no');
         }
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
 
   const t = httpTransport({ maxBodyChars: 1000 });
   after(() => t.close());
@@ -67,10 +87,21 @@ describe('httpTransport', () => {
     const records: AttemptRecord[] = [];
     const started = Date.now();
     const r = await deliver({ id: '1', kind: 'unique', xml: '<xml/>' }, 0, {
-      url: `${base}/flaky`, schedule: parseSchedule('wechat'), timeScale: 0.001, transport: t.send, onAttempt: (a) => records.push(a),
+      url: `${base}/flaky`,
+      schedule: parseSchedule('wechat'),
+      timeScale: 0.001,
+      transport: t.send,
+      onAttempt: (a) => records.push(a),
     });
     assert.deepEqual([r.delivered, r.attempts], [true, 3]);
-    assert.deepEqual(records.map((a) => [a.status, a.acknowledged, a.nextRetryMs]), [[503, false, 15], [503, false, 15], [200, true, null]]);
+    assert.deepEqual(
+      records.map((a) => [a.status, a.acknowledged, a.nextRetryMs]),
+      [
+        [503, false, 15],
+        [503, false, 15],
+        [200, true, null],
+      ],
+    );
     assert.ok(Date.now() - started >= 30);
   });
 });

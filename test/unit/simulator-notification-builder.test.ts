@@ -11,18 +11,41 @@ import { parseNotifyXml } from '../../gateway/parse-notify-xml';
 import { authenticate } from '../../src/notify/authenticate';
 import { merchantDirectory } from '../../src/notify/merchant';
 import { parsePaymentNotice } from '../../src/notify/payment-notice';
-import { beijingTimeEnd, buildNotification, cdata, paymentFields, toNotifyXml, type PaymentSpec } from '../../tools/simulator/notification-builder';
+import {
+  beijingTimeEnd,
+  buildNotification,
+  cdata,
+  paymentFields,
+  toNotifyXml,
+  type PaymentSpec,
+} from '../../tools/simulator/notification-builder';
 import { signV2, stringToSign, v2Signature } from '../../harness/v2-signature';
 import { DEMO, signNotification } from '../../harness/sign-notification';
 
-interface SignVector { key: string; fields: Record<string, string>; string_sign_temp: string; md5: string; hmac_sha256: string }
-const vector = JSON.parse(readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-sign.json'), 'utf8')) as SignVector;
+interface SignVector {
+  key: string;
+  fields: Record<string, string>;
+  string_sign_temp: string;
+  md5: string;
+  hmac_sha256: string;
+}
+const vector = JSON.parse(
+  readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-sign.json'), 'utf8'),
+) as SignVector;
 
 const merchant = { mchId: DEMO.mchId, appid: DEMO.appid, apiKey: DEMO.key };
-const directory = merchantDirectory([{ mchId: DEMO.mchId, appids: [DEMO.appid], apiKey: DEMO.key, signTypes: ['MD5', 'HMAC-SHA256'] }]);
+const directory = merchantDirectory([
+  { mchId: DEMO.mchId, appids: [DEMO.appid], apiKey: DEMO.key, signTypes: ['MD5', 'HMAC-SHA256'] },
+]);
 const spec = (over: Partial<PaymentSpec> = {}): PaymentSpec => ({
-  merchant, outTradeNo: 'SIM0001', transactionId: '4200000001', totalFee: 1000, signType: 'MD5',
-  timeEnd: new Date(Date.UTC(2026, 10, 27, 4, 0, 0)), nonceStr: 'nonce1', ...over,
+  merchant,
+  outTradeNo: 'SIM0001',
+  transactionId: '4200000001',
+  totalFee: 1000,
+  signType: 'MD5',
+  timeEnd: new Date(Date.UTC(2026, 10, 27, 4, 0, 0)),
+  nonceStr: 'nonce1',
+  ...over,
 });
 
 /** What the gateway and the core make of a body: parsed, authenticated, read as a payment. */
@@ -34,15 +57,21 @@ function receive(xml: string): { fields: Record<string, string>; notice: ReturnT
   return { fields: parsed.fields, notice: parsePaymentNotice(parsed.fields) };
 }
 
-describe('the v2 signature, WeChat\'s side', () => {
-  test('official vector: the signed string', () => assert.equal(stringToSign(vector.fields, vector.key), vector.string_sign_temp));
+describe("the v2 signature, WeChat's side", () => {
+  test('official vector: the signed string', () =>
+    assert.equal(stringToSign(vector.fields, vector.key), vector.string_sign_temp));
   test('official vector: MD5', () => assert.equal(v2Signature(vector.fields, vector.key, 'MD5'), vector.md5));
-  test('official vector: HMAC-SHA256', () => assert.equal(v2Signature(vector.fields, vector.key, 'HMAC-SHA256'), vector.hmac_sha256));
+  test('official vector: HMAC-SHA256', () =>
+    assert.equal(v2Signature(vector.fields, vector.key, 'HMAC-SHA256'), vector.hmac_sha256));
   const rules: ReadonlyArray<[string, Record<string, string>, string]> = [
     ['empty values are left out', { b: '2', a: '1', c: '' }, 'a=1&b=2&key=K'],
     ['sign is left out', { a: '1', sign: 'X' }, 'a=1&key=K'],
     ['sign_type is kept', { a: '1', sign_type: 'HMAC-SHA256' }, 'a=1&sign_type=HMAC-SHA256&key=K'],
-    ['keys in ASCII order: upper case before lower case, _ between', { b: '1', B: '2', a_b: '3', a: '4' }, 'B=2&a=4&a_b=3&b=1&key=K'],
+    [
+      'keys in ASCII order: upper case before lower case, _ between',
+      { b: '1', B: '2', a_b: '3', a: '4' },
+      'B=2&a=4&a_b=3&b=1&key=K',
+    ],
     ['values are raw, not URL-encoded', { a: 'x y&z=支付' }, 'a=x y&z=支付&key=K'],
   ];
   for (const [name, fields, expected] of rules) test(name, () => assert.equal(stringToSign(fields, 'K'), expected));
@@ -54,9 +83,16 @@ describe('the v2 signature, WeChat\'s side', () => {
   });
   test('agrees with the test support signer on any fields (property)', () => {
     const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/).filter((k) => k !== 'sign' && k !== 'sign_type');
-    fc.assert(fc.property(fc.dictionary(name, fc.string({ unit: 'grapheme', maxLength: 20 })), fc.constantFrom('MD5' as const, 'HMAC-SHA256' as const), (fields, type) => {
-      assert.deepEqual(signV2(fields, DEMO.key, type), signNotification(fields, DEMO.key, type));
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.dictionary(name, fc.string({ unit: 'grapheme', maxLength: 20 })),
+        fc.constantFrom('MD5' as const, 'HMAC-SHA256' as const),
+        (fields, type) => {
+          assert.deepEqual(signV2(fields, DEMO.key, type), signNotification(fields, DEMO.key, type));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -64,14 +100,33 @@ describe('the fields of a payment notification', () => {
   test('the documented fields, amounts as integer strings, time_end in Beijing time', () => {
     const f = paymentFields(spec());
     assert.deepEqual(
-      [f['return_code'], f['result_code'], f['mch_id'], f['appid'], f['out_trade_no'], f['transaction_id'], f['total_fee'], f['cash_fee'], f['fee_type'], f['time_end']],
+      [
+        f['return_code'],
+        f['result_code'],
+        f['mch_id'],
+        f['appid'],
+        f['out_trade_no'],
+        f['transaction_id'],
+        f['total_fee'],
+        f['cash_fee'],
+        f['fee_type'],
+        f['time_end'],
+      ],
       ['SUCCESS', 'SUCCESS', DEMO.mchId, DEMO.appid, 'SIM0001', '4200000001', '1000', '1000', 'CNY', '20261127120000'],
     );
   });
   test('coupons: coupon_count, coupon_fee and coupon_type_n/coupon_id_n/coupon_fee_n; cash_fee is the rest', () => {
     const f = paymentFields(spec({ coupons: [100, 50] }));
     assert.deepEqual(
-      [f['coupon_count'], f['coupon_fee'], f['coupon_fee_0'], f['coupon_fee_1'], f['coupon_type_0'], f['cash_fee'], f['total_fee']],
+      [
+        f['coupon_count'],
+        f['coupon_fee'],
+        f['coupon_fee_0'],
+        f['coupon_fee_1'],
+        f['coupon_type_0'],
+        f['cash_fee'],
+        f['total_fee'],
+      ],
       ['2', '150', '100', '50', 'CASH', '850', '1000'],
     );
     assert.ok(f['coupon_id_0'] && f['coupon_id_1'] && f['coupon_id_0'] !== f['coupon_id_1']);
@@ -82,7 +137,8 @@ describe('the fields of a payment notification', () => {
     ['a fractional amount', { totalFee: 1.5 }],
     ['a negative amount', { totalFee: -1 }],
   ];
-  for (const [name, over] of refused) test(`${name} is refused`, () => assert.throws(() => paymentFields(spec(over)), RangeError));
+  for (const [name, over] of refused)
+    test(`${name} is refused`, () => assert.throws(() => paymentFields(spec(over)), RangeError));
   test('result_code FAIL: err_code and err_code_des, no transaction_id', () => {
     const f = paymentFields(spec({ resultCode: 'FAIL' }));
     assert.deepEqual([f['result_code'], f['err_code'], f['transaction_id']], ['FAIL', 'NOTENOUGH', undefined]);
@@ -101,16 +157,21 @@ describe('the XML body', () => {
     ['a]]>b', '<![CDATA[a]]]]><![CDATA[>b]]>'],
     ['<&>', '<![CDATA[<&>]]>'],
   ];
-  for (const [value, expected] of cdataCases) test(`cdata(${JSON.stringify(value)})`, () => assert.equal(cdata(value), expected));
-  test('plainNumbers writes integers without CDATA, as WeChat\'s example does', () => {
-    assert.equal(toNotifyXml({ total_fee: '1', a: 'x' }, { plainNumbers: true }), '<xml><total_fee>1</total_fee><a><![CDATA[x]]></a></xml>');
+  for (const [value, expected] of cdataCases)
+    test(`cdata(${JSON.stringify(value)})`, () => assert.equal(cdata(value), expected));
+  test("plainNumbers writes integers without CDATA, as WeChat's example does", () => {
+    assert.equal(
+      toNotifyXml({ total_fee: '1', a: 'x' }, { plainNumbers: true }),
+      '<xml><total_fee>1</total_fee><a><![CDATA[x]]></a></xml>',
+    );
   });
   const timeCases: ReadonlyArray<[string, string]> = [
     ['2026-11-27T04:00:00Z', '20261127120000'],
     ['2026-12-31T16:00:00Z', '20270101000000'],
     ['2024-02-28T16:30:05Z', '20240229003005'],
   ];
-  for (const [iso, expected] of timeCases) test(`beijingTimeEnd(${iso}) = ${expected}`, () => assert.equal(beijingTimeEnd(new Date(iso)), expected));
+  for (const [iso, expected] of timeCases)
+    test(`beijingTimeEnd(${iso}) = ${expected}`, () => assert.equal(beijingTimeEnd(new Date(iso)), expected));
 
   const accepted: ReadonlyArray<[string, Partial<PaymentSpec>, { plainNumbers?: boolean; pretty?: boolean }?]> = [
     ['MD5', {}],
@@ -133,10 +194,15 @@ describe('the XML body', () => {
   }
   test('any attach (property): parsed back exactly and the signature verifies', () => {
     // Carriage returns are normalised by XML itself, and "]]>" splits the CDATA (see below).
-    const attach = fc.string({ unit: 'grapheme', maxLength: 60 }).filter((s) => !s.includes('\r') && !s.includes(']]>'));
-    fc.assert(fc.property(attach, fc.constantFrom('MD5' as const, 'HMAC-SHA256' as const), (text, signType) => {
-      const built = buildNotification(spec({ attach: text, signType }));
-      assert.deepEqual(receive(built.xml).fields, built.fields);
-    }), { numRuns: 300 });
+    const attach = fc
+      .string({ unit: 'grapheme', maxLength: 60 })
+      .filter((s) => !s.includes('\r') && !s.includes(']]>'));
+    fc.assert(
+      fc.property(attach, fc.constantFrom('MD5' as const, 'HMAC-SHA256' as const), (text, signType) => {
+        const built = buildNotification(spec({ attach: text, signType }));
+        assert.deepEqual(receive(built.xml).fields, built.fields);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

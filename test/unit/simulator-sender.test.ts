@@ -21,7 +21,15 @@ type Step = HttpReply | { error: string } | { reply: HttpReply; takesMs: number 
  * A transport that plays `steps` in order (the last one repeats) on a fake clock. Senders running
  * side by side share the clock, so their sleeps must not advance it (advanceOnSleep false).
  */
-function scripted(steps: readonly Step[], advanceOnSleep = true): { options: Omit<SenderOptions, 'url' | 'schedule' | 'timeScale'>; sleeps: number[]; records: AttemptRecord[]; posts: () => number } {
+function scripted(
+  steps: readonly Step[],
+  advanceOnSleep = true,
+): {
+  options: Omit<SenderOptions, 'url' | 'schedule' | 'timeScale'>;
+  sleeps: number[];
+  records: AttemptRecord[];
+  posts: () => number;
+} {
   let clock = 1_000_000;
   let i = 0;
   const sleeps: number[] = [];
@@ -41,7 +49,10 @@ function scripted(steps: readonly Step[], advanceOnSleep = true): { options: Omi
     options: {
       transport,
       now: () => clock,
-      sleep: async (ms) => { sleeps.push(ms); if (advanceOnSleep) clock += ms; },
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        if (advanceOnSleep) clock += ms;
+      },
       onAttempt: (r) => records.push(r),
     },
     sleeps,
@@ -53,31 +64,107 @@ function scripted(steps: readonly Step[], advanceOnSleep = true): { options: Omi
 const N = { id: 'n1', kind: 'unique', xml: '<xml/>' };
 
 describe('deliver: one sender', () => {
-  const cases: ReadonlyArray<{ name: string; steps: Step[]; scale?: number; schedule?: typeof WECHAT_SCHEDULE; max?: number; delivered: boolean; attempts: number; sleeps: number[] }> = [
+  const cases: ReadonlyArray<{
+    name: string;
+    steps: Step[];
+    scale?: number;
+    schedule?: typeof WECHAT_SCHEDULE;
+    max?: number;
+    delivered: boolean;
+    attempts: number;
+    sleeps: number[];
+  }> = [
     { name: 'acknowledged at once: one attempt, no pause', steps: [OK], delivered: true, attempts: 1, sleeps: [] },
-    { name: 'FAIL then SUCCESS: retried after 15 s', steps: [FAIL, OK], delivered: true, attempts: 2, sleeps: [15_000] },
-    { name: 'HTTP 200 with FAIL is retried too', steps: [FAIL_200, OK], delivered: true, attempts: 2, sleeps: [15_000] },
-    { name: 'connection refused is retried', steps: [{ error: 'ECONNREFUSED' }, { error: 'ECONNRESET' }, OK], delivered: true, attempts: 3, sleeps: [15_000, 15_000] },
-    { name: 'a SUCCESS that takes 6 s is late and retried', steps: [{ reply: OK, takesMs: 6_000 }, OK], delivered: true, attempts: 2, sleeps: [15_000] },
-    { name: 'pauses follow the schedule, compressed x0.001', steps: [FAIL, FAIL, FAIL, FAIL, FAIL, OK], scale: 0.001, delivered: true, attempts: 6, sleeps: [15, 15, 30, 180, 600] },
+    {
+      name: 'FAIL then SUCCESS: retried after 15 s',
+      steps: [FAIL, OK],
+      delivered: true,
+      attempts: 2,
+      sleeps: [15_000],
+    },
+    {
+      name: 'HTTP 200 with FAIL is retried too',
+      steps: [FAIL_200, OK],
+      delivered: true,
+      attempts: 2,
+      sleeps: [15_000],
+    },
+    {
+      name: 'connection refused is retried',
+      steps: [{ error: 'ECONNREFUSED' }, { error: 'ECONNRESET' }, OK],
+      delivered: true,
+      attempts: 3,
+      sleeps: [15_000, 15_000],
+    },
+    {
+      name: 'a SUCCESS that takes 6 s is late and retried',
+      steps: [{ reply: OK, takesMs: 6_000 }, OK],
+      delivered: true,
+      attempts: 2,
+      sleeps: [15_000],
+    },
+    {
+      name: 'pauses follow the schedule, compressed x0.001',
+      steps: [FAIL, FAIL, FAIL, FAIL, FAIL, OK],
+      scale: 0.001,
+      delivered: true,
+      attempts: 6,
+      sleeps: [15, 15, 30, 180, 600],
+    },
     {
       name: 'never acknowledged: 16 attempts, 15 pauses adding up to 24h4m, then given up',
-      steps: [FAIL], delivered: false, attempts: 16, sleeps: [...WECHAT_SCHEDULE.delaysMs],
+      steps: [FAIL],
+      delivered: false,
+      attempts: 16,
+      sleeps: [...WECHAT_SCHEDULE.delaysMs],
     },
-    { name: 'legacy schedule: 10 attempts, then given up', steps: [FAIL], schedule: LEGACY_SCHEDULE, delivered: false, attempts: 10, sleeps: [...LEGACY_SCHEDULE.delaysMs] },
-    { name: 'an attempt cap stops early', steps: [FAIL], max: 3, delivered: false, attempts: 3, sleeps: [15_000, 15_000] },
-    { name: 'schedule "none": one attempt', steps: [FAIL], schedule: parseSchedule('none'), delivered: false, attempts: 1, sleeps: [] },
+    {
+      name: 'legacy schedule: 10 attempts, then given up',
+      steps: [FAIL],
+      schedule: LEGACY_SCHEDULE,
+      delivered: false,
+      attempts: 10,
+      sleeps: [...LEGACY_SCHEDULE.delaysMs],
+    },
+    {
+      name: 'an attempt cap stops early',
+      steps: [FAIL],
+      max: 3,
+      delivered: false,
+      attempts: 3,
+      sleeps: [15_000, 15_000],
+    },
+    {
+      name: 'schedule "none": one attempt',
+      steps: [FAIL],
+      schedule: parseSchedule('none'),
+      delivered: false,
+      attempts: 1,
+      sleeps: [],
+    },
   ];
   for (const c of cases) {
     test(c.name, async () => {
       const s = scripted(c.steps);
-      const result = await deliver(N, 0, { ...s.options, url: 'http://x/', schedule: c.schedule ?? WECHAT_SCHEDULE, timeScale: c.scale ?? 1, maxAttempts: c.max });
+      const result = await deliver(N, 0, {
+        ...s.options,
+        url: 'http://x/',
+        schedule: c.schedule ?? WECHAT_SCHEDULE,
+        timeScale: c.scale ?? 1,
+        maxAttempts: c.max,
+      });
       assert.deepEqual([result.delivered, result.attempts], [c.delivered, c.attempts]);
       assert.deepEqual(s.sleeps, c.sleeps);
       assert.equal(s.records.length, c.attempts, 'one log record per attempt');
       assert.equal(s.posts(), c.attempts);
-      assert.deepEqual(s.records.map((r) => r.attempt), Array.from({ length: c.attempts }, (_, i) => i + 1));
-      assert.deepEqual(s.records.map((r) => r.nextRetryMs), [...c.sleeps, null]);
+      assert.deepEqual(
+        s.records.map((r) => r.attempt),
+        Array.from({ length: c.attempts }, (_, i) => i + 1),
+      );
+      assert.deepEqual(
+        s.records.map((r) => r.nextRetryMs),
+        [...c.sleeps, null],
+      );
       assert.equal(s.records.filter((r) => r.acknowledged).length, c.delivered ? 1 : 0);
     });
   }
@@ -95,20 +182,49 @@ describe('deliver: one sender', () => {
 describe('several senders: the same notification from N WeChat servers', () => {
   test('each sender delivers on its own, after its offset', async () => {
     const s = scripted([OK], false);
-    const results = await deliverFromSenders(N, [0, 5, 2000], { ...s.options, url: 'http://x/', schedule: WECHAT_SCHEDULE, timeScale: 1 });
-    assert.deepEqual(results.map((r) => [r.sender, r.delivered]), [[0, true], [1, true], [2, true]]);
-    assert.deepEqual(s.sleeps.sort((a, b) => a - b), [5, 2000], 'sender 0 starts at once');
+    const results = await deliverFromSenders(N, [0, 5, 2000], {
+      ...s.options,
+      url: 'http://x/',
+      schedule: WECHAT_SCHEDULE,
+      timeScale: 1,
+    });
+    assert.deepEqual(
+      results.map((r) => [r.sender, r.delivered]),
+      [
+        [0, true],
+        [1, true],
+        [2, true],
+      ],
+    );
+    assert.deepEqual(
+      s.sleeps.sort((a, b) => a - b),
+      [5, 2000],
+      'sender 0 starts at once',
+    );
     assert.equal(s.posts(), 3);
   });
 
   test('one sender retrying does not stop the others', async () => {
     const s = scripted([FAIL, OK], false);
-    const results = await deliverFromSenders(N, [0, 0], { ...s.options, url: 'http://x/', schedule: WECHAT_SCHEDULE, timeScale: 1 });
-    assert.deepEqual(results.map((r) => r.delivered), [true, true]);
+    const results = await deliverFromSenders(N, [0, 0], {
+      ...s.options,
+      url: 'http://x/',
+      schedule: WECHAT_SCHEDULE,
+      timeScale: 1,
+    });
+    assert.deepEqual(
+      results.map((r) => r.delivered),
+      [true, true],
+    );
     assert.equal(s.posts(), 3);
   });
 
-  const offsetCases: ReadonlyArray<[number, number, number]> = [[1, 0, 0], [3, 0, 20], [5, 500, 3000], [2, 7, 7]];
+  const offsetCases: ReadonlyArray<[number, number, number]> = [
+    [1, 0, 0],
+    [3, 0, 20],
+    [5, 500, 3000],
+    [2, 7, 7],
+  ];
   for (const [senders, min, max] of offsetCases) {
     test(`senderOffsetsMs(${senders}, ${min}, ${max}): first at 0, gaps within [${min}, ${max}]`, () => {
       const offsets = senderOffsetsMs(senders, min, max, seededRandom(senders * 31 + max));
@@ -120,8 +236,14 @@ describe('several senders: the same notification from N WeChat servers', () => {
       }
     });
   }
-  for (const [senders, min, max] of [[0, 0, 1], [1.5, 0, 1], [2, 5, 1], [2, -1, 1]] as const) {
-    test(`senderOffsetsMs(${senders}, ${min}, ${max}) is refused`, () => assert.throws(() => senderOffsetsMs(senders, min, max, seededRandom(1)), RangeError));
+  for (const [senders, min, max] of [
+    [0, 0, 1],
+    [1.5, 0, 1],
+    [2, 5, 1],
+    [2, -1, 1],
+  ] as const) {
+    test(`senderOffsetsMs(${senders}, ${min}, ${max}) is refused`, () =>
+      assert.throws(() => senderOffsetsMs(senders, min, max, seededRandom(1)), RangeError));
   }
 });
 
@@ -131,7 +253,16 @@ describe('semaphore: the concurrency limit', () => {
     const order: number[] = [];
     const a = await acquire();
     const b = await acquire();
-    const waiting = [acquire().then((r) => { order.push(3); return r; }), acquire().then((r) => { order.push(4); return r; })];
+    const waiting = [
+      acquire().then((r) => {
+        order.push(3);
+        return r;
+      }),
+      acquire().then((r) => {
+        order.push(4);
+        return r;
+      }),
+    ];
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(order, []);
     a();

@@ -9,12 +9,45 @@ import { DeliveryLog, LOGGED_BODY_CHARS, parseLogLines } from '../../tools/simul
 import type { AttemptRecord, DeliveryResult } from '../../tools/simulator/sender';
 import { formatSummary, percentile, summarize } from '../../tools/simulator/summary';
 
-const attempt = (id: string, kind: string, n: number, acknowledged: boolean, status: number | null, latencyMs = 10): AttemptRecord => ({
-  type: 'attempt', id, kind, sender: 0, attempt: n, at: '2026-01-01T00:00:00.000Z', latencyMs, status, body: '',
-  error: status === null ? 'ECONNREFUSED' : null, acknowledged, reason: '', nextRetryMs: null,
+const attempt = (
+  id: string,
+  kind: string,
+  n: number,
+  acknowledged: boolean,
+  status: number | null,
+  latencyMs = 10,
+): AttemptRecord => ({
+  type: 'attempt',
+  id,
+  kind,
+  sender: 0,
+  attempt: n,
+  at: '2026-01-01T00:00:00.000Z',
+  latencyMs,
+  status,
+  body: '',
+  error: status === null ? 'ECONNREFUSED' : null,
+  acknowledged,
+  reason: '',
+  nextRetryMs: null,
 });
-const delivery = (id: string, kind: string, delivered: boolean, attempts: number, elapsedMs = 5, sender = 0): DeliveryResult => ({
-  type: 'delivery', id, kind, sender, delivered, attempts, firstAttemptAt: '2026-01-01T00:00:00.000Z', elapsedMs, lastReason: '',
+const delivery = (
+  id: string,
+  kind: string,
+  delivered: boolean,
+  attempts: number,
+  elapsedMs = 5,
+  sender = 0,
+): DeliveryResult => ({
+  type: 'delivery',
+  id,
+  kind,
+  sender,
+  delivered,
+  attempts,
+  firstAttemptAt: '2026-01-01T00:00:00.000Z',
+  elapsedMs,
+  lastReason: '',
 });
 
 describe('summarize', () => {
@@ -26,15 +59,22 @@ describe('summarize', () => {
     { id: 'e', kind: 'forged', valid: false },
   ];
   const attempts = [
-    attempt('a', 'unique', 1, false, null, 3), attempt('a', 'unique', 2, true, 200, 20),
-    attempt('b', 'duplicate', 1, true, 200, 30), attempt('b', 'duplicate', 1, true, 200, 40),
-    attempt('c', 'forged', 1, false, 401, 5), attempt('c', 'forged', 2, false, 401, 6),
+    attempt('a', 'unique', 1, false, null, 3),
+    attempt('a', 'unique', 2, true, 200, 20),
+    attempt('b', 'duplicate', 1, true, 200, 30),
+    attempt('b', 'duplicate', 1, true, 200, 40),
+    attempt('c', 'forged', 1, false, 401, 5),
+    attempt('c', 'forged', 2, false, 401, 6),
     attempt('d', 'unique', 1, false, 503, 100),
     attempt('e', 'forged', 1, true, 200, 7),
   ];
   const deliveries = [
-    delivery('a', 'unique', true, 2, 900), delivery('b', 'duplicate', true, 1, 40, 0), delivery('b', 'duplicate', true, 1, 40, 1),
-    delivery('c', 'forged', false, 2), delivery('d', 'unique', false, 1), delivery('e', 'forged', true, 1),
+    delivery('a', 'unique', true, 2, 900),
+    delivery('b', 'duplicate', true, 1, 40, 0),
+    delivery('b', 'duplicate', true, 1, 40, 1),
+    delivery('c', 'forged', false, 2),
+    delivery('d', 'unique', false, 1),
+    delivery('e', 'forged', true, 1),
   ];
   const s = summarize({ notifications, deliveries, attempts });
   const rows: ReadonlyArray<[string, unknown, unknown]> = [
@@ -47,10 +87,14 @@ describe('summarize', () => {
     ['invalid notifications acknowledged', s.invalidAcknowledged, ['e']],
     ['most attempts a valid delivery needed', s.maxAttemptsToDeliver, 2],
     ['longest valid delivery', s.maxTimeToDeliverMs, 900],
-    ['replies by status or error', s.replies, { 'ECONNREFUSED': 1, 'HTTP 200': 4, 'HTTP 401': 2, 'HTTP 503': 1 }],
+    ['replies by status or error', s.replies, { ECONNREFUSED: 1, 'HTTP 200': 4, 'HTTP 401': 2, 'HTTP 503': 1 }],
     ['latency max', s.latencyMs.max, 100],
     ['by kind: unique', s.byKind['unique'], { notifications: 2, deliveries: 2, delivered: 1, givenUp: 1, attempts: 3 }],
-    ['by kind: duplicate', s.byKind['duplicate'], { notifications: 1, deliveries: 2, delivered: 2, givenUp: 0, attempts: 2 }],
+    [
+      'by kind: duplicate',
+      s.byKind['duplicate'],
+      { notifications: 1, deliveries: 2, delivered: 2, givenUp: 0, attempts: 2 },
+    ],
   ];
   for (const [name, actual, expected] of rows) test(name, () => assert.deepEqual(actual, expected));
   test('a valid notification with no finished delivery counts as not acknowledged', () => {
@@ -67,9 +111,16 @@ describe('summarize', () => {
 
 describe('percentile (nearest rank)', () => {
   const cases: ReadonlyArray<[number[], number, number]> = [
-    [[], 0.5, 0], [[7], 0.99, 7], [[1, 2, 3, 4], 0.5, 2], [[1, 2, 3, 4], 0.75, 3], [[1, 2, 3, 4], 1, 4], [Array.from({ length: 100 }, (_, i) => i + 1), 0.95, 95],
+    [[], 0.5, 0],
+    [[7], 0.99, 7],
+    [[1, 2, 3, 4], 0.5, 2],
+    [[1, 2, 3, 4], 0.75, 3],
+    [[1, 2, 3, 4], 1, 4],
+    [Array.from({ length: 100 }, (_, i) => i + 1), 0.95, 95],
   ];
-  for (const [list, q, expected] of cases) test(`${JSON.stringify(list.slice(0, 5))}${list.length > 5 ? '...' : ''} q=${q} => ${expected}`, () => assert.equal(percentile(list, q), expected));
+  for (const [list, q, expected] of cases)
+    test(`${JSON.stringify(list.slice(0, 5))}${list.length > 5 ? '...' : ''} q=${q} => ${expected}`, () =>
+      assert.equal(percentile(list, q), expected));
 });
 
 describe('DeliveryLog', () => {
@@ -77,12 +128,23 @@ describe('DeliveryLog', () => {
     const dir = mkdtempSync(join(tmpdir(), 'payment-callback-simlog-'));
     try {
       const log = new DeliveryLog(join(dir, 'log.jsonl'));
-      log.write({ type: 'run', at: 'now', url: 'http://x/', runId: 'R', schedule: 'wechat', timeScale: 1, notifications: 1 });
+      log.write({
+        type: 'run',
+        at: 'now',
+        url: 'http://x/',
+        runId: 'R',
+        schedule: 'wechat',
+        timeScale: 1,
+        notifications: 1,
+      });
       log.write({ ...attempt('a', 'unique', 1, true, 200), body: 'x'.repeat(2000) });
       log.write(delivery('a', 'unique', true, 1));
       await log.close();
       const lines = parseLogLines(readFileSync(join(dir, 'log.jsonl'), 'utf8'));
-      assert.deepEqual(lines.map((l) => l.type), ['run', 'attempt', 'delivery']);
+      assert.deepEqual(
+        lines.map((l) => l.type),
+        ['run', 'attempt', 'delivery'],
+      );
       const a = lines[1] as AttemptRecord;
       assert.equal(a.body?.length, LOGGED_BODY_CHARS);
       assert.equal(log.attempts.length, 1);

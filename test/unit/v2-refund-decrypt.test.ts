@@ -37,7 +37,11 @@ function codeOf(r: ReturnType<typeof decryptRefundReqInfo>): RefundErrorCode | '
 
 describe('public vector: req_info shared by open-source WeChat Pay SDKs', () => {
   const cases: ReadonlyArray<{ name: string; actual: () => string; expected: string }> = [
-    { name: 'the AES key is the lower-case hex MD5 of the API key', actual: () => refundAesKey(vector.api_key), expected: vector.aes_key },
+    {
+      name: 'the AES key is the lower-case hex MD5 of the API key',
+      actual: () => refundAesKey(vector.api_key),
+      expected: vector.aes_key,
+    },
     {
       name: 'req_info decrypts to the plaintext exactly',
       actual: () => {
@@ -78,25 +82,75 @@ describe('what does not decrypt is REFUND_UNDECRYPTABLE', () => {
   flipLast[flipLast.length - 1] = (flipLast[flipLast.length - 1] ?? 0) ^ 0x01;
   const cases: ReadonlyArray<{ name: string; reqInfo: string; apiKey?: string; inMessage: string }> = [
     { name: 'empty req_info', reqInfo: '', inMessage: 'empty' },
-    { name: 'not base64: a character outside the alphabet', reqInfo: `*${vector.req_info.slice(1)}`, inMessage: 'not base64' },
-    { name: 'not base64: URL-safe alphabet', reqInfo: vector.req_info.replace(/\+/g, '-').replace(/\//g, '_'), inMessage: 'not base64' },
-    { name: 'not base64: a line break inside', reqInfo: `${vector.req_info.slice(0, 64)}\n${vector.req_info.slice(64)}`, inMessage: 'not base64' },
+    {
+      name: 'not base64: a character outside the alphabet',
+      reqInfo: `*${vector.req_info.slice(1)}`,
+      inMessage: 'not base64',
+    },
+    {
+      name: 'not base64: URL-safe alphabet',
+      reqInfo: vector.req_info.replace(/\+/g, '-').replace(/\//g, '_'),
+      inMessage: 'not base64',
+    },
+    {
+      name: 'not base64: a line break inside',
+      reqInfo: `${vector.req_info.slice(0, 64)}\n${vector.req_info.slice(64)}`,
+      inMessage: 'not base64',
+    },
     { name: 'not base64: padding dropped', reqInfo: vector.req_info.replace(/=+$/, ''), inMessage: 'not base64' },
-    { name: 'truncated: not a whole number of AES blocks', reqInfo: bytes.subarray(0, bytes.length - 3).toString('base64'), inMessage: 'truncated' },
-    { name: 'truncated: the last block dropped', reqInfo: bytes.subarray(0, bytes.length - 16).toString('base64'), inMessage: 'does not decrypt' },
-    { name: 'truncated: the first block dropped', reqInfo: bytes.subarray(16).toString('base64'), inMessage: 'does not decrypt' },
+    {
+      name: 'truncated: not a whole number of AES blocks',
+      reqInfo: bytes.subarray(0, bytes.length - 3).toString('base64'),
+      inMessage: 'truncated',
+    },
+    {
+      name: 'truncated: the last block dropped',
+      reqInfo: bytes.subarray(0, bytes.length - 16).toString('base64'),
+      inMessage: 'does not decrypt',
+    },
+    {
+      name: 'truncated: the first block dropped',
+      reqInfo: bytes.subarray(16).toString('base64'),
+      inMessage: 'does not decrypt',
+    },
     { name: 'altered: last byte flipped', reqInfo: flipLast.toString('base64'), inMessage: 'does not decrypt' },
-    { name: 'wrong key: another merchant', reqInfo: vector.req_info, apiKey: '192006250b4c09247ec02edce69f6a2d', inMessage: 'API key' },
-    { name: 'wrong key: the AES key itself given as the API key', reqInfo: vector.req_info, apiKey: vector.aes_key, inMessage: 'API key' },
-    { name: 'wrong key: API key with different case', reqInfo: vector.req_info, apiKey: vector.api_key.toLowerCase(), inMessage: 'API key' },
-    { name: 'right key, but not a <root> document', reqInfo: encryptReqInfo('<xml><a>1</a></xml>', vector.api_key), inMessage: '<root>' },
-    { name: 'right key, but not UTF-8', reqInfo: encryptReqInfo(Buffer.from([0x3c, 0xff, 0xfe, 0x3e]), vector.api_key), inMessage: 'UTF-8' },
+    {
+      name: 'wrong key: another merchant',
+      reqInfo: vector.req_info,
+      apiKey: '192006250b4c09247ec02edce69f6a2d',
+      inMessage: 'API key',
+    },
+    {
+      name: 'wrong key: the AES key itself given as the API key',
+      reqInfo: vector.req_info,
+      apiKey: vector.aes_key,
+      inMessage: 'API key',
+    },
+    {
+      name: 'wrong key: API key with different case',
+      reqInfo: vector.req_info,
+      apiKey: vector.api_key.toLowerCase(),
+      inMessage: 'API key',
+    },
+    {
+      name: 'right key, but not a <root> document',
+      reqInfo: encryptReqInfo('<xml><a>1</a></xml>', vector.api_key),
+      inMessage: '<root>',
+    },
+    {
+      name: 'right key, but not UTF-8',
+      reqInfo: encryptReqInfo(Buffer.from([0x3c, 0xff, 0xfe, 0x3e]), vector.api_key),
+      inMessage: 'UTF-8',
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       const r = decryptRefundReqInfo(c.reqInfo, c.apiKey ?? vector.api_key);
       assert.equal(codeOf(r), 'REFUND_UNDECRYPTABLE');
-      assert.ok(!r.ok && r.error.message.includes(c.inMessage), `message mentions "${c.inMessage}": ${r.ok ? '' : r.error.message}`);
+      assert.ok(
+        !r.ok && r.error.message.includes(c.inMessage),
+        `message mentions "${c.inMessage}": ${r.ok ? '' : r.error.message}`,
+      );
       assert.ok(!r.ok && !r.error.message.includes(vector.api_key), 'the message never contains the key');
     });
   }
@@ -113,5 +167,6 @@ describe('the API key itself must be usable', () => {
   const cases: ReadonlyArray<{ name: string; apiKey: string; expected: RefundErrorCode }> = [
     { name: 'empty API key is a configuration problem', apiKey: '', expected: 'INVALID_API_KEY' },
   ];
-  for (const c of cases) test(c.name, () => assert.equal(codeOf(decryptRefundReqInfo(vector.req_info, c.apiKey)), c.expected));
+  for (const c of cases)
+    test(c.name, () => assert.equal(codeOf(decryptRefundReqInfo(vector.req_info, c.apiKey)), c.expected));
 });

@@ -6,7 +6,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { RefundErrorCode } from '../../src/notify/v2-refund/refund-error';
-import { parseRefundEnvelope, type RefundEnvelope, type RefundEnvelopeParse } from '../../src/notify/v2-refund/refund-envelope';
+import {
+  parseRefundEnvelope,
+  type RefundEnvelope,
+  type RefundEnvelopeParse,
+} from '../../src/notify/v2-refund/refund-envelope';
 
 const vector = JSON.parse(
   readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-refund-req-info.json'), 'utf8'),
@@ -39,25 +43,44 @@ describe('a documented refund notification envelope', () => {
     {
       name: 'direct merchant',
       fields: { ...ENVELOPE },
-      expected: { appid: 'wx2421b1c4370ec43b', mchId: '10000100', nonceStr: 'TeqClE3i0mvn3DrK', reqInfo: vector.req_info },
+      expected: {
+        appid: 'wx2421b1c4370ec43b',
+        mchId: '10000100',
+        nonceStr: 'TeqClE3i0mvn3DrK',
+        reqInfo: vector.req_info,
+      },
     },
     {
       name: 'service provider: sub_appid and sub_mch_id are kept',
       fields: withFields({ sub_appid: 'wx8888888888888888', sub_mch_id: '1900000109' }),
       expected: {
-        appid: 'wx2421b1c4370ec43b', mchId: '10000100', nonceStr: 'TeqClE3i0mvn3DrK', reqInfo: vector.req_info,
-        subAppid: 'wx8888888888888888', subMchId: '1900000109',
+        appid: 'wx2421b1c4370ec43b',
+        mchId: '10000100',
+        nonceStr: 'TeqClE3i0mvn3DrK',
+        reqInfo: vector.req_info,
+        subAppid: 'wx8888888888888888',
+        subMchId: '1900000109',
       },
     },
     {
       name: 'empty sub_ fields are absent ones',
       fields: withFields({ sub_appid: '', sub_mch_id: '' }),
-      expected: { appid: 'wx2421b1c4370ec43b', mchId: '10000100', nonceStr: 'TeqClE3i0mvn3DrK', reqInfo: vector.req_info },
+      expected: {
+        appid: 'wx2421b1c4370ec43b',
+        mchId: '10000100',
+        nonceStr: 'TeqClE3i0mvn3DrK',
+        reqInfo: vector.req_info,
+      },
     },
     {
       name: 'a sign field, which WeChat does not send here, is ignored rather than trusted',
       fields: withFields({ sign: 'B552ED6B279343CB493C5DD0D78AB241' }),
-      expected: { appid: 'wx2421b1c4370ec43b', mchId: '10000100', nonceStr: 'TeqClE3i0mvn3DrK', reqInfo: vector.req_info },
+      expected: {
+        appid: 'wx2421b1c4370ec43b',
+        mchId: '10000100',
+        nonceStr: 'TeqClE3i0mvn3DrK',
+        reqInfo: vector.req_info,
+      },
     },
   ];
   for (const c of cases) {
@@ -71,7 +94,11 @@ describe('a documented refund notification envelope', () => {
 
 describe('return_code must be SUCCESS', () => {
   const cases: ReadonlyArray<{ name: string; fields: Record<string, string>; inMessage: string }> = [
-    { name: 'FAIL, with WeChat\'s return_msg quoted', fields: withFields({ return_code: 'FAIL', return_msg: '签名失败' }), inMessage: '签名失败' },
+    {
+      name: "FAIL, with WeChat's return_msg quoted",
+      fields: withFields({ return_code: 'FAIL', return_msg: '签名失败' }),
+      inMessage: '签名失败',
+    },
     { name: 'absent', fields: withFields({ return_code: undefined }), inMessage: 'got none' },
     { name: 'empty', fields: withFields({ return_code: '' }), inMessage: 'got none' },
     { name: 'lower case', fields: withFields({ return_code: 'success' }), inMessage: 'success' },
@@ -87,10 +114,14 @@ describe('return_code must be SUCCESS', () => {
 
 describe('required fields: absent or empty is MISSING_FIELD, naming each', () => {
   const names = ['appid', 'mch_id', 'nonce_str', 'req_info'];
-  const cases = names.flatMap((name) => [
-    { name: `${name} absent`, fields: withFields({ [name]: undefined }), missing: [name] },
-    { name: `${name} empty`, fields: withFields({ [name]: '' }), missing: [name] },
-  ]).concat([{ name: 'all absent', fields: withFields(Object.fromEntries(names.map((n) => [n, undefined]))), missing: names }]);
+  const cases = names
+    .flatMap((name) => [
+      { name: `${name} absent`, fields: withFields({ [name]: undefined }), missing: [name] },
+      { name: `${name} empty`, fields: withFields({ [name]: '' }), missing: [name] },
+    ])
+    .concat([
+      { name: 'all absent', fields: withFields(Object.fromEntries(names.map((n) => [n, undefined]))), missing: names },
+    ]);
   for (const c of cases) {
     test(c.name, () => {
       const r = parseRefundEnvelope(c.fields);

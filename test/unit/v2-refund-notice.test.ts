@@ -105,13 +105,15 @@ describe('amounts (total_fee, refund_fee, settlement_*) are canonical integers i
     { value: '9999999999999999', accepted: false }, // 16 digits
   ];
   const fields = ['total_fee', 'refund_fee', 'settlement_total_fee', 'settlement_refund_fee'] as const;
-  const cases = fields.flatMap((field) => values.map((v) => ({
-    name: `${field}=${JSON.stringify(v.value)} ${v.accepted ? 'accepted' : 'rejected'}`,
-    field,
-    // refund_fee may not exceed total_fee: raise total_fee so that rule does not interfere.
-    fields: withFields({ [field]: v.value, ...(field === 'total_fee' ? { refund_fee: '0' } : {}) }),
-    ...v,
-  })));
+  const cases = fields.flatMap((field) =>
+    values.map((v) => ({
+      name: `${field}=${JSON.stringify(v.value)} ${v.accepted ? 'accepted' : 'rejected'}`,
+      field,
+      // refund_fee may not exceed total_fee: raise total_fee so that rule does not interfere.
+      fields: withFields({ [field]: v.value, ...(field === 'total_fee' ? { refund_fee: '0' } : {}) }),
+      ...v,
+    })),
+  );
   for (const c of cases) {
     test(c.name, () => {
       const r = parseRefundNotice(c.fields);
@@ -132,12 +134,23 @@ describe('refund_fee may not exceed total_fee', () => {
     { name: 'more than paid', total: '6', refund: '7', expected: 'INVALID_FIELD' },
     { name: 'compared as numbers, not strings ("10" > "9")', total: '10', refund: '9', expected: 'ok' },
   ];
-  for (const c of cases) test(c.name, () => assert.equal(codeOf(parseRefundNotice(withFields({ total_fee: c.total, refund_fee: c.refund }))), c.expected));
+  for (const c of cases)
+    test(c.name, () =>
+      assert.equal(codeOf(parseRefundNotice(withFields({ total_fee: c.total, refund_fee: c.refund }))), c.expected),
+    );
 });
 
 describe('optional settlement amounts and success_time may be absent; empty is absent', () => {
-  const cases: ReadonlyArray<{ name: string; changes: Record<string, string | undefined>; absent: ReadonlyArray<keyof RefundNotice> }> = [
-    { name: 'no settlement_refund_fee', changes: { settlement_refund_fee: undefined }, absent: ['settlementRefundFee'] },
+  const cases: ReadonlyArray<{
+    name: string;
+    changes: Record<string, string | undefined>;
+    absent: ReadonlyArray<keyof RefundNotice>;
+  }> = [
+    {
+      name: 'no settlement_refund_fee',
+      changes: { settlement_refund_fee: undefined },
+      absent: ['settlementRefundFee'],
+    },
     { name: 'no settlement_total_fee', changes: { settlement_total_fee: undefined }, absent: ['settlementTotalFee'] },
     { name: 'settlement_refund_fee=""', changes: { settlement_refund_fee: '' }, absent: ['settlementRefundFee'] },
     { name: 'no success_time', changes: { success_time: undefined }, absent: ['successTime'] },
@@ -203,13 +216,23 @@ describe('success_time: yyyy-MM-dd HH:mm:ss in China Standard Time (UTC+8)', () 
 
 describe('required fields: absent or empty is MISSING_FIELD, naming each', () => {
   const required = [
-    'out_trade_no', 'out_refund_no', 'refund_id', 'transaction_id', 'total_fee', 'refund_fee',
-    'refund_status', 'refund_recv_accout', 'refund_account', 'refund_request_source',
+    'out_trade_no',
+    'out_refund_no',
+    'refund_id',
+    'transaction_id',
+    'total_fee',
+    'refund_fee',
+    'refund_status',
+    'refund_recv_accout',
+    'refund_account',
+    'refund_request_source',
   ];
-  const cases = required.flatMap((name) => [
-    { name: `${name} absent`, fields: withFields({ [name]: undefined }), missing: [name] },
-    { name: `${name} empty`, fields: withFields({ [name]: '' }), missing: [name] },
-  ]).concat([{ name: 'an empty record', fields: {}, missing: required }]);
+  const cases = required
+    .flatMap((name) => [
+      { name: `${name} absent`, fields: withFields({ [name]: undefined }), missing: [name] },
+      { name: `${name} empty`, fields: withFields({ [name]: '' }), missing: [name] },
+    ])
+    .concat([{ name: 'an empty record', fields: {}, missing: required }]);
   for (const c of cases) {
     test(c.name, () => {
       const r = parseRefundNotice(c.fields);

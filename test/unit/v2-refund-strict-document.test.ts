@@ -10,8 +10,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { merchantDirectory, type Merchant } from '../../src/notify/merchant';
-import { readRefundNotification, type RefundNotificationRead } from '../../src/notify/v2-refund/read-refund-notification';
-import { NOT_A_REFUND_NOTIFICATION, readReqInfoDocument, REQ_INFO_FIELDS } from '../../src/notify/v2-refund/req-info-document';
+import {
+  readRefundNotification,
+  type RefundNotificationRead,
+} from '../../src/notify/v2-refund/read-refund-notification';
+import {
+  NOT_A_REFUND_NOTIFICATION,
+  readReqInfoDocument,
+  REQ_INFO_FIELDS,
+} from '../../src/notify/v2-refund/req-info-document';
 import { encryptReqInfo, refundInnerFields, rootXml } from '../../harness/refund-notification';
 
 const vector = JSON.parse(
@@ -19,7 +26,12 @@ const vector = JSON.parse(
 ) as { readonly api_key: string; readonly req_info: string; readonly plaintext: string };
 
 const NOW = new Date('2026-11-28T02:00:00Z');
-const MERCHANT: Merchant = { mchId: '10000100', appids: ['wx2421b1c4370ec43b'], apiKey: vector.api_key, signTypes: ['MD5'] };
+const MERCHANT: Merchant = {
+  mchId: '10000100',
+  appids: ['wx2421b1c4370ec43b'],
+  apiKey: vector.api_key,
+  signTypes: ['MD5'],
+};
 const merchants = merchantDirectory([MERCHANT]);
 
 /** The public vector's fields, as WeChat documents them (and as its plaintext holds them). */
@@ -47,15 +59,24 @@ const MARKER = 'Mk7SecretPlaintext0123';
 /** The messages a REFUND_UNDECRYPTABLE may carry: constants, so they cannot hold decrypted text. */
 const CONSTANT_MESSAGES: readonly string[] = [
   NOT_A_REFUND_NOTIFICATION,
-  ...['its padding is invalid', 'the result is not UTF-8', 'the result is not a <root> XML document'].map((what) =>
-    `req_info does not decrypt (${what}); check that the merchant's v2 API key is configured `
-    + '(not the APIv3 key) and that req_info was passed exactly as received'),
+  ...['its padding is invalid', 'the result is not UTF-8', 'the result is not a <root> XML document'].map(
+    (what) =>
+      `req_info does not decrypt (${what}); check that the merchant's v2 API key is configured ` +
+      '(not the APIv3 key) and that req_info was passed exactly as received',
+  ),
 ];
 
 function read(reqInfo: string): RefundNotificationRead {
   return readRefundNotification(
-    { return_code: 'SUCCESS', appid: 'wx2421b1c4370ec43b', mch_id: '10000100', nonce_str: 'TeqClE3i0mvn3DrK', req_info: reqInfo },
-    merchants, NOW,
+    {
+      return_code: 'SUCCESS',
+      appid: 'wx2421b1c4370ec43b',
+      mch_id: '10000100',
+      nonce_str: 'TeqClE3i0mvn3DrK',
+      req_info: reqInfo,
+    },
+    merchants,
+    NOW,
   );
 }
 
@@ -63,7 +84,11 @@ function read(reqInfo: string): RefundNotificationRead {
 function assertRefusedQuietly(r: RefundNotificationRead, secrets: readonly string[], name: string): void {
   assert.ok(!r.ok, `${name}: must be refused`);
   if (r.ok) return;
-  assert.deepEqual([r.result.outcome, r.result.code], ['REJECTED', 'REFUND_UNDECRYPTABLE'], `${name}: ${r.result.message}`);
+  assert.deepEqual(
+    [r.result.outcome, r.result.code],
+    ['REJECTED', 'REFUND_UNDECRYPTABLE'],
+    `${name}: ${r.result.message}`,
+  );
   assert.ok(CONSTANT_MESSAGES.includes(r.result.message), `${name}: not a constant message: ${r.result.message}`);
   for (const secret of secrets) {
     assert.ok(!r.result.message.includes(secret), `${name}: the message quotes ${secret}`);
@@ -80,12 +105,16 @@ describe('genuine documents are read', () => {
     { name: "the repo's fixture: a CHANGE, without success_time", xml: rootXml(change), fields: change },
     {
       name: 'on one line, without layout whitespace',
-      xml: `<root>${Object.entries(genuine).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</root>`,
+      xml: `<root>${Object.entries(genuine)
+        .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+        .join('')}</root>`,
       fields: genuine,
     },
     {
       name: 'CRLF layout, plain-text values, XML entities decoded',
-      xml: `<root>\r\n${Object.entries({ ...genuine, refund_recv_accout: 'A&amp;B &#x94F6;行' }).map(([k, v]) => `<${k}>${v}</${k}>`).join('\r\n')}\r\n</root>\r\n`,
+      xml: `<root>\r\n${Object.entries({ ...genuine, refund_recv_accout: 'A&amp;B &#x94F6;行' })
+        .map(([k, v]) => `<${k}>${v}</${k}>`)
+        .join('\r\n')}\r\n</root>\r\n`,
       fields: { ...genuine, refund_recv_accout: 'A&B 银行' },
     },
   ];
@@ -99,11 +128,15 @@ describe('genuine documents are read', () => {
     });
   }
   test('the public vector as received (req_info itself) reads', () => assert.ok(read(vector.req_info).ok));
-  test('the documented fields are the 13 of the public vector', () => assert.deepEqual([...REQ_INFO_FIELDS], Object.keys(VECTOR_FIELDS)));
+  test('the documented fields are the 13 of the public vector', () =>
+    assert.deepEqual([...REQ_INFO_FIELDS], Object.keys(VECTOR_FIELDS)));
 });
 
 describe('anything else is REFUND_UNDECRYPTABLE with one fixed message, quoting nothing', () => {
-  const fields = refundInnerFields({ outTradeNo: 'T2001', outRefundNo: 'RF2001', refundFee: 30 }, { refund_recv_accout: MARKER });
+  const fields = refundInnerFields(
+    { outTradeNo: 'T2001', outRefundNo: 'RF2001', refundFee: 30 },
+    { refund_recv_accout: MARKER },
+  );
   const secrets = [MARKER, 'T2001', 'RF2001'];
   const lines = Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`);
   const doc = (...extra: string[]): string => `<root>\n${[...lines, ...extra].join('\n')}\n</root>`;
@@ -111,9 +144,21 @@ describe('anything else is REFUND_UNDECRYPTABLE with one fixed message, quoting 
     { name: 'an unknown element', xml: doc(`<cash_refund_fee><![CDATA[${MARKER}]]></cash_refund_fee>`) },
     { name: 'an unknown element that XML would take as a field name', xml: doc(`<Refund_Fee>${MARKER}</Refund_Fee>`) },
     { name: 'a repeated element (the second refund_fee)', xml: doc('<refund_fee><![CDATA[99]]></refund_fee>') },
-    { name: 'a nested element', xml: doc(`<out_trade_no><a>${MARKER}</a></out_trade_no>`).replace('<out_trade_no><![CDATA[T2001]]></out_trade_no>\n', '') },
+    {
+      name: 'a nested element',
+      xml: doc(`<out_trade_no><a>${MARKER}</a></out_trade_no>`).replace(
+        '<out_trade_no><![CDATA[T2001]]></out_trade_no>\n',
+        '',
+      ),
+    },
     { name: 'an attribute', xml: doc().replace('<out_trade_no>', `<out_trade_no a="${MARKER}">`) },
-    { name: 'a self-closing element', xml: doc('<settlement_total_fee/>').replace(/<settlement_total_fee><!\[CDATA\[\d+\]\]><\/settlement_total_fee>\n/, '') },
+    {
+      name: 'a self-closing element',
+      xml: doc('<settlement_total_fee/>').replace(
+        /<settlement_total_fee><!\[CDATA\[\d+\]\]><\/settlement_total_fee>\n/,
+        '',
+      ),
+    },
     { name: 'text between elements', xml: doc(MARKER) },
     { name: 'a comment', xml: doc(`<!-- ${MARKER} -->`) },
     { name: 'a processing instruction', xml: doc(`<?pi ${MARKER}?>`) },
@@ -121,8 +166,17 @@ describe('anything else is REFUND_UNDECRYPTABLE with one fixed message, quoting 
     { name: 'a DOCTYPE', xml: `<root><!DOCTYPE root [<!ENTITY x "${MARKER}">]>${lines.join('')}</root>` },
     { name: 'trailing garbage after </root>, closed by a second root', xml: `${doc()}${MARKER}<root></root>` },
     { name: 'a second <root> inside', xml: doc(`<root>${MARKER}</root>`) },
-    { name: 'a CDATA section followed by text', xml: doc().replace('<out_trade_no><![CDATA[T2001]]>', `<out_trade_no><![CDATA[T2001]]>${MARKER}`) },
-    { name: 'an unclosed CDATA section', xml: doc().replace('<out_trade_no><![CDATA[T2001]]></out_trade_no>', `<out_trade_no><![CDATA[T2001 ${MARKER}</out_trade_no>`) },
+    {
+      name: 'a CDATA section followed by text',
+      xml: doc().replace('<out_trade_no><![CDATA[T2001]]>', `<out_trade_no><![CDATA[T2001]]>${MARKER}`),
+    },
+    {
+      name: 'an unclosed CDATA section',
+      xml: doc().replace(
+        '<out_trade_no><![CDATA[T2001]]></out_trade_no>',
+        `<out_trade_no><![CDATA[T2001 ${MARKER}</out_trade_no>`,
+      ),
+    },
     { name: 'a mismatched closing tag', xml: doc().replace('</out_trade_no>', '</out_refund_no>') },
     { name: 'an undefined entity', xml: doc().replace(`<![CDATA[${MARKER}]]>`, `${MARKER}&secret;`) },
     { name: 'a control character', xml: doc().replace(MARKER, `${MARKER}\u0001`) },
@@ -131,9 +185,18 @@ describe('anything else is REFUND_UNDECRYPTABLE with one fixed message, quoting 
     // Values WeChat never writes: the same answer, so a re-cutter cannot tell shape from value.
     { name: 'a required field missing (refund_fee)', xml: rootXml({ ...fields, refund_fee: '' }) },
     { name: 'a non-canonical refund_fee "030"', xml: rootXml({ ...fields, refund_fee: '030' }) },
-    { name: 'refund_fee above total_fee', xml: rootXml({ ...fields, refund_fee: '101', total_fee: '100', settlement_total_fee: '100' }) },
-    { name: 'an out_trade_no with characters WeChat never uses', xml: rootXml({ ...fields, out_trade_no: `${MARKER}<>!` }) },
-    { name: 'refund_status PROCESSING (refundquery only, never notified)', xml: rootXml({ ...fields, refund_status: 'PROCESSING' }) },
+    {
+      name: 'refund_fee above total_fee',
+      xml: rootXml({ ...fields, refund_fee: '101', total_fee: '100', settlement_total_fee: '100' }),
+    },
+    {
+      name: 'an out_trade_no with characters WeChat never uses',
+      xml: rootXml({ ...fields, out_trade_no: `${MARKER}<>!` }),
+    },
+    {
+      name: 'refund_status PROCESSING (refundquery only, never notified)',
+      xml: rootXml({ ...fields, refund_status: 'PROCESSING' }),
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -168,9 +231,15 @@ describe('ECB re-cuts of the public vector: refused quietly, except value-for-va
     recuts.push({ name: `dup ${i}`, reqInfo: join(blocks.flatMap((b, k) => (k === i ? [b, b] : [b]))) });
   }
   recuts.push({ name: 'reversed', reqInfo: join([...blocks].reverse()) });
-  recuts.push({ name: 'reversed but the padding block', reqInfo: join([...blocks.slice(0, -1).reverse(), blocks[n - 1] as Buffer]) });
+  recuts.push({
+    name: 'reversed but the padding block',
+    reqInfo: join([...blocks.slice(0, -1).reverse(), blocks[n - 1] as Buffer]),
+  });
   for (let k = 1; k < n - 1; k += 1) {
-    recuts.push({ name: `rotated by ${k} but the padding block`, reqInfo: join([...blocks.slice(k, -1), ...blocks.slice(0, k), blocks[n - 1] as Buffer]) });
+    recuts.push({
+      name: `rotated by ${k} but the padding block`,
+      reqInfo: join([...blocks.slice(k, -1), ...blocks.slice(0, k), blocks[n - 1] as Buffer]),
+    });
   }
 
   // The rule's limit, kept visible: these re-cuts move only value characters between values of
@@ -178,7 +247,19 @@ describe('ECB re-cuts of the public vector: refused quietly, except value-for-va
   // refund_account and transaction_id; blocks 3 and 19 both end a value with the same "]"). The
   // document is WeChat's shape with other values: only a signed refundquery can tell
   // (test/unit/refundquery.test.ts).
-  const VALUE_FOR_VALUE = ['swap 2 7', 'swap 2 48', 'swap 3 19', 'swap 7 48', 'swap 12 48', 'drop 2', 'drop 7', 'drop 12', 'drop 48', 'dup 2', 'dup 12'];
+  const VALUE_FOR_VALUE = [
+    'swap 2 7',
+    'swap 2 48',
+    'swap 3 19',
+    'swap 7 48',
+    'swap 12 48',
+    'drop 2',
+    'drop 7',
+    'drop 12',
+    'drop 48',
+    'dup 2',
+    'dup 12',
+  ];
 
   test(`every re-cut but the ${VALUE_FOR_VALUE.length} value-for-value ones (of ${recuts.length}) is REFUND_UNDECRYPTABLE, quoting nothing`, () => {
     const read_ = recuts.filter((c) => read(c.reqInfo).ok).map((c) => c.name);

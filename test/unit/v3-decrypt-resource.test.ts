@@ -9,7 +9,12 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { decryptV3Resource, type V3Decryption, type V3DecryptErrorCode, type V3EncryptedResource } from '../../src/notify/v3/decrypt-resource';
+import {
+  decryptV3Resource,
+  type V3Decryption,
+  type V3DecryptErrorCode,
+  type V3EncryptedResource,
+} from '../../src/notify/v3/decrypt-resource';
 
 interface V3Vector {
   readonly body: string;
@@ -40,7 +45,8 @@ function encrypt(plaintext: string, key: string | Buffer, nonce: string, aad: st
   };
 }
 
-const TRANSACTION = '{"mchid":"1230000109","appid":"wxd678efh567hg6787","out_trade_no":"1217752501201407033233368018","trade_state":"SUCCESS"}';
+const TRANSACTION =
+  '{"mchid":"1230000109","appid":"wxd678efh567hg6787","out_trade_no":"1217752501201407033233368018","trade_state":"SUCCESS"}';
 const SEALED_32 = encrypt(TRANSACTION, KEY_32, 'fdasflkja484', 'transaction');
 
 function codeOf(r: V3Decryption): V3DecryptErrorCode | 'ok' {
@@ -60,15 +66,46 @@ describe('official vector: wechatpay-go notify test, 16-byte APIv3 key', () => {
 });
 
 describe('round trips: what WeChat encrypts decrypts back exactly', () => {
-  const cases: ReadonlyArray<{ name: string; resource: V3EncryptedResource; key: string | Buffer; expected: string }> = [
-    { name: '32-byte key (a real APIv3 key: AES-256-GCM)', resource: SEALED_32, key: KEY_32, expected: TRANSACTION },
-    { name: '24-byte key (AES-192-GCM)', resource: encrypt(TRANSACTION, KEY_24, 'fdasflkja484', 'transaction'), key: KEY_24, expected: TRANSACTION },
-    { name: 'random 32-byte key given as bytes', resource: encrypt(TRANSACTION, Buffer.alloc(32, 7), 'fdasflkja484', 'refund'), key: Buffer.alloc(32, 7), expected: TRANSACTION },
-    { name: 'associated_data empty', resource: encrypt(TRANSACTION, KEY_32, 'fdasflkja484', ''), key: KEY_32, expected: TRANSACTION },
-    { name: 'associated_data left out (same as empty)', resource: encrypt(TRANSACTION, KEY_32, 'fdasflkja484', undefined), key: KEY_32, expected: TRANSACTION },
-    { name: 'empty plaintext (the ciphertext is only the tag)', resource: encrypt('', KEY_32, 'fdasflkja484', 'transaction'), key: KEY_32, expected: '' },
-    { name: 'multi-byte UTF-8', resource: encrypt('{"summary":"支付成功"}', KEY_32, 'fdasflkja484', 'transaction'), key: KEY_32, expected: '{"summary":"支付成功"}' },
-  ];
+  const cases: ReadonlyArray<{ name: string; resource: V3EncryptedResource; key: string | Buffer; expected: string }> =
+    [
+      { name: '32-byte key (a real APIv3 key: AES-256-GCM)', resource: SEALED_32, key: KEY_32, expected: TRANSACTION },
+      {
+        name: '24-byte key (AES-192-GCM)',
+        resource: encrypt(TRANSACTION, KEY_24, 'fdasflkja484', 'transaction'),
+        key: KEY_24,
+        expected: TRANSACTION,
+      },
+      {
+        name: 'random 32-byte key given as bytes',
+        resource: encrypt(TRANSACTION, Buffer.alloc(32, 7), 'fdasflkja484', 'refund'),
+        key: Buffer.alloc(32, 7),
+        expected: TRANSACTION,
+      },
+      {
+        name: 'associated_data empty',
+        resource: encrypt(TRANSACTION, KEY_32, 'fdasflkja484', ''),
+        key: KEY_32,
+        expected: TRANSACTION,
+      },
+      {
+        name: 'associated_data left out (same as empty)',
+        resource: encrypt(TRANSACTION, KEY_32, 'fdasflkja484', undefined),
+        key: KEY_32,
+        expected: TRANSACTION,
+      },
+      {
+        name: 'empty plaintext (the ciphertext is only the tag)',
+        resource: encrypt('', KEY_32, 'fdasflkja484', 'transaction'),
+        key: KEY_32,
+        expected: '',
+      },
+      {
+        name: 'multi-byte UTF-8',
+        resource: encrypt('{"summary":"支付成功"}', KEY_32, 'fdasflkja484', 'transaction'),
+        key: KEY_32,
+        expected: '{"summary":"支付成功"}',
+      },
+    ];
   for (const c of cases) {
     test(c.name, () => {
       const r = decryptV3Resource(c.resource, c.key);
@@ -88,15 +125,45 @@ function flip(b64: string, index: (length: number) => number): string {
 describe('GCM authenticates everything: any change is RESOURCE_UNDECRYPTABLE', () => {
   const sealed = Buffer.from(SEALED_32.ciphertext, 'base64');
   const cases: ReadonlyArray<{ name: string; resource: V3EncryptedResource; key?: string }> = [
-    { name: 'tag: last byte flipped', resource: { ...SEALED_32, ciphertext: flip(SEALED_32.ciphertext, (n) => n - 1) } },
-    { name: 'tag: first tag byte flipped', resource: { ...SEALED_32, ciphertext: flip(SEALED_32.ciphertext, (n) => n - 16) } },
-    { name: 'ciphertext: first byte flipped', resource: { ...SEALED_32, ciphertext: flip(SEALED_32.ciphertext, () => 0) } },
-    { name: 'ciphertext: a byte dropped before the tag', resource: { ...SEALED_32, ciphertext: Buffer.concat([sealed.subarray(0, sealed.length - 17), sealed.subarray(sealed.length - 16)]).toString('base64') } },
-    { name: 'ciphertext: the tag dropped', resource: { ...SEALED_32, ciphertext: sealed.subarray(0, sealed.length - 16).toString('base64') } },
-    { name: 'ciphertext: shorter than a tag', resource: { ...SEALED_32, ciphertext: sealed.subarray(0, 15).toString('base64') } },
+    {
+      name: 'tag: last byte flipped',
+      resource: { ...SEALED_32, ciphertext: flip(SEALED_32.ciphertext, (n) => n - 1) },
+    },
+    {
+      name: 'tag: first tag byte flipped',
+      resource: { ...SEALED_32, ciphertext: flip(SEALED_32.ciphertext, (n) => n - 16) },
+    },
+    {
+      name: 'ciphertext: first byte flipped',
+      resource: { ...SEALED_32, ciphertext: flip(SEALED_32.ciphertext, () => 0) },
+    },
+    {
+      name: 'ciphertext: a byte dropped before the tag',
+      resource: {
+        ...SEALED_32,
+        ciphertext: Buffer.concat([
+          sealed.subarray(0, sealed.length - 17),
+          sealed.subarray(sealed.length - 16),
+        ]).toString('base64'),
+      },
+    },
+    {
+      name: 'ciphertext: the tag dropped',
+      resource: { ...SEALED_32, ciphertext: sealed.subarray(0, sealed.length - 16).toString('base64') },
+    },
+    {
+      name: 'ciphertext: shorter than a tag',
+      resource: { ...SEALED_32, ciphertext: sealed.subarray(0, 15).toString('base64') },
+    },
     { name: 'ciphertext: empty', resource: { ...SEALED_32, ciphertext: '' } },
-    { name: 'ciphertext: not base64', resource: { ...SEALED_32, ciphertext: `${SEALED_32.ciphertext.slice(0, -4)}****` } },
-    { name: 'ciphertext: line breaks inside', resource: { ...SEALED_32, ciphertext: `${SEALED_32.ciphertext.slice(0, 8)}\n${SEALED_32.ciphertext.slice(8)}` } },
+    {
+      name: 'ciphertext: not base64',
+      resource: { ...SEALED_32, ciphertext: `${SEALED_32.ciphertext.slice(0, -4)}****` },
+    },
+    {
+      name: 'ciphertext: line breaks inside',
+      resource: { ...SEALED_32, ciphertext: `${SEALED_32.ciphertext.slice(0, 8)}\n${SEALED_32.ciphertext.slice(8)}` },
+    },
     { name: 'AAD: another associated_data', resource: { ...SEALED_32, associated_data: 'refund' } },
     { name: 'AAD: left out although it was used', resource: { ...SEALED_32, associated_data: undefined } },
     { name: 'nonce: another 12 characters', resource: { ...SEALED_32, nonce: 'fdasflkja485' } },
@@ -115,12 +182,16 @@ describe('GCM authenticates everything: any change is RESOURCE_UNDECRYPTABLE', (
     });
   }
   test('no random 32-byte key among 200 decrypts the resource', () => {
-    for (let i = 0; i < 200; i += 1) assert.equal(codeOf(decryptV3Resource(SEALED_32, randomBytes(32))), 'RESOURCE_UNDECRYPTABLE');
+    for (let i = 0; i < 200; i += 1)
+      assert.equal(codeOf(decryptV3Resource(SEALED_32, randomBytes(32))), 'RESOURCE_UNDECRYPTABLE');
   });
   test('authentic but not UTF-8 is refused too', () => {
     const cipher = createCipheriv('aes-256-gcm', Buffer.from(KEY_32), Buffer.from('fdasflkja484'));
     const sealedBad = Buffer.concat([cipher.update(Buffer.from([0xff, 0xfe])), cipher.final(), cipher.getAuthTag()]);
-    const r = decryptV3Resource({ algorithm: 'AEAD_AES_256_GCM', ciphertext: sealedBad.toString('base64'), nonce: 'fdasflkja484' }, KEY_32);
+    const r = decryptV3Resource(
+      { algorithm: 'AEAD_AES_256_GCM', ciphertext: sealedBad.toString('base64'), nonce: 'fdasflkja484' },
+      KEY_32,
+    );
     assert.equal(codeOf(r), 'RESOURCE_UNDECRYPTABLE');
   });
 });

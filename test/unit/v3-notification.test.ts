@@ -78,13 +78,17 @@ describe('official vector: wechatpay-go notify test', () => {
     const keys = v3PlatformKeys({ certificates: [vector.platform_certificate_pem] }, now);
     assert.ok(keys.ok, keys.ok ? '' : keys.error.message);
     const body = Buffer.from(vector.body, 'utf8');
-    const verified = verifyV3Signature({
-      timestamp: vector.headers['Wechatpay-Timestamp'],
-      nonce: vector.headers['Wechatpay-Nonce'],
-      body,
-      signature: vector.headers['Wechatpay-Signature'],
-      serial: vector.headers['Wechatpay-Serial'],
-    }, keys.keys, now);
+    const verified = verifyV3Signature(
+      {
+        timestamp: vector.headers['Wechatpay-Timestamp'],
+        nonce: vector.headers['Wechatpay-Nonce'],
+        body,
+        signature: vector.headers['Wechatpay-Signature'],
+        serial: vector.headers['Wechatpay-Serial'],
+      },
+      keys.keys,
+      now,
+    );
     assert.ok(verified.ok, verified.ok ? '' : verified.error.message);
     const notification = parseV3Notification(body);
     assert.ok(notification.ok, notification.ok ? '' : notification.error.message);
@@ -95,7 +99,13 @@ describe('official vector: wechatpay-go notify test', () => {
 });
 
 describe('documented event types read the same way', () => {
-  const cases = ['TRANSACTION.SUCCESS', 'REFUND.SUCCESS', 'REFUND.ABNORMAL', 'REFUND.CLOSED', 'MCHTRANSFER.BILL.FINISHED'];
+  const cases = [
+    'TRANSACTION.SUCCESS',
+    'REFUND.SUCCESS',
+    'REFUND.ABNORMAL',
+    'REFUND.CLOSED',
+    'MCHTRANSFER.BILL.FINISHED',
+  ];
   for (const eventType of cases) {
     test(eventType, () => {
       const r = parseV3Notification(withBody({ event_type: eventType }));
@@ -137,7 +147,11 @@ describe('required fields: absent or null is MISSING_FIELD, naming it', () => {
       { name: `${f} absent`, body: withBody({ [f]: undefined }), field: f },
       { name: `${f} null`, body: withBody({ [f]: null }), field: f },
     ]),
-    ...inResource.map((f) => ({ name: `resource.${f} absent`, body: withBody({}, { [f]: undefined }), field: `resource.${f}` })),
+    ...inResource.map((f) => ({
+      name: `resource.${f} absent`,
+      body: withBody({}, { [f]: undefined }),
+      field: `resource.${f}`,
+    })),
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -154,19 +168,39 @@ describe('field shapes: INVALID_FIELD, naming the field', () => {
     { name: 'id is empty', body: withBody({ id: '' }), field: 'id' },
     { name: 'id has a space', body: withBody({ id: 'EV 1' }), field: 'id' },
     { name: 'id longer than 64', body: withBody({ id: 'E'.repeat(65) }), field: 'id' },
-    { name: 'create_time without offset', body: withBody({ create_time: '2021-06-24T16:37:26' }), field: 'create_time' },
+    {
+      name: 'create_time without offset',
+      body: withBody({ create_time: '2021-06-24T16:37:26' }),
+      field: 'create_time',
+    },
     { name: 'create_time as Unix seconds', body: withBody({ create_time: 1624523846 }), field: 'create_time' },
-    { name: 'create_time impossible', body: withBody({ create_time: '2021-02-30T16:37:26+08:00' }), field: 'create_time' },
+    {
+      name: 'create_time impossible',
+      body: withBody({ create_time: '2021-02-30T16:37:26+08:00' }),
+      field: 'create_time',
+    },
     { name: 'event_type lower case', body: withBody({ event_type: 'transaction.success' }), field: 'event_type' },
     { name: 'event_type empty', body: withBody({ event_type: '' }), field: 'event_type' },
-    { name: 'resource_type other than encrypt-resource', body: withBody({ resource_type: 'plain-resource' }), field: 'resource_type' },
+    {
+      name: 'resource_type other than encrypt-resource',
+      body: withBody({ resource_type: 'plain-resource' }),
+      field: 'resource_type',
+    },
     { name: 'summary is an object', body: withBody({ summary: {} }), field: 'summary' },
     { name: 'resource is a string', body: withBody({ resource: 'YDS3lKPa' }), field: 'resource' },
     { name: 'resource is an array', body: withBody({ resource: [] }), field: 'resource' },
     { name: 'resource.ciphertext empty', body: withBody({}, { ciphertext: '' }), field: 'resource.ciphertext' },
     { name: 'resource.nonce is a number', body: withBody({}, { nonce: 123456789012 }), field: 'resource.nonce' },
-    { name: 'resource.associated_data is a number', body: withBody({}, { associated_data: 1 }), field: 'resource.associated_data' },
-    { name: 'resource.algorithm with spaces', body: withBody({}, { algorithm: 'AEAD AES' }), field: 'resource.algorithm' },
+    {
+      name: 'resource.associated_data is a number',
+      body: withBody({}, { associated_data: 1 }),
+      field: 'resource.associated_data',
+    },
+    {
+      name: 'resource.algorithm with spaces',
+      body: withBody({}, { algorithm: 'AEAD AES' }),
+      field: 'resource.algorithm',
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {

@@ -7,12 +7,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  findV3Key, normalizeSerial, v3PlatformKeys, type V3KeysErrorCode, type V3PlatformKeysBuild, type V3PlatformKeysInput,
+  findV3Key,
+  normalizeSerial,
+  v3PlatformKeys,
+  type V3KeysErrorCode,
+  type V3PlatformKeysBuild,
+  type V3PlatformKeysInput,
 } from '../../src/notify/v3/platform-keys';
 
-const vector = JSON.parse(
-  readFileSync(join(__dirname, '../../../test/fixtures/vectors/v3-notify.json'), 'utf8'),
-) as { readonly now_unix: number; readonly platform_certificate_pem: string };
+const vector = JSON.parse(readFileSync(join(__dirname, '../../../test/fixtures/vectors/v3-notify.json'), 'utf8')) as {
+  readonly now_unix: number;
+  readonly platform_certificate_pem: string;
+};
 
 const NOW = new Date(vector.now_unix * 1000);
 const CERT = vector.platform_certificate_pem;
@@ -50,9 +56,21 @@ describe('what builds', () => {
   const cases: ReadonlyArray<{ name: string; input: V3PlatformKeysInput; ids: string[] }> = [
     { name: 'one certificate', input: { certificates: [CERT] }, ids: ['D7CE59D1F522D701'] },
     { name: 'one public key', input: { publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }] }, ids: [ID] },
-    { name: 'a certificate and a public key (migration to public keys)', input: { certificates: [CERT], publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }] }, ids: ['D7CE59D1F522D701', ID] },
-    { name: 'a PKCS#1 RSA PUBLIC KEY', input: { publicKeys: [{ id: ID, pem: RSA.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString() }] }, ids: [ID] },
-    { name: 'certificate with surrounding whitespace', input: { certificates: [`\n${CERT}\n`] }, ids: ['D7CE59D1F522D701'] },
+    {
+      name: 'a certificate and a public key (migration to public keys)',
+      input: { certificates: [CERT], publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }] },
+      ids: ['D7CE59D1F522D701', ID],
+    },
+    {
+      name: 'a PKCS#1 RSA PUBLIC KEY',
+      input: { publicKeys: [{ id: ID, pem: RSA.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString() }] },
+      ids: [ID],
+    },
+    {
+      name: 'certificate with surrounding whitespace',
+      input: { certificates: [`\n${CERT}\n`] },
+      ids: ['D7CE59D1F522D701'],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -64,21 +82,98 @@ describe('what builds', () => {
 });
 
 describe('what is refused, and why', () => {
-  const cases: ReadonlyArray<{ name: string; input: V3PlatformKeysInput; now?: Date; expected: V3KeysErrorCode; inMessage: string }> = [
+  const cases: ReadonlyArray<{
+    name: string;
+    input: V3PlatformKeysInput;
+    now?: Date;
+    expected: V3KeysErrorCode;
+    inMessage: string;
+  }> = [
     { name: 'nothing configured', input: {}, expected: 'NO_KEYS', inMessage: 'at least one' },
-    { name: 'empty lists', input: { certificates: [], publicKeys: [] }, expected: 'NO_KEYS', inMessage: 'at least one' },
-    { name: 'expired certificate', input: { certificates: [CERT] }, now: new Date('2031-04-25T08:55:24Z'), expected: 'CERTIFICATE_EXPIRED', inMessage: `expired at ${NOT_AFTER}` },
-    { name: 'two certificates in one entry', input: { certificates: [`${CERT}${CERT}`] }, expected: 'INVALID_CERTIFICATE', inMessage: 'found 2' },
-    { name: 'no certificate in the entry', input: { certificates: [spki(RSA.publicKey)] }, expected: 'INVALID_CERTIFICATE', inMessage: 'found 0' },
-    { name: 'a damaged certificate', input: { certificates: [CERT.replace('MIIDVzCCAj+g', 'MIIDVzCCAj+h')] }, expected: 'INVALID_CERTIFICATE', inMessage: 'certificates[0]' },
-    { name: 'the same certificate twice', input: { certificates: [CERT, CERT] }, expected: 'DUPLICATE_KEY_ID', inMessage: 'D7CE59D1F522D701' },
-    { name: 'the same public key id twice', input: { publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }, { id: ID, pem: spki(RSA.publicKey) }] }, expected: 'DUPLICATE_KEY_ID', inMessage: ID },
-    { name: 'public key id without the PUB_KEY_ID_ prefix', input: { publicKeys: [{ id: '0114232134912410000000000000', pem: spki(RSA.publicKey) }] }, expected: 'INVALID_KEY_ID', inMessage: 'PUB_KEY_ID_' },
-    { name: 'empty public key id', input: { publicKeys: [{ id: '', pem: spki(RSA.publicKey) }] }, expected: 'INVALID_KEY_ID', inMessage: 'PUB_KEY_ID_' },
-    { name: 'a private key where the public key goes', input: { publicKeys: [{ id: ID, pem: RSA.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }] }, expected: 'INVALID_PUBLIC_KEY', inMessage: 'private key' },
-    { name: 'not a PEM key', input: { publicKeys: [{ id: ID, pem: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA' }] }, expected: 'INVALID_PUBLIC_KEY', inMessage: 'not a readable' },
-    { name: 'an EC public key', input: { publicKeys: [{ id: ID, pem: spki(EC.publicKey) }] }, expected: 'UNSUPPORTED_KEY', inMessage: 'only RSA' },
-    { name: 'a 1024-bit RSA key', input: { publicKeys: [{ id: ID, pem: spki(RSA_1024.publicKey) }] }, expected: 'UNSUPPORTED_KEY', inMessage: '1024 bits' },
+    {
+      name: 'empty lists',
+      input: { certificates: [], publicKeys: [] },
+      expected: 'NO_KEYS',
+      inMessage: 'at least one',
+    },
+    {
+      name: 'expired certificate',
+      input: { certificates: [CERT] },
+      now: new Date('2031-04-25T08:55:24Z'),
+      expected: 'CERTIFICATE_EXPIRED',
+      inMessage: `expired at ${NOT_AFTER}`,
+    },
+    {
+      name: 'two certificates in one entry',
+      input: { certificates: [`${CERT}${CERT}`] },
+      expected: 'INVALID_CERTIFICATE',
+      inMessage: 'found 2',
+    },
+    {
+      name: 'no certificate in the entry',
+      input: { certificates: [spki(RSA.publicKey)] },
+      expected: 'INVALID_CERTIFICATE',
+      inMessage: 'found 0',
+    },
+    {
+      name: 'a damaged certificate',
+      input: { certificates: [CERT.replace('MIIDVzCCAj+g', 'MIIDVzCCAj+h')] },
+      expected: 'INVALID_CERTIFICATE',
+      inMessage: 'certificates[0]',
+    },
+    {
+      name: 'the same certificate twice',
+      input: { certificates: [CERT, CERT] },
+      expected: 'DUPLICATE_KEY_ID',
+      inMessage: 'D7CE59D1F522D701',
+    },
+    {
+      name: 'the same public key id twice',
+      input: {
+        publicKeys: [
+          { id: ID, pem: spki(RSA.publicKey) },
+          { id: ID, pem: spki(RSA.publicKey) },
+        ],
+      },
+      expected: 'DUPLICATE_KEY_ID',
+      inMessage: ID,
+    },
+    {
+      name: 'public key id without the PUB_KEY_ID_ prefix',
+      input: { publicKeys: [{ id: '0114232134912410000000000000', pem: spki(RSA.publicKey) }] },
+      expected: 'INVALID_KEY_ID',
+      inMessage: 'PUB_KEY_ID_',
+    },
+    {
+      name: 'empty public key id',
+      input: { publicKeys: [{ id: '', pem: spki(RSA.publicKey) }] },
+      expected: 'INVALID_KEY_ID',
+      inMessage: 'PUB_KEY_ID_',
+    },
+    {
+      name: 'a private key where the public key goes',
+      input: { publicKeys: [{ id: ID, pem: RSA.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }] },
+      expected: 'INVALID_PUBLIC_KEY',
+      inMessage: 'private key',
+    },
+    {
+      name: 'not a PEM key',
+      input: { publicKeys: [{ id: ID, pem: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA' }] },
+      expected: 'INVALID_PUBLIC_KEY',
+      inMessage: 'not a readable',
+    },
+    {
+      name: 'an EC public key',
+      input: { publicKeys: [{ id: ID, pem: spki(EC.publicKey) }] },
+      expected: 'UNSUPPORTED_KEY',
+      inMessage: 'only RSA',
+    },
+    {
+      name: 'a 1024-bit RSA key',
+      input: { publicKeys: [{ id: ID, pem: spki(RSA_1024.publicKey) }] },
+      expected: 'UNSUPPORTED_KEY',
+      inMessage: '1024 bits',
+    },
   ];
   for (const c of cases) {
     test(`${c.name} -> ${c.expected}`, () => {
@@ -91,11 +186,33 @@ describe('what is refused, and why', () => {
 
 describe('expired certificates: rejected by default, or skipped and reported', () => {
   const later = new Date('2031-05-01T00:00:00Z');
-  const cases: ReadonlyArray<{ name: string; input: V3PlatformKeysInput; expired?: 'reject' | 'skip'; expected: V3KeysErrorCode | 'ok'; ids?: string[] }> = [
+  const cases: ReadonlyArray<{
+    name: string;
+    input: V3PlatformKeysInput;
+    expired?: 'reject' | 'skip';
+    expected: V3KeysErrorCode | 'ok';
+    ids?: string[];
+  }> = [
     { name: 'default: rejected', input: { certificates: [CERT] }, expected: 'CERTIFICATE_EXPIRED' },
-    { name: 'reject: rejected even beside a valid key', input: { certificates: [CERT], publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }] }, expired: 'reject', expected: 'CERTIFICATE_EXPIRED' },
-    { name: 'skip: the other keys remain', input: { certificates: [CERT], publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }] }, expired: 'skip', expected: 'ok', ids: [ID] },
-    { name: 'skip: nothing left is NO_KEYS, naming the expired one', input: { certificates: [CERT] }, expired: 'skip', expected: 'NO_KEYS' },
+    {
+      name: 'reject: rejected even beside a valid key',
+      input: { certificates: [CERT], publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }] },
+      expired: 'reject',
+      expected: 'CERTIFICATE_EXPIRED',
+    },
+    {
+      name: 'skip: the other keys remain',
+      input: { certificates: [CERT], publicKeys: [{ id: ID, pem: spki(RSA.publicKey) }] },
+      expired: 'skip',
+      expected: 'ok',
+      ids: [ID],
+    },
+    {
+      name: 'skip: nothing left is NO_KEYS, naming the expired one',
+      input: { certificates: [CERT] },
+      expired: 'skip',
+      expected: 'NO_KEYS',
+    },
   ];
   for (const c of cases) {
     test(`${c.name}`, () => {
@@ -103,7 +220,10 @@ describe('expired certificates: rejected by default, or skipped and reported', (
       assert.equal(codeOf(r), c.expected);
       if (r.ok) {
         assert.deepEqual([...r.keys.byId.keys()], c.ids);
-        assert.deepEqual(r.skipped.map((s) => s.id), ['D7CE59D1F522D701']);
+        assert.deepEqual(
+          r.skipped.map((s) => s.id),
+          ['D7CE59D1F522D701'],
+        );
         assert.ok(r.skipped[0]?.reason.includes(NOT_AFTER));
       } else if (r.error.code === 'NO_KEYS') {
         assert.ok(r.error.message.includes('D7CE59D1F522D701'));
@@ -129,7 +249,9 @@ describe('looking a key up by Wechatpay-Serial', () => {
     { serial: '', found: undefined },
     { serial: '__proto__', found: undefined },
   ];
-  for (const c of cases) test(`${JSON.stringify(c.serial)} -> ${c.found ?? 'none'}`, () => assert.equal(findV3Key(built.keys, c.serial)?.id, c.found));
+  for (const c of cases)
+    test(`${JSON.stringify(c.serial)} -> ${c.found ?? 'none'}`, () =>
+      assert.equal(findV3Key(built.keys, c.serial)?.id, c.found));
 });
 
 describe('serial numbers compare as hex numbers', () => {
@@ -143,5 +265,7 @@ describe('serial numbers compare as hex numbers', () => {
     { value: '', expected: undefined },
     { value: '0x1A', expected: undefined },
   ];
-  for (const c of cases) test(`${JSON.stringify(c.value)} -> ${c.expected ?? 'not a serial'}`, () => assert.equal(normalizeSerial(c.value), c.expected));
+  for (const c of cases)
+    test(`${JSON.stringify(c.value)} -> ${c.expected ?? 'not a serial'}`, () =>
+      assert.equal(normalizeSerial(c.value), c.expected));
 });

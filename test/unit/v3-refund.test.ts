@@ -68,14 +68,48 @@ describe('documented example: a REFUND.SUCCESS resource', () => {
 describe('refund_status and event_type must agree; success_time is required only for SUCCESS', () => {
   const cases: ReadonlyArray<{ name: string; json: string; eventType?: string; expected: V3ParseErrorCode | 'ok' }> = [
     { name: 'SUCCESS under REFUND.SUCCESS', json: withFields({}), eventType: 'REFUND.SUCCESS', expected: 'ok' },
-    { name: 'ABNORMAL under REFUND.ABNORMAL, no success_time', json: withFields({ refund_status: 'ABNORMAL', success_time: undefined }), eventType: 'REFUND.ABNORMAL', expected: 'ok' },
-    { name: 'CLOSED under REFUND.CLOSED, no success_time', json: withFields({ refund_status: 'CLOSED', success_time: undefined }), eventType: 'REFUND.CLOSED', expected: 'ok' },
-    { name: 'SUCCESS without success_time', json: withFields({ success_time: undefined }), eventType: 'REFUND.SUCCESS', expected: 'INVALID_FIELD' },
-    { name: 'SUCCESS under REFUND.CLOSED', json: withFields({}), eventType: 'REFUND.CLOSED', expected: 'INVALID_FIELD' },
-    { name: 'CLOSED under REFUND.SUCCESS', json: withFields({ refund_status: 'CLOSED' }), eventType: 'REFUND.SUCCESS', expected: 'INVALID_FIELD' },
-    { name: 'SUCCESS under TRANSACTION.SUCCESS', json: withFields({}), eventType: 'TRANSACTION.SUCCESS', expected: 'INVALID_FIELD' },
+    {
+      name: 'ABNORMAL under REFUND.ABNORMAL, no success_time',
+      json: withFields({ refund_status: 'ABNORMAL', success_time: undefined }),
+      eventType: 'REFUND.ABNORMAL',
+      expected: 'ok',
+    },
+    {
+      name: 'CLOSED under REFUND.CLOSED, no success_time',
+      json: withFields({ refund_status: 'CLOSED', success_time: undefined }),
+      eventType: 'REFUND.CLOSED',
+      expected: 'ok',
+    },
+    {
+      name: 'SUCCESS without success_time',
+      json: withFields({ success_time: undefined }),
+      eventType: 'REFUND.SUCCESS',
+      expected: 'INVALID_FIELD',
+    },
+    {
+      name: 'SUCCESS under REFUND.CLOSED',
+      json: withFields({}),
+      eventType: 'REFUND.CLOSED',
+      expected: 'INVALID_FIELD',
+    },
+    {
+      name: 'CLOSED under REFUND.SUCCESS',
+      json: withFields({ refund_status: 'CLOSED' }),
+      eventType: 'REFUND.SUCCESS',
+      expected: 'INVALID_FIELD',
+    },
+    {
+      name: 'SUCCESS under TRANSACTION.SUCCESS',
+      json: withFields({}),
+      eventType: 'TRANSACTION.SUCCESS',
+      expected: 'INVALID_FIELD',
+    },
     { name: 'PROCESSING (not notified)', json: withFields({ refund_status: 'PROCESSING' }), expected: 'INVALID_FIELD' },
-    { name: 'REFUNDCLOSE (the v2 spelling)', json: withFields({ refund_status: 'REFUNDCLOSE' }), expected: 'INVALID_FIELD' },
+    {
+      name: 'REFUNDCLOSE (the v2 spelling)',
+      json: withFields({ refund_status: 'REFUNDCLOSE' }),
+      expected: 'INVALID_FIELD',
+    },
     { name: 'lower case', json: withFields({ refund_status: 'success' }), expected: 'INVALID_FIELD' },
   ];
   for (const c of cases) {
@@ -98,11 +132,15 @@ describe('amounts are JSON numbers, safe non-negative integers', () => {
     { name: '"999" (a string)', value: '999', accepted: false },
     { name: '2^53', value: 2 ** 53, accepted: false },
   ];
-  const cases = (['total', 'refund', 'payer_total', 'payer_refund'] as const).flatMap((field) => values.map((v) => ({ ...v, field })));
+  const cases = (['total', 'refund', 'payer_total', 'payer_refund'] as const).flatMap((field) =>
+    values.map((v) => ({ ...v, field })),
+  );
   for (const c of cases) {
     test(`amount.${c.field}=${c.name} ${c.accepted ? 'accepted' : 'rejected'}`, () => {
       // Zero everything so that refund <= total holds whichever field is set.
-      const r = parseV3Refund(withFields({}, { total: 0, refund: 0, payer_total: 0, payer_refund: 0, [c.field]: c.value }));
+      const r = parseV3Refund(
+        withFields({}, { total: 0, refund: 0, payer_total: 0, payer_refund: 0, [c.field]: c.value }),
+      );
       if (c.accepted) {
         assert.ok(r.ok, r.ok ? '' : r.error.message);
       } else {
@@ -126,7 +164,8 @@ describe('a refund may not exceed what was paid', () => {
     { name: 'refund above total', amount: { refund: 1000 }, expected: 'INVALID_FIELD' },
     { name: 'payer_refund above payer_total', amount: { payer_total: 500 }, expected: 'INVALID_FIELD' },
   ];
-  for (const c of cases) test(`${c.name} -> ${c.expected}`, () => assert.equal(codeOf(parseV3Refund(withFields({}, c.amount))), c.expected));
+  for (const c of cases)
+    test(`${c.name} -> ${c.expected}`, () => assert.equal(codeOf(parseV3Refund(withFields({}, c.amount))), c.expected));
 });
 
 describe('required fields: absent or null is MISSING_FIELD, naming it', () => {
@@ -137,7 +176,11 @@ describe('required fields: absent or null is MISSING_FIELD, naming it', () => {
       { name: `${f} absent`, json: withFields({ [f]: undefined }), field: f },
       { name: `${f} null`, json: withFields({ [f]: null }), field: f },
     ]),
-    ...amount.map((f) => ({ name: `amount.${f} absent`, json: withFields({}, { [f]: undefined }), field: `amount.${f}` })),
+    ...amount.map((f) => ({
+      name: `amount.${f} absent`,
+      json: withFields({}, { [f]: undefined }),
+      field: `amount.${f}`,
+    })),
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -154,13 +197,29 @@ describe('required fields: absent or null is MISSING_FIELD, naming it', () => {
 
 describe('field shapes: INVALID_FIELD, naming the field', () => {
   const cases: ReadonlyArray<{ name: string; json: string; field: string }> = [
-    { name: 'out_refund_no longer than 64', json: withFields({ out_refund_no: 'R'.repeat(65) }), field: 'out_refund_no' },
+    {
+      name: 'out_refund_no longer than 64',
+      json: withFields({ out_refund_no: 'R'.repeat(65) }),
+      field: 'out_refund_no',
+    },
     { name: 'out_refund_no with a slash', json: withFields({ out_refund_no: 'R/1' }), field: 'out_refund_no' },
     { name: 'refund_id is a number', json: withFields({ refund_id: 50200207182018 }), field: 'refund_id' },
     { name: 'out_trade_no longer than 32', json: withFields({ out_trade_no: 'T'.repeat(33) }), field: 'out_trade_no' },
-    { name: 'success_time impossible', json: withFields({ success_time: '2018-06-31T10:34:56+08:00' }), field: 'success_time' },
-    { name: 'success_time in v2 format', json: withFields({ success_time: '2018-06-08 10:34:56' }), field: 'success_time' },
-    { name: 'user_received_account is a number', json: withFields({ user_received_account: 403 }), field: 'user_received_account' },
+    {
+      name: 'success_time impossible',
+      json: withFields({ success_time: '2018-06-31T10:34:56+08:00' }),
+      field: 'success_time',
+    },
+    {
+      name: 'success_time in v2 format',
+      json: withFields({ success_time: '2018-06-08 10:34:56' }),
+      field: 'success_time',
+    },
+    {
+      name: 'user_received_account is a number',
+      json: withFields({ user_received_account: 403 }),
+      field: 'user_received_account',
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {

@@ -34,6 +34,7 @@ describe('RFC 3339 times as WeChat Pay sends them', () => {
     { value: '', expected: undefined },
   ];
   for (const c of cases) {
-    test(`${JSON.stringify(c.value)} -> ${c.expected ?? 'rejected'}`, () => assert.equal(parseRfc3339(c.value)?.toISOString(), c.expected));
+    test(`${JSON.stringify(c.value)} -> ${c.expected ?? 'rejected'}`, () =>
+      assert.equal(parseRfc3339(c.value)?.toISOString(), c.expected));
   }
 });

@@ -14,7 +14,19 @@ const DOC_EXAMPLE = {
   mchid: '1230000109',
   trade_state: 'SUCCESS',
   bank_type: 'CMC',
-  promotion_detail: [{ amount: 100, wechatpay_contribute: 0, coupon_id: '109519', scope: 'GLOBAL', merchant_contribute: 0, name: '单品惠-6', other_contribute: 0, currency: 'CNY', stock_id: '931386' }],
+  promotion_detail: [
+    {
+      amount: 100,
+      wechatpay_contribute: 0,
+      coupon_id: '109519',
+      scope: 'GLOBAL',
+      merchant_contribute: 0,
+      name: '单品惠-6',
+      other_contribute: 0,
+      currency: 'CNY',
+      stock_id: '931386',
+    },
+  ],
   success_time: '2018-06-08T10:34:56+08:00',
   payer: { openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o' },
   out_trade_no: '1217752501201407033233368018',
@@ -63,7 +75,11 @@ describe('documented example: a TRANSACTION.SUCCESS resource', () => {
     {
       name: 'without the optional trade_type and payer',
       json: withFields({ trade_type: undefined, payer: undefined }),
-      expected: (({ tradeType, payerOpenid, ...rest }) => { void tradeType; void payerOpenid; return rest; })(DOC_EXPECTED),
+      expected: (({ tradeType, payerOpenid, ...rest }) => {
+        void tradeType;
+        void payerOpenid;
+        return rest;
+      })(DOC_EXPECTED),
     },
     {
       name: 'a discount: payer_total below total',
@@ -132,7 +148,11 @@ describe('required fields: absent or null is MISSING_FIELD, naming it', () => {
       { name: `${f} absent`, json: withFields({ [f]: undefined }), field: f },
       { name: `${f} null`, json: withFields({ [f]: null }), field: f },
     ]),
-    ...amount.map((f) => ({ name: `amount.${f} absent`, json: withFields({}, { [f]: undefined }), field: `amount.${f}` })),
+    ...amount.map((f) => ({
+      name: `amount.${f} absent`,
+      json: withFields({}, { [f]: undefined }),
+      field: `amount.${f}`,
+    })),
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -151,9 +171,17 @@ describe('field shapes: INVALID_FIELD, naming the field', () => {
     { name: 'out_trade_no longer than 32', json: withFields({ out_trade_no: 'T'.repeat(33) }), field: 'out_trade_no' },
     { name: 'transaction_id with markup', json: withFields({ transaction_id: '<1>' }), field: 'transaction_id' },
     { name: 'success_time in v2 format', json: withFields({ success_time: '20180608103456' }), field: 'success_time' },
-    { name: 'success_time without offset', json: withFields({ success_time: '2018-06-08T10:34:56' }), field: 'success_time' },
+    {
+      name: 'success_time without offset',
+      json: withFields({ success_time: '2018-06-08T10:34:56' }),
+      field: 'success_time',
+    },
     { name: 'amount.currency lower case', json: withFields({}, { currency: 'cny' }), field: 'amount.currency' },
-    { name: 'amount.payer_currency too long', json: withFields({}, { payer_currency: 'CNYY' }), field: 'amount.payer_currency' },
+    {
+      name: 'amount.payer_currency too long',
+      json: withFields({}, { payer_currency: 'CNYY' }),
+      field: 'amount.payer_currency',
+    },
     { name: 'amount is an array', json: withFields({ amount: [100] }), field: 'amount' },
     { name: 'payer is a string', json: withFields({ payer: 'oUpF8uMuAJO' }), field: 'payer' },
     { name: 'payer.openid is a number', json: withFields({ payer: { openid: 1 } }), field: 'payer.openid' },

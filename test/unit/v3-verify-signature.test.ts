@@ -12,12 +12,18 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { v3PlatformKeys, type V3PlatformKeys } from '../../src/notify/v3/platform-keys';
 import {
-  v3SignedBytes, verifyV3Signature, type V3SignedMessage, type V3Verification, type V3VerifyErrorCode,
+  v3SignedBytes,
+  verifyV3Signature,
+  type V3SignedMessage,
+  type V3Verification,
+  type V3VerifyErrorCode,
 } from '../../src/notify/v3/verify-signature';
 
 interface V3Vector {
   readonly now_unix: number;
-  readonly headers: Readonly<Record<'Wechatpay-Timestamp' | 'Wechatpay-Nonce' | 'Wechatpay-Serial' | 'Wechatpay-Signature', string>>;
+  readonly headers: Readonly<
+    Record<'Wechatpay-Timestamp' | 'Wechatpay-Nonce' | 'Wechatpay-Serial' | 'Wechatpay-Signature', string>
+  >;
   readonly body: string;
   readonly platform_certificate_pem: string;
 }
@@ -58,11 +64,20 @@ function build(input: Parameters<typeof v3PlatformKeys>[0], now = NOW): V3Platfo
 const CERT_KEYS = build({ certificates: [vector.platform_certificate_pem] });
 const ALL_KEYS = build({
   certificates: [vector.platform_certificate_pem],
-  publicKeys: [{ id: ID_A, pem: pem(KEY_A.publicKey) }, { id: ID_B, pem: pem(KEY_B.publicKey) }],
+  publicKeys: [
+    { id: ID_A, pem: pem(KEY_A.publicKey) },
+    { id: ID_B, pem: pem(KEY_B.publicKey) },
+  ],
 });
 
 /** Signs like WeChat does, building the message independently of v3SignedBytes. */
-function signed(privateKey: KeyObject, serial: string, timestamp: number, body = '{"id":"EV-2018022511223320873"}', nonce = 'fdasfwiwlf8wfasfdsa'): V3SignedMessage {
+function signed(
+  privateKey: KeyObject,
+  serial: string,
+  timestamp: number,
+  body = '{"id":"EV-2018022511223320873"}',
+  nonce = 'fdasfwiwlf8wfasfdsa',
+): V3SignedMessage {
   const message = Buffer.from(`${timestamp}\n${nonce}\n${body}\n`, 'utf8');
   return {
     timestamp: String(timestamp),
@@ -110,7 +125,11 @@ describe('Wechatpay-Serial names the certificate by its serial number in upper-c
     { name: 'one digit different', serial: 'D7CE59D1F522D702', expected: 'UNKNOWN_SERIAL' },
     { name: 'a prefix of it', serial: 'D7CE59D1F522D7', expected: 'UNKNOWN_SERIAL' },
     { name: 'not hex', serial: 'D7CE59D1F522D70G', expected: 'UNKNOWN_SERIAL' },
-    { name: 'decimal spelling of the same number', serial: BigInt('0xD7CE59D1F522D701').toString(10), expected: 'UNKNOWN_SERIAL' },
+    {
+      name: 'decimal spelling of the same number',
+      serial: BigInt('0xD7CE59D1F522D701').toString(10),
+      expected: 'UNKNOWN_SERIAL',
+    },
   ];
   for (const c of cases) {
     test(`serial ${c.name} (${c.serial}) -> ${c.expected}`, () => {
@@ -122,17 +141,36 @@ describe('Wechatpay-Serial names the certificate by its serial number in upper-c
 describe('the signature covers timestamp, nonce and every byte of the body', () => {
   const body = vector.body;
   const cases: ReadonlyArray<{ name: string; change: Partial<V3SignedMessage> }> = [
-    { name: 'body: one character changed', change: { body: Buffer.from(body.replace('签约成功', '签约失败'), 'utf8') } },
-    { name: 'body: re-serialised JSON (same content, other bytes)', change: { body: Buffer.from(JSON.stringify(JSON.parse(body), null, 1), 'utf8') } },
+    {
+      name: 'body: one character changed',
+      change: { body: Buffer.from(body.replace('签约成功', '签约失败'), 'utf8') },
+    },
+    {
+      name: 'body: re-serialised JSON (same content, other bytes)',
+      change: { body: Buffer.from(JSON.stringify(JSON.parse(body), null, 1), 'utf8') },
+    },
     { name: 'body: a trailing newline added', change: { body: Buffer.from(`${body}\n`, 'utf8') } },
     { name: 'body: empty', change: { body: Buffer.alloc(0) } },
     { name: 'nonce: another nonce', change: { nonce: 'EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBy' } },
     { name: 'nonce: with a trailing space', change: { nonce: `${VECTOR_MESSAGE.nonce ?? ''} ` } },
-    { name: 'timestamp: one second later (inside the window, but signed)', change: { timestamp: String(vector.now_unix + 1) } },
+    {
+      name: 'timestamp: one second later (inside the window, but signed)',
+      change: { timestamp: String(vector.now_unix + 1) },
+    },
     { name: 'signature: one byte flipped', change: { signature: flipFirstByte(VECTOR_MESSAGE.signature ?? '') } },
-    { name: 'signature: truncated', change: { signature: Buffer.from(VECTOR_MESSAGE.signature ?? '', 'base64').subarray(0, 128).toString('base64') } },
+    {
+      name: 'signature: truncated',
+      change: {
+        signature: Buffer.from(VECTOR_MESSAGE.signature ?? '', 'base64')
+          .subarray(0, 128)
+          .toString('base64'),
+      },
+    },
     { name: 'signature: not base64', change: { signature: '!!!!' } },
-    { name: 'signature: made by another key', change: { signature: signed(KEY_A.privateKey, 'x', vector.now_unix, body).signature } },
+    {
+      name: 'signature: made by another key',
+      change: { signature: signed(KEY_A.privateKey, 'x', vector.now_unix, body).signature },
+    },
   ];
   for (const c of cases) {
     test(`${c.name} -> INVALID_SIGNATURE`, () => {
@@ -172,7 +210,10 @@ describe('Wechatpay-Timestamp must be within 300 s of now, either way', () => {
       assert.equal(codeOf(r), c.expected);
       if (!r.ok && r.error.code === 'TIMESTAMP_OUT_OF_WINDOW') {
         assert.equal(r.error.skewSeconds, c.offset, 'skewSeconds says by how much, signed');
-        assert.ok(r.error.message.includes(`${Math.abs(c.offset)} s ${c.offset < 0 ? 'in the past' : 'in the future'}`), r.error.message);
+        assert.ok(
+          r.error.message.includes(`${Math.abs(c.offset)} s ${c.offset < 0 ? 'in the past' : 'in the future'}`),
+          r.error.message,
+        );
       }
     });
   }
@@ -186,13 +227,26 @@ describe('Wechatpay-Timestamp must be within 300 s of now, either way', () => {
     assert.equal(codeOf(verifyV3Signature(message, ALL_KEYS, NOW, { windowSeconds: 60 })), 'TIMESTAMP_OUT_OF_WINDOW');
   });
   test('now with milliseconds: the skew is exact', () => {
-    const r = verifyV3Signature(signed(KEY_A.privateKey, ID_A, vector.now_unix - 300), ALL_KEYS, new Date(NOW.getTime() + 500));
+    const r = verifyV3Signature(
+      signed(KEY_A.privateKey, ID_A, vector.now_unix - 300),
+      ALL_KEYS,
+      new Date(NOW.getTime() + 500),
+    );
     assert.ok(!r.ok && r.error.code === 'TIMESTAMP_OUT_OF_WINDOW' && r.error.skewSeconds === -300.5);
   });
 });
 
 describe('Wechatpay-Timestamp must be Unix seconds', () => {
-  const values = ['1624523846.0', '+1624523846', '-1', '01624523846', '1624523846000000', '1624523846 ', 'Thu, 24 Jun 2021 08:37:26 GMT', '0x60D44546'];
+  const values = [
+    '1624523846.0',
+    '+1624523846',
+    '-1',
+    '01624523846',
+    '1624523846000000',
+    '1624523846 ',
+    'Thu, 24 Jun 2021 08:37:26 GMT',
+    '0x60D44546',
+  ];
   for (const value of values) {
     test(`${JSON.stringify(value)} -> INVALID_HEADER`, () => {
       const r = verifyV3Signature({ ...VECTOR_MESSAGE, timestamp: value }, CERT_KEYS, NOW);
@@ -204,17 +258,38 @@ describe('Wechatpay-Timestamp must be Unix seconds', () => {
 
 describe('signature probes (WECHATPAY/SIGNTEST/...) are rejected as such', () => {
   const cases: ReadonlyArray<{ name: string; message: V3SignedMessage; expected: V3VerifyErrorCode }> = [
-    { name: 'probe on the vector', message: { ...VECTOR_MESSAGE, signature: 'WECHATPAY/SIGNTEST/tJHIiIS9eB2hAYstmAmbbD3ZE5LiIm' }, expected: 'SIGNATURE_PROBE' },
-    { name: 'probe with an unknown serial: still a probe', message: { ...VECTOR_MESSAGE, serial: 'ABC', signature: 'WECHATPAY/SIGNTEST/x' }, expected: 'SIGNATURE_PROBE' },
-    { name: 'probe with a stale timestamp: still a probe', message: { ...VECTOR_MESSAGE, timestamp: '1', signature: 'WECHATPAY/SIGNTEST/x' }, expected: 'SIGNATURE_PROBE' },
-    { name: 'lower-case prefix is not a probe, just invalid', message: { ...VECTOR_MESSAGE, signature: 'wechatpay/signtest/x' }, expected: 'INVALID_SIGNATURE' },
+    {
+      name: 'probe on the vector',
+      message: { ...VECTOR_MESSAGE, signature: 'WECHATPAY/SIGNTEST/tJHIiIS9eB2hAYstmAmbbD3ZE5LiIm' },
+      expected: 'SIGNATURE_PROBE',
+    },
+    {
+      name: 'probe with an unknown serial: still a probe',
+      message: { ...VECTOR_MESSAGE, serial: 'ABC', signature: 'WECHATPAY/SIGNTEST/x' },
+      expected: 'SIGNATURE_PROBE',
+    },
+    {
+      name: 'probe with a stale timestamp: still a probe',
+      message: { ...VECTOR_MESSAGE, timestamp: '1', signature: 'WECHATPAY/SIGNTEST/x' },
+      expected: 'SIGNATURE_PROBE',
+    },
+    {
+      name: 'lower-case prefix is not a probe, just invalid',
+      message: { ...VECTOR_MESSAGE, signature: 'wechatpay/signtest/x' },
+      expected: 'INVALID_SIGNATURE',
+    },
   ];
-  for (const c of cases) test(`${c.name} -> ${c.expected}`, () => assert.equal(codeOf(verifyV3Signature(c.message, CERT_KEYS, NOW)), c.expected));
+  for (const c of cases)
+    test(`${c.name} -> ${c.expected}`, () =>
+      assert.equal(codeOf(verifyV3Signature(c.message, CERT_KEYS, NOW)), c.expected));
 });
 
 describe('missing headers: MISSING_HEADER names each one', () => {
   const names = {
-    timestamp: 'Wechatpay-Timestamp', nonce: 'Wechatpay-Nonce', signature: 'Wechatpay-Signature', serial: 'Wechatpay-Serial',
+    timestamp: 'Wechatpay-Timestamp',
+    nonce: 'Wechatpay-Nonce',
+    signature: 'Wechatpay-Signature',
+    serial: 'Wechatpay-Serial',
   } as const;
   const single = (Object.keys(names) as Array<keyof typeof names>).flatMap((field) => [
     { name: `${names[field]} absent`, change: { [field]: undefined }, missing: [names[field]] },
@@ -241,19 +316,67 @@ describe('missing headers: MISSING_HEADER names each one', () => {
 });
 
 describe('keys: the serial must name a configured key (UNKNOWN_SERIAL otherwise)', () => {
-  const cases: ReadonlyArray<{ name: string; message: () => V3SignedMessage; keys: V3PlatformKeys; expected: V3VerifyErrorCode | 'ok' }> = [
-    { name: 'public key A signs, serial A', message: () => signed(KEY_A.privateKey, ID_A, vector.now_unix), keys: ALL_KEYS, expected: 'ok' },
-    { name: 'public key B signs, serial B', message: () => signed(KEY_B.privateKey, ID_B, vector.now_unix), keys: ALL_KEYS, expected: 'ok' },
-    { name: 'key A signs, serial B', message: () => signed(KEY_A.privateKey, ID_B, vector.now_unix), keys: ALL_KEYS, expected: 'INVALID_SIGNATURE' },
-    { name: 'key A signs, serial of the certificate', message: () => signed(KEY_A.privateKey, 'D7CE59D1F522D701', vector.now_unix), keys: ALL_KEYS, expected: 'INVALID_SIGNATURE' },
-    { name: 'a public key id that is not configured', message: () => signed(KEY_A.privateKey, 'PUB_KEY_ID_0114232134912410000000000009', vector.now_unix), keys: ALL_KEYS, expected: 'UNKNOWN_SERIAL' },
-    { name: 'public key id in lower case (ids are exact)', message: () => signed(KEY_A.privateKey, ID_A.toLowerCase(), vector.now_unix), keys: ALL_KEYS, expected: 'UNKNOWN_SERIAL' },
-    { name: 'the vector, with only public keys configured', message: () => VECTOR_MESSAGE, keys: build({ publicKeys: [{ id: ID_A, pem: pem(KEY_A.publicKey) }] }), expected: 'UNKNOWN_SERIAL' },
+  const cases: ReadonlyArray<{
+    name: string;
+    message: () => V3SignedMessage;
+    keys: V3PlatformKeys;
+    expected: V3VerifyErrorCode | 'ok';
+  }> = [
+    {
+      name: 'public key A signs, serial A',
+      message: () => signed(KEY_A.privateKey, ID_A, vector.now_unix),
+      keys: ALL_KEYS,
+      expected: 'ok',
+    },
+    {
+      name: 'public key B signs, serial B',
+      message: () => signed(KEY_B.privateKey, ID_B, vector.now_unix),
+      keys: ALL_KEYS,
+      expected: 'ok',
+    },
+    {
+      name: 'key A signs, serial B',
+      message: () => signed(KEY_A.privateKey, ID_B, vector.now_unix),
+      keys: ALL_KEYS,
+      expected: 'INVALID_SIGNATURE',
+    },
+    {
+      name: 'key A signs, serial of the certificate',
+      message: () => signed(KEY_A.privateKey, 'D7CE59D1F522D701', vector.now_unix),
+      keys: ALL_KEYS,
+      expected: 'INVALID_SIGNATURE',
+    },
+    {
+      name: 'a public key id that is not configured',
+      message: () => signed(KEY_A.privateKey, 'PUB_KEY_ID_0114232134912410000000000009', vector.now_unix),
+      keys: ALL_KEYS,
+      expected: 'UNKNOWN_SERIAL',
+    },
+    {
+      name: 'public key id in lower case (ids are exact)',
+      message: () => signed(KEY_A.privateKey, ID_A.toLowerCase(), vector.now_unix),
+      keys: ALL_KEYS,
+      expected: 'UNKNOWN_SERIAL',
+    },
+    {
+      name: 'the vector, with only public keys configured',
+      message: () => VECTOR_MESSAGE,
+      keys: build({ publicKeys: [{ id: ID_A, pem: pem(KEY_A.publicKey) }] }),
+      expected: 'UNKNOWN_SERIAL',
+    },
   ];
-  for (const c of cases) test(`${c.name} -> ${c.expected}`, () => assert.equal(codeOf(verifyV3Signature(c.message(), c.keys, NOW)), c.expected));
+  for (const c of cases)
+    test(`${c.name} -> ${c.expected}`, () =>
+      assert.equal(codeOf(verifyV3Signature(c.message(), c.keys, NOW)), c.expected));
   test('UNKNOWN_SERIAL reports the serial and says what to do', () => {
-    const r = verifyV3Signature({ ...VECTOR_MESSAGE, serial: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1' }, CERT_KEYS, NOW);
-    assert.ok(!r.ok && r.error.code === 'UNKNOWN_SERIAL' && r.error.serial === '5157F09EFDC096DE15EBE81A47057A7232F1B8E1');
+    const r = verifyV3Signature(
+      { ...VECTOR_MESSAGE, serial: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1' },
+      CERT_KEYS,
+      NOW,
+    );
+    assert.ok(
+      !r.ok && r.error.code === 'UNKNOWN_SERIAL' && r.error.serial === '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
+    );
     assert.ok(r.error.message.includes('rotated'));
   });
 });
@@ -261,7 +384,10 @@ describe('keys: the serial must name a configured key (UNKNOWN_SERIAL otherwise)
 describe('rotation: every configured key verifies while both are valid', () => {
   const rotating = build({
     certificates: [vector.platform_certificate_pem],
-    publicKeys: [{ id: ID_A, pem: pem(KEY_A.publicKey) }, { id: ID_B, pem: pem(KEY_B.publicKey) }],
+    publicKeys: [
+      { id: ID_A, pem: pem(KEY_A.publicKey) },
+      { id: ID_B, pem: pem(KEY_B.publicKey) },
+    ],
   });
   const cases: ReadonlyArray<{ name: string; message: () => V3SignedMessage }> = [
     { name: 'old platform certificate (the vector)', message: () => VECTOR_MESSAGE },
@@ -283,7 +409,11 @@ describe('a certificate is used only inside its validity period', () => {
   const cases: ReadonlyArray<{ name: string; at: number; expected: V3VerifyErrorCode }> = [
     { name: 'a second after notAfter', at: notAfter + 1000, expected: 'CERTIFICATE_NOT_VALID' },
     { name: 'a second before notBefore', at: notBefore - 1000, expected: 'CERTIFICATE_NOT_VALID' },
-    { name: 'at notAfter exactly (still valid; the vector signature then fails)', at: notAfter, expected: 'INVALID_SIGNATURE' },
+    {
+      name: 'at notAfter exactly (still valid; the vector signature then fails)',
+      at: notAfter,
+      expected: 'INVALID_SIGNATURE',
+    },
   ];
   for (const c of cases) {
     test(`${c.name} -> ${c.expected}`, () => {
@@ -295,6 +425,8 @@ describe('a certificate is used only inside its validity period', () => {
 });
 
 describe('contract: a broken clock or window is a programming error, thrown', () => {
-  test('invalid now', () => assert.throws(() => verifyV3Signature(VECTOR_MESSAGE, CERT_KEYS, new Date(Number.NaN)), RangeError));
-  test('negative window', () => assert.throws(() => verifyV3Signature(VECTOR_MESSAGE, CERT_KEYS, NOW, { windowSeconds: -1 }), RangeError));
+  test('invalid now', () =>
+    assert.throws(() => verifyV3Signature(VECTOR_MESSAGE, CERT_KEYS, new Date(Number.NaN)), RangeError));
+  test('negative window', () =>
+    assert.throws(() => verifyV3Signature(VECTOR_MESSAGE, CERT_KEYS, NOW, { windowSeconds: -1 }), RangeError));
 });

@@ -9,35 +9,106 @@ import type { PaidNotice } from '../../src/notify/payment-notice';
 import { planWrite, recordsOnly, type StoredView } from '../../src/notify/write-plan';
 
 const notice: PaidNotice = {
-  resultCode: 'SUCCESS', mchId: '10000100', appid: 'wxd930ea5d5a258f4f', outTradeNo: 'T1', transactionId: '4200T1',
-  totalFee: 100, feeType: 'CNY', paidAt: new Date('2026-11-27T04:00:00Z'),
+  resultCode: 'SUCCESS',
+  mchId: '10000100',
+  appid: 'wxd930ea5d5a258f4f',
+  outTradeNo: 'T1',
+  transactionId: '4200T1',
+  totalFee: 100,
+  feeType: 'CNY',
+  paidAt: new Date('2026-11-27T04:00:00Z'),
 };
 const order: StoredOrder = {
-  mchId: '10000100', appid: 'wxd930ea5d5a258f4f', outTradeNo: 'T1', totalFee: 100, feeType: 'CNY', status: 'NOTPAY',
-  transactionId: null, paidAt: null, createdAt: new Date(0), refundedFee: 0,
+  mchId: '10000100',
+  appid: 'wxd930ea5d5a258f4f',
+  outTradeNo: 'T1',
+  totalFee: 100,
+  feeType: 'CNY',
+  status: 'NOTPAY',
+  transactionId: null,
+  paidAt: null,
+  createdAt: new Date(0),
+  refundedFee: 0,
 };
 const paidOrder: StoredOrder = { ...order, status: 'PAID', transactionId: '4200T1', paidAt: notice.paidAt };
 
-const cases: ReadonlyArray<{ name: string; view: StoredView; notice?: PaidNotice; expected: { outcome: string; code: string; transition?: string; event?: string; anomaly?: string; keepsBody: boolean } }> = [
-  { name: 'an unpaid order, matching: PAY and ORDER_PAID', view: { order }, expected: { outcome: 'PAID', code: 'OK', transition: 'PAY', event: 'ORDER_PAID', keepsBody: true } },
-  { name: 'no order: recorded, parked', view: { order: undefined }, expected: { outcome: 'ORDER_NOT_FOUND', code: 'ORDER_NOT_FOUND', keepsBody: true } },
-  { name: 'paid by this transaction: a duplicate keeps no body', view: { order: paidOrder }, expected: { outcome: 'DUPLICATE', code: 'DUPLICATE', keepsBody: false } },
-  { name: 'paid by another transaction', view: { order: paidOrder }, notice: { ...notice, transactionId: 'other' }, expected: { outcome: 'CONFLICTING_PAYMENT', code: 'CONFLICTING_TRANSACTION', anomaly: 'CONFLICTING_TRANSACTION', keepsBody: true } },
-  { name: 'this transaction pays another order', view: { order, transactionPays: 'T0' }, expected: { outcome: 'CONFLICTING_PAYMENT', code: 'TRANSACTION_REUSED', anomaly: 'TRANSACTION_REUSED', keepsBody: true } },
-  { name: 'another amount', view: { order }, notice: { ...notice, totalFee: 1 }, expected: { outcome: 'ORDER_MISMATCH', code: 'AMOUNT_MISMATCH', anomaly: 'AMOUNT_MISMATCH', keepsBody: true } },
-  { name: 'a mismatch is reported before a reused transaction', view: { order, transactionPays: 'T0' }, notice: { ...notice, totalFee: 1 }, expected: { outcome: 'ORDER_MISMATCH', code: 'AMOUNT_MISMATCH', anomaly: 'AMOUNT_MISMATCH', keepsBody: true } },
+const cases: ReadonlyArray<{
+  name: string;
+  view: StoredView;
+  notice?: PaidNotice;
+  expected: {
+    outcome: string;
+    code: string;
+    transition?: string;
+    event?: string;
+    anomaly?: string;
+    keepsBody: boolean;
+  };
+}> = [
+  {
+    name: 'an unpaid order, matching: PAY and ORDER_PAID',
+    view: { order },
+    expected: { outcome: 'PAID', code: 'OK', transition: 'PAY', event: 'ORDER_PAID', keepsBody: true },
+  },
+  {
+    name: 'no order: recorded, parked',
+    view: { order: undefined },
+    expected: { outcome: 'ORDER_NOT_FOUND', code: 'ORDER_NOT_FOUND', keepsBody: true },
+  },
+  {
+    name: 'paid by this transaction: a duplicate keeps no body',
+    view: { order: paidOrder },
+    expected: { outcome: 'DUPLICATE', code: 'DUPLICATE', keepsBody: false },
+  },
+  {
+    name: 'paid by another transaction',
+    view: { order: paidOrder },
+    notice: { ...notice, transactionId: 'other' },
+    expected: {
+      outcome: 'CONFLICTING_PAYMENT',
+      code: 'CONFLICTING_TRANSACTION',
+      anomaly: 'CONFLICTING_TRANSACTION',
+      keepsBody: true,
+    },
+  },
+  {
+    name: 'this transaction pays another order',
+    view: { order, transactionPays: 'T0' },
+    expected: {
+      outcome: 'CONFLICTING_PAYMENT',
+      code: 'TRANSACTION_REUSED',
+      anomaly: 'TRANSACTION_REUSED',
+      keepsBody: true,
+    },
+  },
+  {
+    name: 'another amount',
+    view: { order },
+    notice: { ...notice, totalFee: 1 },
+    expected: { outcome: 'ORDER_MISMATCH', code: 'AMOUNT_MISMATCH', anomaly: 'AMOUNT_MISMATCH', keepsBody: true },
+  },
+  {
+    name: 'a mismatch is reported before a reused transaction',
+    view: { order, transactionPays: 'T0' },
+    notice: { ...notice, totalFee: 1 },
+    expected: { outcome: 'ORDER_MISMATCH', code: 'AMOUNT_MISMATCH', anomaly: 'AMOUNT_MISMATCH', keepsBody: true },
+  },
 ];
 
 for (const c of cases) {
   test(`payment: ${c.name}`, () => {
     const plan = planWrite(paymentSubject(c.notice ?? notice), c.view);
-    assert.deepEqual({
-      outcome: plan.result.outcome, code: plan.result.code,
-      ...(plan.transition ? { transition: plan.transition.kind } : {}),
-      ...(plan.event ? { event: plan.event.type } : {}),
-      ...(plan.anomaly ? { anomaly: plan.anomaly.anomaly.kind } : {}),
-      keepsBody: plan.keepsBody,
-    }, c.expected);
+    assert.deepEqual(
+      {
+        outcome: plan.result.outcome,
+        code: plan.result.code,
+        ...(plan.transition ? { transition: plan.transition.kind } : {}),
+        ...(plan.event ? { event: plan.event.type } : {}),
+        ...(plan.anomaly ? { anomaly: plan.anomaly.anomaly.kind } : {}),
+        keepsBody: plan.keepsBody,
+      },
+      c.expected,
+    );
   });
 }
 
@@ -53,7 +124,12 @@ test('v2 and v3 deliveries of one payment are one fact; another amount is anothe
 });
 
 test('orderquery REFUND for an unpaid order: an anomaly REFUNDED_BEFORE_PAID; for a paid one, nothing', () => {
-  const subject = refundedPaymentSubject({ mchId: '10000100', appid: order.appid, outTradeNo: 'T1', transactionId: '4200T1' });
+  const subject = refundedPaymentSubject({
+    mchId: '10000100',
+    appid: order.appid,
+    outTradeNo: 'T1',
+    transactionId: '4200T1',
+  });
   assert.equal(planWrite(subject, { order }).anomaly?.anomaly.kind, 'REFUNDED_BEFORE_PAID');
   assert.ok(recordsOnly(planWrite(subject, { order: paidOrder })));
 });

@@ -78,7 +78,10 @@ async function main(): Promise<void> {
   const signType = values['sign-type'];
   if (!isSignType(signType)) throw new UsageError('--sign-type must be MD5 or HMAC-SHA256');
   const refundFee = values.refund === undefined ? undefined : fen(values.refund, '--refund');
-  const totalFee = fen(values['total-fee'] ?? (refundFee === undefined ? '1' : String(Math.max(100, refundFee))), '--total-fee');
+  const totalFee = fen(
+    values['total-fee'] ?? (refundFee === undefined ? '1' : String(Math.max(100, refundFee))),
+    '--total-fee',
+  );
   const paidFee = values['paid-fee'] === undefined ? totalFee : fen(values['paid-fee'], '--paid-fee');
   const v3Keys = api === 'v3' ? readDemoV3Keys(values['keys-dir'] ?? join(ROOT, DEMO_V3_KEY_DIR)) : undefined;
   const mchId = values['mch-id'] ?? (api === 'v3' ? DEMO_V3_MERCHANT.mchId : DEMO_MERCHANT.mchId);
@@ -97,13 +100,22 @@ async function main(): Promise<void> {
     return m;
   };
   const client = new PaymentCallbackClient(values.core, credentials.createInsecure());
-  const getOrder = (): Promise<Order> => unary<Order>((cb) => client.getOrder({ mchId, outTradeNo }, metadata(),
-    { deadline: Date.now() + 5_000 }, (err, res) => cb(err, res?.order)));
+  const getOrder = (): Promise<Order> =>
+    unary<Order>((cb) =>
+      client.getOrder({ mchId, outTradeNo }, metadata(), { deadline: Date.now() + 5_000 }, (err, res) =>
+        cb(err, res?.order),
+      ),
+    );
   try {
     if (!values['no-create']) {
-      const created = await unary<Order>((cb) => client.createOrder(
-        { mchId, appid, outTradeNo, totalFee, feeType: 'CNY' },
-        metadata(), { deadline: Date.now() + 5_000 }, (err, res) => cb(err, res?.order)));
+      const created = await unary<Order>((cb) =>
+        client.createOrder(
+          { mchId, appid, outTradeNo, totalFee, feeType: 'CNY' },
+          metadata(),
+          { deadline: Date.now() + 5_000 },
+          (err, res) => cb(err, res?.order),
+        ),
+      );
       process.stdout.write(`order    ${created.outTradeNo}: ${created.totalFee} fen, ${OrderStatus[created.status]}\n`);
     }
     const transactionId = `42000${Date.now()}${randomBytes(4).toString('hex')}`.slice(0, 28);
@@ -130,36 +142,78 @@ async function main(): Promise<void> {
         };
         if (signType !== 'MD5') fields['sign_type'] = signType;
         fields['sign'] = v2Signature(fields, apiKey, signType);
-        const body = `<xml>${Object.entries(fields).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('')}</xml>`;
+        const body = `<xml>${Object.entries(fields)
+          .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+          .join('')}</xml>`;
         await post('payment', urls.v2, { 'content-type': 'text/xml' }, body);
       } else {
         const keys = v3Keys as NonNullable<typeof v3Keys>;
-        const resource = v3TransactionResource({ mchid: mchId, appid, outTradeNo, transactionId, total: paidFee, successTime: now });
-        const d = v3Delivery('TRANSACTION.SUCCESS', resource, keys.apiV3Key, { id: DEMO_V3_MERCHANT.publicKeyId, privateKey: keys.wechatpayPrivateKeyPem }, now);
+        const resource = v3TransactionResource({
+          mchid: mchId,
+          appid,
+          outTradeNo,
+          transactionId,
+          total: paidFee,
+          successTime: now,
+        });
+        const d = v3Delivery(
+          'TRANSACTION.SUCCESS',
+          resource,
+          keys.apiV3Key,
+          { id: DEMO_V3_MERCHANT.publicKeyId, privateKey: keys.wechatpayPrivateKeyPem },
+          now,
+        );
         await post('payment', urls.v3, d.headers, d.body);
       }
       await printOrder(await getOrder());
     }
     if (refundFee !== undefined) {
       const order = await getOrder();
-      if (!order.transactionId) throw new Error(`order ${outTradeNo} is ${OrderStatus[order.status]}: only a paid order can be refunded`);
+      if (!order.transactionId)
+        throw new Error(`order ${outTradeNo} is ${OrderStatus[order.status]}: only a paid order can be refunded`);
       const outRefundNo = `refund${Date.now()}${randomBytes(2).toString('hex')}`;
       const refundId = `50300${Date.now()}${randomBytes(4).readUInt32BE(0)}`.slice(0, 28);
       const status = values['refund-status'];
       if (api === 'v2') {
-        if (!['SUCCESS', 'CHANGE', 'REFUNDCLOSE'].includes(status)) throw new UsageError('--refund-status for v2 must be SUCCESS, CHANGE or REFUNDCLOSE');
+        if (!['SUCCESS', 'CHANGE', 'REFUNDCLOSE'].includes(status))
+          throw new UsageError('--refund-status for v2 must be SUCCESS, CHANGE or REFUNDCLOSE');
         const body = v2RefundXml({
-          mchId, appid, apiKey, outTradeNo, transactionId: order.transactionId, outRefundNo, refundId,
-          refundFee, totalFee: order.totalFee, status, successTime: new Date(), nonceStr: randomBytes(16).toString('hex'),
+          mchId,
+          appid,
+          apiKey,
+          outTradeNo,
+          transactionId: order.transactionId,
+          outRefundNo,
+          refundId,
+          refundFee,
+          totalFee: order.totalFee,
+          status,
+          successTime: new Date(),
+          nonceStr: randomBytes(16).toString('hex'),
         });
         await post('refund', urls.refund, { 'content-type': 'text/xml' }, body);
       } else {
-        if (status !== 'SUCCESS' && status !== 'ABNORMAL' && status !== 'CLOSED') throw new UsageError('--refund-status for v3 must be SUCCESS, ABNORMAL or CLOSED');
+        if (status !== 'SUCCESS' && status !== 'ABNORMAL' && status !== 'CLOSED')
+          throw new UsageError('--refund-status for v3 must be SUCCESS, ABNORMAL or CLOSED');
         const keys = v3Keys as NonNullable<typeof v3Keys>;
         const resource = v3RefundResource({
-          mchid: mchId, outTradeNo, transactionId: order.transactionId, outRefundNo, refundId, refund: refundFee, total: order.totalFee, status, successTime: new Date(),
+          mchid: mchId,
+          outTradeNo,
+          transactionId: order.transactionId,
+          outRefundNo,
+          refundId,
+          refund: refundFee,
+          total: order.totalFee,
+          status,
+          successTime: new Date(),
         });
-        const d = v3Delivery(`REFUND.${status}`, resource, keys.apiV3Key, { id: DEMO_V3_MERCHANT.publicKeyId, privateKey: keys.wechatpayPrivateKeyPem }, new Date());
+        const d = v3Delivery(
+          `REFUND.${status}`,
+          resource,
+          keys.apiV3Key,
+          { id: DEMO_V3_MERCHANT.publicKeyId, privateKey: keys.wechatpayPrivateKeyPem },
+          new Date(),
+        );
         await post('refund', urls.v3, d.headers, d.body);
       }
       await printOrder(await getOrder());
@@ -176,9 +230,11 @@ async function post(what: string, url: string, headers: Record<string, string>, 
 }
 
 async function printOrder(o: Order): Promise<void> {
-  process.stdout.write(`order    ${o.outTradeNo}: ${OrderStatus[o.status]}`
-    + `${o.transactionId ? `, transaction ${o.transactionId}, paid at ${o.paidAt?.toISOString() ?? '?'}` : ''}`
-    + `${o.refundedFee ? `, refunded ${o.refundedFee} of ${o.totalFee} fen` : ''}\n`);
+  process.stdout.write(
+    `order    ${o.outTradeNo}: ${OrderStatus[o.status]}` +
+      `${o.transactionId ? `, transaction ${o.transactionId}, paid at ${o.paidAt?.toISOString() ?? '?'}` : ''}` +
+      `${o.refundedFee ? `, refunded ${o.refundedFee} of ${o.totalFee} fen` : ''}\n`,
+  );
 }
 
 function fen(text: string, name: string): number {
@@ -187,7 +243,9 @@ function fen(text: string, name: string): number {
 }
 
 function unary<T>(call: (cb: (err: Error | null, value: T | undefined) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => call((err, value) => (err || value === undefined ? reject(err ?? new Error('empty response')) : resolve(value))));
+  return new Promise((resolve, reject) =>
+    call((err, value) => (err || value === undefined ? reject(err ?? new Error('empty response')) : resolve(value))),
+  );
 }
 
 /** WeChat's time_end: yyyyMMddHHmmss in China Standard Time. */
@@ -197,6 +255,7 @@ function beijingTimeEnd(d: Date): string {
 
 main().catch((e: unknown) => {
   process.stderr.write(`notify: ${e instanceof Error ? e.message : String(e)}\n`);
-  if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) process.stderr.write('try --help\n');
+  if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')))
+    process.stderr.write('try --help\n');
   process.exit(1);
 });

@@ -20,10 +20,14 @@ if (!process.env['CALLERS_FILE'] && !process.env['CALLERS_JSON'] && process.env[
 }
 if (!process.env['MERCHANTS_FILE'] && !process.env['MERCHANTS_JSON']) {
   env['MERCHANTS_FILE'] = join(root, 'config', 'demo-merchants.json');
-  process.stderr.write('make run: using the DEMO merchants from config/demo-merchants.json (mch_id 10000100, public key: never for real money)\n');
+  process.stderr.write(
+    'make run: using the DEMO merchants from config/demo-merchants.json (mch_id 10000100, public key: never for real money)\n',
+  );
   // The v3 demo merchant's keys are generated here, before the core reads the file that names them.
   const v3 = ensureDemoV3Keys(join(root, DEMO_V3_KEY_DIR));
-  process.stderr.write(`make run: APIv3 demo merchant 1900000109, keys ${v3.created ? 'generated in' : 'from'} ${DEMO_V3_KEY_DIR}/ (make notify ARGS="--api v3")\n`);
+  process.stderr.write(
+    `make run: APIv3 demo merchant 1900000109, keys ${v3.created ? 'generated in' : 'from'} ${DEMO_V3_KEY_DIR}/ (make notify ARGS="--api v3")\n`,
+  );
   // The console's search by out_trade_no tries the demo merchant.
   env['CONSOLE_MCH_IDS'] ??= '10000100';
 }
@@ -36,7 +40,11 @@ let stopping = false;
 
 function start(name: string, script: string): ChildProcess {
   // cwd: the demo merchants' key files are relative to the repository root.
-  const child = spawn(process.execPath, [join(root, 'dist', script)], { env, cwd: root, stdio: pretty ? ['inherit', 'pipe', 'inherit'] : 'inherit' });
+  const child = spawn(process.execPath, [join(root, 'dist', script)], {
+    env,
+    cwd: root,
+    stdio: pretty ? ['inherit', 'pipe', 'inherit'] : 'inherit',
+  });
   // On a terminal, readable lines; anywhere else (a file, a pipe, CI) the JSON lines as they are.
   child.stdout?.pipe(prettyLogStream(process.stdout.hasColors?.() ?? false)).pipe(process.stdout, { end: false });
   child.on('exit', (code, signal) => {
@@ -55,7 +63,10 @@ function stop(code: number): void {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   let left = children.filter((c) => c.exitCode === null).length;
   if (left === 0) process.exit(code);
-  for (const c of children) c.once('exit', () => { if (--left <= 0) process.exit(code); });
+  for (const c of children)
+    c.once('exit', () => {
+      if (--left <= 0) process.exit(code);
+    });
 }
 
 start('core', 'src/main.js');

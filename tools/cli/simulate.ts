@@ -28,7 +28,9 @@ A reply acknowledges only when it is HTTP 2xx with return_code SUCCESS within 5 
   --count N              notifications to send (default 100)
   --mix SPEC             kinds and weights, e.g. "unique=70,duplicate=10,concurrent-duplicate=10,forged=10"
                          kinds: ${NOTIFICATION_KINDS.join(', ')}
-                         (default ${Object.entries(DEFAULT_MIX).map(([k, v]) => `${k}=${v}`).join(',')})
+                         (default ${Object.entries(DEFAULT_MIX)
+                           .map(([k, v]) => `${k}=${v}`)
+                           .join(',')})
   --schedule NAME|LIST   wechat (default: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h, 24h4m),
                          legacy (15/15/30/180/1800/1800/1800/1800/3600 s), none, or a list "15s,1m,5m"
   --time-scale F         multiply every retry pause by F (default 1; 0.001 runs 24h4m in 86.6 s)
@@ -54,27 +56,27 @@ Example, a day of WeChat retries in about a minute and a half against make run:
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      'url': { type: 'string', default: 'http://127.0.0.1:8080/wxpay/notify' },
-      'core': { type: 'string', default: '127.0.0.1:50051' },
-      'token': { type: 'string' },
-      'count': { type: 'string', default: '100' },
-      'mix': { type: 'string' },
-      'schedule': { type: 'string', default: 'wechat' },
+      url: { type: 'string', default: 'http://127.0.0.1:8080/wxpay/notify' },
+      core: { type: 'string', default: '127.0.0.1:50051' },
+      token: { type: 'string' },
+      count: { type: 'string', default: '100' },
+      mix: { type: 'string' },
+      schedule: { type: 'string', default: 'wechat' },
       'time-scale': { type: 'string', default: '1' },
       'reply-timeout-ms': { type: 'string', default: String(REPLY_TIMEOUT_MS) },
       'spread-ms': { type: 'string', default: '0' },
-      'concurrency': { type: 'string', default: '64' },
+      concurrency: { type: 'string', default: '64' },
       'invalid-attempts': { type: 'string' },
       'sign-type': { type: 'string', default: 'mixed' },
       'mch-id': { type: 'string', default: DEMO_MERCHANT.mchId },
-      'appid': { type: 'string', default: DEMO_MERCHANT.appid },
-      'key': { type: 'string', default: DEMO_MERCHANT.apiKey },
-      'seed': { type: 'string' },
+      appid: { type: 'string', default: DEMO_MERCHANT.appid },
+      key: { type: 'string', default: DEMO_MERCHANT.apiKey },
+      seed: { type: 'string' },
       'run-id': { type: 'string' },
       'no-create': { type: 'boolean', default: false },
-      'log': { type: 'string' },
+      log: { type: 'string' },
       'summary-json': { type: 'string' },
-      'help': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -100,12 +102,18 @@ async function main(): Promise<number> {
   const runId = values['run-id'] ?? newRunId();
   const seed = values.seed === undefined ? Date.now() : positiveInt(values.seed, '--seed', true);
   const plan = planNotifications({
-    count, mix, seed, runId, signType: signType as V2SignType | 'mixed',
+    count,
+    mix,
+    seed,
+    runId,
+    signType: signType as V2SignType | 'mixed',
     merchant: { mchId: values['mch-id'], appid: values.appid, apiKey: values.key },
     spreadMs: positiveInt(values['spread-ms'], '--spread-ms', true),
   });
   const logPath = values.log ?? `simulate-${runId}.jsonl`;
-  process.stdout.write(`run ${runId} (seed ${seed}): ${plan.notifications.length} notifications, ${plan.orders.length} orders\n`);
+  process.stdout.write(
+    `run ${runId} (seed ${seed}): ${plan.notifications.length} notifications, ${plan.orders.length} orders\n`,
+  );
   process.stdout.write(`schedule ${describeSchedule(schedule, timeScale)}\n`);
 
   if (!values['no-create']) {
@@ -119,7 +127,16 @@ async function main(): Promise<number> {
   }
 
   const log = new DeliveryLog(logPath);
-  log.write({ type: 'run', at: new Date().toISOString(), url: values.url, runId, seed, schedule: schedule.name, timeScale, notifications: plan.notifications.length });
+  log.write({
+    type: 'run',
+    at: new Date().toISOString(),
+    url: values.url,
+    runId,
+    seed,
+    schedule: schedule.name,
+    timeScale,
+    notifications: plan.notifications.length,
+  });
   const transport = httpTransport();
   try {
     const report = await runSimulation(plan.notifications, {
@@ -130,12 +147,17 @@ async function main(): Promise<number> {
       log,
       replyTimeoutMs: positiveInt(values['reply-timeout-ms'], '--reply-timeout-ms'),
       concurrency: positiveInt(values.concurrency, '--concurrency'),
-      invalidMaxAttempts: values['invalid-attempts'] === undefined ? undefined : positiveInt(values['invalid-attempts'], '--invalid-attempts'),
+      invalidMaxAttempts:
+        values['invalid-attempts'] === undefined
+          ? undefined
+          : positiveInt(values['invalid-attempts'], '--invalid-attempts'),
     });
     log.write({ type: 'summary', elapsedMs: report.elapsedMs, ...report.summary });
     await log.close();
     if (values['summary-json']) writeFileSync(values['summary-json'], `${JSON.stringify(report.summary, null, 2)}\n`);
-    process.stdout.write(`${formatSummary(report.summary)}\nfinished in ${(report.elapsedMs / 1000).toFixed(1)} s; log ${logPath}\n`);
+    process.stdout.write(
+      `${formatSummary(report.summary)}\nfinished in ${(report.elapsedMs / 1000).toFixed(1)} s; log ${logPath}\n`,
+    );
     return report.summary.validNotAcknowledged.length === 0 && report.summary.invalidAcknowledged.length === 0 ? 0 : 1;
   } finally {
     transport.close();
@@ -146,16 +168,25 @@ class UsageError extends Error {}
 
 function positiveInt(text: string, name: string, allowZero = false): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) throw new UsageError(`${name} must be a whole number${allowZero ? '' : ' above 0'}, not ${text}`);
+  if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1))
+    throw new UsageError(`${name} must be a whole number${allowZero ? '' : ' above 0'}, not ${text}`);
   return n;
 }
 
-main().then((code) => { process.exitCode = code; }, (e: unknown) => {
-  process.stderr.write(`simulate: ${e instanceof Error ? e.message : String(e)}\n`);
-  if (e instanceof UsageError || (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))) {
-    process.stderr.write('try --help\n');
-    process.exitCode = 2;
-  } else {
-    process.exitCode = 1;
-  }
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`simulate: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      process.stderr.write('try --help\n');
+      process.exitCode = 2;
+    } else {
+      process.exitCode = 1;
+    }
+  },
+);

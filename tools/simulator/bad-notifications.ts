@@ -1,4 +1,10 @@
-import { buildNotification, paymentFields, toNotifyXml, type BuiltNotification, type PaymentSpec } from './notification-builder';
+import {
+  buildNotification,
+  paymentFields,
+  toNotifyXml,
+  type BuiltNotification,
+  type PaymentSpec,
+} from './notification-builder';
 import type { Random } from './random';
 import { signV2 } from '../../harness/v2-signature';
 
@@ -45,16 +51,69 @@ const signed = (spec: PaymentSpec, change: (fields: Record<string, string>) => v
 /** Bodies that are not a valid notification; each must get a FAIL reply and change nothing. */
 export const MALFORMED_VARIANTS: readonly MalformedVariant[] = Object.freeze([
   { name: 'not-xml', body: (s) => `out_trade_no=${s.outTradeNo}&total_fee=${s.totalFee}` },
-  { name: 'truncated', body: (s) => { const xml = buildNotification(s).xml; return xml.slice(0, Math.floor(xml.length / 2)); } },
+  {
+    name: 'truncated',
+    body: (s) => {
+      const xml = buildNotification(s).xml;
+      return xml.slice(0, Math.floor(xml.length / 2));
+    },
+  },
   { name: 'missing-sign', body: (s) => toNotifyXml(paymentFields(s)) },
-  { name: 'total-fee-decimal', body: (s) => toNotifyXml(signed(s, (f) => { f['total_fee'] = `${s.totalFee}.00`; })) },
-  { name: 'total-fee-leading-zero', body: (s) => toNotifyXml(signed(s, (f) => { f['total_fee'] = `0${s.totalFee}`; })) },
-  { name: 'total-fee-negative', body: (s) => toNotifyXml(signed(s, (f) => { f['total_fee'] = `-${s.totalFee}`; })) },
-  { name: 'missing-transaction-id', body: (s) => toNotifyXml(signed(s, (f) => { delete f['transaction_id']; })) },
-  { name: 'bad-time-end', body: (s) => toNotifyXml(signed(s, (f) => { f['time_end'] = '20260231250000'; })) },
-  { name: 'doctype-entity', body: (s) => `<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>${buildNotification(s).xml.replace('<attach>', '<attach>&x;')}` },
+  {
+    name: 'total-fee-decimal',
+    body: (s) =>
+      toNotifyXml(
+        signed(s, (f) => {
+          f['total_fee'] = `${s.totalFee}.00`;
+        }),
+      ),
+  },
+  {
+    name: 'total-fee-leading-zero',
+    body: (s) =>
+      toNotifyXml(
+        signed(s, (f) => {
+          f['total_fee'] = `0${s.totalFee}`;
+        }),
+      ),
+  },
+  {
+    name: 'total-fee-negative',
+    body: (s) =>
+      toNotifyXml(
+        signed(s, (f) => {
+          f['total_fee'] = `-${s.totalFee}`;
+        }),
+      ),
+  },
+  {
+    name: 'missing-transaction-id',
+    body: (s) =>
+      toNotifyXml(
+        signed(s, (f) => {
+          delete f['transaction_id'];
+        }),
+      ),
+  },
+  {
+    name: 'bad-time-end',
+    body: (s) =>
+      toNotifyXml(
+        signed(s, (f) => {
+          f['time_end'] = '20260231250000';
+        }),
+      ),
+  },
+  {
+    name: 'doctype-entity',
+    body: (s) =>
+      `<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>${buildNotification(s).xml.replace('<attach>', '<attach>&x;')}`,
+  },
   { name: 'attribute', body: (s) => buildNotification(s).xml.replace('<total_fee>', '<total_fee currency="CNY">') },
-  { name: 'repeated-field', body: (s) => buildNotification(s).xml.replace('</xml>', `<total_fee>${s.totalFee}</total_fee></xml>`) },
+  {
+    name: 'repeated-field',
+    body: (s) => buildNotification(s).xml.replace('</xml>', `<total_fee>${s.totalFee}</total_fee></xml>`),
+  },
   { name: 'nested', body: (s) => buildNotification(s).xml.replace('<xml>', '<xml><detail><x>1</x></detail>') },
   { name: 'latin1-declared', body: (s) => `<?xml version="1.0" encoding="ISO-8859-1"?>${buildNotification(s).xml}` },
   { name: 'empty', body: () => '' },

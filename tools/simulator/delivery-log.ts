@@ -13,7 +13,8 @@ interface RunRecord {
   readonly [key: string]: unknown;
 }
 
-export type LogRecord = RunRecord | AttemptRecord | DeliveryResult | { readonly type: 'summary'; readonly [key: string]: unknown };
+export type LogRecord =
+  RunRecord | AttemptRecord | DeliveryResult | { readonly type: 'summary'; readonly [key: string]: unknown };
 
 /** Reply bodies are kept to this many characters in the log. */
 export const LOGGED_BODY_CHARS = 512;
@@ -32,7 +33,9 @@ export class DeliveryLog {
   constructor(readonly path?: string) {
     if (path) {
       this.stream = createWriteStream(path, { flags: 'w', encoding: 'utf8' });
-      this.stream.on('error', (e) => { this.failed = e; });
+      this.stream.on('error', (e) => {
+        this.failed = e;
+      });
     }
   }
 
@@ -61,5 +64,8 @@ export class DeliveryLog {
 
 /** Reads a JSONL log back (for tools and tests). */
 export function parseLogLines(text: string): LogRecord[] {
-  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LogRecord);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LogRecord);
 }

@@ -12,10 +12,12 @@ export async function deliverFromSenders(
   options: SenderOptions,
 ): Promise<DeliveryResult[]> {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  return Promise.all(offsetsMs.map(async (offset, sender) => {
-    if (offset > 0) await sleep(offset);
-    return deliver(n, sender, options);
-  }));
+  return Promise.all(
+    offsetsMs.map(async (offset, sender) => {
+      if (offset > 0) await sleep(offset);
+      return deliver(n, sender, options);
+    }),
+  );
 }
 
 /**
@@ -23,9 +25,11 @@ export async function deliverFromSenders(
  * [minGapMs, maxGapMs] after the one before. Sorted, so sender 0 is always first.
  */
 export function senderOffsetsMs(senders: number, minGapMs: number, maxGapMs: number, random: Random): number[] {
-  if (!Number.isInteger(senders) || senders < 1) throw new RangeError(`senders must be a positive integer, not ${senders}`);
+  if (!Number.isInteger(senders) || senders < 1)
+    throw new RangeError(`senders must be a positive integer, not ${senders}`);
   if (minGapMs < 0 || maxGapMs < minGapMs) throw new RangeError(`gap [${minGapMs}, ${maxGapMs}] ms`);
   const offsets = [0];
-  for (let i = 1; i < senders; i++) offsets.push((offsets[i - 1] ?? 0) + random.int(Math.round(minGapMs), Math.round(maxGapMs)));
+  for (let i = 1; i < senders; i++)
+    offsets.push((offsets[i - 1] ?? 0) + random.int(Math.round(minGapMs), Math.round(maxGapMs)));
   return offsets;
 }

@@ -14,7 +14,10 @@ export interface HttpReply {
 export type Transport = (url: string, body: string, timeoutMs: number) => Promise<HttpReply>;
 
 export class TransportError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'TransportError';
   }
@@ -39,47 +42,60 @@ export function httpTransport(options: HttpTransportOptions = {}): ClosableTrans
   const agentOptions = { keepAlive: options.keepAlive ?? true, maxSockets: options.maxSockets ?? 256 };
   const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
   const maxBody = options.maxBodyChars ?? 4096;
-  const send: Transport = (url, body, timeoutMs) => new Promise<HttpReply>((resolve, reject) => {
-    let target: URL;
-    try {
-      target = new URL(url);
-    } catch {
-      reject(new TransportError('EINVALIDURL', `not a URL: ${url}`));
-      return;
-    }
-    const secure = target.protocol === 'https:';
-    if (!secure && target.protocol !== 'http:') {
-      reject(new TransportError('EINVALIDURL', `only http: and https: URLs, not ${target.protocol}`));
-      return;
-    }
-    const payload = Buffer.from(body, 'utf8');
-    let settled = false;
-    const finish = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      fn();
-    };
-    const req = (secure ? https : http).request(target, {
-      method: 'POST',
-      agent: secure ? agents.https : agents.http,
-      headers: { 'content-type': 'text/xml; charset=utf-8', 'content-length': payload.length, 'user-agent': 'payment-callback-simulator' },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (text.length < maxBody) text += chunk.slice(0, maxBody - text.length);
-      });
-      res.on('end', () => finish(() => resolve({ status: res.statusCode ?? 0, body: text })));
-      res.on('error', (e: NodeJS.ErrnoException) => finish(() => reject(new TransportError(e.code ?? 'ERESPONSE', e.message))));
+  const send: Transport = (url, body, timeoutMs) =>
+    new Promise<HttpReply>((resolve, reject) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch {
+        reject(new TransportError('EINVALIDURL', `not a URL: ${url}`));
+        return;
+      }
+      const secure = target.protocol === 'https:';
+      if (!secure && target.protocol !== 'http:') {
+        reject(new TransportError('EINVALIDURL', `only http: and https: URLs, not ${target.protocol}`));
+        return;
+      }
+      const payload = Buffer.from(body, 'utf8');
+      let settled = false;
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        fn();
+      };
+      const req = (secure ? https : http).request(
+        target,
+        {
+          method: 'POST',
+          agent: secure ? agents.https : agents.http,
+          headers: {
+            'content-type': 'text/xml; charset=utf-8',
+            'content-length': payload.length,
+            'user-agent': 'payment-callback-simulator',
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if (text.length < maxBody) text += chunk.slice(0, maxBody - text.length);
+          });
+          res.on('end', () => finish(() => resolve({ status: res.statusCode ?? 0, body: text })));
+          res.on('error', (e: NodeJS.ErrnoException) =>
+            finish(() => reject(new TransportError(e.code ?? 'ERESPONSE', e.message))),
+          );
+        },
+      );
+      const timer = setTimeout(() => {
+        finish(() => reject(new TransportError('ETIMEDOUT', `no reply within ${timeoutMs} ms`)));
+        req.destroy();
+      }, timeoutMs);
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        finish(() => reject(new TransportError(e.code ?? 'EREQUEST', e.message))),
+      );
+      req.end(payload);
     });
-    const timer = setTimeout(() => {
-      finish(() => reject(new TransportError('ETIMEDOUT', `no reply within ${timeoutMs} ms`)));
-      req.destroy();
-    }, timeoutMs);
-    req.on('error', (e: NodeJS.ErrnoException) => finish(() => reject(new TransportError(e.code ?? 'EREQUEST', e.message))));
-    req.end(payload);
-  });
   return {
     send,
     close: () => {

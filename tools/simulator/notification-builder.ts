@@ -37,11 +37,14 @@ export interface BuiltNotification {
 
 /** The unsigned fields of a payment notification, as WeChat documents them. */
 export function paymentFields(spec: PaymentSpec): Record<string, string> {
-  if (!Number.isSafeInteger(spec.totalFee) || spec.totalFee < 0) throw new RangeError(`total_fee must be a whole number of fen, not ${spec.totalFee}`);
+  if (!Number.isSafeInteger(spec.totalFee) || spec.totalFee < 0)
+    throw new RangeError(`total_fee must be a whole number of fen, not ${spec.totalFee}`);
   const coupons = spec.coupons ?? [];
   const couponFee = coupons.reduce((sum, c) => sum + c, 0);
   if (coupons.some((c) => !Number.isSafeInteger(c) || c <= 0) || couponFee > spec.totalFee) {
-    throw new RangeError(`coupons ${coupons.join('+')} must be positive and add up to at most total_fee ${spec.totalFee}`);
+    throw new RangeError(
+      `coupons ${coupons.join('+')} must be positive and add up to at most total_fee ${spec.totalFee}`,
+    );
   }
   const fields: Record<string, string> = {
     appid: spec.merchant.appid,

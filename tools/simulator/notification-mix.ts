@@ -12,17 +12,30 @@ import type { V2SignType } from '../../harness/v2-signature';
  * - concurrent-duplicate: the same valid notification from 3 to 5 senders milliseconds apart;
  * - forged / wrong-amount / unknown-order / malformed: see bad-notifications.ts.
  */
-export type NotificationKind = 'unique' | 'duplicate' | 'concurrent-duplicate' | 'forged' | 'wrong-amount' | 'unknown-order' | 'malformed';
+export type NotificationKind =
+  'unique' | 'duplicate' | 'concurrent-duplicate' | 'forged' | 'wrong-amount' | 'unknown-order' | 'malformed';
 
 export const NOTIFICATION_KINDS: readonly NotificationKind[] = Object.freeze([
-  'unique', 'duplicate', 'concurrent-duplicate', 'forged', 'wrong-amount', 'unknown-order', 'malformed',
+  'unique',
+  'duplicate',
+  'concurrent-duplicate',
+  'forged',
+  'wrong-amount',
+  'unknown-order',
+  'malformed',
 ]);
 
 /** Relative weights per kind; they need not add up to 100. */
 export type Mix = Readonly<Record<NotificationKind, number>>;
 
 export const DEFAULT_MIX: Mix = Object.freeze({
-  'unique': 60, 'duplicate': 10, 'concurrent-duplicate': 10, 'forged': 8, 'wrong-amount': 6, 'unknown-order': 3, 'malformed': 3,
+  unique: 60,
+  duplicate: 10,
+  'concurrent-duplicate': 10,
+  forged: 8,
+  'wrong-amount': 6,
+  'unknown-order': 3,
+  malformed: 3,
 });
 
 /** Valid notifications must be acknowledged and pay their order; the others never. */
@@ -36,11 +49,19 @@ function isKind(name: string): name is NotificationKind {
 
 /** "unique=70,forged=10,malformed=5": kinds not named get weight 0. */
 export function parseMix(text: string): Mix {
-  const mix: Record<NotificationKind, number> = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, 0])) as Record<NotificationKind, number>;
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  const mix: Record<NotificationKind, number> = Object.fromEntries(NOTIFICATION_KINDS.map((k) => [k, 0])) as Record<
+    NotificationKind,
+    number
+  >;
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([a-z-]+)=(\d+(?:\.\d+)?)$/.exec(part);
     if (!m || !isKind(m[1] ?? '')) {
-      throw new RangeError(`mix entry ${JSON.stringify(part)} must be KIND=WEIGHT with KIND one of ${NOTIFICATION_KINDS.join(', ')}`);
+      throw new RangeError(
+        `mix entry ${JSON.stringify(part)} must be KIND=WEIGHT with KIND one of ${NOTIFICATION_KINDS.join(', ')}`,
+      );
     }
     mix[m[1] as NotificationKind] = Number(m[2]);
   }
@@ -57,9 +78,12 @@ export function kindCounts(count: number, mix: Mix): Record<NotificationKind, nu
   const total = NOTIFICATION_KINDS.reduce((s, k) => s + Math.max(0, mix[k]), 0);
   if (total <= 0) throw new RangeError('the mix gives every kind weight 0');
   const exact = NOTIFICATION_KINDS.map((k) => ({ k, share: (count * Math.max(0, mix[k])) / total }));
-  const counts = Object.fromEntries(exact.map(({ k, share }) => [k, Math.floor(share)])) as Record<NotificationKind, number>;
+  const counts = Object.fromEntries(exact.map(({ k, share }) => [k, Math.floor(share)])) as Record<
+    NotificationKind,
+    number
+  >;
   let left = count - NOTIFICATION_KINDS.reduce((s, k) => s + counts[k], 0);
-  const byRemainder = [...exact].sort((a, b) => (b.share - Math.floor(b.share)) - (a.share - Math.floor(a.share)));
+  const byRemainder = [...exact].sort((a, b) => b.share - Math.floor(b.share) - (a.share - Math.floor(a.share)));
   for (const { k } of byRemainder) {
     if (left === 0) break;
     counts[k] += 1;
@@ -125,7 +149,14 @@ export interface PlanOptions {
 
 /** Unicode that real attach values carry: CJK, emoji (astral), right-to-left, combining marks, XML specials. */
 const ATTACH_SAMPLES: readonly string[] = Object.freeze([
-  '支付测试', '订单备注：早餐 🍜🥟', 'مرحبا بالعالم', 'e\u0301te\u0301 cafe\u0301', '<a href="x">&amp;</a>', '𠀋𡈽𡌛 (CJK Ext-B)', 'tab\tand\nnewline', ' padded ',
+  '支付测试',
+  '订单备注：早餐 🍜🥟',
+  'مرحبا بالعالم',
+  'e\u0301te\u0301 cafe\u0301',
+  '<a href="x">&amp;</a>',
+  '𠀋𡈽𡌛 (CJK Ext-B)',
+  'tab\tand\nnewline',
+  ' padded ',
 ]);
 
 /** Fields a newer WeChat might add: signed over like the rest, otherwise ignored. */
@@ -137,10 +168,14 @@ const EXTRA_FIELD_SAMPLES: ReadonlyArray<Readonly<Record<string, string>>> = [
 
 /** Builds the orders and notifications of a run, deterministically from the seed. */
 export function planNotifications(options: PlanOptions): Plan {
-  if (!/^[A-Za-z0-9]{1,12}$/.test(options.runId)) throw new RangeError(`runId must be 1 to 12 letters or digits, not ${JSON.stringify(options.runId)}`);
+  if (!/^[A-Za-z0-9]{1,12}$/.test(options.runId))
+    throw new RangeError(`runId must be 1 to 12 letters or digits, not ${JSON.stringify(options.runId)}`);
   const random = seededRandom(options.seed);
   const counts = kindCounts(options.count, options.mix);
-  const kinds = shuffle(NOTIFICATION_KINDS.flatMap((k) => Array.from({ length: counts[k] }, () => k)), random);
+  const kinds = shuffle(
+    NOTIFICATION_KINDS.flatMap((k) => Array.from({ length: counts[k] }, () => k)),
+    random,
+  );
   const merchant = options.merchant;
   const timeEnd = options.now ?? new Date();
   const orders: OrderToCreate[] = [];
@@ -156,9 +191,14 @@ export function planNotifications(options: PlanOptions): Plan {
   kinds.forEach((kind, i) => {
     const outTradeNo = `${options.runId}${KIND_LETTER[kind]}${i}`;
     const totalFee = random.int(1, 50_000);
-    const signType: V2SignType = options.signType === 'mixed' ? random.pick(['MD5', 'HMAC-SHA256'] as const) : options.signType;
+    const signType: V2SignType =
+      options.signType === 'mixed' ? random.pick(['MD5', 'HMAC-SHA256'] as const) : options.signType;
     const spec: PaymentSpec = {
-      merchant, outTradeNo, totalFee, signType, timeEnd,
+      merchant,
+      outTradeNo,
+      totalFee,
+      signType,
+      timeEnd,
       transactionId: `4200${options.runId}T${i}`,
       nonceStr: `n${options.runId}${i}${random.int(0, 1e9)}`.slice(0, 32),
       attach: random.chance(0.5) ? random.pick(ATTACH_SAMPLES) : undefined,
@@ -173,41 +213,86 @@ export function planNotifications(options: PlanOptions): Plan {
       case 'concurrent-duplicate': {
         order(outTradeNo, totalFee, 'paid');
         paidOrders.push({ outTradeNo, totalFee });
-        const offsetsMs = kind === 'unique' ? [0]
-          : kind === 'duplicate' ? senderOffsetsMs(2, dupMin, dupMax, random)
-            : senderOffsetsMs(random.int(sendersMin, sendersMax), conMin, conMax, random);
-        notifications.push({ ...base, valid: true, xml: buildNotification(spec).xml, transactionId: spec.transactionId, totalFee, orderFee: totalFee, offsetsMs });
+        const offsetsMs =
+          kind === 'unique'
+            ? [0]
+            : kind === 'duplicate'
+              ? senderOffsetsMs(2, dupMin, dupMax, random)
+              : senderOffsetsMs(random.int(sendersMin, sendersMax), conMin, conMax, random);
+        notifications.push({
+          ...base,
+          valid: true,
+          xml: buildNotification(spec).xml,
+          transactionId: spec.transactionId,
+          totalFee,
+          orderFee: totalFee,
+          offsetsMs,
+        });
         break;
       }
       case 'forged': {
         // Every other forgery names an order that a valid notification pays, racing it.
         const target = i % 2 === 1 ? paidOrders[random.int(0, Math.max(0, paidOrders.length - 1))] : undefined;
         const forgedSpec = target
-          ? { ...spec, outTradeNo: target.outTradeNo, totalFee: target.totalFee, coupons: [], transactionId: `6600${options.runId}F${i}` }
+          ? {
+              ...spec,
+              outTradeNo: target.outTradeNo,
+              totalFee: target.totalFee,
+              coupons: [],
+              transactionId: `6600${options.runId}F${i}`,
+            }
           : { ...spec, transactionId: `6600${options.runId}F${i}` };
         if (!target) order(outTradeNo, totalFee, 'bait');
         notifications.push({
-          ...base, outTradeNo: forgedSpec.outTradeNo, valid: false, xml: forgedNotification(forgedSpec, random).xml,
-          transactionId: forgedSpec.transactionId, totalFee: forgedSpec.totalFee, orderFee: forgedSpec.totalFee, offsetsMs: [0],
+          ...base,
+          outTradeNo: forgedSpec.outTradeNo,
+          valid: false,
+          xml: forgedNotification(forgedSpec, random).xml,
+          transactionId: forgedSpec.transactionId,
+          totalFee: forgedSpec.totalFee,
+          orderFee: forgedSpec.totalFee,
+          offsetsMs: [0],
         });
         break;
       }
       case 'wrong-amount': {
         order(outTradeNo, totalFee, 'wrong-amount');
         const built = wrongAmountNotification(spec, totalFee, random);
-        notifications.push({ ...base, valid: false, xml: built.xml, transactionId: spec.transactionId, totalFee: Number(built.fields['total_fee']), orderFee: totalFee, offsetsMs: [0] });
+        notifications.push({
+          ...base,
+          valid: false,
+          xml: built.xml,
+          transactionId: spec.transactionId,
+          totalFee: Number(built.fields['total_fee']),
+          orderFee: totalFee,
+          offsetsMs: [0],
+        });
         break;
       }
       case 'unknown-order':
-        notifications.push({ ...base, valid: false, xml: buildNotification(spec).xml, transactionId: spec.transactionId, totalFee, orderFee: null, offsetsMs: [0] });
+        notifications.push({
+          ...base,
+          valid: false,
+          xml: buildNotification(spec).xml,
+          transactionId: spec.transactionId,
+          totalFee,
+          orderFee: null,
+          offsetsMs: [0],
+        });
         break;
       case 'malformed': {
         order(outTradeNo, totalFee, 'bait');
         const variant = MALFORMED_VARIANTS[i % MALFORMED_VARIANTS.length] ?? MALFORMED_VARIANTS[0];
         if (!variant) throw new Error('no malformed variants');
         notifications.push({
-          ...base, valid: false, xml: malformedBody(spec, variant), transactionId: spec.transactionId, totalFee, orderFee: totalFee,
-          offsetsMs: [0], variant: variant.name,
+          ...base,
+          valid: false,
+          xml: malformedBody(spec, variant),
+          transactionId: spec.transactionId,
+          totalFee,
+          orderFee: totalFee,
+          offsetsMs: [0],
+          variant: variant.name,
         });
         break;
       }
@@ -217,7 +302,13 @@ export function planNotifications(options: PlanOptions): Plan {
 }
 
 const KIND_LETTER: Readonly<Record<NotificationKind, string>> = {
-  'unique': 'U', 'duplicate': 'D', 'concurrent-duplicate': 'C', 'forged': 'F', 'wrong-amount': 'W', 'unknown-order': 'N', 'malformed': 'M',
+  unique: 'U',
+  duplicate: 'D',
+  'concurrent-duplicate': 'C',
+  forged: 'F',
+  'wrong-amount': 'W',
+  'unknown-order': 'N',
+  malformed: 'M',
 };
 
 function couponsFor(totalFee: number, random: Random): number[] {
@@ -244,5 +335,7 @@ function shuffle<T>(items: T[], random: Random): T[] {
 
 /** A run id from the clock: short, sortable, unique enough across runs. */
 export function newRunId(now = Date.now()): string {
-  return `S${now.toString(36)}${Math.floor(Math.random() * 36 ** 3).toString(36).padStart(3, '0')}`.slice(0, 12);
+  return `S${now.toString(36)}${Math.floor(Math.random() * 36 ** 3)
+    .toString(36)
+    .padStart(3, '0')}`.slice(0, 12);
 }

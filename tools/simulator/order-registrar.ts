@@ -23,20 +23,32 @@ export function grpcOrderRegistrar(coreAddress: string, options: RegistrarOption
     return m;
   };
   return {
-    create: (order) => new Promise<void>((resolve, reject) => {
-      client.createOrder(
-        { mchId: order.mchId, appid: order.appid, outTradeNo: order.outTradeNo, totalFee: order.totalFee, feeType: order.feeType },
-        metadata(),
-        { deadline: Date.now() + deadlineMs },
-        (err: ServiceError | null) => (err ? reject(new Error(`CreateOrder ${order.outTradeNo}: ${err.details || err.message}`)) : resolve()),
-      );
-    }),
+    create: (order) =>
+      new Promise<void>((resolve, reject) => {
+        client.createOrder(
+          {
+            mchId: order.mchId,
+            appid: order.appid,
+            outTradeNo: order.outTradeNo,
+            totalFee: order.totalFee,
+            feeType: order.feeType,
+          },
+          metadata(),
+          { deadline: Date.now() + deadlineMs },
+          (err: ServiceError | null) =>
+            err ? reject(new Error(`CreateOrder ${order.outTradeNo}: ${err.details || err.message}`)) : resolve(),
+        );
+      }),
     close: () => client.close(),
   };
 }
 
 /** Creates every order with at most `concurrency` calls in flight; fails on the first error. */
-export async function createOrders(registrar: OrderRegistrar, orders: readonly OrderToCreate[], concurrency = 32): Promise<void> {
+export async function createOrders(
+  registrar: OrderRegistrar,
+  orders: readonly OrderToCreate[],
+  concurrency = 32,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < orders.length) {

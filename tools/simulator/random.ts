@@ -14,7 +14,7 @@ export interface Random {
 }
 
 export function seededRandom(seed: number): Random {
-  let state = (Math.floor(seed) >>> 0) || 0x9e3779b9;
+  let state = Math.floor(seed) >>> 0 || 0x9e3779b9;
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;

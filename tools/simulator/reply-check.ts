@@ -15,10 +15,20 @@ export const REPLY_TIMEOUT_MS = 5_000;
  * Whether a reply acknowledges the notification. Anything else (another status, FAIL, a body
  * that is not the reply XML, an answer after the timeout) makes WeChat retry.
  */
-export function checkReply(status: number, body: string, latencyMs: number, timeoutMs = REPLY_TIMEOUT_MS): ReplyVerdict {
+export function checkReply(
+  status: number,
+  body: string,
+  latencyMs: number,
+  timeoutMs = REPLY_TIMEOUT_MS,
+): ReplyVerdict {
   const returnCode = xmlField(body, 'return_code');
   const returnMsg = xmlField(body, 'return_msg');
-  const verdict = (acknowledged: boolean, reason: string): ReplyVerdict => ({ acknowledged, reason, returnCode, returnMsg });
+  const verdict = (acknowledged: boolean, reason: string): ReplyVerdict => ({
+    acknowledged,
+    reason,
+    returnCode,
+    returnMsg,
+  });
   if (latencyMs > timeoutMs) return verdict(false, `late (${Math.round(latencyMs)} ms > ${timeoutMs} ms)`);
   if (status < 200 || status > 299) return verdict(false, `HTTP ${status}`);
   if (returnCode === undefined) return verdict(false, 'no return_code in the reply');

@@ -15,7 +15,23 @@ const H = 60 * M;
 /** WeChat Pay v2 today: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h, 24h4m in all. */
 export const WECHAT_SCHEDULE: RetrySchedule = Object.freeze({
   name: 'wechat',
-  delaysMs: Object.freeze([15 * S, 15 * S, 30 * S, 3 * M, 10 * M, 20 * M, 30 * M, 30 * M, 30 * M, 60 * M, 3 * H, 3 * H, 3 * H, 6 * H, 6 * H]),
+  delaysMs: Object.freeze([
+    15 * S,
+    15 * S,
+    30 * S,
+    3 * M,
+    10 * M,
+    20 * M,
+    30 * M,
+    30 * M,
+    30 * M,
+    60 * M,
+    3 * H,
+    3 * H,
+    3 * H,
+    6 * H,
+    6 * H,
+  ]),
 });
 
 /** The older documented schedule: 15/15/30/180/1800/1800/1800/1800/3600 seconds. */
@@ -60,7 +76,8 @@ export function retryDelayMs(schedule: RetrySchedule, retry: number, timeScale =
 }
 
 export function scaleMs(ms: number, timeScale: number): number {
-  if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw new RangeError(`time scale must be a positive number, not ${timeScale}`);
+  if (!(timeScale > 0) || !Number.isFinite(timeScale))
+    throw new RangeError(`time scale must be a positive number, not ${timeScale}`);
   return Math.round(ms * timeScale);
 }
 
@@ -68,7 +85,12 @@ export function scaleMs(ms: number, timeScale: number): number {
  * The latest moment, after the first delivery, by which a notification is either acknowledged or
  * given up: every scaled pause plus every attempt taking its whole reply timeout.
  */
-export function deliveryDeadlineMs(schedule: RetrySchedule, timeScale: number, replyTimeoutMs: number, attempts = maxAttempts(schedule)): number {
+export function deliveryDeadlineMs(
+  schedule: RetrySchedule,
+  timeScale: number,
+  replyTimeoutMs: number,
+  attempts = maxAttempts(schedule),
+): number {
   const used = schedule.delaysMs.slice(0, Math.max(0, attempts - 1));
   return used.reduce((sum, d) => sum + scaleMs(d, timeScale), 0) + attempts * replyTimeoutMs;
 }
@@ -86,7 +108,8 @@ export function parseDuration(text: string): number {
     total += n * ({ ms: 1, s: S, m: M, h: H } as const)[m[2] as 'ms' | 's' | 'm' | 'h'];
     consumed = re.lastIndex;
   }
-  if (t === '' || consumed !== t.length) throw new RangeError(`not a duration: ${JSON.stringify(text)} (use e.g. 15s, 3m, 6h, 24h4m)`);
+  if (t === '' || consumed !== t.length)
+    throw new RangeError(`not a duration: ${JSON.stringify(text)} (use e.g. 15s, 3m, 6h, 24h4m)`);
   return Math.round(total);
 }
 
@@ -116,7 +139,12 @@ export function parseSchedule(text: string): RetrySchedule {
 }
 
 export function describeSchedule(schedule: RetrySchedule, timeScale = 1): string {
-  const scaled = timeScale === 1 ? '' : `, x${timeScale} => ${formatDuration(schedule.delaysMs.reduce((s, d) => s + scaleMs(d, timeScale), 0))}`;
-  return `${schedule.name}: ${schedule.delaysMs.map(formatDuration).join('/') || '(no retries)'} `
-    + `(${maxAttempts(schedule)} attempts over ${formatDuration(totalDelayMs(schedule))}${scaled})`;
+  const scaled =
+    timeScale === 1
+      ? ''
+      : `, x${timeScale} => ${formatDuration(schedule.delaysMs.reduce((s, d) => s + scaleMs(d, timeScale), 0))}`;
+  return (
+    `${schedule.name}: ${schedule.delaysMs.map(formatDuration).join('/') || '(no retries)'} ` +
+    `(${maxAttempts(schedule)} attempts over ${formatDuration(totalDelayMs(schedule))}${scaled})`
+  );
 }

@@ -96,18 +96,47 @@ export async function deliver(n: Deliverable, sender: number, options: SenderOpt
     }
     const latencyMs = now() - started;
     release?.();
-    const next = acknowledged || attempt >= limit ? undefined : retryDelayMs(options.schedule, attempt, options.timeScale);
+    const next =
+      acknowledged || attempt >= limit ? undefined : retryDelayMs(options.schedule, attempt, options.timeScale);
     options.onAttempt?.({
-      type: 'attempt', id: n.id, kind: n.kind, sender, attempt, at: new Date(started).toISOString(), latencyMs,
-      status, body, error, acknowledged, reason: lastReason, nextRetryMs: next ?? null,
+      type: 'attempt',
+      id: n.id,
+      kind: n.kind,
+      sender,
+      attempt,
+      at: new Date(started).toISOString(),
+      latencyMs,
+      status,
+      body,
+      error,
+      acknowledged,
+      reason: lastReason,
+      nextRetryMs: next ?? null,
     });
     if (acknowledged || next === undefined) {
       return {
-        type: 'delivery', id: n.id, kind: n.kind, sender, delivered: acknowledged, attempts: attempt,
-        firstAttemptAt: new Date(first).toISOString(), elapsedMs: now() - first, lastReason,
+        type: 'delivery',
+        id: n.id,
+        kind: n.kind,
+        sender,
+        delivered: acknowledged,
+        attempts: attempt,
+        firstAttemptAt: new Date(first).toISOString(),
+        elapsedMs: now() - first,
+        lastReason,
       };
     }
     await sleep(next);
   }
-  return { type: 'delivery', id: n.id, kind: n.kind, sender, delivered: false, attempts: 0, firstAttemptAt: new Date(first).toISOString(), elapsedMs: 0, lastReason };
+  return {
+    type: 'delivery',
+    id: n.id,
+    kind: n.kind,
+    sender,
+    delivered: false,
+    attempts: 0,
+    firstAttemptAt: new Date(first).toISOString(),
+    elapsedMs: 0,
+    lastReason,
+  };
 }

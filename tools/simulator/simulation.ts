@@ -36,27 +36,32 @@ export interface SimulationReport {
  * Sends every planned notification at its start time, from its senders, each retrying on the
  * (time-scaled) schedule, and returns when every delivery was acknowledged or given up.
  */
-export async function runSimulation(notifications: readonly PlannedNotification[], options: SimulationOptions): Promise<SimulationReport> {
+export async function runSimulation(
+  notifications: readonly PlannedNotification[],
+  options: SimulationOptions,
+): Promise<SimulationReport> {
   const started = Date.now();
   const acquire = semaphore(options.concurrency ?? 64);
   const log = options.log;
-  const deliveries = await Promise.all(notifications.map(async (n) => {
-    const wait = n.startAtMs - (Date.now() - started);
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    await options.beforeSend?.(n);
-    const results = await deliverFromSenders(n, n.offsetsMs, {
-      url: options.url,
-      schedule: options.schedule,
-      timeScale: options.timeScale,
-      replyTimeoutMs: options.replyTimeoutMs,
-      maxAttempts: n.valid ? undefined : options.invalidMaxAttempts,
-      transport: options.transport,
-      acquire,
-      onAttempt: (record) => log.write(record),
-    });
-    for (const r of results) log.write(r);
-    return results;
-  }));
+  const deliveries = await Promise.all(
+    notifications.map(async (n) => {
+      const wait = n.startAtMs - (Date.now() - started);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await options.beforeSend?.(n);
+      const results = await deliverFromSenders(n, n.offsetsMs, {
+        url: options.url,
+        schedule: options.schedule,
+        timeScale: options.timeScale,
+        replyTimeoutMs: options.replyTimeoutMs,
+        maxAttempts: n.valid ? undefined : options.invalidMaxAttempts,
+        transport: options.transport,
+        acquire,
+        onAttempt: (record) => log.write(record),
+      });
+      for (const r of results) log.write(r);
+      return results;
+    }),
+  );
   const flat = deliveries.flat();
   const summary = summarize({ notifications, deliveries: flat, attempts: log.attempts });
   return { deliveries: flat, summary, elapsedMs: Date.now() - started };

@@ -40,7 +40,8 @@ export interface SummaryInput {
 export function summarize(input: SummaryInput): Summary {
   const byKind: Record<string, KindSummary> = {};
   const kindOf = new Map(input.notifications.map((n) => [n.id, n]));
-  const slot = (kind: string): KindSummary => (byKind[kind] ??= { notifications: 0, deliveries: 0, delivered: 0, givenUp: 0, attempts: 0 });
+  const slot = (kind: string): KindSummary =>
+    (byKind[kind] ??= { notifications: 0, deliveries: 0, delivered: 0, givenUp: 0, attempts: 0 });
   for (const n of input.notifications) slot(n.kind).notifications += 1;
   const validNotAcknowledged = new Set<string>();
   let maxAttemptsToDeliver = 0;
@@ -63,7 +64,9 @@ export function summarize(input: SummaryInput): Summary {
   // A valid notification none of whose deliveries finished is not acknowledged either.
   const finished = new Set(input.deliveries.map((d) => d.id));
   for (const n of input.notifications) if (n.valid && !finished.has(n.id)) validNotAcknowledged.add(n.id);
-  const invalidAcknowledged = new Set(input.attempts.filter((a) => a.acknowledged && kindOf.get(a.id)?.valid === false).map((a) => a.id));
+  const invalidAcknowledged = new Set(
+    input.attempts.filter((a) => a.acknowledged && kindOf.get(a.id)?.valid === false).map((a) => a.id),
+  );
   const replies: Record<string, number> = {};
   for (const a of input.attempts) {
     const key = a.status !== null ? `HTTP ${a.status}` : (a.error ?? 'ERROR');
@@ -81,7 +84,12 @@ export function summarize(input: SummaryInput): Summary {
     invalidAcknowledged: [...invalidAcknowledged],
     maxAttemptsToDeliver,
     maxTimeToDeliverMs,
-    latencyMs: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), p99: percentile(latencies, 0.99), max: latencies[latencies.length - 1] ?? 0 },
+    latencyMs: {
+      p50: percentile(latencies, 0.5),
+      p95: percentile(latencies, 0.95),
+      p99: percentile(latencies, 0.99),
+      max: latencies[latencies.length - 1] ?? 0,
+    },
     replies,
   };
 }
@@ -99,13 +107,20 @@ export function formatSummary(s: Summary): string {
   const lines = [
     `notifications ${s.notifications}, deliveries ${s.deliveries}: delivered ${s.delivered}, given up ${s.givenUp}, attempts ${s.attempts}`,
     `valid not acknowledged ${s.validNotAcknowledged.length}, invalid acknowledged ${s.invalidAcknowledged.length}`,
-    `attempt latency p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}, p99 ${ms(s.latencyMs.p99)}, max ${ms(s.latencyMs.max)}; `
-      + `valid deliveries took at most ${s.maxAttemptsToDeliver} attempt(s), ${ms(s.maxTimeToDeliverMs)}`,
-    `replies: ${Object.entries(s.replies).sort().map(([k, v]) => `${k} x${v}`).join(', ') || '(none)'}`,
+    `attempt latency p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}, p99 ${ms(s.latencyMs.p99)}, max ${ms(s.latencyMs.max)}; ` +
+      `valid deliveries took at most ${s.maxAttemptsToDeliver} attempt(s), ${ms(s.maxTimeToDeliverMs)}`,
+    `replies: ${
+      Object.entries(s.replies)
+        .sort()
+        .map(([k, v]) => `${k} x${v}`)
+        .join(', ') || '(none)'
+    }`,
     'by kind:',
-    ...Object.entries(s.byKind).map(([kind, k]) =>
-      `  ${kind.padEnd(21)} notifications ${String(k.notifications).padStart(6)}  deliveries ${String(k.deliveries).padStart(6)}  `
-      + `delivered ${String(k.delivered).padStart(6)}  given up ${String(k.givenUp).padStart(6)}  attempts ${String(k.attempts).padStart(6)}`),
+    ...Object.entries(s.byKind).map(
+      ([kind, k]) =>
+        `  ${kind.padEnd(21)} notifications ${String(k.notifications).padStart(6)}  deliveries ${String(k.deliveries).padStart(6)}  ` +
+        `delivered ${String(k.delivered).padStart(6)}  given up ${String(k.givenUp).padStart(6)}  attempts ${String(k.attempts).padStart(6)}`,
+    ),
   ];
   return lines.join('\n');
 }

@@ -45,11 +45,20 @@ export function v2RefundXml(spec: V2RefundSpec): string {
     settlement_refund_fee: String(spec.refundFee),
     settlement_total_fee: String(spec.totalFee),
     // "yyyy-MM-dd HH:mm:ss", Beijing time.
-    ...(status === 'SUCCESS' ? { success_time: beijingTimeEnd(spec.successTime).replace(/^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/, '$1-$2-$3 $4:$5:$6') } : {}),
+    ...(status === 'SUCCESS'
+      ? {
+          success_time: beijingTimeEnd(spec.successTime).replace(
+            /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)$/,
+            '$1-$2-$3 $4:$5:$6',
+          ),
+        }
+      : {}),
     total_fee: String(spec.totalFee),
     transaction_id: spec.transactionId,
   };
-  const root = `<root>\n${Object.entries(inner).map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`).join('\n')}\n</root>`;
+  const root = `<root>\n${Object.entries(inner)
+    .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
+    .join('\n')}\n</root>`;
   return toNotifyXml({
     return_code: 'SUCCESS',
     appid: spec.appid,

@@ -28,11 +28,23 @@ function encryptResource(plaintext: string, apiV3Key: string, associatedData: st
   const cipher = createCipheriv('aes-256-gcm', Buffer.from(apiV3Key, 'utf8'), Buffer.from(nonce, 'utf8'));
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return { original_type: associatedData, algorithm: 'AEAD_AES_256_GCM', ciphertext: sealed.toString('base64'), associated_data: associatedData, nonce };
+  return {
+    original_type: associatedData,
+    algorithm: 'AEAD_AES_256_GCM',
+    ciphertext: sealed.toString('base64'),
+    associated_data: associatedData,
+    nonce,
+  };
 }
 
 /** Body and headers of one event (TRANSACTION.SUCCESS, REFUND.SUCCESS...) about `resource`. */
-export function v3Delivery(eventType: string, resource: Record<string, unknown>, apiV3Key: string, signer: V3Signer, now: Date): V3Delivery {
+export function v3Delivery(
+  eventType: string,
+  resource: Record<string, unknown>,
+  apiV3Key: string,
+  signer: V3Signer,
+  now: Date,
+): V3Delivery {
   const refund = eventType.startsWith('REFUND.');
   const body = JSON.stringify({
     id: randomBytes(16).toString('hex'),
@@ -51,13 +63,24 @@ export function v3Delivery(eventType: string, resource: Record<string, unknown>,
       'Wechatpay-Timestamp': timestamp,
       'Wechatpay-Nonce': nonce,
       'Wechatpay-Serial': signer.id,
-      'Wechatpay-Signature': sign('sha256', Buffer.from(`${timestamp}\n${nonce}\n${body}\n`, 'utf8'), signer.privateKey).toString('base64'),
+      'Wechatpay-Signature': sign(
+        'sha256',
+        Buffer.from(`${timestamp}\n${nonce}\n${body}\n`, 'utf8'),
+        signer.privateKey,
+      ).toString('base64'),
     },
   };
 }
 
 /** A TRANSACTION.SUCCESS resource of a direct merchant. Amounts in fen. */
-export function v3TransactionResource(t: { mchid: string; appid: string; outTradeNo: string; transactionId: string; total: number; successTime: Date }): Record<string, unknown> {
+export function v3TransactionResource(t: {
+  mchid: string;
+  appid: string;
+  outTradeNo: string;
+  transactionId: string;
+  total: number;
+  successTime: Date;
+}): Record<string, unknown> {
   return {
     appid: t.appid,
     mchid: t.mchid,
@@ -75,8 +98,15 @@ export function v3TransactionResource(t: { mchid: string; appid: string; outTrad
 
 /** A REFUND.* resource: SUCCESS, ABNORMAL or CLOSED. */
 export function v3RefundResource(r: {
-  mchid: string; outTradeNo: string; transactionId: string; outRefundNo: string; refundId: string; refund: number; total: number;
-  status?: 'SUCCESS' | 'ABNORMAL' | 'CLOSED'; successTime: Date;
+  mchid: string;
+  outTradeNo: string;
+  transactionId: string;
+  outRefundNo: string;
+  refundId: string;
+  refund: number;
+  total: number;
+  status?: 'SUCCESS' | 'ABNORMAL' | 'CLOSED';
+  successTime: Date;
 }): Record<string, unknown> {
   const status = r.status ?? 'SUCCESS';
   return {

@@ -2,8 +2,7 @@ import { createDecipheriv, createHash } from 'node:crypto';
 import { refundError, type RefundError } from './refund-error';
 
 export type ReqInfoDecryption =
-  | { readonly ok: true; readonly xml: string }
-  | { readonly ok: false; readonly error: RefundError };
+  { readonly ok: true; readonly xml: string } | { readonly ok: false; readonly error: RefundError };
 
 // Strict base64 (standard alphabet, padded): Buffer.from would silently skip anything else and
 // turn a damaged value into a shorter, different ciphertext.
@@ -39,8 +38,10 @@ export function decryptRefundReqInfo(reqInfoBase64: string, apiKey: string): Req
   }
   const ciphertext = Buffer.from(reqInfoBase64, 'base64');
   if (ciphertext.length === 0 || ciphertext.length % AES_BLOCK !== 0) {
-    return fail('REFUND_UNDECRYPTABLE',
-      `req_info is ${ciphertext.length} bytes, not a whole number of 16-byte AES blocks: it was truncated or altered`);
+    return fail(
+      'REFUND_UNDECRYPTABLE',
+      `req_info is ${ciphertext.length} bytes, not a whole number of 16-byte AES blocks: it was truncated or altered`,
+    );
   }
   let plain: Buffer;
   try {
@@ -65,8 +66,10 @@ export function decryptRefundReqInfo(reqInfoBase64: string, apiKey: string): Req
 }
 
 function wrongKey(what: string): string {
-  return `req_info does not decrypt (${what}); check that the merchant's v2 API key is configured `
-    + '(not the APIv3 key) and that req_info was passed exactly as received';
+  return (
+    `req_info does not decrypt (${what}); check that the merchant's v2 API key is configured ` +
+    '(not the APIv3 key) and that req_info was passed exactly as received'
+  );
 }
 
 function fail(code: 'INVALID_API_KEY' | 'REFUND_UNDECRYPTABLE', message: string): ReqInfoDecryption {

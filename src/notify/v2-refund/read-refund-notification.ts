@@ -10,21 +10,21 @@ import { NOT_A_REFUND_NOTIFICATION, readReqInfoDocument } from './req-info-docum
 
 export type RefundNotificationRead =
   | {
-    readonly ok: true;
-    readonly merchant: Merchant;
-    readonly change: RefundChange;
-    /** The envelope's fields without req_info, and the decrypted ones: what the audit trail keeps. */
-    readonly fields: Readonly<Record<string, string>>;
-  }
+      readonly ok: true;
+      readonly merchant: Merchant;
+      readonly change: RefundChange;
+      /** The envelope's fields without req_info, and the decrypted ones: what the audit trail keeps. */
+      readonly fields: Readonly<Record<string, string>>;
+    }
   | {
-    readonly ok: false;
-    readonly result: NotifyResult;
-    /**
-     * For the log, when result.message is deliberately vague: which rule a decrypted req_info
-     * broke, by rule and field name only (never a value). Absent otherwise.
-     */
-    readonly detail?: string;
-  };
+      readonly ok: false;
+      readonly result: NotifyResult;
+      /**
+       * For the log, when result.message is deliberately vague: which rule a decrypted req_info
+       * broke, by rule and field name only (never a value). Absent otherwise.
+       */
+      readonly detail?: string;
+    };
 
 /**
  * Reads a v2 refund notification (the gateway parsed its `<xml>` body into fields): the envelope,
@@ -47,18 +47,29 @@ export function readRefundNotification(
 ): RefundNotificationRead {
   // The envelope's fields are stored with the refund: the same names as anywhere else.
   const badName = invalidFieldName(fields);
-  if (badName !== undefined) return fail(result('MALFORMED', 'INVALID_FIELD', 'a field name is not letters, digits and underscores'));
+  if (badName !== undefined)
+    return fail(result('MALFORMED', 'INVALID_FIELD', 'a field name is not letters, digits and underscores'));
   const envelope = parseRefundEnvelope(fields);
   if (!envelope.ok) return refused(envelope.error);
   const { mchId, appid, subMchId, reqInfo } = envelope.envelope;
   const merchant = merchants.get(mchId);
   if (!merchant || !merchant.appids.includes(appid)) {
-    return fail(result('REJECTED', 'UNKNOWN_MERCHANT',
-      `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`));
+    return fail(
+      result(
+        'REJECTED',
+        'UNKNOWN_MERCHANT',
+        `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`,
+      ),
+    );
   }
   if (subMchId !== undefined && !merchant.subMchIds?.includes(subMchId)) {
-    return fail(result('REJECTED', 'UNKNOWN_SUB_MERCHANT',
-      `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`));
+    return fail(
+      result(
+        'REJECTED',
+        'UNKNOWN_SUB_MERCHANT',
+        `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`,
+      ),
+    );
   }
   let xml: string | undefined;
   let firstError: RefundError | undefined;

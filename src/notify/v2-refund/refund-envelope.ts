@@ -16,8 +16,7 @@ export interface RefundEnvelope {
 }
 
 export type RefundEnvelopeParse =
-  | { readonly ok: true; readonly envelope: RefundEnvelope }
-  | { readonly ok: false; readonly error: RefundError };
+  { readonly ok: true; readonly envelope: RefundEnvelope } | { readonly ok: false; readonly error: RefundError };
 
 const ID = /^[A-Za-z0-9_-]{1,32}$/;
 const NONCE = /^[A-Za-z0-9]{1,32}$/;
@@ -34,8 +33,10 @@ export function parseRefundEnvelope(fields: Readonly<Record<string, string>>): R
   const returnCode = fields['return_code'];
   if (returnCode !== 'SUCCESS') {
     const said = fields['return_msg'] ? ` (return_msg: ${fields['return_msg'].slice(0, 128)})` : '';
-    return fail('RETURN_CODE_NOT_SUCCESS',
-      `return_code must be SUCCESS for a refund notification, got ${returnCode === undefined || returnCode === '' ? 'none' : returnCode.slice(0, 16)}${said}`);
+    return fail(
+      'RETURN_CODE_NOT_SUCCESS',
+      `return_code must be SUCCESS for a refund notification, got ${returnCode === undefined || returnCode === '' ? 'none' : returnCode.slice(0, 16)}${said}`,
+    );
   }
   // Empty values count as absent, as everywhere in v2.
   const missing = ['appid', 'mch_id', 'nonce_str', 'req_info'].filter((k) => !fields[k]);
@@ -50,8 +51,10 @@ export function parseRefundEnvelope(fields: Readonly<Record<string, string>>): R
   if (!NONCE.test(nonceStr)) return fail('INVALID_FIELD', 'nonce_str must be 1 to 32 letters or digits');
   const subAppid = fields['sub_appid'] || undefined;
   const subMchId = fields['sub_mch_id'] || undefined;
-  if (subAppid !== undefined && !ID.test(subAppid)) return fail('INVALID_FIELD', 'sub_appid must be 1 to 32 letters, digits, _ or -');
-  if (subMchId !== undefined && !ID.test(subMchId)) return fail('INVALID_FIELD', 'sub_mch_id must be 1 to 32 letters, digits, _ or -');
+  if (subAppid !== undefined && !ID.test(subAppid))
+    return fail('INVALID_FIELD', 'sub_appid must be 1 to 32 letters, digits, _ or -');
+  if (subMchId !== undefined && !ID.test(subMchId))
+    return fail('INVALID_FIELD', 'sub_mch_id must be 1 to 32 letters, digits, _ or -');
   const envelope: RefundEnvelope = {
     appid,
     mchId,
@@ -63,6 +66,9 @@ export function parseRefundEnvelope(fields: Readonly<Record<string, string>>): R
   return { ok: true, envelope };
 }
 
-function fail(code: 'RETURN_CODE_NOT_SUCCESS' | 'MISSING_FIELD' | 'INVALID_FIELD', message: string): RefundEnvelopeParse {
+function fail(
+  code: 'RETURN_CODE_NOT_SUCCESS' | 'MISSING_FIELD' | 'INVALID_FIELD',
+  message: string,
+): RefundEnvelopeParse {
   return { ok: false, error: refundError(code, message) };
 }

@@ -33,12 +33,19 @@ export interface RefundNotice {
 }
 
 export type RefundNoticeParse =
-  | { readonly ok: true; readonly notice: RefundNotice }
-  | { readonly ok: false; readonly error: RefundError };
+  { readonly ok: true; readonly notice: RefundNotice } | { readonly ok: false; readonly error: RefundError };
 
 const REQUIRED = [
-  'out_trade_no', 'out_refund_no', 'refund_id', 'transaction_id', 'total_fee', 'refund_fee',
-  'refund_status', 'refund_recv_accout', 'refund_account', 'refund_request_source',
+  'out_trade_no',
+  'out_refund_no',
+  'refund_id',
+  'transaction_id',
+  'total_fee',
+  'refund_fee',
+  'refund_status',
+  'refund_recv_accout',
+  'refund_account',
+  'refund_request_source',
 ] as const;
 const OPTIONAL_AMOUNTS = ['settlement_total_fee', 'settlement_refund_fee'] as const;
 /** An amount in fen as WeChat writes it: no sign, no leading zeros, no decimals. */
@@ -61,12 +68,17 @@ export function parseRefundNotice(fields: Readonly<Record<string, string>>): Ref
   // Empty values count as absent, as everywhere in v2.
   const missing = REQUIRED.filter((k) => !fields[k]);
   if (missing.length > 0) {
-    return fail('MISSING_FIELD', `missing required field${missing.length > 1 ? 's' : ''} in req_info: ${missing.join(', ')}`);
+    return fail(
+      'MISSING_FIELD',
+      `missing required field${missing.length > 1 ? 's' : ''} in req_info: ${missing.join(', ')}`,
+    );
   }
   const get = (k: string): string => fields[k] ?? '';
 
-  if (!OUT_TRADE_NO.test(get('out_trade_no'))) return invalid('out_trade_no must be 1 to 32 of letters, digits and _-|*@');
-  if (!OUT_REFUND_NO.test(get('out_refund_no'))) return invalid('out_refund_no must be 1 to 64 of letters, digits and _-|*@');
+  if (!OUT_TRADE_NO.test(get('out_trade_no')))
+    return invalid('out_trade_no must be 1 to 32 of letters, digits and _-|*@');
+  if (!OUT_REFUND_NO.test(get('out_refund_no')))
+    return invalid('out_refund_no must be 1 to 64 of letters, digits and _-|*@');
   if (!WECHAT_ID.test(get('refund_id'))) return invalid('refund_id must be 1 to 32 letters, digits, _ or -');
   if (!WECHAT_ID.test(get('transaction_id'))) return invalid('transaction_id must be 1 to 32 letters, digits, _ or -');
 
@@ -89,7 +101,8 @@ export function parseRefundNotice(fields: Readonly<Record<string, string>>): Ref
     successTime = parseRefundSuccessTime(get('success_time'));
     if (!successTime) return invalid('success_time must be yyyy-MM-dd HH:mm:ss (China Standard Time)');
   }
-  if (!CODE.test(get('refund_account'))) return invalid('refund_account must be a code such as REFUND_SOURCE_RECHARGE_FUNDS');
+  if (!CODE.test(get('refund_account')))
+    return invalid('refund_account must be a code such as REFUND_SOURCE_RECHARGE_FUNDS');
   if (!CODE.test(get('refund_request_source'))) return invalid('refund_request_source must be a code such as API');
 
   const notice: RefundNotice = {

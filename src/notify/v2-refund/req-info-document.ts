@@ -7,26 +7,36 @@ import { refundError, type RefundError } from './refund-error';
  * WeChat writes them. Nothing else is ever in a genuine req_info.
  */
 export const REQ_INFO_FIELDS: readonly string[] = Object.freeze([
-  'out_refund_no', 'out_trade_no', 'refund_account', 'refund_fee', 'refund_id', 'refund_recv_accout',
-  'refund_request_source', 'refund_status', 'settlement_refund_fee', 'settlement_total_fee',
-  'success_time', 'total_fee', 'transaction_id',
+  'out_refund_no',
+  'out_trade_no',
+  'refund_account',
+  'refund_fee',
+  'refund_id',
+  'refund_recv_accout',
+  'refund_request_source',
+  'refund_status',
+  'settlement_refund_fee',
+  'settlement_total_fee',
+  'success_time',
+  'total_fee',
+  'transaction_id',
 ]);
 
 /**
  * The one message for every decrypted req_info that is not WeChat's document. Fixed on purpose:
  * it goes back to an unauthenticated sender in return_msg, so it says nothing about the content.
  */
-export const NOT_A_REFUND_NOTIFICATION = 'req_info did not decrypt to a refund notification; '
-  + 'check that req_info was passed exactly as received';
+export const NOT_A_REFUND_NOTIFICATION =
+  'req_info did not decrypt to a refund notification; ' + 'check that req_info was passed exactly as received';
 
 export type ReqInfoDocumentRead =
   | { readonly ok: true; readonly fields: Readonly<Record<string, string>> }
   | {
-    readonly ok: false;
-    readonly error: RefundError;
-    /** For the log: which rule failed, in fixed words (no name or value from the document). */
-    readonly detail: string;
-  };
+      readonly ok: false;
+      readonly error: RefundError;
+      /** For the log: which rule failed, in fixed words (no name or value from the document). */
+      readonly detail: string;
+    };
 
 // Why this is strict, and why it never quotes what it read.
 //

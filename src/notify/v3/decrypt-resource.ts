@@ -29,8 +29,7 @@ interface V3DecryptError {
 }
 
 export type V3Decryption =
-  | { readonly ok: true; readonly plaintext: string }
-  | { readonly ok: false; readonly error: V3DecryptError };
+  { readonly ok: true; readonly plaintext: string } | { readonly ok: false; readonly error: V3DecryptError };
 
 const V3_RESOURCE_ALGORITHM = 'AEAD_AES_256_GCM';
 const TAG_BYTES = 16;
@@ -42,7 +41,11 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  * vector (wechatpay-go's notify test, key 'testMchAPIv3Key0') uses a 16-byte key, and WeChat's
  * SDKs let the key length choose the AES variant; a configuration check should insist on 32.
  */
-const CIPHER_BY_KEY_BYTES: Readonly<Record<number, CipherGCMTypes>> = { 16: 'aes-128-gcm', 24: 'aes-192-gcm', 32: 'aes-256-gcm' };
+const CIPHER_BY_KEY_BYTES: Readonly<Record<number, CipherGCMTypes>> = {
+  16: 'aes-128-gcm',
+  24: 'aes-192-gcm',
+  32: 'aes-256-gcm',
+};
 
 /**
  * Decrypts an APIv3 resource: AEAD_AES_256_GCM with the merchant's APIv3 key, the 12-byte nonce,
@@ -55,25 +58,35 @@ const CIPHER_BY_KEY_BYTES: Readonly<Record<number, CipherGCMTypes>> = { 16: 'aes
  */
 export function decryptV3Resource(resource: V3EncryptedResource, apiV3Key: string | Buffer): V3Decryption {
   if (resource.algorithm !== V3_RESOURCE_ALGORITHM) {
-    return fail('UNSUPPORTED_ALGORITHM',
-      `resource algorithm ${resource.algorithm.slice(0, 32)} is not supported; only ${V3_RESOURCE_ALGORITHM} is`);
+    return fail(
+      'UNSUPPORTED_ALGORITHM',
+      `resource algorithm ${resource.algorithm.slice(0, 32)} is not supported; only ${V3_RESOURCE_ALGORITHM} is`,
+    );
   }
   const key = typeof apiV3Key === 'string' ? Buffer.from(apiV3Key, 'utf8') : apiV3Key;
   const cipher = CIPHER_BY_KEY_BYTES[key.length];
   if (cipher === undefined) {
-    return fail('INVALID_API_V3_KEY',
-      `the APIv3 key is ${key.length} bytes; configure the merchant's 32-character APIv3 key (not the v2 API key)`);
+    return fail(
+      'INVALID_API_V3_KEY',
+      `the APIv3 key is ${key.length} bytes; configure the merchant's 32-character APIv3 key (not the v2 API key)`,
+    );
   }
   const nonce = Buffer.from(resource.nonce, 'utf8');
   if (nonce.length !== NONCE_BYTES) {
     return fail('RESOURCE_UNDECRYPTABLE', `resource.nonce is ${nonce.length} bytes; AEAD_AES_256_GCM uses 12`);
   }
   if (!BASE64.test(resource.ciphertext)) {
-    return fail('RESOURCE_UNDECRYPTABLE', 'resource.ciphertext is not base64 (standard alphabet, padded, no whitespace)');
+    return fail(
+      'RESOURCE_UNDECRYPTABLE',
+      'resource.ciphertext is not base64 (standard alphabet, padded, no whitespace)',
+    );
   }
   const sealed = Buffer.from(resource.ciphertext, 'base64');
   if (sealed.length < TAG_BYTES) {
-    return fail('RESOURCE_UNDECRYPTABLE', `resource.ciphertext is ${sealed.length} bytes, shorter than the 16-byte tag: it was truncated`);
+    return fail(
+      'RESOURCE_UNDECRYPTABLE',
+      `resource.ciphertext is ${sealed.length} bytes, shorter than the 16-byte tag: it was truncated`,
+    );
   }
   let plain: Buffer;
   try {
@@ -82,9 +95,11 @@ export function decryptV3Resource(resource: V3EncryptedResource, apiV3Key: strin
     decipher.setAAD(Buffer.from(resource.associated_data ?? '', 'utf8'));
     plain = Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
   } catch {
-    return fail('RESOURCE_UNDECRYPTABLE',
-      "the resource does not decrypt (the GCM tag does not match): check the merchant's APIv3 key, "
-      + 'and that ciphertext, nonce and associated_data were passed exactly as received');
+    return fail(
+      'RESOURCE_UNDECRYPTABLE',
+      "the resource does not decrypt (the GCM tag does not match): check the merchant's APIv3 key, " +
+        'and that ciphertext, nonce and associated_data were passed exactly as received',
+    );
   }
   try {
     return { ok: true, plaintext: new TextDecoder('utf-8', { fatal: true }).decode(plain) };

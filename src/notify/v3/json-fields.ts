@@ -17,13 +17,15 @@ interface V3ParseError {
 }
 
 export type V3Parse<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: V3ParseError };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: V3ParseError };
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
 class FieldProblem extends Error {
-  constructor(readonly code: 'MISSING_FIELD' | 'INVALID_FIELD', message: string) {
+  constructor(
+    readonly code: 'MISSING_FIELD' | 'INVALID_FIELD',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -102,9 +104,12 @@ export function optionalObjectField(obj: JsonObject, key: string, path = ''): Js
  */
 export function amountField(obj: JsonObject, key: string, path = ''): number {
   const value = own(obj, key);
-  if (value === undefined || value === null) throw new FieldProblem('MISSING_FIELD', `missing required field ${path}${key}`);
+  if (value === undefined || value === null)
+    throw new FieldProblem('MISSING_FIELD', `missing required field ${path}${key}`);
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || Object.is(value, -0)) {
-    throw invalid(`${path}${key} must be a non-negative safe integer (fen), got ${typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value)) : kind(value)}`);
+    throw invalid(
+      `${path}${key} must be a non-negative safe integer (fen), got ${typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value)) : kind(value)}`,
+    );
   }
   return value;
 }

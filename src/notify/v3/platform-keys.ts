@@ -50,7 +50,11 @@ interface V3KeysError {
 }
 
 export type V3PlatformKeysBuild =
-  | { readonly ok: true; readonly keys: V3PlatformKeys; readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }> }
+  | {
+      readonly ok: true;
+      readonly keys: V3PlatformKeys;
+      readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }>;
+    }
   | { readonly ok: false; readonly error: V3KeysError };
 
 /** WeChat Pay public key ids, e.g. PUB_KEY_ID_0114232134912410000000000000. */
@@ -67,7 +71,11 @@ const MIN_RSA_BITS = 2048;
  *   new Date('2021-06-24T08:37:26Z'))
  *   => { ok: true, keys: { byId: Map { 'D7CE59D1F522D701' => { kind: 'certificate', ... } } }, skipped: [] }
  */
-export function v3PlatformKeys(input: V3PlatformKeysInput, now: Date, options: V3PlatformKeysOptions = {}): V3PlatformKeysBuild {
+export function v3PlatformKeys(
+  input: V3PlatformKeysInput,
+  now: Date,
+  options: V3PlatformKeysOptions = {},
+): V3PlatformKeysBuild {
   const byId = new Map<string, V3VerificationKey>();
   const skipped: Array<{ id: string; reason: string }> = [];
   const certificates = input.certificates ?? [];
@@ -83,8 +91,10 @@ export function v3PlatformKeys(input: V3PlatformKeysInput, now: Date, options: V
         skipped.push({ id: key.id, reason });
         continue;
       }
-      return fail('CERTIFICATE_EXPIRED',
-        `${reason}; download the current platform certificates (GET /v3/certificates) or configure WeChat Pay's public key instead`);
+      return fail(
+        'CERTIFICATE_EXPIRED',
+        `${reason}; download the current platform certificates (GET /v3/certificates) or configure WeChat Pay's public key instead`,
+      );
     }
     const added = add(byId, key, `certificates[${i}]`);
     if (!added.ok) return added;
@@ -96,9 +106,12 @@ export function v3PlatformKeys(input: V3PlatformKeysInput, now: Date, options: V
     if (!added.ok) return added;
   }
   if (byId.size === 0) {
-    return fail('NO_KEYS', skipped.length > 0
-      ? `every configured platform certificate has expired (${skipped.map((s) => s.id).join(', ')}); configure current ones`
-      : 'no platform certificate or WeChat Pay public key is configured; configure at least one');
+    return fail(
+      'NO_KEYS',
+      skipped.length > 0
+        ? `every configured platform certificate has expired (${skipped.map((s) => s.id).join(', ')}); configure current ones`
+        : 'no platform certificate or WeChat Pay public key is configured; configure at least one',
+    );
   }
   return { ok: true, keys: Object.freeze({ byId }), skipped };
 }
@@ -126,18 +139,25 @@ export function normalizeSerial(serial: string): string | undefined {
   return serial.toUpperCase().replace(/^0+(?=.)/, '');
 }
 
-type KeyRead = { readonly ok: true; readonly key: V3VerificationKey } | { readonly ok: false; readonly error: V3KeysError };
+type KeyRead =
+  { readonly ok: true; readonly key: V3VerificationKey } | { readonly ok: false; readonly error: V3KeysError };
 
 function readCertificate(pem: string, where: string): KeyRead {
   const count = pem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
   if (count !== 1) {
-    return fail('INVALID_CERTIFICATE', `${where} must hold exactly one PEM certificate, found ${count}; give each certificate its own entry`);
+    return fail(
+      'INVALID_CERTIFICATE',
+      `${where} must hold exactly one PEM certificate, found ${count}; give each certificate its own entry`,
+    );
   }
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(pem);
   } catch (e) {
-    return fail('INVALID_CERTIFICATE', `${where} is not a readable X.509 certificate (${e instanceof Error ? e.message.slice(0, 80) : 'unreadable'})`);
+    return fail(
+      'INVALID_CERTIFICATE',
+      `${where} is not a readable X.509 certificate (${e instanceof Error ? e.message.slice(0, 80) : 'unreadable'})`,
+    );
   }
   const id = normalizeSerial(cert.serialNumber);
   const notBefore = opensslDate(cert.validFrom);
@@ -147,22 +167,34 @@ function readCertificate(pem: string, where: string): KeyRead {
   }
   const problem = rsaProblem(cert.publicKey);
   if (problem) return fail('UNSUPPORTED_KEY', `${where} (certificate ${id}): ${problem}`);
-  return { ok: true, key: Object.freeze({ id, kind: 'certificate' as const, key: cert.publicKey, notBefore, notAfter }) };
+  return {
+    ok: true,
+    key: Object.freeze({ id, kind: 'certificate' as const, key: cert.publicKey, notBefore, notAfter }),
+  };
 }
 
 function readPublicKey(id: string, pem: string, where: string): KeyRead {
   if (!PUBLIC_KEY_ID.test(id)) {
-    return fail('INVALID_KEY_ID', `${where}: the id must look like PUB_KEY_ID_0114232134912410000000000000, as shown on the merchant platform`);
+    return fail(
+      'INVALID_KEY_ID',
+      `${where}: the id must look like PUB_KEY_ID_0114232134912410000000000000, as shown on the merchant platform`,
+    );
   }
   // createPublicKey would quietly derive the public half of a private key: refuse the mix-up.
   if (/PRIVATE KEY/.test(pem)) {
-    return fail('INVALID_PUBLIC_KEY', `${where} (${id}) is a private key; configure WeChat Pay's public key (pub_key.pem)`);
+    return fail(
+      'INVALID_PUBLIC_KEY',
+      `${where} (${id}) is a private key; configure WeChat Pay's public key (pub_key.pem)`,
+    );
   }
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
   } catch (e) {
-    return fail('INVALID_PUBLIC_KEY', `${where} (${id}) is not a readable PEM public key (${e instanceof Error ? e.message.slice(0, 80) : 'unreadable'})`);
+    return fail(
+      'INVALID_PUBLIC_KEY',
+      `${where} (${id}) is not a readable PEM public key (${e instanceof Error ? e.message.slice(0, 80) : 'unreadable'})`,
+    );
   }
   const problem = rsaProblem(key);
   if (problem) return fail('UNSUPPORTED_KEY', `${where} (${id}): ${problem}`);
@@ -171,7 +203,8 @@ function readPublicKey(id: string, pem: string, where: string): KeyRead {
 
 function rsaProblem(key: KeyObject): string | undefined {
   // APIv3 signatures are SHA256-RSA; SM2 (GM) keys are not supported here.
-  if (key.asymmetricKeyType !== 'rsa') return `the key is ${key.asymmetricKeyType ?? 'unknown'}, but only RSA keys are supported`;
+  if (key.asymmetricKeyType !== 'rsa')
+    return `the key is ${key.asymmetricKeyType ?? 'unknown'}, but only RSA keys are supported`;
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_BITS) return `the RSA key is ${bits} bits; at least ${MIN_RSA_BITS} are required`;
   return undefined;

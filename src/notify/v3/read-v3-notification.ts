@@ -17,8 +17,22 @@ export interface V3Received {
 
 /** What the notification asks for, once proven and decrypted. */
 export type V3Read =
-  | { readonly ok: true; readonly kind: 'payment'; readonly merchant: Merchant; readonly notification: V3Notification; readonly plaintext: string; readonly notice: PaidNotice }
-  | { readonly ok: true; readonly kind: 'refund'; readonly merchant: Merchant; readonly notification: V3Notification; readonly plaintext: string; readonly change: RefundChange }
+  | {
+      readonly ok: true;
+      readonly kind: 'payment';
+      readonly merchant: Merchant;
+      readonly notification: V3Notification;
+      readonly plaintext: string;
+      readonly notice: PaidNotice;
+    }
+  | {
+      readonly ok: true;
+      readonly kind: 'refund';
+      readonly merchant: Merchant;
+      readonly notification: V3Notification;
+      readonly plaintext: string;
+      readonly change: RefundChange;
+    }
   | { readonly ok: false; readonly result: NotifyResult };
 
 /** The event types this service acts on; anything else is answered UNSUPPORTED_EVENT_TYPE. */
@@ -50,12 +64,21 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
   const candidates = [...merchants.values()].filter((m) => m.v3Keys && m.apiV3Key && findV3Key(m.v3Keys, serial));
   // With no candidate, verify against no keys: the header, probe and timestamp rules still come
   // first and name the real problem; otherwise it is UNKNOWN_SERIAL.
-  const verifications = (candidates.length > 0 ? candidates : [undefined])
-    .map((m) => ({ merchant: m, verdict: verifyV3Signature(message, m?.v3Keys ?? NO_KEYS, now) }));
-  const verified = verifications.filter((v) => v.verdict.ok).map((v) => v.merchant).filter((m): m is Merchant => m !== undefined);
+  const verifications = (candidates.length > 0 ? candidates : [undefined]).map((m) => ({
+    merchant: m,
+    verdict: verifyV3Signature(message, m?.v3Keys ?? NO_KEYS, now),
+  }));
+  const verified = verifications
+    .filter((v) => v.verdict.ok)
+    .map((v) => v.merchant)
+    .filter((m): m is Merchant => m !== undefined);
   if (verified.length === 0) {
     const first = verifications[0]?.verdict;
-    return fail(rejection(first && !first.ok ? first.error : { code: 'INVALID_SIGNATURE', message: 'the signature does not verify' }));
+    return fail(
+      rejection(
+        first && !first.ok ? first.error : { code: 'INVALID_SIGNATURE', message: 'the signature does not verify' },
+      ),
+    );
   }
 
   const body = parseV3Notification(received.body);
@@ -72,15 +95,21 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
       plaintext = decrypted.plaintext;
       break;
     }
-    if (decrypted.error.code === 'UNSUPPORTED_ALGORITHM') return fail(result('MALFORMED', 'INVALID_FIELD', decrypted.error.message));
+    if (decrypted.error.code === 'UNSUPPORTED_ALGORITHM')
+      return fail(result('MALFORMED', 'INVALID_FIELD', decrypted.error.message));
     firstError ||= decrypted.error.message;
   }
   if (!merchant || plaintext === undefined) return fail(result('REJECTED', 'RESOURCE_UNDECRYPTABLE', firstError));
 
   const owner = declaredMerchant(plaintext);
   if (owner !== undefined && owner !== merchant.mchId) {
-    return fail(result('REJECTED', 'MERCHANT_MISMATCH',
-      `the resource is for mchid ${owner.slice(0, 32)}, but was signed and encrypted for mch_id ${merchant.mchId}`));
+    return fail(
+      result(
+        'REJECTED',
+        'MERCHANT_MISMATCH',
+        `the resource is for mchid ${owner.slice(0, 32)}, but was signed and encrypted for mch_id ${merchant.mchId}`,
+      ),
+    );
   }
 
   if (notification.eventType === V3_PAYMENT_EVENT) {
@@ -90,11 +119,20 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
     const owner = orderOwner(merchant, t.mchid, t.subMchid);
     if (!owner.ok) return fail(owner.result);
     if (!merchant.appids.includes(t.appid)) {
-      return fail(result('REJECTED', 'UNKNOWN_MERCHANT',
-        `mch_id ${merchant.mchId} with appid ${t.appid} is not configured here; add the appid to the merchant`));
+      return fail(
+        result(
+          'REJECTED',
+          'UNKNOWN_MERCHANT',
+          `mch_id ${merchant.mchId} with appid ${t.appid} is not configured here; add the appid to the merchant`,
+        ),
+      );
     }
     return {
-      ok: true, kind: 'payment', merchant, notification, plaintext,
+      ok: true,
+      kind: 'payment',
+      merchant,
+      notification,
+      plaintext,
       notice: {
         mchId: owner.mchId,
         appid: t.appid,
@@ -114,7 +152,11 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
     const refundOwner = orderOwner(merchant, r.mchid, r.subMchid);
     if (!refundOwner.ok) return fail(refundOwner.result);
     return {
-      ok: true, kind: 'refund', merchant, notification, plaintext,
+      ok: true,
+      kind: 'refund',
+      merchant,
+      notification,
+      plaintext,
       change: {
         mchId: refundOwner.mchId,
         appid: undefined,
@@ -130,23 +172,45 @@ export function readV3Notification(received: V3Received, merchants: MerchantDire
       },
     };
   }
-  return fail(result('MALFORMED', 'UNSUPPORTED_EVENT_TYPE',
-    `event_type ${notification.eventType} is authentic but not handled here (only ${V3_PAYMENT_EVENT} and ${REFUND_EVENTS.join(', ')}); `
-    + "point that product's notify_url at the service that handles it"));
+  return fail(
+    result(
+      'MALFORMED',
+      'UNSUPPORTED_EVENT_TYPE',
+      `event_type ${notification.eventType} is authentic but not handled here (only ${V3_PAYMENT_EVENT} and ${REFUND_EVENTS.join(', ')}); ` +
+        "point that product's notify_url at the service that handles it",
+    ),
+  );
 }
 
 /**
  * Whose order the resource is about: the merchant that signed and encrypted it must be the one
  * the resource names, and a sub-merchant must be one that provider lists.
  */
-function orderOwner(merchant: Merchant, mchid: string, subMchid: string | undefined):
-  { ok: true; mchId: string } | { ok: false; result: NotifyResult } {
+function orderOwner(
+  merchant: Merchant,
+  mchid: string,
+  subMchid: string | undefined,
+): { ok: true; mchId: string } | { ok: false; result: NotifyResult } {
   if (mchid !== merchant.mchId) {
-    return { ok: false, result: result('REJECTED', 'MERCHANT_MISMATCH', `the resource is for mchid ${mchid.slice(0, 32)}, but was signed and encrypted for mch_id ${merchant.mchId}`) };
+    return {
+      ok: false,
+      result: result(
+        'REJECTED',
+        'MERCHANT_MISMATCH',
+        `the resource is for mchid ${mchid.slice(0, 32)}, but was signed and encrypted for mch_id ${merchant.mchId}`,
+      ),
+    };
   }
   if (subMchid === undefined) return { ok: true, mchId: mchid };
   if (!merchant.subMchIds?.includes(subMchid)) {
-    return { ok: false, result: result('REJECTED', 'UNKNOWN_SUB_MERCHANT', `sub_mchid ${subMchid.slice(0, 32)} is not listed in sub_mch_ids of mch_id ${merchant.mchId}`) };
+    return {
+      ok: false,
+      result: result(
+        'REJECTED',
+        'UNKNOWN_SUB_MERCHANT',
+        `sub_mchid ${subMchid.slice(0, 32)} is not listed in sub_mch_ids of mch_id ${merchant.mchId}`,
+      ),
+    };
   }
   return { ok: true, mchId: subMchid };
 }
@@ -154,8 +218,10 @@ function orderOwner(merchant: Merchant, mchid: string, subMchid: string | undefi
 /** The signature probe is reported apart from forgeries, so monitoring can tell them apart. */
 function rejection(error: V3VerifyError): NotifyResult {
   switch (error.code) {
-    case 'MISSING_HEADER': return result('MALFORMED', 'MISSING_HEADER', error.message);
-    case 'INVALID_HEADER': return result('MALFORMED', 'INVALID_HEADER', error.message);
+    case 'MISSING_HEADER':
+      return result('MALFORMED', 'MISSING_HEADER', error.message);
+    case 'INVALID_HEADER':
+      return result('MALFORMED', 'INVALID_HEADER', error.message);
     case 'TIMESTAMP_OUT_OF_WINDOW':
     case 'SIGNATURE_PROBE':
     case 'UNKNOWN_SERIAL':

@@ -1,4 +1,13 @@
-import { amountField, fieldRule, objectField, optionalStringField, optionalTimeField, readJson, stringField, type V3Parse } from './json-fields';
+import {
+  amountField,
+  fieldRule,
+  objectField,
+  optionalStringField,
+  optionalTimeField,
+  readJson,
+  stringField,
+  type V3Parse,
+} from './json-fields';
 import { MCHID, OUT_REFUND_NO, OUT_TRADE_NO, WECHAT_ID } from './v3-rules';
 
 /** refund_status, one per notified event: REFUND.SUCCESS, REFUND.ABNORMAL, REFUND.CLOSED. */
@@ -52,11 +61,16 @@ export function parseV3Refund(plaintextJson: string, eventType?: string): V3Pars
   return readJson(plaintextJson, 'the refund resource', (root) => {
     const refundStatus = stringField(root, 'refund_status', REFUND_STATUS) as V3RefundStatus;
     if (eventType !== undefined) {
-      fieldRule(V3_REFUND_EVENTS[refundStatus] === eventType,
-        `refund_status ${refundStatus} does not belong to event_type ${eventType.slice(0, 64)} (expected ${V3_REFUND_EVENTS[refundStatus]})`);
+      fieldRule(
+        V3_REFUND_EVENTS[refundStatus] === eventType,
+        `refund_status ${refundStatus} does not belong to event_type ${eventType.slice(0, 64)} (expected ${V3_REFUND_EVENTS[refundStatus]})`,
+      );
     }
     const successTime = optionalTimeField(root, 'success_time');
-    fieldRule(refundStatus !== 'SUCCESS' || successTime !== undefined, 'success_time is required when refund_status is SUCCESS');
+    fieldRule(
+      refundStatus !== 'SUCCESS' || successTime !== undefined,
+      'success_time is required when refund_status is SUCCESS',
+    );
     const userReceivedAccount = optionalStringField(root, 'user_received_account');
     const a = objectField(root, 'amount');
     const amount = {
@@ -66,9 +80,14 @@ export function parseV3Refund(plaintextJson: string, eventType?: string): V3Pars
       payerRefund: amountField(a, 'payer_refund', 'amount.'),
     };
     // WeChat never refunds more than was paid; a resource that says so is not one to act on.
-    fieldRule(amount.refund <= amount.total, `amount.refund (${amount.refund}) must not exceed amount.total (${amount.total})`);
-    fieldRule(amount.payerRefund <= amount.payerTotal,
-      `amount.payer_refund (${amount.payerRefund}) must not exceed amount.payer_total (${amount.payerTotal})`);
+    fieldRule(
+      amount.refund <= amount.total,
+      `amount.refund (${amount.refund}) must not exceed amount.total (${amount.total})`,
+    );
+    fieldRule(
+      amount.payerRefund <= amount.payerTotal,
+      `amount.payer_refund (${amount.payerRefund}) must not exceed amount.payer_total (${amount.payerTotal})`,
+    );
     const partner = optionalStringField(root, 'sp_mchid', MCHID);
     return {
       // A service provider's refund: sp_mchid signed it, sub_mchid owns the order.

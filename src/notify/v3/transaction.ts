@@ -1,4 +1,13 @@
-import { amountField, objectField, optionalObjectField, optionalStringField, readJson, stringField, timeField, type V3Parse } from './json-fields';
+import {
+  amountField,
+  objectField,
+  optionalObjectField,
+  optionalStringField,
+  readJson,
+  stringField,
+  timeField,
+  type V3Parse,
+} from './json-fields';
 import { APPID, CURRENCY, MCHID, OUT_TRADE_NO, WECHAT_ID } from './v3-rules';
 
 /**

@@ -36,8 +36,7 @@ export type V3VerifyError =
 export type V3VerifyErrorCode = V3VerifyError['code'];
 
 export type V3Verification =
-  | { readonly ok: true; readonly key: V3VerificationKey }
-  | { readonly ok: false; readonly error: V3VerifyError };
+  { readonly ok: true; readonly key: V3VerificationKey } | { readonly ok: false; readonly error: V3VerifyError };
 
 const DEFAULT_WINDOW_SECONDS = 300;
 /**
@@ -98,10 +97,17 @@ export function verifyV3Signature(
 
   // Before anything else about the signature: a probe must never reach a key.
   if (signature.startsWith(SIGNATURE_PROBE_PREFIX)) {
-    return fail({ code: 'SIGNATURE_PROBE', message: 'a WeChat Pay signature probe (WECHATPAY/SIGNTEST/); rejecting it is the expected answer' });
+    return fail({
+      code: 'SIGNATURE_PROBE',
+      message: 'a WeChat Pay signature probe (WECHATPAY/SIGNTEST/); rejecting it is the expected answer',
+    });
   }
   if (!TIMESTAMP.test(timestamp)) {
-    return fail({ code: 'INVALID_HEADER', header: 'Wechatpay-Timestamp', message: 'Wechatpay-Timestamp must be Unix seconds (digits only)' });
+    return fail({
+      code: 'INVALID_HEADER',
+      header: 'Wechatpay-Timestamp',
+      message: 'Wechatpay-Timestamp must be Unix seconds (digits only)',
+    });
   }
   const skewSeconds = (Number(timestamp) * 1000 - now.getTime()) / 1000;
   if (Math.abs(skewSeconds) > windowSeconds) {
@@ -109,9 +115,10 @@ export function verifyV3Signature(
     return fail({
       code: 'TIMESTAMP_OUT_OF_WINDOW',
       skewSeconds,
-      message: `Wechatpay-Timestamp is ${Math.abs(skewSeconds)} s ${direction}, more than the ${windowSeconds} s allowed: `
-        + (skewSeconds < 0 ? 'a replayed or long-delayed notification, ' : '')
-        + "or this server's clock is wrong (check NTP)",
+      message:
+        `Wechatpay-Timestamp is ${Math.abs(skewSeconds)} s ${direction}, more than the ${windowSeconds} s allowed: ` +
+        (skewSeconds < 0 ? 'a replayed or long-delayed notification, ' : '') +
+        "or this server's clock is wrong (check NTP)",
     });
   }
   const key = findV3Key(keys, serial);
@@ -119,16 +126,21 @@ export function verifyV3Signature(
     return fail({
       code: 'UNKNOWN_SERIAL',
       serial: serial.slice(0, 64),
-      message: `no platform certificate or WeChat Pay public key is configured for Wechatpay-Serial ${serial.slice(0, 64)}; `
-        + 'WeChat may have rotated its keys: download the current platform certificates or configure the public key',
+      message:
+        `no platform certificate or WeChat Pay public key is configured for Wechatpay-Serial ${serial.slice(0, 64)}; ` +
+        'WeChat may have rotated its keys: download the current platform certificates or configure the public key',
     });
   }
-  if ((key.notBefore && now.getTime() < key.notBefore.getTime()) || (key.notAfter && now.getTime() > key.notAfter.getTime())) {
+  if (
+    (key.notBefore && now.getTime() < key.notBefore.getTime()) ||
+    (key.notAfter && now.getTime() > key.notAfter.getTime())
+  ) {
     return fail({
       code: 'CERTIFICATE_NOT_VALID',
       serial: key.id,
-      message: `platform certificate ${key.id} is valid only from ${key.notBefore?.toISOString() ?? '?'} to ${key.notAfter?.toISOString() ?? '?'}; `
-        + 'download the current platform certificates',
+      message:
+        `platform certificate ${key.id} is valid only from ${key.notBefore?.toISOString() ?? '?'} to ${key.notAfter?.toISOString() ?? '?'}; ` +
+        'download the current platform certificates',
     });
   }
   if (!BASE64.test(signature)) {
@@ -143,8 +155,9 @@ export function verifyV3Signature(
   if (!valid) {
     return fail({
       code: 'INVALID_SIGNATURE',
-      message: `the signature does not verify with ${key.kind === 'certificate' ? 'platform certificate' : 'public key'} ${key.id}: `
-        + 'pass the raw body bytes and the headers exactly as received',
+      message:
+        `the signature does not verify with ${key.kind === 'certificate' ? 'platform certificate' : 'public key'} ${key.id}: ` +
+        'pass the raw body bytes and the headers exactly as received',
     });
   }
   return { ok: true, key };

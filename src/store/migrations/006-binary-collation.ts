@@ -7,7 +7,15 @@ import { dialectOf } from '../database';
  * them apart. WeChat's identifiers are compared byte for byte: make every table binary.
  * Tables created by later migrations must set `t.collate('utf8mb4_bin')` themselves.
  */
-const TABLES = ['orders', 'notifications', 'anomalies', 'payment_events', 'refunds', 'reconcile_state', 'reconcile_lease'];
+const TABLES = [
+  'orders',
+  'notifications',
+  'anomalies',
+  'payment_events',
+  'refunds',
+  'reconcile_state',
+  'reconcile_lease',
+];
 
 export async function up(db: Knex): Promise<void> {
   if (dialectOf(db) !== 'mysql2') return;

@@ -46,7 +46,9 @@ export async function up(db: Knex): Promise<void> {
           END IF;
           RETURN NEW;
         END $$`);
-      await db.raw('CREATE TRIGGER orders_paid_is_final BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION orders_paid_is_final()');
+      await db.raw(
+        'CREATE TRIGGER orders_paid_is_final BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION orders_paid_is_final()',
+      );
       return;
     case 'mysql2':
       await db.raw(`ALTER TABLE orders ADD CONSTRAINT orders_refunds_within_payment CHECK (${WITHIN_PAYMENT})`);
@@ -73,38 +75,63 @@ export async function up(db: Knex): Promise<void> {
 
 /** The rules as SQL; `row` is 'NEW.' inside a trigger, where columns must be qualified. */
 const withinPayment = (row = ''): string => `${row}refunded_fee >= 0 AND ${row}refunded_fee <= ${row}total_fee`;
-const consistent = (row = ''): string => `(${row}status = 'NOTPAY' AND ${row}transaction_id IS NULL AND ${row}refunded_fee = 0) `
-  + `OR (${row}status = 'PAID' AND ${row}transaction_id IS NOT NULL AND ${row}paid_at_ms IS NOT NULL)`;
+const consistent = (row = ''): string =>
+  `(${row}status = 'NOTPAY' AND ${row}transaction_id IS NULL AND ${row}refunded_fee = 0) ` +
+  `OR (${row}status = 'PAID' AND ${row}transaction_id IS NOT NULL AND ${row}paid_at_ms IS NOT NULL)`;
 const WITHIN_PAYMENT = withinPayment();
 const CONSISTENT = consistent();
 /** `<=>` is MySQL's null-safe equality; each dialect gets its own spelling. */
-const CHANGES_PAID = "NEW.status <> 'PAID' OR NOT (NEW.transaction_id <=> OLD.transaction_id) OR NOT (NEW.paid_at_ms <=> OLD.paid_at_ms) "
-  + "OR NEW.total_fee <> OLD.total_fee OR NEW.fee_type <> OLD.fee_type OR NEW.appid <> OLD.appid OR NEW.refunded_fee < OLD.refunded_fee";
+const CHANGES_PAID =
+  "NEW.status <> 'PAID' OR NOT (NEW.transaction_id <=> OLD.transaction_id) OR NOT (NEW.paid_at_ms <=> OLD.paid_at_ms) " +
+  'OR NEW.total_fee <> OLD.total_fee OR NEW.fee_type <> OLD.fee_type OR NEW.appid <> OLD.appid OR NEW.refunded_fee < OLD.refunded_fee';
 
 /** Refuses, naming the rows, when existing data breaks a rule the constraints would enforce. */
 async function refuseViolations(db: Knex): Promise<void> {
   const problems: string[] = [];
-  const shared = (await db('orders').select('mch_id', 'transaction_id').count({ n: '*' })
-    .whereNotNull('transaction_id').groupBy('mch_id', 'transaction_id').havingRaw('count(*) > 1').limit(20)) as Array<Record<string, unknown>>;
+  const shared = (await db('orders')
+    .select('mch_id', 'transaction_id')
+    .count({ n: '*' })
+    .whereNotNull('transaction_id')
+    .groupBy('mch_id', 'transaction_id')
+    .havingRaw('count(*) > 1')
+    .limit(20)) as Array<Record<string, unknown>>;
   for (const row of shared) {
-    const orders = (await db('orders').select('out_trade_no').where({ mch_id: row['mch_id'], transaction_id: row['transaction_id'] })) as Array<{ out_trade_no: string }>;
-    problems.push(`transaction ${String(row['transaction_id'])} of mch_id ${String(row['mch_id'])} pays ${orders.length} orders (${orders.map((o) => o.out_trade_no).join(', ')}): keep one, refund the others and set them back`);
+    const orders = (await db('orders')
+      .select('out_trade_no')
+      .where({ mch_id: row['mch_id'], transaction_id: row['transaction_id'] })) as Array<{ out_trade_no: string }>;
+    problems.push(
+      `transaction ${String(row['transaction_id'])} of mch_id ${String(row['mch_id'])} pays ${orders.length} orders (${orders.map((o) => o.out_trade_no).join(', ')}): keep one, refund the others and set them back`,
+    );
   }
-  const bad = (await db('orders').select('mch_id', 'out_trade_no', 'status', 'transaction_id', 'total_fee', 'refunded_fee')
-    .whereRaw(`NOT (${WITHIN_PAYMENT}) OR NOT (${CONSISTENT})`).limit(20)) as Array<Record<string, unknown>>;
+  const bad = (await db('orders')
+    .select('mch_id', 'out_trade_no', 'status', 'transaction_id', 'total_fee', 'refunded_fee')
+    .whereRaw(`NOT (${WITHIN_PAYMENT}) OR NOT (${CONSISTENT})`)
+    .limit(20)) as Array<Record<string, unknown>>;
   for (const row of bad) {
-    problems.push(`order ${String(row['out_trade_no'])} of mch_id ${String(row['mch_id'])} is ${String(row['status'])} with transaction ${typeof row['transaction_id'] === 'string' ? row['transaction_id'] : 'none'}, `
-      + `total_fee ${String(row['total_fee'])} and refunded_fee ${String(row['refunded_fee'])}: correct it`);
+    problems.push(
+      `order ${String(row['out_trade_no'])} of mch_id ${String(row['mch_id'])} is ${String(row['status'])} with transaction ${typeof row['transaction_id'] === 'string' ? row['transaction_id'] : 'none'}, ` +
+        `total_fee ${String(row['total_fee'])} and refunded_fee ${String(row['refunded_fee'])}: correct it`,
+    );
   }
-  const refundIds = (await db('refunds').select('mch_id', 'refund_id').count({ n: '*' })
-    .groupBy('mch_id', 'refund_id').havingRaw('count(*) > 1').limit(20)) as Array<Record<string, unknown>>;
+  const refundIds = (await db('refunds')
+    .select('mch_id', 'refund_id')
+    .count({ n: '*' })
+    .groupBy('mch_id', 'refund_id')
+    .havingRaw('count(*) > 1')
+    .limit(20)) as Array<Record<string, unknown>>;
   for (const row of refundIds) {
-    const refunds = (await db('refunds').select('out_refund_no').where({ mch_id: row['mch_id'], refund_id: row['refund_id'] })) as Array<{ out_refund_no: string }>;
-    problems.push(`refund_id ${String(row['refund_id'])} of mch_id ${String(row['mch_id'])} is stored under ${refunds.length} refund numbers (${refunds.map((r) => r.out_refund_no).join(', ')}): `
-      + 'keep the one WeChat reports (refundquery) and lower refunded_fee by the others');
+    const refunds = (await db('refunds')
+      .select('out_refund_no')
+      .where({ mch_id: row['mch_id'], refund_id: row['refund_id'] })) as Array<{ out_refund_no: string }>;
+    problems.push(
+      `refund_id ${String(row['refund_id'])} of mch_id ${String(row['mch_id'])} is stored under ${refunds.length} refund numbers (${refunds.map((r) => r.out_refund_no).join(', ')}): ` +
+        'keep the one WeChat reports (refundquery) and lower refunded_fee by the others',
+    );
   }
   if (problems.length > 0) {
-    throw new Error(`migration 007-money-invariants refused: existing rows break the money rules it adds, and nothing was changed:\n- ${problems.join('\n- ')}`);
+    throw new Error(
+      `migration 007-money-invariants refused: existing rows break the money rules it adds, and nothing was changed:\n- ${problems.join('\n- ')}`,
+    );
   }
 }
 
@@ -113,14 +140,19 @@ export async function down(db: Knex): Promise<void> {
     case 'pg':
       await db.raw('DROP TRIGGER IF EXISTS orders_paid_is_final ON orders');
       await db.raw('DROP FUNCTION IF EXISTS orders_paid_is_final()');
-      await db.raw('ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_refunds_within_payment, DROP CONSTRAINT IF EXISTS orders_status_consistent');
+      await db.raw(
+        'ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_refunds_within_payment, DROP CONSTRAINT IF EXISTS orders_status_consistent',
+      );
       break;
     case 'mysql2':
       await db.raw('DROP TRIGGER IF EXISTS orders_paid_is_final');
-      await db.raw('ALTER TABLE orders DROP CONSTRAINT orders_refunds_within_payment, DROP CONSTRAINT orders_status_consistent');
+      await db.raw(
+        'ALTER TABLE orders DROP CONSTRAINT orders_refunds_within_payment, DROP CONSTRAINT orders_status_consistent',
+      );
       break;
     default:
-      for (const name of ['orders_checks_on_insert', 'orders_checks_on_update', 'orders_paid_is_final']) await db.raw(`DROP TRIGGER IF EXISTS ${name}`);
+      for (const name of ['orders_checks_on_insert', 'orders_checks_on_update', 'orders_paid_is_final'])
+        await db.raw(`DROP TRIGGER IF EXISTS ${name}`);
   }
   await db.schema.alterTable('refunds', (t) => {
     t.dropUnique(['mch_id', 'refund_id'], 'refunds_merchant_refund_id');
