@@ -5,6 +5,7 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 PROTO_FILES := $(shell find proto -name '*.proto' | sort)
 GEN_DIR := src/gen
+PRETTIER_FILES := 'src/**/*.ts' 'gateway/**/*.ts' 'tools/**/*.ts' 'harness/**/*.ts' 'test/**/*.ts' 'bench/**/*.ts' '*.mjs'
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -33,7 +34,7 @@ proto: deps ## regenerate src/gen/ from proto/ (needs protoc: Debian packages pr
 proto-check: deps ## fail when src/gen/ is not what proto/ generates
 	scripts/gen-proto.sh --check $(GEN_DIR)
 
-contract-check: deps ## buf lint the contract, and fail on a breaking change against the released one (proto/released.binpb)
+contract-check: deps ## buf lint format the contract, and fail on a breaking change against the released one (proto/released.binpb)
 	npx buf lint
 	npx buf breaking --against proto/released.binpb
 
@@ -52,13 +53,17 @@ migrate: build ## apply database migrations to DATABASE_URL and exit
 notify: build ## create an order and send a signed notification to a running gateway (see README)
 	node dist/tools/cli/notify.js $(ARGS)
 
-lint: deps ## ESLint over every TypeScript folder, and knip: no unused file, export or exported type
+lint: deps ## Prettier's format check, ESLint over every TypeScript folder, and knip: no unused file, export or exported type
+	npx prettier --check --log-level warn $(PRETTIER_FILES)
 	npx eslint src gateway tools harness test bench
 	npx knip --include exports,types,files
 
+format: deps ## reformat every TypeScript file with Prettier (.prettierrc.json)
+	npx prettier --write --log-level warn $(PRETTIER_FILES)
+
 test: deps ## run every test against throwaway real servers (installs missing Debian packages when root)
 	harness/ensure-binaries.sh
-	$(MAKE) --no-print-directory proto-check contract-check
+	$(MAKE) --no-print-directory proto-check contract-check lint
 	$(MAKE) --no-print-directory build
 	node --test --test-timeout=180000 $$(find dist/test -name '*.test.js' | sort)
 
@@ -80,4 +85,4 @@ bench: build ## run the benchmark (see bench/README.md)
 clean: ## remove build output
 	rm -rf dist
 
-.PHONY: help deps build proto proto-check contract-check contract-release config-schemas run migrate notify lint test reliability model bench clean
+.PHONY: help deps build proto proto-check contract-check contract-release config-schemas run migrate notify lint format test reliability model bench clean
