@@ -938,6 +938,8 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
       port,
     ]),
     ['core -> database', core, database, dbPort],
+    // wechat-egress is on in production: refund and payment confirmations call WeChat Pay.
+    ['core -> WeChat Pay (a public address, 443)', core, { ip: '101.226.90.1' }, 443],
     ['migrate -> database', migrate, database, dbPort],
     ...[core, gateway, migrate].flatMap((p, i): Array<[string, Target, Target, number, string]> => [
       [`pod ${i} -> DNS (UDP)`, p, dns, 53, 'UDP'],
@@ -953,7 +955,10 @@ test('NetworkPolicies allow exactly the connections the configuration needs', ()
     ['gateway -> redis', gateway, redis[0] as Peer, 6379],
     ['migrate -> redis', migrate, redis[0] as Peer, 6379],
     ['redis -> core', redis[0] as Peer, core, grpcPort],
-    ['core -> the internet', core, { ip: '203.0.113.7' }, 443],
+    ['core -> the internet on port 80', core, { ip: '203.0.113.7' }, 80],
+    ['core -> the cloud metadata service', core, { ip: '169.254.169.254' }, 443],
+    ['core -> a private address on 443', core, { ip: '10.1.2.3' }, 443],
+    ['gateway -> the internet', gateway, { ip: '203.0.113.7' }, 443],
     ['core -> database on another port', core, database, 3306],
     ['gateway -> database', gateway, database, dbPort],
   ];
@@ -1036,7 +1041,14 @@ test('overlay options (k8s/components): each renders on production, is offered t
       port: 9465,
       allowed: false,
     },
-    { name: 'core -> WeChat', policies: base, from: core, to: wechat, port: 443, allowed: false },
+    {
+      name: 'core -> WeChat (on by default in production)',
+      policies: base,
+      from: core,
+      to: wechat,
+      port: 443,
+      allowed: true,
+    },
     {
       name: 'core -> WeChat',
       policies: policiesWith('wechat-egress'),
