@@ -1,31 +1,19 @@
 import { userInfo } from 'node:os';
-import { ConfigError } from '../env-reader';
 import { createLogger } from '../logger';
-import { readConsoleConfig, type ConsoleConfig } from './config';
+import { exitAfterShutdownOnSignal, readConfigOrExit, startedOrExit } from '../process-shell';
+import { readConsoleConfig } from './config';
 import { createCoreApi } from './core-api';
 import { EventFeed } from './event-feed';
 import { startConsole } from './server';
 
 /** The operators' console: a client of the core's gRPC API that serves HTML (docs/operating.md "Console"). */
 async function main(): Promise<void> {
-  let config: ConsoleConfig;
-  try {
-    config = readConsoleConfig(process.env, { localUser: safeUserName() });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`payment-callback console: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = readConfigOrExit('console', () => readConsoleConfig(process.env, { localUser: safeUserName() }));
   const log = createLogger('payment-callback-console', config.logLevel);
   const api = createCoreApi(config);
   const feed = new EventFeed(api, log);
   feed.start();
-  const running = await startConsole(config, { api, feed, log }).catch((e: unknown) => {
-    log.fatal({ err: e }, 'start-up failed');
-    process.exit(1);
-  });
+  const running = await startedOrExit(log, startConsole(config, { api, feed, log }));
   log.info(
     {
       url: running.url,
@@ -38,22 +26,11 @@ async function main(): Promise<void> {
     },
     'payment-callback console listening',
   );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'signal received');
+  exitAfterShutdownOnSignal(log, async () => {
     feed.stop();
-    running.close().then(
-      () => {
-        api.close();
-        process.exit(0);
-      },
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+    await running.close();
+    api.close();
+  });
 }
 
 function safeUserName(): string {
