@@ -1,4 +1,3 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createAuthorizer } from './auth/authorize';
@@ -145,7 +144,7 @@ export async function startCore(
     createReflection().addToServer(server);
 
     const grpcPort = await bind(server, config.grpcListen, config.tls);
-    const metricsServer = config.metricsListen ? await serveMetrics(metrics, config.metricsListen) : undefined;
+    const metricsServer = config.metricsListen ? await metrics.serve(config.metricsListen) : undefined;
     setServing(true);
     // Off by default: it calls WeChat (docs/exactly-once.md "Reconciliation").
     const reconciler = config.reconcile.enabled
@@ -250,27 +249,5 @@ function drain(server: Server, graceMs: number, log: Logger): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-  });
-}
-
-function serveMetrics(metrics: CoreMetrics, address: ListenAddress): Promise<HttpServer> {
-  const server = createHttpServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.registry.contentType });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(500).end();
-        },
-      );
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics\n');
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host, () => resolve(server));
   });
 }
