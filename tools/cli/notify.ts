@@ -7,7 +7,7 @@ import { OrderStatus, PaymentCallbackClient, type Order } from '../../src/gen/pa
 import { isSignType } from '../../src/notify/sign';
 import { v2Signature } from '../../harness/v2-signature';
 import { v2RefundXml } from '../simulator/v2-refund-notification';
-import { v3Delivery, v3RefundResource, v3TransactionResource } from '../simulator/v3-notification';
+import { refundResource, transactionResource, v3Delivery } from '../../harness/v3-notification';
 import { DEMO_V3_KEY_DIR, DEMO_V3_MERCHANT, readDemoV3Keys } from './demo-v3-merchant';
 
 const USAGE = `usage: make notify [ARGS="--api v3 --refund 50 ..."]
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         await post('payment', urls.v2, { 'content-type': 'text/xml' }, body);
       } else {
         const keys = v3Keys as NonNullable<typeof v3Keys>;
-        const resource = v3TransactionResource({
+        const resource = transactionResource({
           mchid: mchId,
           appid,
           outTradeNo,
@@ -196,7 +196,7 @@ async function main(): Promise<void> {
         if (status !== 'SUCCESS' && status !== 'ABNORMAL' && status !== 'CLOSED')
           throw new UsageError('--refund-status for v3 must be SUCCESS, ABNORMAL or CLOSED');
         const keys = v3Keys as NonNullable<typeof v3Keys>;
-        const resource = v3RefundResource({
+        const resource = refundResource({
           mchid: mchId,
           outTradeNo,
           transactionId: order.transactionId,
