@@ -9,7 +9,7 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { ManagedProcess } from './managed-process';
 import { runCommand } from './run-command';
-import { awaitReady, removingDirOnFailure, ServerLifecycle } from './server-lifecycle';
+import { awaitReady, removingDirOnFailure, ServerLifecycle, type ThrowawayServer } from './server-lifecycle';
 import { runningAsRoot } from './system-user';
 import { makeTempDir } from './temp-dir';
 
@@ -19,24 +19,10 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 const PROBE_CONNECT_TIMEOUT_MS = 1_000;
 
-export interface MariaDbServer {
-  readonly port: number;
+/** output() is mariadbd's error log; restart() after kill() is InnoDB recovery. */
+export interface MariaDbServer extends ThrowawayServer {
   /** mysql://root@127.0.0.1:<port>/test */
   readonly url: string;
-  /** The temp dir; the data dir is `<dir>/data`. */
-  readonly dir: string;
-  /** pid of the running mariadbd, undefined while stopped. */
-  readonly pid: number | undefined;
-  /** Recent stdout+stderr (the error log) of mariadbd, for debugging. */
-  output(): string;
-  /** SIGTERM (clean shutdown); waits until mariadbd has exited. */
-  stop(): Promise<void>;
-  /** SIGKILL (simulated crash); waits until it is gone. */
-  kill(): Promise<void>;
-  /** Starts again on the SAME port with the SAME data (InnoDB recovery after kill()). */
-  restart(): Promise<void>;
-  /** Stops and deletes the temp dir. Call from `after`/`finally`. */
-  dispose(): Promise<void>;
 }
 
 /** mariadbd lives in /usr/sbin on Debian, which is not on a normal user's PATH. */
@@ -47,6 +33,7 @@ function mariadbdPath(): string {
   return 'mariadbd';
 }
 
+// Deliberately like postgres-server.ts's withClient: the same probe shape over another driver (mysql2, not pg).
 async function withConnection<T>(port: number, body: (connection: mysql.Connection) => Promise<T>): Promise<T> {
   const connection = await mysql.createConnection({
     host: '127.0.0.1',
@@ -142,17 +129,5 @@ export async function startMariaDb(): Promise<MariaDbServer> {
     });
   });
 
-  return {
-    port: lifecycle.port,
-    url: `mysql://root@127.0.0.1:${lifecycle.port}/${DATABASE}`,
-    dir,
-    get pid() {
-      return lifecycle.pid;
-    },
-    output: () => lifecycle.output(),
-    stop: () => lifecycle.stop(),
-    kill: () => lifecycle.kill(),
-    restart: () => lifecycle.restart(),
-    dispose: () => lifecycle.dispose(),
-  };
+  return lifecycle.handle({ url: `mysql://root@127.0.0.1:${lifecycle.port}/${DATABASE}` });
 }

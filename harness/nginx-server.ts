@@ -13,7 +13,7 @@ import path from 'node:path';
 import { ManagedProcess } from './managed-process';
 import { isListeningOn } from './port-owner';
 import { descendantPids } from './process-tree';
-import { awaitReady, removingDirOnFailure, ServerLifecycle } from './server-lifecycle';
+import { awaitReady, removingDirOnFailure, ServerLifecycle, type ThrowawayServer } from './server-lifecycle';
 import { makeTempDir } from './temp-dir';
 
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
@@ -75,22 +75,9 @@ export interface NginxOptions {
   readonly readyTimeoutMs?: number;
 }
 
-export interface NginxServer {
-  readonly dir: string;
-  readonly port: number;
+/** pid is the master's; stop() and kill() wait for its workers too; output() ends with error.log. */
+export interface NginxServer extends ThrowawayServer {
   readonly paths: NginxTempPaths;
-  /** pid of the nginx master, undefined while stopped. */
-  readonly pid: number | undefined;
-  /** Recent stdout+stderr of nginx plus the end of its error.log, for debugging. */
-  output(): string;
-  /** SIGTERM (fast shutdown); waits until master and workers are gone. */
-  stop(): Promise<void>;
-  /** SIGKILL to master and workers (simulated crash); waits until they are gone. */
-  kill(): Promise<void>;
-  /** Starts again with the same config on the same port (stops first if running). */
-  restart(): Promise<void>;
-  /** Stops and deletes the temp dir. Call from `after`/`finally`. */
-  dispose(): Promise<void>;
 }
 
 /** Debian puts nginx in /usr/sbin, which is not on a normal user's PATH. */
@@ -183,17 +170,5 @@ export async function startNginx(config: NginxConfig, options: NginxOptions): Pr
     return await ServerLifecycle.startOnPort({ name: 'nginx', dir, stopSignal: 'SIGTERM', launch }, options.port);
   });
 
-  return {
-    dir,
-    port: lifecycle.port,
-    paths,
-    get pid() {
-      return lifecycle.pid;
-    },
-    output: () => output(lifecycle),
-    stop: () => lifecycle.stop(),
-    kill: () => lifecycle.kill(),
-    restart: () => lifecycle.restart(),
-    dispose: () => lifecycle.dispose(),
-  };
+  return lifecycle.handle({ paths }, () => output(lifecycle));
 }

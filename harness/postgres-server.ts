@@ -12,7 +12,7 @@ import { Client } from 'pg';
 import { ManagedProcess, type SpawnOptions } from './managed-process';
 import { findPostgresBinaries } from './postgres-binaries';
 import { runCommand } from './run-command';
-import { awaitReady, removingDirOnFailure, ServerLifecycle } from './server-lifecycle';
+import { awaitReady, removingDirOnFailure, ServerLifecycle, type ThrowawayServer } from './server-lifecycle';
 import { lookupUser, runningAsRoot } from './system-user';
 import { makeTempDir } from './temp-dir';
 
@@ -22,27 +22,14 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 const PROBE_CONNECT_TIMEOUT_MS = 1_000;
 
-export interface PostgresServer {
-  readonly port: number;
+/** stop() is a fast shutdown (SIGINT, as `pg_ctl -m fast stop`); restart() after kill() is crash recovery. */
+export interface PostgresServer extends ThrowawayServer {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   readonly url: string;
-  /** The temp dir; the cluster is in `<dir>/data`. */
-  readonly dir: string;
+  /** The cluster, `<dir>/data`. */
   readonly dataDir: string;
-  /** pid of the running postmaster, undefined while stopped. */
-  readonly pid: number | undefined;
-  /** Recent stdout+stderr of the postmaster, for debugging. */
-  output(): string;
   /** CREATE DATABASE <name>; resolves to its URL. Name: [A-Za-z_][A-Za-z0-9_]*. */
   createDatabase(name: string): Promise<string>;
-  /** Fast shutdown (SIGINT to the postmaster, same as `pg_ctl -m fast stop`); waits until all its processes are gone. */
-  stop(): Promise<void>;
-  /** SIGKILL to the postmaster and all its backends (simulated crash); waits until they are gone. */
-  kill(): Promise<void>;
-  /** Starts again on the SAME port with the SAME data dir (crash recovery after kill()). */
-  restart(): Promise<void>;
-  /** Stops and deletes the temp dir. Call from `after`/`finally`. */
-  dispose(): Promise<void>;
 }
 
 function urlFor(port: number, database: string): string {
@@ -156,15 +143,9 @@ export async function startPostgres(): Promise<PostgresServer> {
   });
 
   const port = lifecycle.port;
-  return {
-    port,
+  return lifecycle.handle({
     url: urlFor(port, 'postgres'),
-    dir,
     dataDir,
-    get pid() {
-      return lifecycle.pid;
-    },
-    output: () => lifecycle.output(),
     async createDatabase(name: string): Promise<string> {
       if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {
         throw new Error(`createDatabase: invalid database name ${JSON.stringify(name)}`);
@@ -172,9 +153,5 @@ export async function startPostgres(): Promise<PostgresServer> {
       await withClient(port, 'postgres', (client) => client.query(`CREATE DATABASE "${name}"`));
       return urlFor(port, name);
     },
-    stop: () => lifecycle.stop(),
-    kill: () => lifecycle.kill(),
-    restart: () => lifecycle.restart(),
-    dispose: () => lifecycle.dispose(),
-  };
+  });
 }

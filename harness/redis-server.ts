@@ -3,7 +3,7 @@
 
 import { ManagedProcess } from './managed-process';
 import { redisPing } from './redis-ping';
-import { awaitReady, ServerLifecycle } from './server-lifecycle';
+import { awaitReady, ServerLifecycle, type ThrowawayServer } from './server-lifecycle';
 import { makeTempDir } from './temp-dir';
 
 const READY_TIMEOUT_MS = 10_000;
@@ -11,24 +11,10 @@ const READY_TIMEOUT_MS = 10_000;
 // guarantees the PONG came from our process, not from whoever won a port race.
 const READY_LOG_LINE = 'Ready to accept connections';
 
-export interface RedisServer {
-  readonly port: number;
+export interface RedisServer extends ThrowawayServer {
   /** redis://127.0.0.1:<port> */
   readonly url: string;
-  /** The server's temp dir (its --dir). */
-  readonly dir: string;
-  /** pid of the running redis-server, undefined while stopped. */
-  readonly pid: number | undefined;
-  /** Recent stdout+stderr of the server, for debugging. */
-  output(): string;
-  /** SIGTERM; waits until the process has exited. */
-  stop(): Promise<void>;
-  /** SIGKILL (simulated crash); waits until the process is gone. */
-  kill(): Promise<void>;
-  /** Starts again on the SAME port (stops first if running). Data is not kept: persistence is off. */
-  restart(): Promise<void>;
-  /** Stops and deletes the temp dir. Call from `after`/`finally`. */
-  dispose(): Promise<void>;
+  // Persistence is off: restart() starts empty, kill() loses nothing a test could read back.
 }
 
 export async function startRedis(): Promise<RedisServer> {
@@ -66,17 +52,5 @@ export async function startRedis(): Promise<RedisServer> {
     return proc;
   };
   const lifecycle = await ServerLifecycle.start({ name: 'redis-server', dir, stopSignal: 'SIGTERM', launch });
-  return {
-    port: lifecycle.port,
-    url: `redis://127.0.0.1:${lifecycle.port}`,
-    dir,
-    get pid() {
-      return lifecycle.pid;
-    },
-    output: () => lifecycle.output(),
-    stop: () => lifecycle.stop(),
-    kill: () => lifecycle.kill(),
-    restart: () => lifecycle.restart(),
-    dispose: () => lifecycle.dispose(),
-  };
+  return lifecycle.handle({ url: `redis://127.0.0.1:${lifecycle.port}` });
 }

@@ -73,6 +73,28 @@ export async function removingDirOnFailure<T>(dir: string, body: () => Promise<T
   }
 }
 
+/**
+ * What every throwaway server gives its test; each server's own interface extends it with what
+ * is particular to it (a URL, createDatabase...) and says what stop() and restart() mean for it.
+ */
+export interface ThrowawayServer {
+  readonly port: number;
+  /** The server's temp dir, removed by dispose(). */
+  readonly dir: string;
+  /** pid of the running server process, undefined while stopped. */
+  readonly pid: number | undefined;
+  /** Recent stdout+stderr of the server, for debugging. */
+  output(): string;
+  /** Clean shutdown; waits until the process (and its children) have exited. */
+  stop(): Promise<void>;
+  /** SIGKILL (simulated crash); waits until the process and its children are gone. */
+  kill(): Promise<void>;
+  /** Starts again on the SAME port with the SAME files (stops first if running). */
+  restart(): Promise<void>;
+  /** Stops and deletes the temp dir. Call from `after`/`finally`. */
+  dispose(): Promise<void>;
+}
+
 export class ServerLifecycle {
   private proc: ManagedProcess | undefined;
   private disposed = false;
@@ -98,6 +120,29 @@ export class ServerLifecycle {
       options.dir,
       async () => new ServerLifecycle(port, options, await options.launch(port)),
     );
+  }
+
+  /**
+   * The handle a start function returns: `extra` (what is particular to the server) plus the
+   * ThrowawayServer members, with `pid` read live. `output` replaces the process output (nginx
+   * adds its error.log).
+   */
+  handle<T extends object>(extra: T, output: () => string = () => this.output()): NoInfer<T> & ThrowawayServer {
+    const pid = (): number | undefined => this.pid;
+    const common: ThrowawayServer = {
+      port: this.port,
+      dir: this.options.dir,
+      get pid() {
+        return pid();
+      },
+      output,
+      stop: () => this.stop(),
+      kill: () => this.kill(),
+      restart: () => this.restart(),
+      dispose: () => this.dispose(),
+    };
+    // defineProperties, not a spread: a spread would read `pid` once instead of on each access.
+    return Object.defineProperties(extra, Object.getOwnPropertyDescriptors(common)) as T & ThrowawayServer;
   }
 
   /** pid of the running server process, undefined while stopped. */
