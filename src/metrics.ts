@@ -3,6 +3,7 @@ import type { ListenAddress } from './env-reader';
 import { MetricsRegistry } from './metrics-registry';
 
 /** The core's Prometheus metrics; one registry per process so tests can run several cores. */
+// Deliberately one explicit declaration per metric: names and help texts are the alerts' and dashboard's contract (test/deploy/monitoring.test.ts).
 export class CoreMetrics extends MetricsRegistry {
   /** Every HandleNotify decision; `code` says why (INVALID_SIGNATURE, DUPLICATE, ...). */
   readonly notifications = this.counter({
