@@ -1,4 +1,5 @@
 import { result, type NotifyResult } from './outcome';
+import { wallClockMs } from './wall-clock';
 
 /** A v2 payment-result notification after its fields were checked; amounts are integers in fen. */
 export type PaymentNotice = PaidNotice | FailedNotice;
@@ -114,20 +115,8 @@ export function parseTimeEnd(value: string): Date | undefined {
   const m = TIME_END.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h - 8, mi, s);
-  const check = new Date(ms + 8 * 3600_000);
-  // Date.UTC rolls 20140231 over into March: reject instead of guessing.
-  if (
-    check.getUTCFullYear() !== y ||
-    check.getUTCMonth() !== mo - 1 ||
-    check.getUTCDate() !== d ||
-    check.getUTCHours() !== h ||
-    check.getUTCMinutes() !== mi ||
-    check.getUTCSeconds() !== s
-  ) {
-    return undefined;
-  }
-  return new Date(ms);
+  const local = wallClockMs(y, mo, d, h, mi, s);
+  return local === undefined ? undefined : new Date(local - 8 * 3600_000);
 }
 
 function missingFields(names: readonly string[]): NoticeParse {

@@ -1,3 +1,5 @@
+import { wallClockMs } from '../wall-clock';
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
 /**
@@ -10,18 +12,8 @@ export function parseRfc3339(value: string): Date | undefined {
   const m = RFC3339.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const local = Date.UTC(y, mo - 1, d, h, mi, s);
-  const check = new Date(local);
-  if (
-    check.getUTCFullYear() !== y ||
-    check.getUTCMonth() !== mo - 1 ||
-    check.getUTCDate() !== d ||
-    check.getUTCHours() !== h ||
-    check.getUTCMinutes() !== mi ||
-    check.getUTCSeconds() !== s
-  ) {
-    return undefined;
-  }
+  const local = wallClockMs(y, mo, d, h, mi, s);
+  if (local === undefined) return undefined;
   let offsetMinutes = 0;
   if (m[8] !== undefined) {
     const oh = Number(m[9]);
