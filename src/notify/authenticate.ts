@@ -1,4 +1,5 @@
 import { v2KeysAt, type Merchant, type MerchantDirectory } from './merchant';
+import { v2Merchant } from './v2-merchant';
 import { result, type NotifyResult } from './outcome';
 import { isSignType, sign, signaturesEqual } from './sign';
 
@@ -22,26 +23,9 @@ export function authenticate(
   if (!mchId || !appid) {
     return reject(result('MALFORMED', 'MISSING_FIELD', 'mch_id and appid are required'));
   }
-  const merchant = merchants.get(mchId);
-  if (!merchant || !merchant.appids.includes(appid)) {
-    return reject(
-      result(
-        'REJECTED',
-        'UNKNOWN_MERCHANT',
-        `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`,
-      ),
-    );
-  }
-  const subMchId = fields['sub_mch_id'];
-  if (subMchId && !merchant.subMchIds?.includes(subMchId)) {
-    return reject(
-      result(
-        'REJECTED',
-        'UNKNOWN_SUB_MERCHANT',
-        `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`,
-      ),
-    );
-  }
+  const found = v2Merchant(merchants, { mchId, appid, subMchId: fields['sub_mch_id'] });
+  if (!found.ok) return found;
+  const merchant = found.merchant;
   const received = fields['sign'];
   if (!received) {
     return reject(result('REJECTED', 'MISSING_SIGNATURE', 'the notification has no sign field'));

@@ -42,6 +42,7 @@ export interface RefundRecord {
  * What to write for a refund notification given the order and the refund as stored now. Applied
  * in one transaction, where every write is conditional again (see src/store/refund-transaction.ts).
  */
+// The same shape as decide.ts's Decision on purpose: two tables, one write plan (write-plan.ts).
 export type RefundDecision =
   /** Store the refund as SUCCESS and add refundFee to the order's refunded total. */
   | { readonly action: 'APPLY_SUCCESS'; readonly result: NotifyResult }

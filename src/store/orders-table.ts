@@ -114,6 +114,8 @@ export async function findOrderPaidBy(
  * what was paid and only for the payment it refunds. Returns false when the row refused: the
  * caller re-reads and decides again, so a stale read can never over-refund.
  */
+// The same conditional-update shape as markPaid on purpose: each transition names every value it
+// was decided on, so the row refuses a stale plan.
 export async function addRefund(
   trx: Knex.Transaction,
   key: { mchId: string; outTradeNo: string },
@@ -133,6 +135,7 @@ export async function addRefund(
   return changed === 1;
 }
 
+// Like findRefund's row check on purpose: each table refuses a value of its own enum it does not know.
 function toOrder(row: OrderRow): StoredOrder {
   const status = row.status;
   if (status !== 'NOTPAY' && status !== 'PAID')

@@ -1,5 +1,6 @@
 import { invalidFieldName } from '../field-names';
 import { v2KeysAt, type Merchant, type MerchantDirectory } from '../merchant';
+import { v2Merchant } from '../v2-merchant';
 import { result, type NotifyResult } from '../outcome';
 import { refundStateOfV2, type RefundChange } from '../refund-decide';
 import { decryptRefundReqInfo } from './decrypt-req-info';
@@ -52,25 +53,9 @@ export function readRefundNotification(
   const envelope = parseRefundEnvelope(fields);
   if (!envelope.ok) return refused(envelope.error);
   const { mchId, appid, subMchId, reqInfo } = envelope.envelope;
-  const merchant = merchants.get(mchId);
-  if (!merchant || !merchant.appids.includes(appid)) {
-    return fail(
-      result(
-        'REJECTED',
-        'UNKNOWN_MERCHANT',
-        `mch_id ${mchId} with appid ${appid} is not configured here; add the merchant to the configuration`,
-      ),
-    );
-  }
-  if (subMchId !== undefined && !merchant.subMchIds?.includes(subMchId)) {
-    return fail(
-      result(
-        'REJECTED',
-        'UNKNOWN_SUB_MERCHANT',
-        `sub_mch_id ${subMchId} is not configured for service provider ${mchId}; add it to the provider's sub_mch_ids`,
-      ),
-    );
-  }
+  const found = v2Merchant(merchants, { mchId, appid, subMchId });
+  if (!found.ok) return found;
+  const merchant = found.merchant;
   let xml: string | undefined;
   let firstError: RefundError | undefined;
   for (const key of v2KeysAt(merchant, now)) {
