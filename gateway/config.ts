@@ -53,16 +53,7 @@ export function readGatewayConfig(
   readFile: ReadFile = (p) => readFileSync(p, 'utf8'),
 ): GatewayConfig {
   const r = new EnvReader(env);
-  const read = (name: string): string | undefined => {
-    const file = r.optional(name);
-    if (!file) return undefined;
-    try {
-      return readFile(file);
-    } catch {
-      r.problem(`${name} ${file} cannot be read`);
-      return undefined;
-    }
-  };
+  const read = (name: string): string | undefined => r.fileContent(name, readFile);
   const tokenInline = r.optional('CORE_TOKEN');
   const tokenFile = read('CORE_TOKEN_FILE')?.trim();
   if (tokenInline && tokenFile) r.problem('set CORE_TOKEN or CORE_TOKEN_FILE, not both');

@@ -261,18 +261,11 @@ function readTls(r: EnvReader, readFile: ReadFile): TlsConfig | undefined {
     );
     return undefined;
   }
-  const read = (name: string, file: string): string => {
-    try {
-      return readFile(file);
-    } catch {
-      r.problem(`${name} ${file} cannot be read`);
-      return '';
-    }
-  };
+  const read = (name: string): string => r.fileContent(name, readFile) ?? '';
   return {
-    certPem: read('GRPC_TLS_CERT_FILE', certFile),
-    keyPem: read('GRPC_TLS_KEY_FILE', keyFile),
-    clientCaPem: caFile ? read('GRPC_TLS_CLIENT_CA_FILE', caFile) : undefined,
+    certPem: read('GRPC_TLS_CERT_FILE'),
+    keyPem: read('GRPC_TLS_KEY_FILE'),
+    clientCaPem: caFile ? read('GRPC_TLS_CLIENT_CA_FILE') : undefined,
   };
 }
 

@@ -60,6 +60,21 @@ export class EnvReader {
   problem(message: string): void {
     this.problems.push(message);
   }
+
+  /**
+   * The content of the file the variable `name` names; undefined when it is unset, and a problem
+   * (never the content, which is usually a secret) when the file cannot be read.
+   */
+  fileContent(name: string, readFile: (path: string) => string): string | undefined {
+    const file = this.optional(name);
+    if (!file) return undefined;
+    try {
+      return readFile(file);
+    } catch {
+      this.problem(`${name} ${file} cannot be read`);
+      return undefined;
+    }
+  }
 }
 
 export interface ListenAddress {

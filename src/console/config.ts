@@ -79,16 +79,7 @@ export function readConsoleConfig(
 ): ConsoleConfig {
   const readFile = sources.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   const r = new EnvReader(env);
-  const read = (name: string): string | undefined => {
-    const file = r.optional(name);
-    if (!file) return undefined;
-    try {
-      return readFile(file);
-    } catch {
-      r.problem(`${name} ${file} cannot be read`);
-      return undefined;
-    }
-  };
+  const read = (name: string): string | undefined => r.fileContent(name, readFile);
 
   for (const name of Object.keys(env)) {
     if (
