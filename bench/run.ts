@@ -2,12 +2,13 @@
 //
 // Starts the real stack on throwaway servers (durable PostgreSQL, Redis, the core process, the
 // gateway process, nginx with the production nginx.conf) and drives it from a separate load
-// generator process. Then the references (pgbench, a trivial core, a monolith), a statement and
-// command count per notification, and CPU profiles. Everything it starts is stopped at the end,
-// also on failure or Ctrl-C. Writes bench/results[/quick]/{results.json,report.md,throughput-latency.svg}.
+// generator process. Then the references (pgbench, a trivial core, our core as a monolith, an
+// independent monolith on a published SDK), a statement and command count per notification, and
+// CPU profiles. Everything it starts is stopped at the end, also on failure or Ctrl-C. Writes
+// bench/results[/quick]/{results.json,report.md,throughput-latency.svg}.
 //
 //   --quick          short windows, fewer points (about 2 minutes)
-//   --phases=a,b     only some phases: trace, scenarios, sweep, pgbench, trivial, monolith, profile
+//   --phases=a,b     only some phases: trace, scenarios, sweep, pgbench, trivial, monolith, peer, profile
 //   --no-snapshot    run from dist/ itself instead of a private copy of it
 //   --report-only=bench/results/results.json   only re-render report.md and the chart
 
@@ -34,6 +35,7 @@ import { LatencyHistogram, type LatencySummary } from './histogram';
 import type { RunResult, RunSpec, Target } from './loadgen';
 import { LoadgenProcess } from './loadgen-client';
 import { benchNginxConf } from './nginx-conf';
+import { PEER_GROUP, peerMonolithBaseline } from './peer-baseline';
 import { PGBENCH_PREFIX, PGBENCH_STRIDE, pgbenchScript, runPgbench, type PgbenchResult } from './pgbench';
 import {
   cpuSecondsBetween,
@@ -243,6 +245,8 @@ interface Results {
   pgbenchWhatIf: PgbenchRun[];
   trivial?: Measured;
   monolith?: Measured;
+  /** The independent monolith (bench/peer-monolith.ts); absent in results.json files from before it. */
+  peer?: Measured;
   trace?: { batches: TraceBatch[]; paidSequence: string[] };
   soak?: SoakResult;
   profiles: Record<string, ProfileSummary>;
@@ -968,6 +972,37 @@ async function runAll(
     );
   }
 
+  // --- the independent monolith (bench/peer-monolith.ts): same nginx, PostgreSQL and Redis
+  if (want('peer')) {
+    results.peer = await peerMonolithBaseline<Measured>(
+      {
+        cleanup: (name, fn) => teardown.add(name, fn),
+        waitForLine,
+        nginxFor: async (upstreamPort) => {
+          const { nginx, target, dispose } = await startNginxFor(teardown, upstreamPort);
+          return { pid: () => nginx.pid, target, dispose };
+        },
+        createOrders: (prefix, n) => orders.create(prefix, n),
+        prepare: (target, workload) => loadgen.prepare(target, workload),
+        measure: (spec, groups, rss) =>
+          measure(loadgen, spec, {
+            groups: [...groups, pgGroup, redisGroup, { name: 'loadgen', roots: () => [loadgen.pid] }],
+            rss,
+            counters: { redis, pg: db },
+            sut: [...groups.map((g) => g.name), 'postgres', 'redis'],
+          }),
+        check,
+      },
+      {
+        databaseUrl,
+        redisUrl: redisServer.url,
+        capacity,
+        connections: settings.connections,
+        measuredS: settings.monolithS,
+      },
+    );
+  }
+
   // --- CPU profiles of the core and the gateway under the unique load
   if (want('profile')) {
     await stack.stop();
@@ -1479,7 +1514,8 @@ function renderReport(r: Results): string {
     [r.scenarios['duplicatesOpen80']?.label ?? 'duplicate storm, open loop at 80%', r.scenarios['duplicatesOpen80']],
     ['mix (10% forged, 5% wrong amount)', r.scenarios['mix']],
     ['trivial core (HTTP→gRPC ceiling)', r.trivial],
-    ['monolith (unique)', r.monolith],
+    ['our core without the hop (unique)', r.monolith],
+    ['independent monolith (unique)', r.peer],
   ];
   L.push('## Closed loop', '');
   L.push(`${r.settings.connections} keep-alive connections to nginx, ${r.settings.mainS} s windows.`, '');
@@ -1492,7 +1528,7 @@ function renderReport(r: Results): string {
     const c = m.cpuMsPerReq;
     L.push(
       `| ${name} | ${f(m.run.rps, 0)} | ${f(m.latency.p50Ms)} | ${f(m.latency.p99Ms)} | ${f(m.latency.p999Ms)} | ${f(c['total'], 2)} | ` +
-        `${f(c['core'] ?? c['monolith'], 2)} | ${f(c['gateway'], 2)} | ${f(c['nginx'], 2)} | ${f(c['postgres'], 2)} | ${f(c['redis'], 2)} | ` +
+        `${f(c['core'] ?? c['monolith'] ?? c[PEER_GROUP], 2)} | ${f(c['gateway'], 2)} | ${f(c['nginx'], 2)} | ${f(c['postgres'], 2)} | ${f(c['redis'], 2)} | ` +
         `${Math.round(m.sysShare * 100)}% | ${Object.entries(m.peakRssMb)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')} | ${m.unexpected} | ${m.foreignCores} |`,
@@ -1500,7 +1536,7 @@ function renderReport(r: Results): string {
   }
   L.push(
     '',
-    'For the monolith, the "core" column is the monolith process. Kernel share: stime / (utime + stime) of the processes under test. ' +
+    'For the two monoliths, the "core" column is the monolith process. Kernel share: stime / (utime + stime) of the processes under test. ' +
       'Other load: cores kept busy during the window by processes outside the benchmark (the machine is shared); before each run the bench ' +
       'waits (within a budget) for a quiet second.',
     '',
@@ -1538,12 +1574,17 @@ function renderReport(r: Results): string {
   L.push('| ratio | value |', '| --- | ---: |');
   if (u && r.pgbench) L.push(`| unique / pgbench ceiling | ${f(u.run.rps / r.pgbench.tps, 3)} |`);
   for (const w of r.pgbenchWhatIf) if (u) L.push(`| unique / pgbench ${w.name} | ${f(u.run.rps / w.tps, 3)} |`);
-  if (u && r.monolith) L.push(`| unique / monolith | ${f(u.run.rps / r.monolith.run.rps, 3)} |`);
+  if (u && r.monolith) L.push(`| unique / our core without the hop | ${f(u.run.rps / r.monolith.run.rps, 3)} |`);
+  if (u && r.peer) L.push(`| unique / independent monolith | ${f(u.run.rps / r.peer.run.rps, 3)} |`);
   if (u && d) L.push(`| duplicates / unique | ${f(d.run.rps / u.run.rps, 3)} |`);
   if (u && r.trivial) L.push(`| unique / trivial-core ceiling | ${f(u.run.rps / r.trivial.run.rps, 3)} |`);
   if (u && r.monolith)
     L.push(
-      `| CPU per request, stack / monolith | ${f((u.cpuMsPerReq['total'] ?? 0) / (r.monolith.cpuMsPerReq['total'] ?? 1), 2)} |`,
+      `| CPU per request, stack / our core without the hop | ${f((u.cpuMsPerReq['total'] ?? 0) / (r.monolith.cpuMsPerReq['total'] ?? 1), 2)} |`,
+    );
+  if (u && r.peer)
+    L.push(
+      `| CPU per request, stack / independent monolith | ${f((u.cpuMsPerReq['total'] ?? 0) / (r.peer.cpuMsPerReq['total'] ?? 1), 2)} |`,
     );
   if (p80)
     L.push(`| p99 at ~80% of capacity (open loop, ${p80.run.offeredRate} req/s offered) | ${p80.latency.p99Ms} ms |`);
