@@ -9,6 +9,7 @@
 //
 //   --quick          short windows, fewer points (about 2 minutes)
 //   --phases=a,b     only some phases: trace, scenarios, sweep, pgbench, trivial, monolith, peer, profile
+//                    (scaleout and soak run only when named; they write to results/scaleout/ and results/soak/)
 //   --no-snapshot    run from dist/ itself instead of a private copy of it
 //   --report-only=bench/results/results.json   only re-render report.md and the chart
 
@@ -48,6 +49,7 @@ import {
   type ProcessGroup,
 } from './proc-stats';
 import { compactSql, parseStatementLog, statementKind, statementsOf, type LoggedStatement } from './statement-log';
+import { renderScaleOut, scaleOutPhase, type ScaleOutResult } from './scale-out';
 import { inSnapshot, repositoryRoot, runFromSnapshot } from './snapshot';
 import { throughputLatencySvg } from './svg-chart';
 import { linearTrend, type Trend } from './trend';
@@ -249,6 +251,8 @@ interface Results {
   peer?: Measured;
   trace?: { batches: TraceBatch[]; paidSequence: string[] };
   soak?: SoakResult;
+  /** --phases=scaleout: one replica and one gateway on a CPU of their own, two replicas. */
+  scaleOut?: ScaleOutResult;
   profiles: Record<string, ProfileSummary>;
   durationS?: number;
   errors: string[];
@@ -669,7 +673,8 @@ async function main(): Promise<void> {
     ?.slice('--phases='.length)
     .split(',');
   // The long run only when asked for: it takes half an hour at this machine's rate.
-  const want = (phase: string): boolean => phase !== 'soak' && (!only || only.includes(phase));
+  // scaleout only when named too: it is an input of the sizing model, not a figure of the stack.
+  const want = (phase: string): boolean => phase !== 'soak' && (only ? only.includes(phase) : phase !== 'scaleout');
   const soakArg = args.find((a) => a.startsWith('--soak-notifications='))?.slice('--soak-notifications='.length);
   soakTarget = soakArg !== undefined ? Number(soakArg) : only?.includes('soak') ? 1_000_000 : 0;
   if (!Number.isSafeInteger(soakTarget) || soakTarget < 0)
@@ -681,6 +686,7 @@ async function main(): Promise<void> {
     'results',
     ...(settings.name === 'quick' ? ['quick'] : []),
     ...(soakTarget > 0 ? ['soak'] : []),
+    ...(soakTarget === 0 && only?.includes('scaleout') ? ['scaleout'] : []),
   );
   fs.mkdirSync(outDir, { recursive: true });
 
@@ -1001,6 +1007,26 @@ async function runAll(
         measuredS: settings.monolithS,
       },
     );
+  }
+
+  // --- scale-out inputs (only when named): one replica and one gateway on a CPU of their own, two replicas
+  if (want('scaleout')) {
+    results.scaleOut = await scaleOutPhase<Measured>({
+      quick: settings.name === 'quick',
+      connections: settings.connections,
+      teardown,
+      loadgen,
+      databaseUrl,
+      redisUrl: redisServer.url,
+      postgresPid: () => pg.pid,
+      redisPid: () => redisServer.pid,
+      counters: { redis, pg: db },
+      capacity,
+      createOrders: (prefix, n) => orders.create(prefix, n),
+      measure: (spec, observed) => measure(loadgen, spec, observed),
+      check,
+      log,
+    });
   }
 
   // --- CPU profiles of the core and the gateway under the unique load
@@ -1675,6 +1701,8 @@ function renderReport(r: Results): string {
     }
     L.push('');
   }
+
+  if (r.scaleOut) L.push(...renderScaleOut(r.scaleOut));
 
   if (r.soak) {
     const k = r.soak;
