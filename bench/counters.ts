@@ -1,5 +1,6 @@
 // Counters read before and after a measured window: Redis commands (INFO commandstats), write
-// transactions and WAL bytes (PostgreSQL), and the core's own latency histograms (/metrics).
+// transactions and WAL bytes (PostgreSQL), the core's own latency histograms and decision codes,
+// and the gateway's calls to the core by gRPC status (both /metrics).
 
 import type Redis from 'ioredis';
 import type { Client } from 'pg';
@@ -9,6 +10,8 @@ export interface CounterSources {
   readonly pg: Client;
   /** The core's Prometheus endpoint, when it runs one. */
   readonly metricsUrl?: string | undefined;
+  /** The gateway's Prometheus endpoint, when it runs one. */
+  readonly gatewayMetricsUrl?: string | undefined;
 }
 
 export interface Counters {
@@ -22,6 +25,10 @@ export interface Counters {
   readonly maintenance: Readonly<Record<MaintenanceKind, number>>;
   /** The core's HandleNotify histogram: cumulative count per upper bound (seconds). */
   readonly handleBuckets: ReadonlyArray<readonly [number, number]>;
+  /** payment_callback_notifications_total summed over merchants, by `outcome/code`. */
+  readonly coreCodes: Record<string, number>;
+  /** The gateway's HandleNotify calls (payment_callback_gateway_core_call_seconds_count) by grpc_code. */
+  readonly gatewayGrpcCodes: Record<string, number>;
 }
 
 type MaintenanceKind = 'autovacuum' | 'autoanalyze' | 'checkpoints';
@@ -38,10 +45,46 @@ export interface CounterDelta {
    * core: compared with the end-to-end p99 it tells whether slow requests were slow in the core.
    */
   readonly coreHandleP99AtMostMs?: number;
+  /**
+   * The core's decisions inside the window by `outcome/code` (RETRY_LATER/LOCK_BUSY,
+   * PAID/OK, ...): why a reply was what it was, where the HTTP status only says "retry".
+   * Absent when the core had no metrics endpoint (and in results.json files from before).
+   */
+  readonly coreCodes?: Record<string, number>;
+  /** The gateway's calls to the core inside the window by gRPC status (OK, DEADLINE_EXCEEDED, ...). */
+  readonly gatewayGrpcCodes?: Record<string, number>;
+}
+
+const scrape = (url: string | undefined): Promise<string> =>
+  url
+    ? fetch(url, { signal: AbortSignal.timeout(3_000) })
+        .then((r) => r.text())
+        .catch(() => '')
+    : Promise.resolve('');
+
+/** Sums a counter's samples by the values of some of its labels, joined with '/'. */
+function sumByLabels(metrics: string, sample: string, labels: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics.matchAll(new RegExp(`^${sample}\\{([^}]*)\\} ([0-9.eE+-]+)$`, 'gm'))) {
+    const values = new Map([...(m[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    const key = labels.map((l) => values.get(l) ?? '').join('/');
+    out[key] = (out[key] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+/** b - a per key, keeping the keys that grew. */
+function grown(a: Record<string, number> | undefined, b: Record<string, number> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b ?? {})) {
+    const d = v - (a?.[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
 }
 
 export async function readCounters(src: CounterSources): Promise<Counters> {
-  const [info, pgRow, metrics] = await Promise.all([
+  const [info, pgRow, metrics, gatewayMetrics] = await Promise.all([
     src.redis.info('commandstats'),
     src.pg.query<{ xid: string; lsn: string; autovacuum: string; autoanalyze: string; checkpoints: string }>(
       `select pg_snapshot_xmax(pg_current_snapshot())::text as xid, pg_current_wal_lsn()::text as lsn,
@@ -49,11 +92,8 @@ export async function readCounters(src: CounterSources): Promise<Counters> {
         (select coalesce(sum(autoanalyze_count), 0) from pg_stat_user_tables)::text as autoanalyze,
         (select checkpoints_timed + checkpoints_req from pg_stat_bgwriter)::text as checkpoints`,
     ),
-    src.metricsUrl
-      ? fetch(src.metricsUrl, { signal: AbortSignal.timeout(3_000) })
-          .then((r) => r.text())
-          .catch(() => '')
-      : Promise.resolve(''),
+    scrape(src.metricsUrl),
+    scrape(src.gatewayMetricsUrl),
   ]);
   const redis: Record<string, number> = {};
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) redis[m[1] ?? '?'] = Number(m[2]);
@@ -74,6 +114,8 @@ export async function readCounters(src: CounterSources): Promise<Counters> {
   const row = pgRow.rows[0];
   return {
     handleBuckets: [...buckets].sort((x, y) => x[0] - y[0]),
+    coreCodes: sumByLabels(metrics, 'payment_callback_notifications_total', ['outcome', 'code']),
+    gatewayGrpcCodes: sumByLabels(gatewayMetrics, 'payment_callback_gateway_core_call_seconds_count', ['grpc_code']),
     redis,
     nextXid: Number(row?.xid ?? 0),
     walLsn: row?.lsn ?? '0/0',
@@ -117,6 +159,11 @@ export function counterDelta(a: Counters, b: Counters): CounterDelta {
     histograms,
     maintenance,
     coreHandleP99AtMostMs: bucketQuantile(a.handleBuckets, b.handleBuckets, 0.99),
+    // Only when the endpoint answered: an empty scrape is "not measured", not "no decisions".
+    ...(Object.keys(b.coreCodes).length > 0 ? { coreCodes: grown(a.coreCodes, b.coreCodes) } : {}),
+    ...(Object.keys(b.gatewayGrpcCodes).length > 0
+      ? { gatewayGrpcCodes: grown(a.gatewayGrpcCodes, b.gatewayGrpcCodes) }
+      : {}),
   };
 }
 

@@ -47,6 +47,14 @@ export type LoadgenEvent =
   | { readonly ev: 'result'; readonly result: RunResult }
   | { readonly ev: 'error'; readonly message: string };
 
+export interface NonSuccessReply {
+  readonly kind: ItemKind;
+  readonly status: number;
+  /** The reply's return_msg; OTHER_MESSAGES once MAX_MESSAGES distinct ones were seen. */
+  readonly message: string;
+  readonly count: number;
+}
+
 export interface RunResult {
   readonly label: string;
   readonly mode: 'closed' | 'open';
@@ -62,6 +70,13 @@ export interface RunResult {
   readonly statusByKind: Record<string, Record<string, number>>;
   /** Inside the window: connections lost with a request in flight, or no reply in 15 s. */
   readonly errors: number;
+  /**
+   * Inside the window: the replies that were not 2xx, by kind, status and the reply's own
+   * sentence (return_msg, or an APIv3 reply's message). The status alone does not say why (a 503
+   * is a lock wait, a deadline or a database that stalled); the gateway's sentence narrows it.
+   * Absent in results.json files written before it was recorded.
+   */
+  readonly nonSuccessReplies?: readonly NonSuccessReply[];
   /** Every request sent during the run (warm-up and drain included). */
   readonly sent: number;
   /** Open loop: requests that were due but never sent because the window ended first. */
@@ -81,6 +96,14 @@ interface Prepared {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * Distinct (kind, status, sentence) keys kept per run: the gateway's sentences are fixed, but a
+ * core message may quote a value, and a storm of those must not grow the generator's memory.
+ */
+const MAX_MESSAGES = 64;
+const OTHER_MESSAGES = '(other sentences)';
+const RETURN_MSG = /<return_msg><!\[CDATA\[([\s\S]*?)\]\]><\/return_msg>/;
+const V3_MESSAGE = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
 
@@ -127,7 +150,7 @@ class Connection {
 
   constructor(
     private readonly port: number,
-    private readonly onReply: (index: number, status: number, dueAt: number, startedAt: number) => void,
+    private readonly onReply: (index: number, status: number, dueAt: number, body: ReplyBody) => void,
     private readonly onFailure: (index: number, dueAt: number) => void,
   ) {}
 
@@ -203,32 +226,56 @@ class Connection {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const parsed = parseResponse(this.buf);
     if (!parsed) return;
+    // finish() drops this.buf; the body is decoded from `reply` only when the status is not 2xx.
+    const reply = this.buf;
     const f = this.inFlight;
     this.closeAfterReply = parsed.close;
     this.finish();
-    if (f) this.onReply(f.index, parsed.status, f.dueAt, f.startedAt);
+    if (f) this.onReply(f.index, parsed.status, f.dueAt, { buf: reply, from: parsed.bodyFrom });
   }
 }
 
+/** A reply's bytes, and where its body starts: decoded only when the reply is not 2xx. */
+interface ReplyBody {
+  readonly buf: Buffer;
+  readonly from: number;
+}
+
 /** A complete HTTP/1.1 response in `b`, or undefined while more bytes are needed. */
-function parseResponse(b: Buffer): { status: number; close: boolean } | undefined {
+function parseResponse(b: Buffer): { status: number; close: boolean; bodyFrom: number } | undefined {
   const headEnd = b.indexOf(CRLFCRLF);
   if (headEnd < 0) return undefined;
   const head = b.toString('latin1', 0, headEnd).toLowerCase();
   const status = Number(head.slice(9, 12));
   const close = /\r\nconnection:\s*close/.test(head);
-  let pos = headEnd + 4;
+  const bodyFrom = headEnd + 4;
+  let pos = bodyFrom;
   const cl = /\r\ncontent-length:\s*(\d+)/.exec(head);
-  if (cl) return b.length >= pos + Number(cl[1]) ? { status, close } : undefined;
-  if (!/\r\ntransfer-encoding:\s*chunked/.test(head)) return { status, close };
+  if (cl) return b.length >= pos + Number(cl[1]) ? { status, close, bodyFrom } : undefined;
+  if (!/\r\ntransfer-encoding:\s*chunked/.test(head)) return { status, close, bodyFrom };
   for (;;) {
     const lineEnd = b.indexOf(CRLF, pos);
     if (lineEnd < 0) return undefined;
     const size = parseInt(b.toString('latin1', pos, lineEnd), 16);
-    if (size === 0) return b.indexOf(CRLF, lineEnd + 2) >= 0 ? { status, close } : undefined;
+    if (size === 0) return b.indexOf(CRLF, lineEnd + 2) >= 0 ? { status, close, bodyFrom } : undefined;
     pos = lineEnd + 2 + size + 2;
     if (b.length < pos) return undefined;
   }
+}
+
+/**
+ * The sentence a reply gives: v2's return_msg, APIv3's message, or the first 120 characters of
+ * whatever else came back (nginx's own error page). Chunk-size lines of a chunked body are left
+ * in: the gateway's replies are small and sent with a length, so they never split a sentence.
+ *
+ * replySentence('<xml><return_code><![CDATA[FAIL]]></return_code><return_msg><![CDATA[LOCK_BUSY: ...]]></return_msg></xml>')
+ *   => 'LOCK_BUSY: ...'
+ */
+export function replySentence(body: string): string {
+  const m = RETURN_MSG.exec(body) ?? V3_MESSAGE.exec(body);
+  if (m) return m[1] ?? '';
+  const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1];
+  return (title ?? body).replace(/\s+/g, ' ').trim().slice(0, 120) || '(empty body)';
 }
 
 async function run(spec: RunSpec): Promise<RunResult> {
@@ -236,6 +283,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
   if (!p) throw new Error('run before prepare');
   const hist = new LatencyHistogram();
   const statusByKind: Record<string, Record<string, number>> = {};
+  const nonSuccess = new Map<string, NonSuccessReply>();
   const acked = new Uint8Array(p.orders.reduce((m, o) => Math.max(m, o + 1), 0));
   let errors = 0;
   let sent = 0;
@@ -273,8 +321,20 @@ async function run(spec: RunSpec): Promise<RunResult> {
     process.send?.({ ev: 'window', phase: 'end' } satisfies LoadgenEvent);
   };
 
+  const countNonSuccess = (index: number, status: number, body: ReplyBody): void => {
+    const kind = p.kinds[index] ?? 'paid';
+    let message = replySentence(body.buf.toString('utf8', body.from));
+    let key = `${kind}\u0000${status}\u0000${message}`;
+    if (!nonSuccess.has(key) && nonSuccess.size >= MAX_MESSAGES) {
+      message = OTHER_MESSAGES;
+      key = `${kind}\u0000${status}\u0000${message}`;
+    }
+    const seen = nonSuccess.get(key);
+    nonSuccess.set(key, { kind, status, message, count: (seen?.count ?? 0) + 1 });
+  };
+
   let wake: (() => void) | undefined;
-  const onReply = (index: number, status: number, dueAt: number): void => {
+  const onReply = (index: number, status: number, dueAt: number, body: ReplyBody): void => {
     const now = performance.now();
     if (status === 200) {
       const o = p.orders[index] ?? -1;
@@ -284,6 +344,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
       completed++;
       hist.recordMs(now - dueAt);
       count(index, String(status));
+      if (status < 200 || status > 299) countNonSuccess(index, status, body);
     }
     wake?.();
   };
@@ -401,6 +462,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
     histogram: hist.toJSON(),
     statusByKind,
     errors,
+    nonSuccessReplies: [...nonSuccess.values()].sort((a, b) => b.count - a.count),
     sent,
     unsent,
     exhausted,
