@@ -24,7 +24,11 @@ export function createCoreClient(target: string, options: CoreClientOptions = {}
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
-    'grpc.enable_retries': 0,
+    // No retry policy: a call the core has started is never sent again (WeChat's retry is the
+    // retry). grpc-js's transparent retries stay on, though: they resend only calls that reached
+    // no handler, refused by a connection the core is closing (its max_connection_age GOAWAY
+    // every 5 minutes). With 'grpc.enable_retries': 0 each GOAWAY under load answered a few
+    // notifications 503 (test/integration/gateway-core-connection-age.test.ts).
     // A restarted core is found again within a couple of seconds, not after minutes of backoff.
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 2_000,
