@@ -4,7 +4,9 @@
 // Built from the same test-support pieces (temp dir, managed process, lifecycle, cleanup on exit).
 //
 // Its log goes to a file (logging_collector) so that a short run with log_statement=all can be
-// counted statement by statement.
+// counted statement by statement, and so that the long run can say which checkpoints completed
+// in a chunk and how long their sync phase took (log_checkpoints), and which statements were slow
+// (log_min_duration_statement). A commit probe measures what a commit costs while that happens.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,8 +32,56 @@ export interface DurablePostgres {
   url(database: string): string;
   /** A client for the bench's own queries; its statements carry application_name=bench. */
   connect(database: string): Promise<Client>;
+  /** Checkpoints completed and statements slower than SLOW_STATEMENT_MS, from the server log, between two Date.now() values. */
+  serverEvents(fromMs: number, toMs: number): Promise<ServerEvents>;
+  /** Starts committing one row every `intervalMs` (in the postgres database) and timing each commit. */
+  startCommitProbe(intervalMs?: number): Promise<CommitProbe>;
   dispose(): Promise<void>;
 }
+
+/** One completed checkpoint, as log_checkpoints reports it. */
+export interface CheckpointLog {
+  /** Date.now() of the "checkpoint complete" line. */
+  readonly at: number;
+  /** "time" (checkpoint_timeout), "wal" (max_wal_size), "immediate force wait" (CHECKPOINT), ... */
+  readonly reason: string;
+  readonly buffers: number;
+  readonly writeS: number;
+  /** The fsync of every file the checkpoint wrote: where commits stall behind the kernel's writeback. */
+  readonly syncS: number;
+  readonly totalS: number;
+  readonly syncFiles: number;
+  readonly longestSyncS: number;
+  /** WAL since the previous checkpoint, kB. */
+  readonly distanceKb: number;
+}
+
+export interface ServerEvents {
+  readonly checkpoints: CheckpointLog[];
+  /** Statements over SLOW_STATEMENT_MS: how many, and the slowest (ms). */
+  readonly slowStatements: { readonly count: number; readonly maxMs: number; readonly commits: number };
+}
+
+/** Commit latency of a one-row INSERT (autocommit: one WAL flush each), sampled through the run. */
+export interface CommitProbe {
+  /** Summary of the commits that started between two Date.now() values. */
+  between(fromMs: number, toMs: number): CommitProbeSummary;
+  stop(): Promise<void>;
+}
+
+export interface CommitProbeSummary {
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Date.now() when the slowest commit started. */
+  readonly maxAt: number;
+  /** Commits over 1 s. */
+  readonly over1s: number;
+}
+
+/** log_min_duration_statement: slower statements are logged with their duration. */
+export const SLOW_STATEMENT_MS = 200;
 
 const DURABLE_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   fsync: 'on',
@@ -42,7 +92,20 @@ const DURABLE_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   shared_buffers: '128MB',
 });
 
-export async function startDurablePostgres(): Promise<DurablePostgres> {
+/** What the server logs for the long run's per-chunk report (not part of the figures). */
+const LOG_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  log_checkpoints: 'on',
+  log_min_duration_statement: `${SLOW_STATEMENT_MS}ms`,
+  log_autovacuum_min_duration: '1s',
+  log_timezone: 'UTC',
+});
+
+/**
+ * Starts the cluster. `overrides` replace or add settings (`--pg-setting=name=value` of the bench):
+ * how the checkpoint reproducer shortens checkpoint_timeout, and how candidate tunings are measured.
+ */
+export async function startDurablePostgres(overrides: Readonly<Record<string, string>> = {}): Promise<DurablePostgres> {
+  const serverSettings: Readonly<Record<string, string>> = { ...DURABLE_SETTINGS, ...LOG_SETTINGS, ...overrides };
   const binaries = await findPostgresBinaries();
   const dir = await makeTempDir('bench-postgres', 0o755);
   const dataDir = path.join(dir, 'data');
@@ -66,7 +129,7 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
     );
 
     const launch = async (port: number): Promise<ManagedProcess> => {
-      const settings = Object.entries(DURABLE_SETTINGS).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+      const settings = Object.entries(serverSettings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
       const proc = await ManagedProcess.spawn(
         `postgres :${port}`,
         binaries.postgres,
@@ -115,7 +178,12 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
     },
     settings: () =>
       query(port, 'postgres', async (c) => {
-        const names = [...Object.keys(DURABLE_SETTINGS), 'server_version'];
+        const names = [
+          ...Object.keys(DURABLE_SETTINGS),
+          ...REPORTED_SETTINGS,
+          ...Object.keys(overrides),
+          'server_version',
+        ];
         const r = await c.query<{ name: string; setting: string }>(
           'select name, current_setting(name) as setting from pg_settings where name = any($1) order by name',
           [names],
@@ -142,7 +210,127 @@ export async function startDurablePostgres(): Promise<DurablePostgres> {
       await c.connect();
       return c;
     },
+    serverEvents: async (fromMs, toMs) =>
+      parseServerEvents(await fs.promises.readFile(logFile, 'utf8').catch(() => ''), fromMs, toMs),
+    startCommitProbe: (intervalMs = 100) => startCommitProbe(port, intervalMs),
     dispose: () => lifecycle.dispose(),
+  };
+}
+
+/** Settings reported with the results besides DURABLE_SETTINGS: what decides how checkpoints and autovacuum behave. */
+const REPORTED_SETTINGS = [
+  'checkpoint_timeout',
+  'checkpoint_completion_target',
+  'max_wal_size',
+  'min_wal_size',
+  'wal_compression',
+  'wal_buffers',
+  'checkpoint_flush_after',
+  'bgwriter_flush_after',
+  'backend_flush_after',
+  'wal_writer_flush_after',
+  'bgwriter_delay',
+  'bgwriter_lru_maxpages',
+  'autovacuum_vacuum_cost_limit',
+  'autovacuum_vacuum_cost_delay',
+];
+
+const LOG_LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC \[\d+\] app=\S* LOG: {2}(.*)$/;
+
+/** The checkpoints and slow statements logged between fromMs and toMs. */
+export function parseServerEvents(log: string, fromMs: number, toMs: number): ServerEvents {
+  const checkpoints: CheckpointLog[] = [];
+  let reason = '';
+  let count = 0;
+  let maxMs = 0;
+  let commits = 0;
+  for (const line of log.split('\n')) {
+    const m = LOG_LINE.exec(line);
+    if (!m) continue;
+    const at = Date.parse(`${(m[1] ?? '').replace(' ', 'T')}Z`);
+    const message = m[2] ?? '';
+    const starting = /^checkpoint starting: (.*)$/.exec(message);
+    if (starting) reason = starting[1] ?? '';
+    if (at < fromMs || at > toMs) continue;
+    const done =
+      /^checkpoint complete: wrote (\d+) buffers.*write=([\d.]+) s, sync=([\d.]+) s, total=([\d.]+) s; sync files=(\d+), longest=([\d.]+) s.*distance=(\d+) kB/.exec(
+        message,
+      );
+    if (done) {
+      checkpoints.push({
+        at,
+        reason,
+        buffers: Number(done[1]),
+        writeS: Number(done[2]),
+        syncS: Number(done[3]),
+        totalS: Number(done[4]),
+        syncFiles: Number(done[5]),
+        longestSyncS: Number(done[6]),
+        distanceKb: Number(done[7]),
+      });
+      continue;
+    }
+    const slow = /^duration: ([\d.]+) ms(?: {2}(?:statement|execute [^:]*): (.*))?/.exec(message);
+    if (slow) {
+      count++;
+      maxMs = Math.max(maxMs, Number(slow[1]));
+      if (/^commit\b/i.test(slow[2] ?? '')) commits++;
+    }
+  }
+  return { checkpoints, slowStatements: { count, maxMs: Math.round(maxMs), commits } };
+}
+
+async function startCommitProbe(port: number, intervalMs: number): Promise<CommitProbe> {
+  const c = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    database: 'postgres',
+    ssl: false,
+    password: '',
+    application_name: 'bench commit probe',
+  });
+  c.on('error', () => undefined);
+  await c.connect();
+  await c.query('create table if not exists commit_probe (at timestamptz not null default now())');
+  // [Date.now() at the start, ms]; ten a second over half an hour is 18,000 pairs.
+  const samples: Array<readonly [number, number]> = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const at = Date.now();
+      const t = performance.now();
+      try {
+        await c.query('insert into commit_probe default values');
+      } catch {
+        if (!running) break;
+      }
+      samples.push([at, performance.now() - t]);
+      if (samples.length % 3_000 === 0) await c.query('truncate commit_probe').catch(() => undefined);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  })();
+  return {
+    between: (fromMs, toMs) => {
+      const inside = samples.filter(([at]) => at >= fromMs && at <= toMs);
+      const sorted = inside.map(([, ms]) => ms).sort((a, b) => a - b);
+      const q = (p: number): number =>
+        Math.round((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0) * 10) / 10;
+      const worst = inside.reduce<readonly [number, number]>((w, s) => (s[1] > w[1] ? s : w), [0, 0]);
+      return {
+        count: sorted.length,
+        p50Ms: q(0.5),
+        p99Ms: q(0.99),
+        maxMs: Math.round(worst[1]),
+        maxAt: worst[0],
+        over1s: sorted.filter((ms) => ms > 1_000).length,
+      };
+    },
+    stop: async () => {
+      running = false;
+      await loop;
+      await c.end().catch(() => undefined);
+    },
   };
 }
 
