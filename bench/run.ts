@@ -10,6 +10,8 @@
 //   --quick          short windows, fewer points (about 2 minutes)
 //   --phases=a,b     only some phases: trace, scenarios, sweep, pgbench, trivial, monolith, peer, profile
 //                    (scaleout and soak run only when named; they write to results/scaleout/ and results/soak/)
+//   --runs=N         repeat the scenarios, the trivial core and the monolith N times, in alternating
+//                    order (runOrder), and judge the targets on every run; the rest runs once
 //   --no-snapshot    run from dist/ itself instead of a private copy of it
 //   --report-only=bench/results/results.json   only re-render report.md and the chart
 
@@ -33,7 +35,7 @@ import { counterDelta, readCounters, type CounterDelta, type CounterSources, typ
 import { formatProfile, summarizeProfile, type ProfileSummary } from './cpu-profile';
 import { startDurablePostgres, type DurablePostgres } from './durable-postgres';
 import { LatencyHistogram, type LatencySummary } from './histogram';
-import type { RunResult, RunSpec, Target } from './loadgen';
+import type { NonSuccessReply, RunResult, RunSpec, Target } from './loadgen';
 import { LoadgenProcess } from './loadgen-client';
 import { benchNginxConf } from './nginx-conf';
 import { PEER_GROUP, peerMonolithBaseline } from './peer-baseline';
@@ -65,6 +67,11 @@ interface Settings {
   /** Open-loop connection pool (requests queue in the generator when all are busy). */
   readonly openConnections: number;
   readonly warmupOrders: number;
+  /**
+   * The first warm-up, and the warm-up before every measured window: that same scenario, at
+   * full load, on fresh orders, so the JIT of every process under test is warm when the window
+   * opens (a cold gateway costs 2-3x its warm CPU per request).
+   */
   readonly warmupS: number;
   readonly mainS: number;
   readonly sweepS: number;
@@ -75,6 +82,8 @@ interface Settings {
   readonly monolithS: number;
   readonly profileS: number;
   readonly traceN: number;
+  /** --runs=N: the measured scenarios and same-run references, repeated (absent before it existed). */
+  readonly runs?: number;
 }
 
 const FULL: Settings = {
@@ -187,6 +196,11 @@ interface Measured {
   readonly unexpected: number;
   /** The same, by kind and status. */
   readonly unexpectedDetail?: Record<string, number>;
+  /**
+   * The unexpected replies by kind, status and the reply's sentence (return_msg); with
+   * `counters.coreCodes` and `counters.gatewayGrpcCodes` it says why they were unexpected.
+   */
+  readonly unexpectedReplies?: readonly NonSuccessReply[];
   check?: Record<string, number | string | boolean>;
 }
 
@@ -200,6 +214,10 @@ interface SoakChunk {
   readonly p99Ms: number;
   readonly unexpected: number;
   readonly unexpectedDetail?: Record<string, number>;
+  /** As in Measured: the unexpected replies' sentences, the core's and the gateway's codes in the chunk. */
+  readonly unexpectedReplies?: Measured['unexpectedReplies'];
+  readonly coreCodes?: Record<string, number>;
+  readonly gatewayGrpcCodes?: Record<string, number>;
   /** PostgreSQL autovacuum/analyze runs and checkpoints completed during the chunk. */
   readonly maintenance?: Readonly<Record<string, number>>;
   readonly rssMb: Record<string, number>;
@@ -233,6 +251,22 @@ interface TraceBatch {
   readonly walBytesPerNotification: number;
 }
 
+/**
+ * One repetition of the measured scenarios and the same-run references (--runs=N), in the order
+ * it ran them (see runOrder).
+ */
+interface RunSet {
+  /** 1-based. */
+  readonly run: number;
+  readonly order: readonly string[];
+  /** unique, uniqueOpen80, duplicates, duplicatesOpen80, mix. */
+  readonly scenarios: Record<string, Measured>;
+  trivial?: Measured;
+  monolith?: Measured;
+  /** The independent monolith, when a run measures it; otherwise Results.peer stands for every run. */
+  peer?: Measured;
+}
+
 interface Results {
   readonly settings: Settings;
   readonly startedAt: string;
@@ -249,6 +283,11 @@ interface Results {
   monolith?: Measured;
   /** The independent monolith (bench/peer-monolith.ts); absent in results.json files from before it. */
   peer?: Measured;
+  /**
+   * Every repetition (--runs=N), the first included; `scenarios`, `trivial` and `monolith` above
+   * are the first run's. Absent in results.json files from before --runs.
+   */
+  runs?: RunSet[];
   trace?: { batches: TraceBatch[]; paidSequence: string[] };
   soak?: SoakResult;
   /** --phases=scaleout: one replica and one gateway on a CPU of their own, two replicas. */
@@ -491,12 +530,13 @@ async function measure(
       }
     }
   }
+  const unexpectedReplies = (result.nonSuccessReplies ?? []).filter((x) => x.status !== EXPECTED_STATUS[x.kind]);
   const { histogram, ...run } = result;
   const latency = LatencyHistogram.fromJSON(histogram).summary();
   log(
     `${spec.label}: ${round(result.rps)} req/s over ${round(result.windowS)} s, p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms, ` +
       `p99.9 ${latency.p999Ms} ms, CPU ${perReq['total']} ms/req, unexpected ${unexpected}, other load ${round(foreignCores, 2)} cores` +
-      `${result.exhausted ? ' (ran out of requests)' : ''}${unexpected > 0 ? ` unexpected: ${JSON.stringify(unexpectedDetail)}` : ''}`,
+      `${result.exhausted ? ' (ran out of requests)' : ''}${unexpected > 0 ? ` unexpected: ${whyUnexpected({ unexpected, unexpectedReplies, counters })}` : ''}`,
   );
   return {
     label: spec.label,
@@ -515,7 +555,70 @@ async function measure(
     counters,
     unexpected,
     unexpectedDetail,
+    unexpectedReplies,
   };
+}
+
+/**
+ * What the unexpected replies of a window were and what the core and the gateway counted
+ * meanwhile: { replies: "503 ×3 (the service is temporarily unavailable; retry later)",
+ * core: "PAID ×2,890, LOCK_BUSY ×2", gateway: "OK ×2,893, DEADLINE_EXCEEDED ×1" }.
+ */
+function whyParts(m: Why): { replies: string; core: string; gateway: string } {
+  const replies = m.unexpectedReplies ?? [];
+  const byStatus = new Map<string, number>();
+  for (const x of replies) {
+    const key = `${x.status}\u0000${x.message}`;
+    byStatus.set(key, (byStatus.get(key) ?? 0) + x.count);
+  }
+  const shown = [...byStatus].map(([k, n]) => {
+    const [status, message] = k.split('\u0000');
+    return `${status} ×${n.toLocaleString('en-US')} (${message ?? ''})`;
+  });
+  const counted = replies.reduce((a, x) => a + x.count, 0);
+  // Lost connections and timeouts have no reply to read; files from before have no sentences.
+  if (m.unexpected > counted)
+    shown.push(
+      `${m.unexpectedReplies ? 'no reply' : 'not recorded'} ×${(m.unexpected - counted).toLocaleString('en-US')}`,
+    );
+  const codes = (c: Record<string, number> | undefined, label: (k: string) => string): string =>
+    c
+      ? Object.entries(c)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${label(k)} ×${v.toLocaleString('en-US')}`)
+          .join(', ') || 'none'
+      : 'not measured';
+  // `outcome/code`: the code says why, except OK (PAID/OK), where the outcome does.
+  const coreLabel = (k: string): string => {
+    const [outcome, code] = k.split('/');
+    return code && code !== 'OK' ? code : (outcome ?? k);
+  };
+  return {
+    replies: shown.join(', ') || 'none',
+    core: codes(m.coreCodes, coreLabel),
+    gateway: codes(m.gatewayGrpcCodes, (k) => k),
+  };
+}
+
+/** What whyParts reads: a window's (whyOf) or a long-run chunk's. */
+interface Why {
+  readonly unexpected: number;
+  readonly unexpectedReplies?: Measured['unexpectedReplies'];
+  readonly coreCodes?: Record<string, number> | undefined;
+  readonly gatewayGrpcCodes?: Record<string, number> | undefined;
+}
+
+const whyOf = (m: Pick<Measured, 'unexpected' | 'unexpectedReplies' | 'counters'>): Why => ({
+  unexpected: m.unexpected,
+  unexpectedReplies: m.unexpectedReplies,
+  coreCodes: m.counters?.coreCodes,
+  gatewayGrpcCodes: m.counters?.gatewayGrpcCodes,
+});
+
+/** whyParts as one line, for the log. */
+function whyUnexpected(m: Pick<Measured, 'unexpected' | 'unexpectedReplies' | 'counters'>): string {
+  const w = whyParts(whyOf(m));
+  return `unexpected replies: ${w.replies}; core codes in window: ${w.core}; gateway→core gRPC codes: ${w.gateway}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,6 +639,8 @@ interface Stack {
   nginx: NginxServer;
   target: Target;
   metricsUrl: string;
+  /** The gateway's /metrics: its calls to the core by gRPC status. */
+  gatewayMetricsUrl: string;
   stop(): Promise<void>;
 }
 
@@ -620,6 +725,9 @@ async function startStack(
     core = fromServiceProcess(await startCoreProcess(coreEnv), Date.now());
   }
   const stopCore = teardown.add('core', () => core.stop());
+  // On a port of its own: the gateway's default (9465) may be taken by another bench or test.
+  const gatewayMetricsPort = await freePort();
+  const gatewayMetricsListen = `127.0.0.1:${gatewayMetricsPort}`;
   let gateway: Service;
   if (profileDirs) {
     const port = await freePort();
@@ -627,12 +735,19 @@ async function startStack(
       'gateway (profiled)',
       'gateway/main.js',
       'payment-callback gateway listening',
-      { CORE_GRPC_TARGET: `127.0.0.1:${core.port}`, GATEWAY_LISTEN: `127.0.0.1:${port}` },
+      {
+        CORE_GRPC_TARGET: `127.0.0.1:${core.port}`,
+        GATEWAY_LISTEN: `127.0.0.1:${port}`,
+        GATEWAY_METRICS_LISTEN: gatewayMetricsListen,
+      },
       port,
       profileDirs.gateway,
     );
   } else {
-    gateway = fromServiceProcess(await startGatewayProcess(core.port, { LOG_LEVEL: 'info' }), Date.now());
+    gateway = fromServiceProcess(
+      await startGatewayProcess(core.port, { LOG_LEVEL: 'info', GATEWAY_METRICS_LISTEN: gatewayMetricsListen }),
+      Date.now(),
+    );
   }
   const stopGateway = teardown.add('gateway', () => gateway.stop());
   const { nginx, target, dispose } = await startNginxFor(teardown, gateway.port);
@@ -642,6 +757,7 @@ async function startStack(
     nginx,
     target,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    gatewayMetricsUrl: `http://${gatewayMetricsListen}/metrics`,
     stop: async () => {
       await dispose();
       await stopGateway();
@@ -667,7 +783,10 @@ async function main(): Promise<void> {
     process.exitCode = await runFromSnapshot(args);
     return;
   }
-  const settings = args.includes('--quick') ? QUICK : FULL;
+  const runsArg = args.find((a) => a.startsWith('--runs='))?.slice('--runs='.length) ?? '1';
+  const runs = Number(runsArg);
+  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number ≥ 1, not ${runsArg}`);
+  const settings: Settings = { ...(args.includes('--quick') ? QUICK : FULL), runs };
   const only = args
     .find((a) => a.startsWith('--phases='))
     ?.slice('--phases='.length)
@@ -778,7 +897,7 @@ async function runAll(
       { name: 'loadgen', roots: () => [loadgen.pid] },
     ],
     rss: () => ({ core: s.core.pid(), gateway: s.gateway.pid() }),
-    counters: { redis, pg: db, metricsUrl: s.metricsUrl },
+    counters: { redis, pg: db, metricsUrl: s.metricsUrl, gatewayMetricsUrl: s.gatewayMetricsUrl },
     sut: ['core', 'gateway', 'nginx', 'postgres', 'redis'],
   });
 
@@ -800,8 +919,11 @@ async function runAll(
     label,
   });
 
-  // --- warm-up: JIT, pools, connections; gives the first capacity estimate
-  await loadgen.prepare(stack.target, { type: 'unique', prefix: 'bW', orders: settings.warmupOrders, seed: 1 });
+  // --- warm-up: JIT, pools, connections; gives the first capacity estimate. Cloned orders follow
+  // the gRPC-created ones so that it lasts warmupS at any rate this machine reaches.
+  const warmupOrders = settings.warmupOrders + 2_000 * settings.warmupS;
+  await orders.create('bW', warmupOrders - settings.warmupOrders, settings.warmupOrders);
+  await loadgen.prepare(stack.target, { type: 'unique', prefix: 'bW', orders: warmupOrders, seed: 1 });
   results.warmup = await measure(loadgen, closed('warm-up (unique)', settings.warmupS), stackObserved(stack));
   let capacity = Math.max(100, results.warmup.run.rps);
 
@@ -815,7 +937,7 @@ async function runAll(
     templateTradeNo = traced.templateTradeNo;
   }
 
-  // --- the three scenarios, closed loop
+  // --- the measured scenarios and the same-run references, --runs=N times in alternating order
   const check = async (prefix: string, m: Measured): Promise<void> => {
     m.check = await checkScenario(db, prefix, m.run.ackedOrders);
     const c = m.check;
@@ -824,56 +946,177 @@ async function runAll(
       log(`CHECK FAILED ${JSON.stringify(c)}`);
     }
   };
-  const scenario = async (key: string, workload: WorkloadSpec, ordersNeeded: number): Promise<Measured> => {
+  /** Orders for a closed-loop window and its warm-up, at `perCapacity` times the rate so far. */
+  const closedOrders = (perCapacity: number): number =>
+    Math.ceil(sizingRate() * perCapacity * (settings.mainS + settings.warmupS)) + 1000;
+  // The first warm-up meets a cold stack and underestimates it several times over: until a unique
+  // window was measured, orders are sized on 1,500 req/s (above the trivial core's ceiling here),
+  // so that no window runs out of orders. Cloning unused orders costs little.
+  let uniqueMeasured = false;
+  const sizingRate = (): number => (uniqueMeasured ? capacity : Math.max(capacity, 1500));
+  const scenario = async (
+    set: RunSet,
+    key: string,
+    workload: WorkloadSpec,
+    ordersNeeded: number,
+  ): Promise<Measured> => {
     await orders.create(workload.prefix, ordersNeeded);
     await loadgen.prepare(stack.target, { ...workload, orders: ordersNeeded });
-    const m = await measure(loadgen, closed(key, settings.mainS), stackObserved(stack));
+    // The warm-up is the run's first warmupS: the same scenario on orders of its own, and no
+    // pause (no prepare, no quiet wait) between it and the window.
+    const m = await measure(loadgen, closed(key, settings.mainS, settings.warmupS), stackObserved(stack));
     await check(workload.prefix, m);
-    results.scenarios[key] = m;
+    set.scenarios[key] = m;
     return m;
   };
+  // Latency at a fixed rate below capacity (closed-loop latency is mostly queueing). It runs right
+  // after the same scenario's closed-loop window, which leaves every process warm.
+  const openAt80 = async (
+    set: RunSet,
+    key: string,
+    name: string,
+    workload: WorkloadSpec,
+    closedRps: number,
+  ): Promise<void> => {
+    const rate = Math.max(10, Math.round(closedRps * 0.8));
+    // A storm order carries 5-10 notifications (7.5 on average).
+    const n = Math.ceil((rate * (settings.sweepS + 1)) / (workload.type === 'duplicates' ? 7.5 : 1)) + 300;
+    await orders.create(workload.prefix, n);
+    await loadgen.prepare(stack.target, { ...workload, orders: n });
+    const m = await measure(
+      loadgen,
+      {
+        mode: 'open',
+        connections: settings.openConnections,
+        rate,
+        warmupMs: 1000,
+        durationMs: settings.sweepS * 1000,
+        label: `${name}, open loop at 80% (${rate} req/s offered)`,
+      },
+      stackObserved(stack),
+    );
+    await check(workload.prefix, m);
+    set.scenarios[key] = m;
+  };
+  /** Something measured in every run; `prefix` makes its order numbers the run's own. */
+  interface Repeated {
+    readonly name: string;
+    readonly run: (set: RunSet, prefix: (name: string) => string) => Promise<void>;
+  }
+  const repeated: Repeated[] = [];
   if (want('scenarios')) {
-    const unique = await scenario(
-      'unique',
-      { type: 'unique', prefix: 'bU', orders: 0, seed: 2 },
-      Math.ceil(capacity * 2 * settings.mainS) + 1000,
-    );
-    capacity = unique.run.rps;
-    const storm = await scenario(
-      'duplicates',
-      { type: 'duplicates', prefix: 'bD', orders: 0, seed: 3 },
-      Math.ceil((capacity * 4 * settings.mainS) / 5) + 500,
-    );
-    // The storm's latency at a fixed rate below its capacity: closed-loop latency is mostly queueing.
-    {
-      const rate = Math.max(10, Math.round(storm.run.rps * 0.8));
-      const stormOrders = Math.ceil((rate * (settings.sweepS + 1)) / 7.5) + 300;
-      await orders.create('bDo', stormOrders);
-      await loadgen.prepare(stack.target, { type: 'duplicates', prefix: 'bDo', orders: stormOrders, seed: 5 });
-      const m = await measure(
-        loadgen,
-        {
-          mode: 'open',
-          connections: settings.openConnections,
-          rate,
-          warmupMs: 1000,
-          durationMs: settings.sweepS * 1000,
-          label: `duplicate storm, open loop at 80% (${rate} req/s offered)`,
+    repeated.push(
+      {
+        name: 'unique',
+        run: async (set, px) => {
+          const u = await scenario(
+            set,
+            'unique',
+            { type: 'unique', prefix: px('U'), orders: 0, seed: 2 },
+            closedOrders(2.5),
+          );
+          capacity = u.run.rps;
+          uniqueMeasured = true;
+          await openAt80(
+            set,
+            'uniqueOpen80',
+            'unique',
+            { type: 'unique', prefix: px('Uo'), orders: 0, seed: 6 },
+            u.run.rps,
+          );
         },
-        stackObserved(stack),
-      );
-      await check('bDo', m);
-      results.scenarios['duplicatesOpen80'] = m;
-    }
-    await scenario(
-      'mix',
-      { type: 'mix', prefix: 'bM', orders: 0, seed: 4 },
-      Math.ceil(capacity * 2.5 * settings.mainS) + 1000,
+      },
+      {
+        name: 'duplicates',
+        run: async (set, px) => {
+          const d = await scenario(
+            set,
+            'duplicates',
+            { type: 'duplicates', prefix: px('D'), orders: 0, seed: 3 },
+            closedOrders(0.8),
+          );
+          await openAt80(
+            set,
+            'duplicatesOpen80',
+            'duplicate storm',
+            { type: 'duplicates', prefix: px('Do'), orders: 0, seed: 5 },
+            d.run.rps,
+          );
+        },
+      },
+      {
+        name: 'mix',
+        run: async (set, px) => {
+          await scenario(set, 'mix', { type: 'mix', prefix: px('M'), orders: 0, seed: 4 }, closedOrders(2.5));
+        },
+      },
     );
+  }
+  // --- HTTP -> gRPC -> trivial core ceiling (nginx and the real gateway in front)
+  if (want('trivial')) {
+    repeated.push({
+      name: 'trivial',
+      run: async (set) => {
+        set.trivial = await trivialCeiling(settings, teardown, loadgen, sizingRate());
+      },
+    });
+  }
+  // --- the monolith baseline (nginx in front, same PostgreSQL and Redis)
+  if (want('monolith')) {
+    repeated.push({
+      name: 'monolith',
+      run: async (set, px) => {
+        set.monolith = await monolithBaseline(
+          settings,
+          teardown,
+          loadgen,
+          databaseUrl,
+          redisServer,
+          orders,
+          sizingRate(),
+          { redis, pg: db },
+          pgGroup,
+          redisGroup,
+          check,
+          px('N'),
+        );
+      },
+    });
+  }
+  if (repeated.length > 0) {
+    const runs: RunSet[] = [];
+    results.runs = runs;
+    const n = settings.runs ?? 1;
+    for (let run = 1; run <= n; run++) {
+      const order = runOrder(repeated, run);
+      const set: RunSet = { run, order: order.map((x) => x.name), scenarios: {} };
+      runs.push(set);
+      if (n > 1) log(`run ${run} of ${n}: ${set.order.join(', ')}`);
+      // `b1Ux`: the x ends the prefix, so that no check's LIKE 'b1Ux%' takes in another's orders.
+      for (const x of order) await x.run(set, (name) => `b${run}${name}x`);
+    }
+    const first = runs[0];
+    if (first) {
+      results.scenarios = first.scenarios;
+      if (first.trivial) results.trivial = first.trivial;
+      if (first.monolith) results.monolith = first.monolith;
+    }
+    // The sweep and the profile are sized on the typical run, not on the last one.
+    const uniques = runs.flatMap((x) => (x.scenarios['unique'] ? [x.scenarios['unique'].run.rps] : []));
+    if (uniques.length > 0) capacity = median(uniques);
   }
 
   // --- open-loop sweep of the unique scenario
   if (want('sweep')) {
+    // Its points warm up at their own rate only (1 s): the batch first gets a full-load warm-up
+    // of the same scenario on fresh orders, in case nothing ran before it (--phases=sweep).
+    {
+      const n = Math.ceil(capacity * 2.5 * settings.warmupS) + 500;
+      await orders.create('bSWx', n);
+      await loadgen.prepare(stack.target, { type: 'unique', prefix: 'bSWx', orders: n, seed: 9 });
+      const r = await loadgen.run(closed('warm-up before the sweep', settings.warmupS), () => undefined);
+      log(`warm-up before the sweep: ${round(r.rps)} req/s`);
+    }
     for (const [i, fraction] of settings.sweepFractions.entries()) {
       const rate = Math.max(10, Math.round(capacity * fraction));
       const prefix = `bS${i}x`;
@@ -958,25 +1201,7 @@ async function runAll(
     });
   }
 
-  // --- HTTP -> gRPC -> trivial core ceiling (nginx and the real gateway in front)
-  if (want('trivial')) results.trivial = await trivialCeiling(settings, teardown, loadgen, capacity);
-
-  // --- the monolith baseline (nginx in front, same PostgreSQL and Redis)
-  if (want('monolith')) {
-    results.monolith = await monolithBaseline(
-      settings,
-      teardown,
-      loadgen,
-      databaseUrl,
-      redisServer,
-      orders,
-      capacity,
-      { redis, pg: db },
-      pgGroup,
-      redisGroup,
-      check,
-    );
-  }
+  // (The trivial core and the monolith are measured with the scenarios, in every run: above.)
 
   // --- the independent monolith (bench/peer-monolith.ts): same nginx, PostgreSQL and Redis
   if (want('peer')) {
@@ -1045,6 +1270,25 @@ async function runAll(
   }
 }
 
+/**
+ * The order of the repeated items in run `run` (1-based): odd runs forward, even runs reversed,
+ * and each pair of runs starts one item later than the pair before. With unique, duplicates,
+ * mix, trivial, monolith: run 1 U D M T N, run 2 N T M D U, run 3 D M T N U, run 4 T M D U N.
+ * No item is always first (the coldest database, the least to vacuum) or always after the same
+ * neighbour (whose dead rows and checkpoints it inherits).
+ */
+function runOrder<T>(items: readonly T[], run: number): T[] {
+  const base = run % 2 === 1 ? [...items] : [...items].reverse();
+  const k = Math.floor((run - 1) / 2) % Math.max(1, base.length);
+  return [...base.slice(k), ...base.slice(0, k)];
+}
+
+function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? (v[mid] ?? 0) : ((v[mid - 1] ?? 0) + (v[mid] ?? 0)) / 2;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The long run
 
@@ -1089,6 +1333,9 @@ async function soakRun(
       p99Ms: m.latency.p99Ms,
       unexpected: m.unexpected,
       unexpectedDetail: m.unexpectedDetail,
+      unexpectedReplies: m.unexpectedReplies,
+      coreCodes: m.counters?.coreCodes,
+      gatewayGrpcCodes: m.counters?.gatewayGrpcCodes,
       maintenance: m.counters?.maintenance,
       rssMb,
       coreHeapUsedMb: heap,
@@ -1338,7 +1585,11 @@ async function trivialCeiling(
     await loadgen.prepare(target, { type: 'unique', prefix: 'bX', orders: n, seed: 20 });
     return await measure(
       loadgen,
-      { ...closedSpec(settings, 'trivial core (nginx -> gateway -> gRPC PAID)', settings.trivialS, 2), cycle: true },
+      // Fresh processes: the run's first warmupS warms their JIT (orders may repeat: this core keeps nothing).
+      {
+        ...closedSpec(settings, 'trivial core (nginx -> gateway -> gRPC PAID)', settings.trivialS, settings.warmupS),
+        cycle: true,
+      },
       {
         groups: [
           { name: 'core', roots: () => [proc.pid] },
@@ -1382,6 +1633,7 @@ async function monolithBaseline(
   pgGroup: ProcessGroup,
   redisGroup: ProcessGroup,
   check: (prefix: string, m: Measured) => Promise<void>,
+  prefix: string,
 ): Promise<Measured> {
   const proc = await ManagedProcess.spawn('monolith', process.execPath, [path.join(__dirname, 'monolith.js')], {
     env: {
@@ -1398,10 +1650,8 @@ async function monolithBaseline(
   const port = Number((await waitForLine(proc, /monolith listening on (\d+)/))[1]);
   const { nginx, target, dispose } = await startNginxFor(teardown, port);
   try {
-    const warm = Math.ceil(capacity * 3 * 3) + 500;
-    const n = Math.ceil(capacity * 3 * settings.monolithS) + 1000;
-    await orders.create('bV', warm);
-    await orders.create('bN', n);
+    const n = Math.ceil(capacity * 3 * (settings.warmupS + settings.monolithS)) + 1000;
+    await orders.create(prefix, n);
     const observed: Observed = {
       groups: [
         { name: 'monolith', roots: () => [proc.pid] },
@@ -1414,11 +1664,14 @@ async function monolithBaseline(
       counters,
       sut: ['monolith', 'nginx', 'postgres', 'redis'],
     };
-    await loadgen.prepare(target, { type: 'unique', prefix: 'bV', orders: warm, seed: 30 });
-    await measure(loadgen, closedSpec(settings, 'monolith warm-up', 3), observed);
-    await loadgen.prepare(target, { type: 'unique', prefix: 'bN', orders: n, seed: 31 });
-    const m = await measure(loadgen, closedSpec(settings, 'monolith (unique)', settings.monolithS), observed);
-    await check('bN', m);
+    // A fresh process: the run's first warmupS (same scenario, its own orders) warms its JIT.
+    await loadgen.prepare(target, { type: 'unique', prefix, orders: n, seed: 31 });
+    const m = await measure(
+      loadgen,
+      closedSpec(settings, 'monolith (unique)', settings.monolithS, settings.warmupS),
+      observed,
+    );
+    await check(prefix, m);
     return m;
   } finally {
     await dispose();
@@ -1512,6 +1765,213 @@ function writeOutputs(results: Results, outDir: string): void {
   }
 }
 
+/** The runs of a results.json; one from the single-run fields when it predates --runs. */
+function runsOf(r: Results): RunSet[] {
+  if (r.runs && r.runs.length > 0) return r.runs;
+  const one: RunSet = { run: 1, order: [], scenarios: r.scenarios };
+  if (r.trivial) one.trivial = r.trivial;
+  if (r.monolith) one.monolith = r.monolith;
+  return [one];
+}
+
+/** Every measured window of a run, with its label. */
+function windowsOf(set: RunSet): Array<[string, Measured]> {
+  const out: Array<[string, Measured]> = Object.entries(set.scenarios).map(([, m]) => [m.label, m]);
+  for (const m of [set.trivial, set.monolith, set.peer]) if (m) out.push([m.label, m]);
+  // In the order they ran (runOrder), which differs from run to run.
+  return out.sort((a, b) => a[1].windowAt[0] - b[1].windowAt[0]);
+}
+
+/** The run's figures the repeated-runs and targets tables are made of. */
+function runFigures(r: Results, set: RunSet) {
+  const u = set.scenarios['unique'];
+  const d = set.scenarios['duplicates'];
+  const peer = set.peer ?? r.peer;
+  // Before uniqueOpen80 existed, the sweep's 80% point was the unique open-loop figure.
+  const u80 =
+    set.scenarios['uniqueOpen80'] ??
+    (set.run === 1 && !r.runs ? r.sweep.find((m) => m.label.startsWith('open loop 80%')) : undefined);
+  const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
+    a !== undefined && b !== undefined && b > 0 ? a / b : undefined;
+  let status503 = 0;
+  for (const [, m] of windowsOf(set))
+    for (const byStatus of Object.values(m.run.statusByKind)) status503 += byStatus['503'] ?? 0;
+  return {
+    u,
+    d,
+    peer,
+    uniqueRps: u?.run.rps,
+    stormRps: d?.run.rps,
+    stormP99At80: set.scenarios['duplicatesOpen80']?.latency.p99Ms,
+    uniqueP99At80: u80?.latency.p99Ms,
+    mixRps: set.scenarios['mix']?.run.rps,
+    stackCpu: u?.cpuMsPerReq['total'],
+    gatewayCpu: u?.cpuMsPerReq['gateway'],
+    peerCpu: peer?.cpuMsPerReq['total'],
+    stormOverUnique: ratio(d?.run.rps, u?.run.rps),
+    uniqueOverPeer: ratio(u?.run.rps, peer?.run.rps),
+    uniqueOverMonolith: ratio(u?.run.rps, set.monolith?.run.rps),
+    status503,
+  };
+}
+
+/** "Repeated runs" and "Targets": every run side by side, and each target judged on all of them. */
+function renderRepeated(r: Results): string[] {
+  const L: string[] = [];
+  const f = (v: number | undefined, d = 1): string => (v === undefined || Number.isNaN(v) ? '–' : String(round(v, d)));
+  const runs = runsOf(r);
+  const figs = runs.map((set) => runFigures(r, set));
+  if (runs.length > 1 || r.runs) {
+    L.push('## Repeated runs', '');
+    L.push(
+      `${runs.length} run${runs.length > 1 ? 's' : ''} of the scenarios, the trivial core and the monolith in one invocation, in alternating order ` +
+        "(odd runs forward, even runs reversed, each pair starting one item later). Open loop at 80%: of that run's closed-loop rate. " +
+        `${r.peer && !runs.some((x) => x.peer) ? 'The independent monolith is measured once, in its own phase, and stands for every run. ' : ''}` +
+        "The tables above are run 1's.",
+      '',
+      '| run | order | unique req/s | storm req/s | storm p99 ms, open 80% | unique p99 ms, open 80% | mix req/s | trivial core req/s | our core without the hop req/s | independent monolith req/s | storm / unique | unique / our core without the hop | unique / independent monolith |',
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    runs.forEach((set, i) => {
+      const g = figs[i];
+      if (!g) return;
+      L.push(
+        `| ${set.run} | ${set.order.join(', ') || '–'} | ${f(g.uniqueRps, 0)} | ${f(g.stormRps, 0)} | ${f(g.stormP99At80)} | ${f(g.uniqueP99At80)} | ` +
+          `${f(g.mixRps, 0)} | ${f(set.trivial?.run.rps, 0)} | ${f(set.monolith?.run.rps, 0)} | ${f(g.peer?.run.rps, 0)} | ` +
+          `${f(g.stormOverUnique, 2)} | ${f(g.uniqueOverMonolith, 2)} | ${f(g.uniqueOverPeer, 2)} |`,
+      );
+    });
+    L.push(
+      '',
+      '| run | CPU ms/req, stack (unique) | gateway | core | trivial core stack | our core without the hop | independent monolith | stack / independent monolith |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    runs.forEach((set, i) => {
+      const g = figs[i];
+      if (!g) return;
+      L.push(
+        `| ${set.run} | ${f(g.stackCpu, 2)} | ${f(g.gatewayCpu, 2)} | ${f(g.u?.cpuMsPerReq['core'], 2)} | ${f(set.trivial?.cpuMsPerReq['total'], 2)} | ` +
+          `${f(set.monolith?.cpuMsPerReq['total'], 2)} | ${f(g.peerCpu, 2)} | ${f(g.stackCpu !== undefined && g.peerCpu ? g.stackCpu / g.peerCpu : undefined, 2)} |`,
+      );
+    });
+    L.push('');
+  }
+
+  type Fig = ReturnType<typeof runFigures>;
+  const targets: Array<{ name: string; show: (g: Fig) => string | undefined; met: (g: Fig) => boolean | undefined }> = [
+    {
+      name: 'unique ≥ 1.0 × independent monolith',
+      show: (g) => (g.uniqueOverPeer === undefined ? undefined : f(g.uniqueOverPeer, 2)),
+      met: (g) => (g.uniqueOverPeer === undefined ? undefined : g.uniqueOverPeer >= 1),
+    },
+    {
+      name: 'CPU per request, stack ≤ independent monolith',
+      show: (g) =>
+        g.stackCpu === undefined || g.peerCpu === undefined
+          ? undefined
+          : `${f(g.stackCpu, 2)} vs ${f(g.peerCpu, 2)} ms`,
+      met: (g) => (g.stackCpu === undefined || g.peerCpu === undefined ? undefined : g.stackCpu <= g.peerCpu),
+    },
+    {
+      name: 'gateway ≤ 0.35 ms CPU per notification (unique)',
+      show: (g) => (g.gatewayCpu === undefined ? undefined : `${f(g.gatewayCpu, 2)} ms`),
+      met: (g) => (g.gatewayCpu === undefined ? undefined : g.gatewayCpu <= 0.35),
+    },
+    {
+      name: 'storm ≥ 2 × unique',
+      show: (g) => (g.stormOverUnique === undefined ? undefined : f(g.stormOverUnique, 2)),
+      met: (g) => (g.stormOverUnique === undefined ? undefined : g.stormOverUnique >= 2),
+    },
+    {
+      name: 'storm p99 < 50 ms, open loop at 80%',
+      show: (g) => (g.stormP99At80 === undefined ? undefined : `${f(g.stormP99At80)} ms`),
+      met: (g) => (g.stormP99At80 === undefined ? undefined : g.stormP99At80 < 50),
+    },
+    {
+      name: 'unique p99 < 100 ms, open loop at 80%',
+      show: (g) => (g.uniqueP99At80 === undefined ? undefined : `${f(g.uniqueP99At80)} ms`),
+      met: (g) => (g.uniqueP99At80 === undefined ? undefined : g.uniqueP99At80 < 100),
+    },
+    {
+      name: 'zero 503 replies (every window of the run)',
+      show: (g) => String(g.status503),
+      met: (g) => g.status503 === 0,
+    },
+  ];
+  L.push('## Targets', '');
+  L.push(
+    `Each target judged on every run (${runs.length}); met only when met in all of them. – : not measured in this invocation.`,
+    '',
+    `| target | ${runs.map((x) => `run ${x.run}`).join(' | ')} | verdict |`,
+    `| --- | ${runs.map(() => '---:').join(' | ')} | --- |`,
+  );
+  for (const t of targets) {
+    const verdicts = figs.map((g) => t.met(g));
+    const judged = verdicts.filter((v): v is boolean => v !== undefined);
+    const metIn = judged.filter((v) => v).length;
+    const verdict =
+      judged.length === 0
+        ? '–'
+        : metIn === figs.length
+          ? figs.length === 1
+            ? 'met'
+            : `met in all ${figs.length}`
+          : metIn === judged.length
+            ? `met in ${metIn} of ${figs.length} (${figs.length - judged.length} not measured)`
+            : figs.length === 1
+              ? '**not met**'
+              : `**not met** (met in ${metIn} of ${figs.length})`;
+    L.push(`| ${t.name} | ${figs.map((g) => t.show(g) ?? '–').join(' | ')} | ${verdict} |`);
+  }
+  L.push('');
+  return L;
+}
+
+/** Per window: the unexpected replies' sentences, and the core's and the gateway's codes meanwhile. */
+function renderWhy(r: Results): string[] {
+  const runs = runsOf(r);
+  const windows: Array<[string, Measured]> = [];
+  if (r.warmup) windows.push([r.warmup.label, r.warmup]);
+  for (const set of runs)
+    for (const [label, m] of windowsOf(set)) windows.push([runs.length > 1 ? `run ${set.run}: ${label}` : label, m]);
+  if (r.peer && !runs.some((x) => x.peer)) windows.push([r.peer.label, r.peer]);
+  for (const m of r.sweep) windows.push([m.label, m]);
+  const L: string[] = [];
+  if (windows.length > 0) {
+    L.push('## Unexpected replies, and the codes behind them', '');
+    L.push(
+      'Per window: the replies whose status was not the one expected for their kind, with the sentence the reply carried ' +
+        "(return_msg), then the core's decisions (payment_callback_notifications_total by code, delta over the window) and " +
+        "the gateway's calls to the core (payment_callback_gateway_core_call_seconds_count by gRPC status). A 503 the core " +
+        "decided shows as RETRY_LATER's code (LOCK_BUSY, STORE_UNAVAILABLE, ...); one it did not decide, as the gateway's " +
+        'DEADLINE_EXCEEDED or UNAVAILABLE. The counters are read when the window opens and closes, so a request in flight ' +
+        'then may be counted in the neighbouring window. "not measured": no metrics endpoint (the monoliths, the trivial core).',
+      '',
+      '| window | unexpected | unexpected replies | core codes in window | gateway→core gRPC codes |',
+      '| --- | ---: | --- | --- | --- |',
+    );
+    for (const [label, m] of windows) {
+      const w = whyParts(whyOf(m));
+      L.push(`| ${label} | ${m.unexpected} | ${w.replies} | ${w.core} | ${w.gateway} |`);
+    }
+    L.push('');
+  }
+  if (r.soak?.chunks.some((c) => c.coreCodes || c.unexpectedReplies)) {
+    L.push(
+      '### The long run, per chunk',
+      '',
+      '| chunk | workload | unexpected | unexpected replies | core codes in chunk | gateway→core gRPC codes |',
+      '| ---: | --- | ---: | --- | --- | --- |',
+    );
+    r.soak.chunks.forEach((c, i) => {
+      const w = whyParts(c);
+      L.push(`| ${i + 1} | ${c.workload} | ${c.unexpected} | ${w.replies} | ${w.core} | ${w.gateway} |`);
+    });
+    L.push('');
+  }
+  return L;
+}
+
 function renderReport(r: Results): string {
   const L: string[] = [];
   const f = (v: number | undefined, d = 1): string => (v === undefined || Number.isNaN(v) ? '–' : String(round(v, d)));
@@ -1536,6 +1996,7 @@ function renderReport(r: Results): string {
 
   const rows: Array<[string, Measured | undefined]> = [
     ['unique paid', r.scenarios['unique']],
+    [r.scenarios['uniqueOpen80']?.label ?? 'unique, open loop at 80%', r.scenarios['uniqueOpen80']],
     ['duplicate storm', r.scenarios['duplicates']],
     [r.scenarios['duplicatesOpen80']?.label ?? 'duplicate storm, open loop at 80%', r.scenarios['duplicatesOpen80']],
     ['mix (10% forged, 5% wrong amount)', r.scenarios['mix']],
@@ -1544,7 +2005,10 @@ function renderReport(r: Results): string {
     ['independent monolith (unique)', r.peer],
   ];
   L.push('## Closed loop', '');
-  L.push(`${r.settings.connections} keep-alive connections to nginx, ${r.settings.mainS} s windows.`, '');
+  L.push(
+    `${r.settings.connections} keep-alive connections to nginx, ${r.settings.mainS} s windows, each after a ${r.settings.warmupS} s warm-up of the same scenario on orders of its own.`,
+    '',
+  );
   L.push(
     '| scenario | req/s | p50 ms | p99 ms | p99.9 ms | CPU ms/req | core | gateway | nginx | postgres | redis | kernel share | peak RSS MB | unexpected | other load |',
   );
@@ -1620,6 +2084,7 @@ function renderReport(r: Results): string {
       `| duplicate storm p99 at ~80% of its capacity (open loop, ${s80.run.offeredRate} req/s offered) | ${s80.latency.p99Ms} ms |`,
     );
   L.push('');
+  L.push(...renderRepeated(r));
 
   if (r.sweep.length > 0) {
     L.push('## Open loop (unique)', '');
@@ -1746,7 +2211,15 @@ function renderReport(r: Results): string {
     L.push('');
   }
 
-  const checks = [...rows, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(([, m]) => m?.check);
+  L.push(...renderWhy(r));
+
+  // Run 1's windows are `rows`; the later runs' are checked as well.
+  const laterRuns = runsOf(r)
+    .slice(1)
+    .flatMap((set) => windowsOf(set).map(([label, m]) => [`run ${set.run}: ${label}`, m] as [string, Measured]));
+  const checks = [...rows, ...laterRuns, ...r.sweep.map((m) => [m.label, m] as [string, Measured])].filter(
+    ([, m]) => m?.check,
+  );
   if (checks.length > 0) {
     L.push(
       '## Correctness after each run',
