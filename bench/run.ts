@@ -33,7 +33,12 @@ import { DEMO, TEST_MERCHANTS_JSON } from '../harness/sign-notification';
 import { waitUntil } from '../harness/wait-until';
 import { counterDelta, readCounters, type CounterDelta, type CounterSources, type Counters } from './counters';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './cpu-profile';
-import { startDurablePostgres, type DurablePostgres } from './durable-postgres';
+import {
+  startDurablePostgres,
+  type CommitProbeSummary,
+  type DurablePostgres,
+  type ServerEvents,
+} from './durable-postgres';
 import { LatencyHistogram, type LatencySummary } from './histogram';
 import type { NonSuccessReply, RunResult, RunSpec, Target } from './loadgen';
 import { LoadgenProcess } from './loadgen-client';
@@ -224,6 +229,23 @@ interface SoakChunk {
   /** The core's V8 heap in use (nodejs_heap_size_used_bytes), MB. */
   readonly coreHeapUsedMb: number | undefined;
   readonly exactlyOnce: boolean | undefined;
+  /**
+   * Where the chunk's 503 replies came from: the core's RETRY_LATER codes (LOCK_BUSY,
+   * STORE_UNAVAILABLE, ...), and "no core answer in time", the 503s the core did not decide (the
+   * gateway's deadline, CORE_DEADLINE_MS, or a core it could not reach). CALLER_CANCELLED is the
+   * core noticing that deadline; it is counted in the latter, not added to it.
+   */
+  readonly retryCauses?: Readonly<Record<string, number>>;
+  /**
+   * Observations over 1 s (histogram buckets): the gateway's calls to the core, HandleNotify in
+   * the core, its lock waits and its database writes; and each process's longest event-loop stall.
+   */
+  readonly over1s?: Readonly<Record<string, number>>;
+  readonly loopLagMaxMs?: Readonly<Record<string, number>>;
+  /** Checkpoints completed and slow statements, from the PostgreSQL log. */
+  readonly server?: ServerEvents;
+  /** One-row commits sampled ten times a second beside the load. */
+  readonly commits?: CommitProbeSummary;
 }
 
 interface SoakResult {
@@ -798,6 +820,12 @@ async function main(): Promise<void> {
   soakTarget = soakArg !== undefined ? Number(soakArg) : only?.includes('soak') ? 1_000_000 : 0;
   if (!Number.isSafeInteger(soakTarget) || soakTarget < 0)
     throw new Error(`--soak-notifications must be a whole number, not ${soakArg ?? ''}`);
+  // --pg-setting=checkpoint_timeout=30s (repeatable): the checkpoint reproducer, and tuning experiments.
+  for (const a of args.filter((x) => x.startsWith('--pg-setting='))) {
+    const m = /^--pg-setting=([a-z_]+)=(.+)$/.exec(a);
+    if (!m?.[1] || !m[2]) throw new Error(`--pg-setting wants name=value, not ${a}`);
+    pgSettings[m[1]] = m[2];
+  }
   // The long run writes its own report, beside the main one rather than over it.
   const outDir = path.join(
     ROOT,
@@ -858,7 +886,7 @@ async function runAll(
   outDir: string,
 ): Promise<void> {
   // --- servers
-  const [pg, redisServer] = await Promise.all([startDurablePostgres(), startRedis()]);
+  const [pg, redisServer] = await Promise.all([startDurablePostgres(pgSettings), startRedis()]);
   teardown.add('postgres', () => pg.dispose());
   teardown.add('redis', () => redisServer.dispose());
   const fsync = fdatasyncProbe(pg.dir);
@@ -1173,6 +1201,9 @@ async function runAll(
   // --- the long run: is memory flat? (only when asked for: --phases=soak)
   if (soakTarget > 0) {
     const observed = stackObserved(stack);
+    // Ten commits a second beside the load: what a commit costs while a checkpoint completes.
+    const probe = await pg.startCommitProbe();
+    teardown.add('commit probe', () => probe.stop());
     results.soak = await soakRun(soakTarget, async (i, workload) => {
       const prefix = `bK${i}x`;
       const chunk = soakChunk(soakTarget);
@@ -1185,18 +1216,25 @@ async function runAll(
         orders: ordersNeeded,
         seed: 1000 + i,
       });
+      const urls = { core: stack.metricsUrl, gateway: stack.gatewayMetricsUrl };
+      const before = await readTallies(urls);
       const m = await measure(
         loadgen,
         closed(`soak chunk ${i + 1} (${workload}, ${count} notifications)`, 3_600),
         observed,
         0,
       );
+      const after = await readTallies(urls);
       await check(prefix, m);
+      const [from, to] = m.windowAt;
       return {
         m,
         count,
         rssMb: { core: mb(readMemory(stack.core.pid())?.rssKb), gateway: mb(readMemory(stack.gateway.pid())?.rssKb) },
         coreHeapUsedMb: await coreHeapUsedMb(stack.metricsUrl),
+        core: talliesBetween(before, after),
+        server: await pg.serverEvents(from, to),
+        commits: probe.between(from, to),
       };
     });
   }
@@ -1298,6 +1336,125 @@ const soakChunk = (target: number): number => Math.min(50_000, Math.max(2_000, M
 let soakTarget = 0;
 
 const mb = (kb: number | undefined): number => round((kb ?? 0) / 1024, 1);
+/** --pg-setting=name=value: settings of the bench's PostgreSQL over its defaults (bench/durable-postgres.ts). */
+const pgSettings: Record<string, string> = {};
+
+/**
+ * What the core's and the gateway's /metrics say, read before and after each chunk: the core's
+ * decisions, the gateway's calls by gRPC status, how many observations of each latency histogram
+ * were over 1 s, and each process's longest event-loop stall since the previous read.
+ */
+interface Tallies {
+  /** payment_callback_notifications_total by "outcome code". */
+  readonly outcomes: Record<string, number>;
+  /** payment_callback_gateway_core_call_seconds_count by grpc_code. */
+  readonly grpcCodes: Record<string, number>;
+  /** Per histogram (SLOW_HISTOGRAMS): [all observations, those at or under 1 s]. */
+  readonly histograms: Record<string, readonly [number, number]>;
+  /** nodejs_eventloop_lag_max_seconds, ms (prom-client resets it at every read). */
+  readonly loopLagMaxMs: Record<string, number>;
+}
+
+/** The histograms whose observations over 1 s a chunk reports, by a short name. */
+const SLOW_HISTOGRAMS: Readonly<Record<string, string>> = Object.freeze({
+  gateway: 'payment_callback_gateway_core_call_seconds',
+  core: 'payment_callback_handle_notify_seconds',
+  'lock wait': 'payment_callback_lock_wait_seconds',
+  store: 'payment_callback_store_seconds',
+});
+
+async function readTallies(urls: { core: string; gateway: string }): Promise<Tallies> {
+  const scrape = (url: string): Promise<string> =>
+    fetch(url, { signal: AbortSignal.timeout(3_000) })
+      .then((r) => r.text())
+      .catch(() => '');
+  const texts = { core: await scrape(urls.core), gateway: await scrape(urls.gateway) };
+  const text = `${texts.core}\n${texts.gateway}`;
+  const sum = (sample: string, label: string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(new RegExp(`^${sample}\\{([^}]*)\\} ([0-9.eE+-]+)$`, 'gm'))) {
+      const key = (m[1] ?? '')
+        .split(',')
+        .map((l) => new RegExp(`^(?:${label})="(.*)"$`).exec(l)?.[1])
+        .filter((v) => v !== undefined)
+        .join(' ');
+      out[key] = (out[key] ?? 0) + Number(m[2]);
+    }
+    return out;
+  };
+  const histograms: Record<string, readonly [number, number]> = {};
+  for (const [name, metric] of Object.entries(SLOW_HISTOGRAMS)) {
+    const byLe = sum(`${metric}_bucket`, 'le');
+    histograms[name] = [byLe['+Inf'] ?? 0, byLe['1'] ?? 0];
+  }
+  const loopLagMaxMs: Record<string, number> = {};
+  for (const [name, t] of Object.entries(texts)) {
+    const v = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(t)?.[1];
+    if (v !== undefined) loopLagMaxMs[name] = Math.round(Number(v) * 1000);
+  }
+  return {
+    outcomes: sum('payment_callback_notifications_total', 'outcome|code'),
+    grpcCodes: sum('payment_callback_gateway_core_call_seconds_count', 'grpc_code'),
+    histograms,
+    loopLagMaxMs,
+  };
+}
+
+/** A chunk's share of the tallies: RETRY_LATER decisions by code, gateway calls by gRPC status, observations over 1 s. */
+interface ChunkTallies {
+  readonly retryLater: Record<string, number>;
+  readonly grpcCodes: Record<string, number>;
+  readonly over1s: Record<string, number>;
+  readonly loopLagMaxMs: Record<string, number>;
+}
+
+function talliesBetween(a: Tallies, b: Tallies): ChunkTallies {
+  const grown = (x: Record<string, number>, y: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(
+      Object.entries(y)
+        .map(([k, v]) => [k, v - (x[k] ?? 0)] as const)
+        .filter(([, d]) => d > 0),
+    );
+  const retryLater = Object.fromEntries(
+    Object.entries(grown(a.outcomes, b.outcomes))
+      .filter(([k]) => k.startsWith('RETRY_LATER '))
+      .map(([k, v]) => [k.slice('RETRY_LATER '.length), v]),
+  );
+  const over1s: Record<string, number> = {};
+  for (const name of Object.keys(SLOW_HISTOGRAMS)) {
+    const [allA, fastA] = a.histograms[name] ?? [0, 0];
+    const [allB, fastB] = b.histograms[name] ?? [0, 0];
+    over1s[name] = allB - allA - (fastB - fastA);
+  }
+  return { retryLater, grpcCodes: grown(a.grpcCodes, b.grpcCodes), over1s, loopLagMaxMs: b.loopLagMaxMs };
+}
+
+/**
+ * The 503s of a chunk by cause: the core's RETRY_LATER codes, and the gateway's calls that ended
+ * DEADLINE_EXCEEDED or UNAVAILABLE. CALLER_CANCELLED is the core seeing the gateway's deadline
+ * pass, so it is shown but already counted in DEADLINE_EXCEEDED.
+ */
+function retryCauses(m: Measured, t: ChunkTallies): Record<string, number> {
+  const causes: Record<string, number> = { ...t.retryLater };
+  for (const code of ['DEADLINE_EXCEEDED', 'UNAVAILABLE']) {
+    const n = t.grpcCodes[code] ?? 0;
+    if (n > 0) causes[`gateway ${code}`] = n;
+  }
+  const replies503 = Object.values(m.run.statusByKind).reduce((n, byStatus) => n + (byStatus['503'] ?? 0), 0);
+  const explained = Object.entries(causes)
+    .filter(([code]) => code !== 'CALLER_CANCELLED')
+    .reduce((n, [, v]) => n + v, 0);
+  if (replies503 > explained) causes['unexplained'] = replies503 - explained;
+  return causes;
+}
+
+/** "2 / 1 / 0 / 1": SLOW_HISTOGRAMS' observations over 1 s in a chunk. */
+const over1s = (c: SoakChunk): string =>
+  c.over1s
+    ? Object.keys(SLOW_HISTOGRAMS)
+        .map((k) => c.over1s?.[k] ?? 0)
+        .join(' / ')
+    : '–';
 
 async function coreHeapUsedMb(metricsUrl: string): Promise<number | undefined> {
   const text = await fetch(metricsUrl, { signal: AbortSignal.timeout(3_000) })
@@ -1317,14 +1474,23 @@ async function soakRun(
   runChunk: (
     i: number,
     workload: 'duplicates' | 'mix',
-  ) => Promise<{ m: Measured; count: number; rssMb: Record<string, number>; coreHeapUsedMb: number | undefined }>,
+  ) => Promise<{
+    m: Measured;
+    count: number;
+    rssMb: Record<string, number>;
+    coreHeapUsedMb: number | undefined;
+    core: ChunkTallies;
+    server: ServerEvents;
+    commits: CommitProbeSummary;
+  }>,
 ): Promise<SoakResult> {
   const chunks: SoakChunk[] = [];
   let cumulative = 0;
   for (let i = 0; cumulative < target; i++) {
     const workload = i % 2 === 0 ? 'duplicates' : 'mix';
-    const { m, count, rssMb, coreHeapUsedMb: heap } = await runChunk(i, workload);
+    const { m, count, rssMb, coreHeapUsedMb: heap, core, server, commits } = await runChunk(i, workload);
     cumulative += m.run.completed;
+    const causes = retryCauses(m, core);
     chunks.push({
       workload,
       notifications: m.run.completed,
@@ -1340,9 +1506,19 @@ async function soakRun(
       rssMb,
       coreHeapUsedMb: heap,
       exactlyOnce: m.check?.['exactlyOnce'] === undefined ? undefined : m.check['exactlyOnce'] === true,
+      retryCauses: causes,
+      over1s: core.over1s,
+      loopLagMaxMs: core.loopLagMaxMs,
+      server,
+      commits,
     });
     log(
       `soak: ${cumulative} of ${target} notifications; RSS core ${rssMb['core']} MB, gateway ${rssMb['gateway']} MB, core heap ${heap ?? '?'} MB`,
+    );
+    log(
+      `soak chunk ${i + 1}: 503 causes ${JSON.stringify(causes)}; over 1 s ${JSON.stringify(core.over1s)}; event-loop stall max ${JSON.stringify(core.loopLagMaxMs)} ms; ` +
+        `commit probe p50 ${commits.p50Ms} ms, p99 ${commits.p99Ms} ms, max ${commits.maxMs} ms${commits.maxAt ? ` at ${new Date(commits.maxAt).toISOString()}` : ''}, over 1 s ${commits.over1s}; ` +
+        `slow statements ${server.slowStatements.count} (max ${server.slowStatements.maxMs} ms); checkpoints ${JSON.stringify(server.checkpoints.map((c) => ({ ...c, at: new Date(c.at).toISOString() })))}`,
     );
     if (count === 0 || m.run.completed === 0) throw new Error(`soak chunk ${i + 1} sent nothing`);
   }
@@ -2209,6 +2385,38 @@ function renderReport(r: Results): string {
       ),
     );
     L.push('');
+    if (k.chunks.some((c) => c.commits)) {
+      const settings = Object.entries(r.postgresSettings)
+        .filter(([name]) => /checkpoint|wal|bgwriter|autovacuum|flush/.test(name))
+        .map(([name, v]) => `${name}=${v}`)
+        .join(', ');
+      L.push(
+        '### 503s and what PostgreSQL did meanwhile',
+        '',
+        `503 causes: the core's RETRY_LATER codes and the gateway's failed calls to the core by gRPC status (their /metrics; "unexplained" if they do not add up). ` +
+          `Commit probe: a one-row INSERT committed ten times a second beside the load. Checkpoints: those that completed in the chunk (log_checkpoints). PostgreSQL: ${settings}.`,
+        '',
+        '| chunk | 503s by cause | over 1 s: gateway call / core / lock wait / store | commit p50 / p99 / max ms | commits > 1 s | statements > 200 ms (max ms) | checkpoints completed: write s, sync s (longest file), buffers, WAL MB |',
+        '| ---: | --- | ---: | ---: | ---: | ---: | --- |',
+      );
+      k.chunks.forEach((c, i) => {
+        const causes = Object.entries(c.retryCauses ?? {})
+          .map(([code, n]) => `${code} ${n}`)
+          .join(', ');
+        const checkpoints = (c.server?.checkpoints ?? [])
+          .map(
+            (p) =>
+              `${p.reason}: ${p.writeS}, ${p.syncS} (${p.longestSyncS}), ${p.buffers}, ${f(p.distanceKb / 1024, 0)}`,
+          )
+          .join('; ');
+        L.push(
+          `| ${i + 1} | ${causes || '–'} | ${over1s(c)} | ${
+            c.commits ? `${c.commits.p50Ms} / ${c.commits.p99Ms} / ${c.commits.maxMs}` : '–'
+          } | ${c.commits?.over1s ?? '–'} | ${c.server ? `${c.server.slowStatements.count} (${c.server.slowStatements.maxMs})` : '–'} | ${checkpoints || '–'} |`,
+        );
+      });
+      L.push('');
+    }
   }
 
   L.push(...renderWhy(r));
