@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parseNotifyXml } from '../../gateway/parse-notify-xml';
-import { parseFlatXml } from '../../src/xml/parse-flat-xml';
+import { decodeEntities, MAX_FIELDS, parseFlatXml } from '../../src/xml/parse-flat-xml';
 
 const vector = JSON.parse(
   readFileSync(join(__dirname, '../../../test/fixtures/vectors/v2-refund-req-info.json'), 'utf8'),
@@ -91,4 +93,122 @@ test("the gateway's parseNotifyXml is parseFlatXml with the root <xml>", () => {
   for (const body of ['<xml><a>1</a></xml>', '<root><a>1</a></root>', '<xml><a b="1">1</a></xml>', '']) {
     assert.deepEqual(parseNotifyXml(Buffer.from(body)), parseFlatXml(Buffer.from(body), 'xml'));
   }
+});
+
+/**
+ * What the reader replaced: fast-xml-parser's XMLParser building a tree, walked for the same
+ * rules. On every generated document both accept with the same fields, or both refuse.
+ */
+function readWithXmlParser(text: string): Record<string, string> | undefined {
+  if (XMLValidator.validate(text) !== true) return undefined;
+  let doc: unknown;
+  try {
+    doc = treeParser.parse(text);
+  } catch {
+    return undefined;
+  }
+  const root = isRecord(doc) && Object.keys(doc).length === 1 ? doc['xml'] : undefined;
+  if (!isRecord(root) || Object.keys(root).length > MAX_FIELDS) return undefined;
+  const fields: Record<string, string> = {};
+  for (const [name, node] of Object.entries(root)) {
+    if (name === '#text' && typeof node === 'string' && node.trim() === '') continue;
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name) || name.startsWith('__') || Array.isArray(node)) return undefined;
+    let value: string | null | undefined;
+    if (typeof node === 'string') value = decodeEntities(node);
+    else if (isRecord(node)) {
+      const raw = node['#cdata'];
+      const cdata = Array.isArray(raw) && raw.every((p) => typeof p === 'string') ? raw.join('') : raw;
+      const text = node['#text'];
+      const keys = Object.keys(node);
+      const layoutOnly = keys.every(
+        (k) => k === '#cdata' || (k === '#text' && typeof text === 'string' && text.trim() === ''),
+      );
+      value = typeof cdata === 'string' && layoutOnly ? cdata : undefined;
+    }
+    if (value === undefined || value === null) return undefined;
+    fields[name] = value;
+  }
+  return Object.keys(fields).length > 0 ? fields : undefined;
+}
+
+const treeParser = new XMLParser({
+  parseTagValue: false,
+  parseAttributeValue: false,
+  processEntities: false,
+  htmlEntities: false,
+  trimValues: false,
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  cdataPropName: '#cdata',
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  commentPropName: false,
+});
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+describe("the one-pass reader reads what fast-xml-parser's tree parser reads", () => {
+  const piece = fc.constantFrom(
+    'x',
+    '1',
+    ' ',
+    '\n',
+    '\t',
+    '中',
+    '>',
+    '&amp;',
+    '&lt;',
+    '&#65;',
+    '&foo;',
+    '&',
+    '<!-- c -->',
+    '<?pi x?>',
+    '<![CDATA[y]]>',
+    '<![CDATA[]]>',
+    '<![CDATA[<b>&amp;]]>',
+    '<b>1</b>',
+    '<b/>',
+    ']]>',
+  );
+  const value = fc.array(piece, { maxLength: 4 }).map((parts) => parts.join(''));
+  const name = fc.constantFrom(
+    'a',
+    'b',
+    'total_fee',
+    'A',
+    '_x',
+    'toString',
+    'constructor',
+    '__p',
+    'x-y',
+    'hasOwnProperty',
+  );
+  const field = fc
+    .tuple(name, value, fc.constantFrom('', ' ', ' k="v"', '\n'))
+    .map(([n, v, attr]) => (v === '' && attr === '\n' ? `<${n}/>` : `<${n}${attr}>${v}</${n}>`));
+  const between = fc.constantFrom('', '', '\n  ', ' ', 'junk', '<!-- note -->', '<?pi?>', '<![CDATA[z]]>');
+  const document = fc
+    .tuple(
+      fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>', '<!-- c -->', ' '),
+      fc.array(fc.tuple(between, field), { maxLength: 6 }),
+      between,
+      fc.constantFrom('', ' ', '\n', '<!-- end -->', 'tail', '<xml/>'),
+      fc.constantFrom('<xml>', '<xml >', '<xml a="1">'),
+    )
+    .map(
+      ([head, fields, last, tail, open]) =>
+        `${head}${open}${fields.map(([b, f]) => b + f).join('')}${last}</xml>${tail}`,
+    );
+
+  test('on generated documents: the same fields, or both refuse', () => {
+    fc.assert(
+      fc.property(document, (text) => {
+        const ours = parseFlatXml(Buffer.from(text, 'utf8'), 'xml');
+        assert.deepEqual(ours.ok ? ours.fields : undefined, readWithXmlParser(text), text);
+      }),
+      { numRuns: 3000 },
+    );
+  });
 });

@@ -194,6 +194,7 @@ describe('rejected, with a message', () => {
     { name: 'root is not <xml>', body: '<root><a>1</a></root>' },
     { name: 'root is <XML> (case-sensitive)', body: '<XML><a>1</a></XML>' },
     { name: 'two roots', body: '<xml><a>1</a></xml><xml><b>2</b></xml>' },
+    { name: 'a second, self-closing root', body: '<xml><a>1</a></xml><xml/>' },
     { name: 'an empty <xml></xml>', body: '<xml></xml>' },
     { name: 'a self-closing <xml/>', body: '<xml/>' },
     { name: 'a nested element', body: '<xml><a><b>1</b></a></xml>' },
