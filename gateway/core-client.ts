@@ -24,6 +24,9 @@ export function createCoreClient(target: string, options: CoreClientOptions = {}
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
+    // Channelz keeps per-call counters, timestamps and closures at three levels (channel,
+    // subchannel, transport) for a debugging service nothing here serves or reads.
+    'grpc.enable_channelz': 0,
     // No retry policy: a call the core has started is never sent again (WeChat's retry is the
     // retry). grpc-js's transparent retries stay on, though: they resend only calls that reached
     // no handler, refused by a connection the core is closing (its max_connection_age GOAWAY

@@ -61,7 +61,6 @@ export async function startGateway(
     (req, res) => {
       const requestId = requestIdOf(req);
       res.setHeader('x-request-id', requestId);
-      const reqLog = log.child({ request_id: requestId });
       // Read now: a socket that Node closes for a slow client no longer knows its peer.
       const ip = clientIp(req, config);
       const started = process.hrtime.bigint();
@@ -71,8 +70,9 @@ export async function startGateway(
         if (draining) res.setHeader('connection', 'close');
         send(res, reply);
         metrics.requests.inc({ route: route ?? 'other', status: String(reply.status) });
-        reqLog.info(
+        log.info(
           {
+            request_id: requestId,
             // Never the query string: whatever a sender puts there is not ours to keep.
             method: req.method,
             path: logValue((req.url ?? '').split('?')[0] ?? ''),
@@ -118,7 +118,7 @@ export async function startGateway(
         .then(
           (r) => done(r.reply, r.note),
           (e: unknown) => {
-            reqLog.error({ err: e }, 'unexpected gateway error');
+            log.error({ request_id: requestId, err: e }, 'unexpected gateway error');
             done(failure(route, 500, 'internal error; retry later'));
           },
         )
@@ -277,7 +277,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-la
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!over) resolve(Buffer.concat(chunks));
+      // A notification usually arrives in one chunk: that chunk is the body, not a copy of it.
+      if (!over) resolve(chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks));
     });
     // A promise settles once: after 'end' or 'too-large' these change nothing.
     req.on('error', () => resolve('incomplete'));

@@ -100,6 +100,8 @@ export async function startCore(
       'grpc.max_connection_age_grace_ms': 30_000,
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
+      // Per-call channelz bookkeeping serves a debugging service this server does not offer.
+      'grpc.enable_channelz': 0,
     });
     const shuttingDown = new AbortController();
     const callersByName = new Map(config.callers.map((c) => [c.name, c]));
