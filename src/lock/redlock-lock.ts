@@ -11,6 +11,26 @@ export interface RedlockLockOptions {
 }
 
 /**
+ * Redlock's acquire script, except that a key already holding this acquisition's own value counts
+ * as acquired. Every attempt of one acquisition sends the same random value, and an attempt that
+ * timed out on our side (commandTimeout) may still run on Redis later; Redlock's own script then
+ * answered the remaining attempts "held", so the acquisition waited out LOCK_WAIT_MS for itself
+ * and, until it released, made every other copy of the notification wait too.
+ */
+const ACQUIRE_OWN_OR_FREE = `
+  for i, key in ipairs(KEYS) do
+    local holder = redis.call("get", key)
+    if holder and holder ~= ARGV[1] then
+      return 0
+    end
+  end
+  for i, key in ipairs(KEYS) do
+    redis.call("set", key, ARGV[1], "PX", ARGV[2])
+  end
+  return #KEYS
+`;
+
+/**
  * Redlock over independent Redis nodes (not replicas of each other: a failover could hand the
  * same lock to two holders). A majority of nodes must agree for the lock to be held.
  */
@@ -39,14 +59,18 @@ export class RedlockLock implements OrderLock {
     // ioredis reports connection errors as events; they also surface as failed votes.
     for (const c of this.clients) c.on('error', () => {});
     const { waitMs, retryDelayMs } = options.lock;
-    this.redlock = new Redlock(this.clients, {
-      retryCount: Math.max(0, Math.floor(waitMs / retryDelayMs)),
-      retryDelay: retryDelayMs,
-      retryJitter: Math.max(1, Math.floor(retryDelayMs / 2)),
-      driftFactor: 0.01,
-      // Never extend automatically: the routine is short and the database is the judge.
-      automaticExtensionThreshold: 0,
-    });
+    this.redlock = new Redlock(
+      this.clients,
+      {
+        retryCount: Math.max(0, Math.floor(waitMs / retryDelayMs)),
+        retryDelay: retryDelayMs,
+        retryJitter: Math.max(1, Math.floor(retryDelayMs / 2)),
+        driftFactor: 0.01,
+        // Never extend automatically: the routine is short and the database is the judge.
+        automaticExtensionThreshold: 0,
+      },
+      { acquireScript: () => ACQUIRE_OWN_OR_FREE },
+    );
     this.redlock.on('error', () => {});
   }
 
