@@ -41,6 +41,9 @@ export interface PeerBaselineOptions {
   readonly capacity: number;
   readonly connections: number;
   readonly measuredS: number;
+  readonly warmupS: number;
+  /** Order numbers of this window: no other window's prefix may start with it (the check uses LIKE). */
+  readonly prefix: string;
 }
 
 /** Group name of the peer process in cpuS / cpuMsPerReq. */
@@ -72,28 +75,28 @@ export async function peerMonolithBaseline<M>(h: PeerBaselineHooks<M>, o: PeerBa
     const port = Number((await h.waitForLine(proc, /peer monolith listening on (\d+)/))[1]);
     const nginx = await h.nginxFor(port);
     try {
-      // Prefixes no other phase uses, and neither a prefix of the other (the check uses LIKE 'p%').
-      const warm = Math.ceil(o.capacity * 3 * 3) + 500;
-      const n = Math.ceil(o.capacity * 3 * o.measuredS) + 1000;
-      await h.createOrders('bQ', warm);
-      await h.createOrders('bI', n);
+      // Sized at three times the stack's rate so that the window cannot run out of orders.
+      const n = Math.ceil(o.capacity * 3 * (o.measuredS + o.warmupS)) + 1000;
+      await h.createOrders(o.prefix, n);
       const groups: ProcessGroup[] = [
         { name: PEER_GROUP, roots: () => [proc.pid] },
         { name: 'nginx', roots: () => [nginx.pid()] },
       ];
       const rss = (): Record<string, number | undefined> => ({ [PEER_GROUP]: proc.pid });
-      const closed = (label: string, durationS: number): RunSpec => ({
-        mode: 'closed',
-        connections: o.connections,
-        warmupMs: 0,
-        durationMs: durationS * 1000,
-        label,
-      });
-      await h.prepare(nginx.target, { type: 'unique', prefix: 'bQ', orders: warm, seed: 32 });
-      await h.measure(closed('independent monolith warm-up', 3), groups, rss);
-      await h.prepare(nginx.target, { type: 'unique', prefix: 'bI', orders: n, seed: 33 });
-      const m = await h.measure(closed(PEER_LABEL, o.measuredS), groups, rss);
-      await h.check('bI', m);
+      await h.prepare(nginx.target, { type: 'unique', prefix: o.prefix, orders: n, seed: 33 });
+      // Warmed like every other window: the first warmupS of the same run, on orders of its own.
+      const m = await h.measure(
+        {
+          mode: 'closed',
+          connections: o.connections,
+          warmupMs: o.warmupS * 1000,
+          durationMs: o.measuredS * 1000,
+          label: PEER_LABEL,
+        },
+        groups,
+        rss,
+      );
+      await h.check(o.prefix, m);
       return m;
     } finally {
       await nginx.dispose();

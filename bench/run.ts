@@ -1111,6 +1111,43 @@ async function runAll(
       },
     });
   }
+  // --- the independent monolith (bench/peer-monolith.ts): same nginx, PostgreSQL and Redis
+  if (want('peer')) {
+    repeated.push({
+      name: 'peer',
+      run: async (set, px) => {
+        set.peer = await peerMonolithBaseline<Measured>(
+          {
+            cleanup: (name, fn) => teardown.add(name, fn),
+            waitForLine,
+            nginxFor: async (upstreamPort) => {
+              const { nginx, target, dispose } = await startNginxFor(teardown, upstreamPort);
+              return { pid: () => nginx.pid, target, dispose };
+            },
+            createOrders: (prefix, n) => orders.create(prefix, n),
+            prepare: (target, workload) => loadgen.prepare(target, workload),
+            measure: (spec, groups, rss) =>
+              measure(loadgen, spec, {
+                groups: [...groups, pgGroup, redisGroup, { name: 'loadgen', roots: () => [loadgen.pid] }],
+                rss,
+                counters: { redis, pg: db },
+                sut: [...groups.map((g) => g.name), 'postgres', 'redis'],
+              }),
+            check,
+          },
+          {
+            databaseUrl,
+            redisUrl: redisServer.url,
+            capacity: sizingRate(),
+            connections: settings.connections,
+            measuredS: settings.monolithS,
+            warmupS: settings.warmupS,
+            prefix: px('P'),
+          },
+        );
+      },
+    });
+  }
   if (repeated.length > 0) {
     const runs: RunSet[] = [];
     results.runs = runs;
@@ -1128,6 +1165,7 @@ async function runAll(
       results.scenarios = first.scenarios;
       if (first.trivial) results.trivial = first.trivial;
       if (first.monolith) results.monolith = first.monolith;
+      if (first.peer) results.peer = first.peer;
     }
     // The sweep and the profile are sized on the typical run, not on the last one.
     const uniques = runs.flatMap((x) => (x.scenarios['unique'] ? [x.scenarios['unique'].run.rps] : []));
@@ -1240,37 +1278,6 @@ async function runAll(
   }
 
   // (The trivial core and the monolith are measured with the scenarios, in every run: above.)
-
-  // --- the independent monolith (bench/peer-monolith.ts): same nginx, PostgreSQL and Redis
-  if (want('peer')) {
-    results.peer = await peerMonolithBaseline<Measured>(
-      {
-        cleanup: (name, fn) => teardown.add(name, fn),
-        waitForLine,
-        nginxFor: async (upstreamPort) => {
-          const { nginx, target, dispose } = await startNginxFor(teardown, upstreamPort);
-          return { pid: () => nginx.pid, target, dispose };
-        },
-        createOrders: (prefix, n) => orders.create(prefix, n),
-        prepare: (target, workload) => loadgen.prepare(target, workload),
-        measure: (spec, groups, rss) =>
-          measure(loadgen, spec, {
-            groups: [...groups, pgGroup, redisGroup, { name: 'loadgen', roots: () => [loadgen.pid] }],
-            rss,
-            counters: { redis, pg: db },
-            sut: [...groups.map((g) => g.name), 'postgres', 'redis'],
-          }),
-        check,
-      },
-      {
-        databaseUrl,
-        redisUrl: redisServer.url,
-        capacity,
-        connections: settings.connections,
-        measuredS: settings.monolithS,
-      },
-    );
-  }
 
   // --- scale-out inputs (only when named): one replica and one gateway on a CPU of their own, two replicas
   if (want('scaleout')) {
