@@ -44,13 +44,16 @@ export function parseFlatXml(body: Buffer, rootName: string): FlatXmlParse {
 
 /**
  * The fields of a document XMLValidator has accepted, in one pass: the validator has already
- * checked that tags balance, names are well formed, and comments, CDATA and processing
- * instructions are closed, so what is left is the flat shape. Reads what fast-xml-parser's own
+ * checked that tags balance, names are well formed, and comments and CDATA inside the root are
+ * closed, so what is left is the flat shape. Where the validator's idea of a comment's or
+ * processing instruction's end is not the parser's, or there is none, the reader refuses
+ * (skipComment) rather than read on from a guess. Reads what fast-xml-parser's own
  * XMLParser would (test/unit/parse-flat-xml.test.ts compares the two on generated documents) at a
  * fifth of its cost: the parser built a tree of objects only for this loop to walk it.
  */
 function readFlatRoot(text: string, rootName: string): FlatXmlParse {
   let i = skipMarkup(text, 0);
+  if (i < 0) return fail(UNREADABLE_MARKUP);
   const rootEnd = nameEnd(text, i + 1);
   if (text.charCodeAt(i) !== LT || text.slice(i + 1, rootEnd) !== rootName)
     return fail(`the document must have exactly one root element, <${rootName}>`);
@@ -67,19 +70,25 @@ function readFlatRoot(text: string, rootName: string): FlatXmlParse {
     if (!isBlank(text, i, lt)) textBetween = true;
     i = lt;
     const skipped = skipComment(text, i);
+    if (skipped < 0) return fail(UNREADABLE_MARKUP);
     if (skipped !== i) {
       i = skipped;
       continue;
     }
     if (text.startsWith(CDATA_OPEN, i)) {
       textBetween = true;
-      i = text.indexOf(CDATA_CLOSE, i) + CDATA_CLOSE.length;
+      const close = text.indexOf(CDATA_CLOSE, i);
+      if (close < 0) return fail('malformed XML');
+      i = close + CDATA_CLOSE.length;
       continue;
     }
     if (text.startsWith('</', i)) {
+      const gt = text.indexOf('>', i);
+      if (gt < 0) return fail('malformed XML');
+      const rest = skipMarkup(text, gt + 1);
+      if (rest < 0) return fail(UNREADABLE_MARKUP);
       // The validator lets a second, self-closing root follow the first (`<xml>...</xml><xml/>`).
-      if (skipMarkup(text, text.indexOf('>', i) + 1) !== text.length)
-        return fail(`the document must have exactly one root element, <${rootName}>`);
+      if (rest !== text.length) return fail(`the document must have exactly one root element, <${rootName}>`);
       break;
     }
     const field = readField(text, i);
@@ -120,23 +129,27 @@ function readField(text: string, start: number): FieldRead {
   for (;;) {
     const lt = text.indexOf('<', i);
     if (lt === -1) return fail('malformed XML');
-    raw += text.slice(i, lt);
+    raw += lineFeeds(text.slice(i, lt));
     i = lt;
     const skipped = skipComment(text, i);
+    if (skipped < 0) return fail(UNREADABLE_MARKUP);
     if (skipped !== i) {
       i = skipped;
       continue;
     }
     if (text.startsWith(CDATA_OPEN, i)) {
       const close = text.indexOf(CDATA_CLOSE, i);
+      if (close < 0) return fail('malformed XML');
       // Adjacent CDATA sections are one value: it is the only way to carry "]]>" inside CDATA.
-      (cdata ??= []).push(text.slice(i + CDATA_OPEN.length, close));
+      (cdata ??= []).push(lineFeeds(text.slice(i + CDATA_OPEN.length, close)));
       i = close + CDATA_CLOSE.length;
       continue;
     }
     if (!text.startsWith('</', i))
       return fail(`field ${name} must be plain text or CDATA, without attributes or child elements`);
-    i = text.indexOf('>', i) + 1;
+    const gt = text.indexOf('>', i);
+    if (gt < 0) return fail('malformed XML');
+    i = gt + 1;
     break;
   }
   if (cdata !== undefined) {
@@ -154,23 +167,52 @@ const LT = 0x3c;
 const GT = 0x3e;
 const CDATA_OPEN = '<![CDATA[';
 const CDATA_CLOSE = ']]>';
+const UNREADABLE_MARKUP =
+  'malformed XML: an unclosed comment, or a processing instruction without a target or with a quote open at its ?>';
 
-/** Past whitespace, comments and processing instructions (the XML declaration among them). */
+/**
+ * XML reads CR LF and a lone CR as LF, in text and CDATA alike (fast-xml-parser's parser did so
+ * over the whole document); `&#13;` is how a CR is sent.
+ */
+function lineFeeds(s: string): string {
+  return s.includes('\r') ? s.replace(/\r\n?/g, '\n') : s;
+}
+
+/** Past whitespace, comments and processing instructions (the XML declaration among them); -1 as skipComment. */
 function skipMarkup(text: string, from: number): number {
   let i = from;
   for (;;) {
     i = skipSpace(text, i);
     const next = skipComment(text, i);
-    if (next === i) return i;
+    if (next === i || next < 0) return next;
     i = next;
   }
 }
 
-/** Past one comment or processing instruction at `i`, or `i` when there is none. */
+/**
+ * Past one comment or processing instruction at `i`; `i` when there is none; -1 when it is
+ * unclosed or one whose end the validator and fast-xml-parser's parser would place differently:
+ * `<?>` (the validator ends it at once inside an element, but reads on to the next `?>` before the
+ * root) and a quote still open at the first `?>` (the parser reads on past the closing quote).
+ * Reading on from the wrong place would take fields from inside a comment, or skip some, and a
+ * missing end must never send the reader back to the start of the text.
+ */
 function skipComment(text: string, i: number): number {
-  if (text.startsWith('<!--', i)) return text.indexOf('-->', i + 4) + 3;
-  if (text.startsWith('<?', i)) return text.indexOf('?>', i + 2) + 2;
-  return i;
+  if (text.startsWith('<!--', i)) {
+    const close = text.indexOf('-->', i + 4);
+    return close < 0 ? -1 : close + 3;
+  }
+  if (!text.startsWith('<?', i)) return i;
+  if (text.charCodeAt(i + 2) === GT) return -1;
+  const close = text.indexOf('?>', i + 2);
+  if (close < 0) return -1;
+  for (let j = i + 2; j < close; j++) {
+    const c = text.charCodeAt(j);
+    if (c !== 0x22 && c !== 0x27) continue;
+    j = text.indexOf(c === 0x22 ? '"' : "'", j + 1);
+    if (j < 0 || j > close) return -1;
+  }
+  return close + 2;
 }
 
 function skipSpace(text: string, from: number): number {

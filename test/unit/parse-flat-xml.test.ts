@@ -171,6 +171,17 @@ describe("the one-pass reader reads what fast-xml-parser's tree parser reads", (
     '<b>1</b>',
     '<b/>',
     ']]>',
+    '\r\n',
+    '\r',
+    '&#13;',
+    '?>',
+    '<??>',
+    '<?q "x"?>',
+    '<?>',
+    '<?q "?>',
+    "<?q '?>",
+    '</q/>',
+    '\u1680',
   );
   const value = fc.array(piece, { maxLength: 4 }).map((parts) => parts.join(''));
   const name = fc.constantFrom(
@@ -184,17 +195,33 @@ describe("the one-pass reader reads what fast-xml-parser's tree parser reads", (
     '__p',
     'x-y',
     'hasOwnProperty',
+    'a\u1680',
   );
   const field = fc
     .tuple(name, value, fc.constantFrom('', ' ', ' k="v"', '\n'))
     .map(([n, v, attr]) => (v === '' && attr === '\n' ? `<${n}/>` : `<${n}${attr}>${v}</${n}>`));
-  const between = fc.constantFrom('', '', '\n  ', ' ', 'junk', '<!-- note -->', '<?pi?>', '<![CDATA[z]]>');
+  const between = fc.constantFrom(
+    '',
+    '',
+    '\n  ',
+    ' ',
+    'junk',
+    '<!-- note -->',
+    '<?pi?>',
+    '<![CDATA[z]]>',
+    '<?>',
+    '<?q "?>',
+    '<!--?>-->',
+    '<!--?> <b>9</b> -->',
+    '<!--?><b>9</b></q><? -->',
+    '</q/>',
+  );
   const document = fc
     .tuple(
-      fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>', '<!-- c -->', ' '),
+      fc.constantFrom('', '<?xml version="1.0" encoding="UTF-8"?>', '<!-- c -->', ' ', '<?>?>'),
       fc.array(fc.tuple(between, field), { maxLength: 6 }),
       between,
-      fc.constantFrom('', ' ', '\n', '<!-- end -->', 'tail', '<xml/>'),
+      fc.constantFrom('', ' ', '\n', '<!-- end -->', 'tail', '<xml/>', '<?x?>', '<?pi ', '<!-- x ', '</q/>'),
       fc.constantFrom('<xml>', '<xml >', '<xml a="1">'),
     )
     .map(
@@ -202,11 +229,19 @@ describe("the one-pass reader reads what fast-xml-parser's tree parser reads", (
         `${head}${open}${fields.map(([b, f]) => b + f).join('')}${last}</xml>${tail}`,
     );
 
+  // Where the validator and the tree parser disagree, the reader refuses what the parser read:
+  // `<?>` and a quote open at a `?>` end a processing instruction in different places; `</q/>` is
+  // an empty element to the validator and closed the open element in the parser; U+1680 is a
+  // name character to the validator and a space the parser trimmed off names.
+  const refusedOnPurpose = ['<?>', '<?q "?>', "<?q '?>", '</q/>', '\u1680'];
+
   test('on generated documents: the same fields, or both refuse', () => {
     fc.assert(
       fc.property(document, (text) => {
         const ours = parseFlatXml(Buffer.from(text, 'utf8'), 'xml');
-        assert.deepEqual(ours.ok ? ours.fields : undefined, readWithXmlParser(text), text);
+        const old = readWithXmlParser(text);
+        if (!ours.ok && old !== undefined && refusedOnPurpose.some((p) => text.includes(p))) return;
+        assert.deepEqual(ours.ok ? ours.fields : undefined, old, text);
       }),
       { numRuns: 3000 },
     );

@@ -127,6 +127,22 @@ describe('accepted', () => {
       fields: { a: '1', b: '2' },
     },
     {
+      name: 'CR LF and a lone CR inside a value read as LF, as XML reads them (text and CDATA)',
+      body: '<xml><a>1\r\n2\r3</a><b><![CDATA[x\r\ny\r]]></b></xml>',
+      fields: { a: '1\n2\n3', b: 'x\ny\n' },
+    },
+    {
+      name: 'a CR on each side of a comment is two line feeds, not one CR LF',
+      body: '<xml><a>1\r<!-- c -->\n2</a></xml>',
+      fields: { a: '1\n\n2' },
+    },
+    { name: 'a CR sent as &#13; stays a CR', body: '<xml><a>1&#13;\n2</a></xml>', fields: { a: '1\r\n2' } },
+    {
+      name: 'a processing instruction whose quotes close before its ?>',
+      body: `<xml><a>1</a><?q "x" 'y'?><b>2<??></b></xml>`,
+      fields: { a: '1', b: '2' },
+    },
+    {
       name: `exactly ${MAX_FIELDS} fields`,
       body: fieldsXml(MAX_FIELDS),
       fields: Object.fromEntries(Array.from({ length: MAX_FIELDS }, (_, i) => [`f${i}`, String(i)])),
@@ -212,6 +228,29 @@ describe('rejected, with a message', () => {
     { name: 'a field name with a namespace prefix', body: '<xml><x:a>1</x:a></xml>' },
     { name: 'a field named __proto__', body: '<xml><__proto__>1</__proto__><a>2</a></xml>' },
     { name: 'a field named constructor', body: '<xml><constructor>1</constructor></xml>' },
+    // Comments and processing instructions the validator and fast-xml-parser's parser end in
+    // different places: reading on from either guess loses or invents fields.
+    { name: '<?> first inside the root (once read forever)', body: '<xml><?><a>1</a></xml>' },
+    { name: '<?> between fields', body: '<xml><a>1</a><?><b>2</b></xml>' },
+    { name: '<?> inside a value', body: '<xml><a>1<?>2</a></xml>' },
+    { name: '<?> before the root', body: '<?>?><xml><a>1</a></xml>' },
+    {
+      name: '<?> skipping to a ?> in a comment, to read a field from inside it',
+      body: '<xml><a>1</a><?><!--?><total_fee>100</total_fee></z><? --></xml><?x?>',
+    },
+    {
+      name: 'a processing instruction with a quote open at its ?> (hiding a field from the parser)',
+      body: '<xml><a>1</a><?q "?><b>2</b><?q "?></xml>',
+    },
+    { name: "the same with '", body: "<xml><a>1</a><?q '?><b>2</b><?q '?></xml>" },
+    { name: 'an unclosed processing instruction after the root', body: '<xml><a>1</a></xml><?pi ' },
+    { name: 'an unclosed comment after the root', body: '<xml><a>1</a></xml><!-- x ' },
+    // The validator reads `</b/>` as an empty element; the parser closed the open one with it.
+    { name: 'a closing tag ending in /> inside a field', body: '<xml><a>1</b/></a></xml>' },
+    { name: 'a closing tag ending in /> between fields', body: '<xml><a>1</a></b/></xml>' },
+    // The validator takes U+1680 and U+FEFF as name characters; the parser trimmed them as spaces.
+    { name: 'a field name ending in U+1680', body: '<xml><a\u1680>1</a\u1680></xml>' },
+    { name: 'a root name ending in U+FEFF', body: '<xml\ufeff><a>1</a></xml\ufeff>' },
     { name: 'text then CDATA in one field', body: '<xml><a>x<![CDATA[y]]></a></xml>' },
     { name: 'CDATA then text in one field', body: '<xml><a><![CDATA[y]]>x</a></xml>' },
   ];
