@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import Redis from 'ioredis';
 import { startRedis, type RedisServer } from '../../harness/redis-server';
 import { waitUntil } from '../../harness/wait-until';
+import { LockError } from '../../src/lock/order-lock';
 import { RedlockLock } from '../../src/lock/redlock-lock';
 
 describe('an attempt that timed out on our side but landed on Redis', () => {
@@ -39,6 +40,41 @@ describe('an attempt that timed out on our side but landed on Redis', () => {
       assert.equal(result, 'held');
       // Released afterwards (withLock does not wait for the release): nobody waits for its TTL.
       await waitUntil('the lock key to be released', 5_000, async () => (await admin.exists('order:paused')) === 0);
+    } finally {
+      await lock.close();
+    }
+  });
+
+  // Its own value only: every acquisition draws a fresh random value (redlock's _random), so a key
+  // holding any other value is still another holder's.
+  test("a key holding another acquisition's value still refuses, and holders never overlap", async () => {
+    const lock = new RedlockLock({
+      urls: [redis.url],
+      lock: { ttlMs: 10_000, waitMs: 2_000, retryDelayMs: 10 },
+      onReleaseError: () => {},
+    });
+    try {
+      await lock.ready();
+      await admin.set('order:taken', 'another-acquisition', 'PX', 10_000);
+      await assert.rejects(
+        lock.withLock('order:taken', async () => 'held', undefined, 200),
+        (e: unknown) => e instanceof LockError && e.code === 'LOCK_BUSY',
+      );
+      assert.equal(await admin.get('order:taken'), 'another-acquisition');
+      let inside = 0;
+      let most = 0;
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, () =>
+          lock.withLock('order:shared', async () => {
+            inside++;
+            most = Math.max(most, inside);
+            await new Promise((r) => setTimeout(r, 20));
+            inside--;
+          }),
+        ),
+      );
+      assert.equal(most, 1);
+      assert.ok(results.some((r) => r.status === 'fulfilled'));
     } finally {
       await lock.close();
     }
