@@ -40,7 +40,7 @@ export interface DurablePostgres {
 }
 
 /** One completed checkpoint, as log_checkpoints reports it. */
-export interface CheckpointLog {
+interface CheckpointLog {
   /** Date.now() of the "checkpoint complete" line. */
   readonly at: number;
   /** "time" (checkpoint_timeout), "wal" (max_wal_size), "immediate force wait" (CHECKPOINT), ... */
@@ -63,7 +63,7 @@ export interface ServerEvents {
 }
 
 /** Commit latency of a one-row INSERT (autocommit: one WAL flush each), sampled through the run. */
-export interface CommitProbe {
+interface CommitProbe {
   /** Summary of the commits that started between two Date.now() values. */
   between(fromMs: number, toMs: number): CommitProbeSummary;
   stop(): Promise<void>;
@@ -81,7 +81,7 @@ export interface CommitProbeSummary {
 }
 
 /** log_min_duration_statement: slower statements are logged with their duration. */
-export const SLOW_STATEMENT_MS = 200;
+const SLOW_STATEMENT_MS = 200;
 
 const DURABLE_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
   fsync: 'on',
@@ -238,7 +238,7 @@ const REPORTED_SETTINGS = [
 const LOG_LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC \[\d+\] app=\S* LOG: {2}(.*)$/;
 
 /** The checkpoints and slow statements logged between fromMs and toMs. */
-export function parseServerEvents(log: string, fromMs: number, toMs: number): ServerEvents {
+function parseServerEvents(log: string, fromMs: number, toMs: number): ServerEvents {
   const checkpoints: CheckpointLog[] = [];
   let reason = '';
   let count = 0;

@@ -51,7 +51,7 @@ export interface ScaleOutMeasured {
 }
 
 /** What run.ts's `measure` observes: the same shape as its `Observed`. */
-export interface ScaleOutObserved {
+interface ScaleOutObserved {
   readonly groups: readonly ProcessGroup[];
   readonly rss: () => Record<string, number | undefined>;
   readonly counters?: CounterSources | undefined;
@@ -79,10 +79,10 @@ export interface ScaleOutContext<M extends ScaleOutMeasured> {
   log(message: string): void;
 }
 
-export type ScaleOutRunKey = 'pinnedCore' | 'oneReplica' | 'twoReplicas' | 'twoReplicasDuplicates' | 'pinnedGateway';
+type ScaleOutRunKey = 'pinnedCore' | 'oneReplica' | 'twoReplicas' | 'twoReplicasDuplicates' | 'pinnedGateway';
 
 /** A pinned run: the process alone on its CPU, how busy that CPU was, what it would sustain. */
-export interface Isolated {
+interface Isolated {
   readonly process: string;
   readonly cpus: string;
   /** CPU seconds per second of the isolated process over the window (1 = its CPU saturated). */
@@ -93,7 +93,7 @@ export interface Isolated {
   readonly fullCpuRps: number;
 }
 
-export interface ScaleOutRun {
+interface ScaleOutRun {
   readonly key: ScaleOutRunKey;
   readonly title: string;
   /** CPUs each process was allowed, read back from /proc/<pid>/status; 'all' when unpinned. */
