@@ -313,7 +313,7 @@ export const REDIS_QUORUM: Scenario = {
   id: 'redis-quorum',
   title: 'one of three Redis nodes killed (quorum holds), then two (quorum lost), then restored',
   checked:
-    'all invariants; with 2 of 3 nodes the lock works, with 1 of 3 every new order answers FAIL until the nodes return',
+    'all invariants; with 2 of 3 nodes the lock works, with 1 of 3 for longer than LOCK_WAIT_MS the orders that wait it out answer FAIL',
   // Redlock retries for the whole LOCK_WAIT_MS (2 s) before it says LOCK_UNAVAILABLE; on a busy
   // machine the gateway's 3 s deadline can pass first, and then the gateway answers 503 itself.
   expectReasons: [['LOCK_UNAVAILABLE', 'the service is temporarily unavailable; retry later']],
@@ -328,13 +328,19 @@ export const REDIS_QUORUM: Scenario = {
       await at(size.spreadMs * 0.15 + size.faultMs);
       note('SIGKILL redis1 (1 of 3 left: no quorum)');
       await b.kill();
-      await new Promise((r) => setTimeout(r, size.faultMs));
+      // Longer than LOCK_WAIT_MS (2 s): an acquisition that finds no quorum keeps trying for that
+      // long and is paid if the nodes come back in time (it may count the node where its own
+      // earlier attempt left its value), so a shorter gap is ridden through, not felt.
+      await new Promise((r) => setTimeout(r, Math.max(size.faultMs, NO_QUORUM_MS)));
       note('restart redis1 and redis0 (empty)');
       await Promise.all([b.restart(), a.restart()]);
       return {};
     },
   }),
 };
+
+/** How long the redis-quorum scenario keeps two of three nodes down: LOCK_WAIT_MS (2 s) and more. */
+const NO_QUORUM_MS = 2_600;
 
 /** The core SIGKILLed in the middle of the storm, restarted on the same port. */
 export const CORE_SIGKILL: Scenario = {
